@@ -1,0 +1,54 @@
+# Chakra Routes — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := tourism
+
+.PHONY: setup translations db run serve test test-postgres test-browser lint extract-messages update-messages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## setup: virtualenv, dependencies and compiled translations
+setup: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d tourism/translations
+
+## db: apply migrations and load the demo data (SQLite under instance/ unless DATABASE_URL is set)
+db: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask generate-departures
+
+## run: set everything up and serve on http://127.0.0.1:$(PORT)
+run: db
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## serve: the same behind gunicorn (production-like; see gunicorn.conf.py)
+serve: db
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## test: set up and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+test: setup
+	$(BIN)/pytest -q -m "not browser"
+
+## test-browser: the end-to-end journeys in headless Chromium (needs /usr/bin/chromium)
+test-browser: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	$(BIN)/pytest -q -m browser -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check .
+
+extract-messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o tourism/translations/messages.pot --no-location --sort-output .
+
+update-messages: extract-messages
+	$(BIN)/pybabel update -i tourism/translations/messages.pot -d tourism/translations --no-fuzzy-matching

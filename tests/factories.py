@@ -1,0 +1,153 @@
+"""Test data factories: each returns a flushed object and accepts overrides."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import time, timedelta
+
+from tourism.database import utcnow
+from tourism.models import (
+    Association,
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Departure,
+    Experience,
+    ExperienceStatus,
+    ExperienceText,
+    ExperienceTheme,
+    Family,
+    PriceCategory,
+    Schedule,
+    Stop,
+    StopText,
+)
+from tourism.services.references import new_manage_token, new_reference
+
+_seq = itertools.count(1)
+
+
+class Factories:
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def _add(self, obj):
+        self.session.add(obj)
+        self.session.flush()
+        return obj
+
+    def association(self, **kw) -> Association:
+        n = next(_seq)
+        letters = "".join(chr(ord("A") + (n // 26**i) % 26) for i in range(3))
+        defaults = dict(slug=f"assoc-{n}", name=f"Association {n}", code=letters, province="napo")
+        return self._add(Association(**(defaults | kw)))
+
+    def family(self, association=None, **kw) -> Family:
+        association = association or self.association()
+        defaults = dict(name=f"Familia Test {next(_seq)}", is_demo=True)
+        return self._add(Family(association=association, **(defaults | kw)))
+
+    def experience(self, association=None, prices=None, themes=("cacao",), **kw) -> Experience:
+        association = association or self.association()
+        n = next(_seq)
+        defaults = dict(
+            slug=f"experience-{n}",
+            status=ExperienceStatus.PUBLISHED,
+            province=association.province,
+            duration_minutes=240,
+            languages="es,en",
+            max_tickets_per_booking=10,
+            cancellation_policy=[{"hours": 48, "percent": 100}, {"hours": 24, "percent": 50}],
+        )
+        experience = Experience(association=association, **(defaults | kw))
+        experience.texts = [
+            ExperienceText(
+                locale="es",
+                title=f"Ruta de prueba {n}",
+                summary="Resumen",
+                description="Descripción",
+                meeting_point="Plaza de Tena",
+            ),
+            ExperienceText(
+                locale="en",
+                title=f"Test route {n}",
+                summary="Summary",
+                description="Description",
+                meeting_point="Tena square",
+            ),
+        ]
+        experience.themes = [ExperienceTheme(theme=t) for t in themes]
+        prices = prices if prices is not None else {"adult": 4500, "child": 2500}
+        experience.price_categories = [
+            PriceCategory(code=code, price_cents=cents, position=i)
+            for i, (code, cents) in enumerate(prices.items())
+        ]
+        return self._add(experience)
+
+    def stop(self, experience, family=None, position=None, **kw) -> Stop:
+        stop = Stop(
+            experience=experience,
+            family=family,
+            position=position if position is not None else len(experience.stops),
+            **kw,
+        )
+        stop.texts = [StopText(locale="es", name="Chakra de prueba", description="Parada")]
+        return self._add(stop)
+
+    def departure(self, experience=None, capacity=10, starts_in=timedelta(days=5), **kw):
+        experience = experience or self.experience()
+        starts_at = kw.pop("starts_at", utcnow().replace(microsecond=0) + starts_in)
+        departure = Departure(
+            experience=experience,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=experience.duration_minutes),
+            capacity=capacity,
+            **kw,
+        )
+        return self._add(departure)
+
+    def schedule(self, experience=None, **kw) -> Schedule:
+        experience = experience or self.experience()
+        today = utcnow().date()
+        defaults = dict(
+            weekdays="TU,TH,SA",
+            start_time=time(8, 30),
+            duration_minutes=experience.duration_minutes,
+            capacity=12,
+            valid_from=today,
+            valid_until=today + timedelta(days=60),
+        )
+        return self._add(Schedule(experience=experience, **(defaults | kw)))
+
+    def booking(self, departure=None, quantities=None, status=BookingStatus.CONFIRMED, **kw):
+        departure = departure or self.departure()
+        experience = departure.experience
+        categories = {pc.code: pc for pc in experience.price_categories}
+        quantities = quantities or {"adult": 1}
+        now = utcnow()
+        booking = Booking(
+            departure=departure,
+            reference=new_reference(self.session, experience.association.code),
+            manage_token=new_manage_token(),
+            status=status,
+            hold_expires_at=now + timedelta(minutes=30) if status == BookingStatus.HELD else None,
+            contact_name="Ana Test",
+            contact_email="ana@example.org",
+            contact_phone="+593 99 123 4567",
+            country="EC",
+            language="es",
+            total_cents=0,
+            created_at=now,
+        )
+        for code, qty in quantities.items():
+            booking.lines.append(
+                BookingLine(
+                    price_category_id=categories[code].id,
+                    quantity=qty,
+                    unit_price_cents=categories[code].price_cents,
+                )
+            )
+        booking.total_cents = sum(line.amount_cents for line in booking.lines)
+        for key, value in kw.items():
+            setattr(booking, key, value)
+        return self._add(booking)

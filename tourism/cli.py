@@ -1,0 +1,58 @@
+"""Flask commands: demo data, departures from schedules, sweeping expired holds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from .database import utcnow, write_transactions
+from .extensions import db
+from .models import Schedule
+from .services import booking as booking_service
+from .services import schedules as schedule_service
+from .timefmt import display_zone, local_today
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo associations, experiences and departures (once; later runs do nothing)."""
+    from .demo import seed_demo
+
+    with write_transactions():
+        created = seed_demo(db.session, local_today(), display_zone())
+        db.session.commit()
+    click.echo("Demo data loaded." if created else "Demo data already present; nothing to do.")
+
+
+@click.command("expire-holds")
+def expire_holds_command() -> None:
+    """Mark seat holds past their expiry as expired. Safe to run as often as you like."""
+    with write_transactions():
+        count = booking_service.expire_holds(db.session, utcnow())
+        db.session.commit()
+    click.echo(f"Expired {count} hold(s).")
+
+
+@click.command("generate-departures")
+@click.option("--days", default=60, show_default=True, help="How many days ahead to fill.")
+def generate_departures_command(days: int) -> None:
+    """Create departures from every schedule for the coming days (existing ones are kept)."""
+    today = local_today()
+    with write_transactions():
+        total = 0
+        for schedule in db.session.execute(select(Schedule)).scalars():
+            total += len(
+                schedule_service.generate_departures(
+                    db.session, schedule, today, today + timedelta(days=days), display_zone()
+                )
+            )
+        db.session.commit()
+    click.echo(f"Created {total} departure(s).")
+
+
+def register(app: Flask) -> None:
+    for command in (seed_demo_command, expire_holds_command, generate_departures_command):
+        app.cli.add_command(command)

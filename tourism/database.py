@@ -1,0 +1,108 @@
+"""Database plumbing shared by every model: UTC timestamps and SQLite's write lock.
+
+SQLite has a single writer. A transaction that reads seats and then writes a booking must take
+the write lock *before* it reads, or two of them can count the same free seat (overselling) or
+fail late with "database is locked". We therefore drive SQLite's transactions ourselves
+(SQLAlchemy's documented pysqlite recipe) and start every transaction of a request that may
+write (POST, PUT, PATCH, DELETE) or of a write block with ``BEGIN IMMEDIATE``. Read-only
+requests use a plain ``BEGIN`` and, thanks to WAL mode, never wait for writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from flask import has_request_context, request
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_forced_begin: ContextVar[str | None] = ContextVar("sqlite_forced_begin", default=None)
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware in UTC (never a naive local time)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC and returns them aware, on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def sqlite_begin_statement() -> str | None:
+    """The statement that opens a SQLite transaction in the current context."""
+    forced = _forced_begin.get()
+    if forced is not None:
+        return forced
+    if has_request_context() and request.method not in SAFE_METHODS:
+        return "BEGIN IMMEDIATE"
+    return "BEGIN"
+
+
+@contextmanager
+def write_transactions() -> Iterator[None]:
+    """Make SQLite transactions opened inside this block take the write lock up front.
+
+    Used by CLI commands and background jobs that read then write outside a request.
+    """
+    token = _forced_begin.set("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        _forced_begin.reset(token)
+
+
+def configure_engine(engine: Engine) -> None:
+    """Attach the SQLite transaction recipe to ``engine``; other databases are left alone."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let us emit BEGIN ourselves instead of the driver's late, implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        statement = sqlite_begin_statement()
+        conn.info["sqlite_immediate"] = statement == "BEGIN IMMEDIATE"
+        if statement:
+            conn.exec_driver_sql(statement)
+
+
+def holds_write_lock(session) -> bool:
+    """True when the session's current transaction may write without racing another writer.
+
+    PostgreSQL relies on row locks (``FOR UPDATE``) instead, so it always answers True.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return True
+    return bool(connection.info.get("sqlite_immediate"))

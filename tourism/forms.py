@@ -1,0 +1,155 @@
+"""Forms: what visitors may send, with messages in their language."""
+
+from __future__ import annotations
+
+from babel import Locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from . import vocabulary
+from .money import parse_amount
+from .services.booking import LIMITS
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class CatalogFilterForm(FlaskForm):
+    """The catalog's filters; read from the query string, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    province = SelectField(_l("Province"), validators=[Optional()], validate_choice=True)
+    theme = SelectField(_l("Theme"), validators=[Optional()], validate_choice=True)
+    date = DateField(_l("Date"), validators=[Optional()])
+    min_price = StringField(_l("Min. price (USD)"), validators=[Optional(), Length(max=12)])
+    max_price = StringField(_l("Max. price (USD)"), validators=[Optional(), Length(max=12)])
+    sort = SelectField(_l("Sort by"), validators=[Optional()], default="soonest")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        everywhere = [("", _l("All provinces"))]
+        self.province.choices = choices(everywhere + list(vocabulary.PROVINCES.items()))
+        self.theme.choices = choices([("", _l("All themes"))] + list(vocabulary.THEMES.items()))
+        self.sort.choices = choices(vocabulary.SORTS.items())
+
+    @staticmethod
+    def _amount(field) -> int | None:
+        if not field.data:
+            return None
+        try:
+            return parse_amount(field.data)
+        except ValueError as exc:
+            raise ValidationError(_l("Write an amount like 25 or 25.50.")) from exc
+
+    def validate_min_price(self, field) -> None:
+        self._amount(field)
+
+    def validate_max_price(self, field) -> None:
+        self._amount(field)
+
+    def price_range(self) -> tuple[int | None, int | None]:
+        return self._amount(self.min_price), self._amount(self.max_price)
+
+
+def country_choices(locale: str) -> list[tuple[str, str]]:
+    """ISO country codes with names in the visitor's language, Ecuador first."""
+    territories = Locale.parse(locale).territories
+    countries = sorted(
+        ((code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()),
+        key=lambda item: item[1],
+    )
+    return [("EC", territories.get("EC", "Ecuador"))] + [c for c in countries if c[0] != "EC"]
+
+
+class BookingForm(FlaskForm):
+    """Contact details and payment choice; ticket fields are added per experience."""
+
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=LIMITS["name"])])
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(),
+            Length(max=LIMITS["email"]),
+            Email(message=_l("Please give a valid email address.")),
+        ],
+    )
+    phone = TelField(
+        _l("Phone (with country code)"),
+        validators=[DataRequired(), Length(max=LIMITS["phone"])],
+    )
+    country = SelectField(_l("Country"), validators=[DataRequired()])
+    language = SelectField(_l("Language for messages"), validators=[DataRequired()])
+    special_needs = TextAreaField(
+        _l("Special needs (diet, mobility, health)"),
+        validators=[Optional(), Length(max=LIMITS["special_needs"])],
+    )
+    payment_method = RadioField(
+        _l("Payment"),
+        choices=choices([("on_arrival", _l("Pay on arrival, in cash, to the community"))]),
+        default="on_arrival",
+        validators=[InputRequired()],
+    )
+
+    def ticket_fields(self):
+        return [field for field in self if field.name.startswith("qty_")]
+
+    def quantities(self) -> dict[int, int]:
+        return {int(f.name.removeprefix("qty_")): f.data or 0 for f in self.ticket_fields()}
+
+
+def booking_form_for(experience, locale: str, languages: list[str], **kwargs) -> BookingForm:
+    """A booking form with one ticket field per active price category of ``experience``."""
+
+    class ExperienceBookingForm(BookingForm):
+        pass
+
+    limit = experience.max_tickets_per_booking
+    for category in experience.price_categories:
+        if not category.is_active:
+            continue
+        setattr(
+            ExperienceBookingForm,
+            f"qty_{category.id}",
+            IntegerField(
+                vocabulary.label(vocabulary.PRICE_CATEGORIES, category.code),
+                default=0,
+                validators=[
+                    Optional(),
+                    NumberRange(
+                        min=0,
+                        max=limit,
+                        message=_l("Choose between %(min)s and %(max)s tickets."),
+                    ),
+                ],
+            ),
+        )
+    form = ExperienceBookingForm(**kwargs)
+    form.country.choices = choices(country_choices(locale))
+    form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
+    if not form.is_submitted():
+        form.language.data = locale
+    return form

@@ -1,0 +1,37 @@
+"""All models, importable from one place so Alembic sees every table."""
+
+from .booking import TRANSITIONS, Booking, BookingLine, BookingStatus, PaymentMethod
+from .catalog import (
+    Experience,
+    ExperienceStatus,
+    ExperienceText,
+    ExperienceTheme,
+    PriceCategory,
+    Stop,
+    StopText,
+)
+from .people import Association, Family, Membership, Role, User
+from .schedule import Departure, DepartureStatus, Schedule
+
+__all__ = [
+    "TRANSITIONS",
+    "Association",
+    "Booking",
+    "BookingLine",
+    "BookingStatus",
+    "Departure",
+    "DepartureStatus",
+    "Experience",
+    "ExperienceStatus",
+    "ExperienceText",
+    "ExperienceTheme",
+    "Family",
+    "Membership",
+    "PaymentMethod",
+    "PriceCategory",
+    "Role",
+    "Schedule",
+    "Stop",
+    "StopText",
+    "User",
+]

@@ -1,0 +1,109 @@
+"""Bookings: a departure, tickets per price category, contact details and a state."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..errors import IllegalTransition
+from ..extensions import db
+
+
+class BookingStatus(enum.StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+#: The only moves a booking may make; ``Booking.transition`` enforces them.
+TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
+    BookingStatus.HELD: frozenset(
+        {BookingStatus.CONFIRMED, BookingStatus.EXPIRED, BookingStatus.CANCELLED}
+    ),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED, BookingStatus.REFUNDED}),
+    BookingStatus.CANCELLED: frozenset({BookingStatus.REFUNDED}),
+    BookingStatus.EXPIRED: frozenset(),
+    BookingStatus.REFUNDED: frozenset(),
+}
+
+#: Statuses whose seats count against capacity (a hold only until it expires).
+SEAT_TAKING = (BookingStatus.HELD, BookingStatus.CONFIRMED)
+
+
+class PaymentMethod(enum.StrEnum):
+    ON_ARRIVAL = "on_arrival"
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (Index("ix_bookings_departure_status", "departure_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    departure_id: Mapped[int] = mapped_column(ForeignKey("departures.id"))
+    #: Short, human, unambiguous reference, e.g. ``KAL-7F3K9Q``; read out at check-in.
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    #: Secret of the private manage link; whoever holds it may see and cancel the booking.
+    manage_token: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[BookingStatus] = mapped_column(
+        Enum(
+            BookingStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=BookingStatus.HELD,
+    )
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    contact_phone: Mapped[str] = mapped_column(String(40))
+    country: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(10))
+    special_needs: Mapped[str] = mapped_column(Text, default="")
+    total_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    departure = relationship("Departure")
+    lines: Mapped[list[BookingLine]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan", order_by="BookingLine.id"
+    )
+
+    @property
+    def participants(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    def transition(self, target: BookingStatus) -> None:
+        """Move to ``target`` or raise ``IllegalTransition``; the one place states change."""
+        if target not in TRANSITIONS[self.status]:
+            raise IllegalTransition(current=self.status.value, target=target.value)
+        self.status = target
+
+
+class BookingLine(db.Model):
+    """Tickets of one price category in a booking, with the unit price at booking time."""
+
+    __tablename__ = "booking_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    price_category_id: Mapped[int] = mapped_column(ForeignKey("price_categories.id"))
+    quantity: Mapped[int]
+    unit_price_cents: Mapped[int]
+
+    booking: Mapped[Booking] = relationship(back_populates="lines")
+    price_category = relationship("PriceCategory")
+
+    @property
+    def amount_cents(self) -> int:
+        return self.quantity * self.unit_price_cents

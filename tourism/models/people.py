@@ -1,0 +1,97 @@
+"""Associations (the tenants), the families they host with, and the people who work in them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    GUIDE = "guide"
+
+
+class Association(db.Model):
+    __tablename__ = "associations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    #: Three letters that start every booking reference of this association (``KAL-7F3K9Q``).
+    code: Mapped[str] = mapped_column(String(3), unique=True)
+    province: Mapped[str] = mapped_column(String(40))
+    founded_year: Mapped[int | None]
+    description_es: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    families: Mapped[list[Family]] = relationship(back_populates="association")
+    experiences = relationship("Experience", back_populates="association")
+
+    def description(self, locale: str) -> str:
+        return (self.description_en if locale == "en" else self.description_es) or (
+            self.description_es or self.description_en
+        )
+
+
+class Family(db.Model):
+    """A beneficiary household that hosts a stop and receives a share of the revenue."""
+
+    __tablename__ = "families"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    association_id: Mapped[int] = mapped_column(ForeignKey("associations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    community: Mapped[str] = mapped_column(String(160), default="")
+    #: Demo families are invented for the demo data and must never be taken for real people.
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    association: Mapped[Association] = relationship(back_populates="families")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    is_platform_admin: Mapped[bool] = mapped_column(default=False)
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_active_account
+
+
+class Membership(db.Model):
+    """A user's role in one association; a user may belong to several."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "association_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    association_id: Mapped[int] = mapped_column(ForeignKey("associations.id"), index=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    association: Mapped[Association] = relationship()

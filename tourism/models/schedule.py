@@ -1,0 +1,65 @@
+"""Recurring schedules and the dated departures they generate."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import Date, Enum, ForeignKey, String, Time, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class DepartureStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Schedule(db.Model):
+    """Weekly recurrence: these weekdays, at this local start time, between these dates."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experience_id: Mapped[int] = mapped_column(ForeignKey("experiences.id"), index=True)
+    #: iCalendar weekday codes, comma-separated: ``MO,WE,SA``.
+    weekdays: Mapped[str] = mapped_column(String(30))
+    #: Local start time in the association's time zone (America/Guayaquil).
+    start_time: Mapped[time] = mapped_column(Time)
+    duration_minutes: Mapped[int]
+    capacity: Mapped[int]
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    experience = relationship("Experience")
+
+
+class Departure(db.Model):
+    """One dated time slot of an experience, with its own capacity."""
+
+    __tablename__ = "departures"
+    __table_args__ = (UniqueConstraint("experience_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experience_id: Mapped[int] = mapped_column(ForeignKey("experiences.id"), index=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int]
+    status: Mapped[DepartureStatus] = mapped_column(
+        Enum(
+            DepartureStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=DepartureStatus.SCHEDULED,
+    )
+    cancel_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    experience = relationship("Experience")
+    schedule: Mapped[Schedule | None] = relationship()

@@ -1,0 +1,59 @@
+"""Error pages (HTML for people, JSON under /api/), always in the visitor's language."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError
+from ..extensions import db
+
+MESSAGES = {
+    400: lambda: _("Some of the information sent is not valid."),
+    404: lambda: _("We could not find that page."),
+    405: lambda: _("That action is not allowed here."),
+    409: lambda: _("That cannot be done right now."),
+    413: lambda: _("What you sent is too large."),
+    429: lambda: _("Too many requests. Please wait a minute and try again."),
+    500: lambda: _("Something went wrong on our side. Nothing was changed; please try again."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str):
+    if wants_json():
+        return jsonify(error={"status": status, "message": message}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        db.session.rollback()
+        return error_response(error.status_code, str(error))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        return error_response(
+            400, _("This form has expired or was not sent from our site. Please try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        message = MESSAGES.get(status, lambda: error.description or "")()
+        response = error_response(status, message)
+        if status == 429 and error.get_response().headers.get("Retry-After"):
+            body, code = response
+            return body, code, {"Retry-After": error.get_response().headers["Retry-After"]}
+        return response
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        db.session.rollback()
+        return error_response(500, MESSAGES[500]())

@@ -1,0 +1,50 @@
+"""Template filters and globals: money, local times, vocabulary labels, language links."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Flask, request
+from flask_babel import get_locale
+
+from .. import vocabulary
+from ..money import format_money
+from ..timefmt import fmt_date, fmt_datetime, fmt_time, local
+
+
+def current_locale() -> str:
+    return str(get_locale() or "es")
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments changed (``None`` removes one)."""
+    args = request.args.to_dict(flat=True)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        money=format_money,
+        datetime=fmt_datetime,
+        date=fmt_date,
+        time=fmt_time,
+        localtime=local,
+    )
+    app.jinja_env.globals.update(
+        current_locale=current_locale,
+        url_with=url_with,
+        PROVINCES=vocabulary.PROVINCES,
+        THEMES=vocabulary.THEMES,
+        PRICE_CATEGORIES=vocabulary.PRICE_CATEGORIES,
+        LANGUAGES=vocabulary.LANGUAGES,
+        label=vocabulary.label,
+    )
+
+    @app.context_processor
+    def _locales() -> dict:
+        return {"available_locales": app.config["LANGUAGES"]}

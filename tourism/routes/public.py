@@ -1,0 +1,71 @@
+"""Public pages: the catalog, an experience, and the language switch."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from itertools import groupby
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request
+
+from ..database import utcnow
+from ..extensions import db
+from ..forms import CatalogFilterForm
+from ..i18n import LOCALE_COOKIE
+from ..services import availability, catalog
+from ..timefmt import display_zone, local, local_today
+from .helpers import current_locale
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index():
+    """The catalog: every published experience, filtered and sorted as the visitor asks."""
+    form = CatalogFilterForm(request.args)
+    status = 200
+    entries = []
+    if request.args and not form.validate():
+        status = 400
+    else:
+        min_price, max_price = form.price_range() if request.args else (None, None)
+        filters = catalog.CatalogFilters(
+            province=form.province.data or None,
+            theme=form.theme.data or None,
+            on_date=form.date.data,
+            min_price_cents=min_price,
+            max_price_cents=max_price,
+            sort=form.sort.data or "soonest",
+            locale=current_locale(),
+        )
+        entries = catalog.search_experiences(db.session, filters, utcnow(), display_zone())
+    return render_template("public/index.html", form=form, entries=entries), status
+
+
+@bp.get("/experiences/<slug>")
+def experience(slug: str):
+    """An experience's page with the next 30 days of departures and the seats left on each."""
+    experience = catalog.get_published_experience(db.session, slug)
+    now = utcnow()
+    zone = display_zone()
+    start = datetime.combine(local_today(), time.min, tzinfo=zone)
+    end = start + timedelta(days=current_app.config["AVAILABILITY_DAYS"] + 1)
+    slots = availability.departures_between(db.session, experience.id, start, end, now)
+    days = [
+        (day, list(items))
+        for day, items in groupby(slots, key=lambda s: local(s.departure.starts_at).date())
+    ]
+    return render_template("public/experience.html", experience=experience, days=days)
+
+
+@bp.get("/language/<code>")
+def set_language(code: str):
+    """Remember the visitor's language in a cookie, then go back where they were."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    target = request.args.get("next", "/")
+    # Only same-site paths: never an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = make_response(redirect(target, code=303))
+    response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
