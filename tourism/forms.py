@@ -75,14 +75,26 @@ class CatalogFilterForm(FlaskForm):
         return self._amount(self.min_price), self._amount(self.max_price)
 
 
+#: Two-letter codes in CLDR's territory list that are not countries one lives in.
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+
+
 def country_choices(locale: str) -> list[tuple[str, str]]:
     """ISO country codes with names in the visitor's language, Ecuador first."""
     territories = Locale.parse(locale).territories
     countries = sorted(
-        ((code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()),
+        (
+            (code, name)
+            for code, name in territories.items()
+            if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
+        ),
         key=lambda item: item[1],
     )
     return [("EC", territories.get("EC", "Ecuador"))] + [c for c in countries if c[0] != "EC"]
+
+
+def country_name(code: str, locale: str) -> str:
+    return Locale.parse(locale).territories.get(code, code)
 
 
 class BookingForm(FlaskForm):

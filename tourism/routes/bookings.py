@@ -40,7 +40,9 @@ def _bookable_departure(departure_id: int) -> Departure:
 
 
 def _render_form(departure, form, status=200, error=None):
-    seats = availability.seats_left(db.session, departure, utcnow())
+    now = utcnow()
+    closed = departure.starts_at - booking_service.DEFAULT_CUTOFF <= now
+    seats = 0 if closed else availability.seats_left(db.session, departure, now)
     return (
         render_template(
             "bookings/new.html",
@@ -48,6 +50,7 @@ def _render_form(departure, form, status=200, error=None):
             experience=departure.experience,
             form=form,
             seats_left=seats,
+            closed=closed,
             error=error,
         ),
         status,

@@ -8,6 +8,7 @@ from flask import Flask, request
 from flask_babel import get_locale
 
 from .. import vocabulary
+from ..forms import country_name
 from ..money import format_money
 from ..timefmt import fmt_date, fmt_datetime, fmt_time, local
 
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
         date=fmt_date,
         time=fmt_time,
         localtime=local,
+        country=lambda code: country_name(code, current_locale()),
     )
     app.jinja_env.globals.update(
         current_locale=current_locale,
