@@ -1,0 +1,60 @@
+"""A tourist on a phone finds the Cacao Route, books it, and cancels — with JavaScript off,
+in real headless Chromium against a live server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
+def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
+    context = browser.new_context(
+        viewport=PHONE, locale="es-EC", java_script_enabled=javascript
+    )
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/")
+        assert page.locator("html").get_attribute("lang") == "es"
+        assert page.locator("a[href$='/experiences/kallari-cacao-route']").count() >= 1
+        shoot(page, "1-catalog")
+
+        page.select_option("select[name=province]", "zamora_chinchipe")
+        page.locator("form[method=get] button[type=submit]").click()
+        assert page.locator("a[href$='/experiences/asopromas-kujenito-chocolate']").count() >= 1
+        assert page.locator("a[href$='/experiences/kallari-cacao-route']").count() == 0
+
+        page.goto(live_server + "/experiences/kallari-cacao-route")
+        assert page.locator("ol li").count() >= 3  # the itinerary's stops
+        shoot(page, "2-experience")
+        page.locator("a[href$='/book']").first.click()
+
+        adult, child = page.locator("input[name^=qty_]").all()[:2]
+        adult.fill("2")
+        child.fill("1")
+        page.fill("input[name=name]", "Ana Quispe")
+        page.fill("input[name=email]", "ana@example.org")
+        page.fill("input[name=phone]", "+593 99 123 4567")
+        page.select_option("select[name=country]", "EC")
+        page.fill("textarea[name=special_needs]", "Vegetariana")
+        shoot(page, "3-form")
+        page.locator("form[method=post] button[type=submit]").click()
+
+        page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
+        body = page.locator("main").inner_text()
+        assert re.search(r"\bKAL-[2-9A-Z]{6}\b", body), body
+        assert "Vegetariana" in body
+        shoot(page, "4-confirmed")
+
+        page.locator("a[href$='/cancel']").click()
+        page.locator("form[method=post] button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
+        assert page.locator("a[href$='/cancel']").count() == 0
+        shoot(page, "5-cancelled")
+    finally:
+        context.close()
