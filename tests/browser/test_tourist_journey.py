@@ -14,9 +14,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
 def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
-    context = browser.new_context(
-        viewport=PHONE, locale="es-EC", java_script_enabled=javascript
-    )
+    context = browser.new_context(viewport=PHONE, locale="es-EC", java_script_enabled=javascript)
     page = context.new_page()
     try:
         page.goto(live_server + "/")
