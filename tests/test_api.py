@@ -64,6 +64,10 @@ def test_availability_range(client, experience):
 @pytest.mark.parametrize(
     "query",
     [
+        "from=9999-12-31",
+        "to=9999-12-31",
+        "from=0001-01-01&to=0001-01-02",
+        "from=2027-01-01%00",
         "from=yesterday",
         "to=2026-13-01",
         "from=2027-01-10&to=2027-01-01",

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from tourism import database
 from tourism.database import utcnow, write_transactions
+from tourism.extensions import db
 from tourism.errors import IllegalTransition, InvalidRequest, NotFound, SoldOut
 from tourism.models import Booking, BookingStatus, DepartureStatus, ExperienceStatus
 from tourism.services import availability
@@ -196,11 +197,24 @@ def test_illegal_transition_is_named(make):
         booking.transition(BookingStatus.CONFIRMED)
 
 
-def test_lock_refuses_a_sqlite_transaction_without_the_write_lock(session, make, app):
-    if session.get_bind().dialect.name != "sqlite":
-        pytest.skip("the write-lock guard is SQLite's; PostgreSQL uses FOR UPDATE")
+def test_lock_really_locks_or_refuses_to_run_unlocked(session, make, app):
+    """PostgreSQL: another transaction cannot lock the row while we hold it. SQLite: the
+    lock refuses a transaction that does not hold the database write lock."""
     departure = make.departure()
     session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+        from sqlalchemy.exc import OperationalError
+
+        availability.lock_departure(session, departure.id)
+        with db.engine.connect() as other:
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(
+                    text("SELECT id FROM departures WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": departure.id},
+                )
+        session.rollback()
+        return
     token = database._forced_begin.set("BEGIN")  # a read-only transaction, as in a GET
     try:
         with pytest.raises(RuntimeError):

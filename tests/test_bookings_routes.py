@@ -97,6 +97,8 @@ def test_book_then_manage_then_cancel(client, session, departure):
         ({"language": "fr"}, "Not a valid choice"),
         ({"payment_method": "bitcoin"}, "Not a valid choice"),
         ({"special_needs": "x" * 5000}, "Field cannot be longer than 1000 characters"),
+        ({"name": "Ana\x00Quispe"}, "not valid"),
+        ({"special_needs": "\x00"}, "not valid"),
     ],
 )
 def test_bad_input_is_400_and_writes_nothing(client, session, departure, changes, english):
@@ -125,6 +127,8 @@ def test_unknown_departure_is_404(client, session):
     assert client.get("/departures/999999/book").status_code == 404
     assert client.post("/departures/999999/book", data={}).status_code == 404
     assert client.get("/departures/abc/book").status_code == 404
+    assert client.get("/departures/99999999999999999999/book").status_code == 404
+    assert client.get("/departures/-1/book").status_code == 404
     assert bookings(session) == 0
 
 
@@ -160,11 +164,14 @@ def test_past_departure_is_409(client, session, make):
     assert bookings(session) == 0
 
 
-@pytest.mark.parametrize("token", ["nope", "x" * 43, "A" * 300, "%00", "..%2F..%2Fetc"])
-def test_wrong_manage_token_is_404(client, make, token):
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [("nope", 404), ("x" * 43, 404), ("A" * 300, 404), ("..%2F..%2Fetc", 404), ("%00", 400)],
+)
+def test_wrong_manage_token_is_refused(client, make, token, status):
     make.booking()
-    assert client.get(f"/bookings/{token}").status_code == 404
-    assert client.post(f"/bookings/{token}/cancel").status_code == 404
+    assert client.get(f"/bookings/{token}").status_code == status
+    assert client.post(f"/bookings/{token}/cancel").status_code == status
 
 
 def test_cancelling_twice_is_409_and_changes_nothing(client, session, make):

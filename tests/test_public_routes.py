@@ -48,6 +48,11 @@ def test_home_filters(client, demo):
         "?max_price=1e309",
         "?sort=random",
         "?min_price=" + "9" * 500,
+        "?date=9999-12-31",
+        "?date=0001-01-01",
+        "?date=2019-05-01",
+        "?province=napo%00",
+        "?q=%00",
     ],
 )
 def test_odd_filters_are_400_never_500(client, demo, query):

@@ -65,9 +65,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .routes.errors import register
+    from .routes import errors, guards
 
-    register(app)
+    guards.register(app)
+    errors.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -29,6 +31,11 @@ from wtforms.validators import (
 from . import vocabulary
 from .money import parse_amount
 from .services.booking import LIMITS
+from .timefmt import local_today
+
+#: How far ahead visitors may search: departures are generated about two months ahead, and
+#: bounding the date keeps date arithmetic far from its limits.
+DAYS_AHEAD = 730
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -70,6 +77,13 @@ class CatalogFilterForm(FlaskForm):
 
     def validate_max_price(self, field) -> None:
         self._amount(field)
+
+    def validate_date(self, field) -> None:
+        if field.data is None:
+            return
+        today = local_today()
+        if not today - timedelta(days=1) <= field.data <= today + timedelta(days=DAYS_AHEAD):
+            raise ValidationError(_l("Choose a date from today on, within the next two years."))
 
     def price_range(self) -> tuple[int | None, int | None]:
         return self._amount(self.min_price), self._amount(self.max_price)

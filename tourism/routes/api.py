@@ -11,7 +11,7 @@ from .. import vocabulary
 from ..database import utcnow
 from ..errors import InvalidRequest
 from ..extensions import db
-from ..forms import CatalogFilterForm
+from ..forms import DAYS_AHEAD, CatalogFilterForm
 from ..services import availability, catalog
 from ..timefmt import display_zone, local, local_today
 from .helpers import current_locale
@@ -77,11 +77,15 @@ def _parse_day(name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidRequest(
             _("'%(name)s' must be a date written as YYYY-MM-DD.", name=name)
         ) from exc
+    today = local_today()
+    if not today - timedelta(days=DAYS_AHEAD) <= day <= today + timedelta(days=DAYS_AHEAD):
+        raise InvalidRequest(_("'%(name)s' is too far from today.", name=name))
+    return day
 
 
 @bp.get("/experiences/<slug>/availability")

@@ -57,7 +57,7 @@ def _render_form(departure, form, status=200, error=None):
     )
 
 
-@bp.route("/departures/<int:departure_id>/book", methods=["GET", "POST"])
+@bp.route("/departures/<int(max=2147483647):departure_id>/book", methods=["GET", "POST"])
 @limiter.limit(_booking_rate_limit, methods=["POST"])
 def new(departure_id: int):
     """Choose tickets and give contact details; seats are held the moment the form is sent."""

@@ -7,6 +7,7 @@ command that called it commits once.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,6 +31,8 @@ from .references import new_manage_token, new_reference
 
 #: Bookings close this long before the departure, so the community can prepare.
 DEFAULT_CUTOFF = timedelta(minutes=60)
+
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 LIMITS = {"name": 120, "email": 254, "phone": 40, "special_needs": 1000}
 
@@ -228,7 +231,7 @@ def expire_holds(session: Session, now: datetime) -> int:
 
 def find_by_token(session: Session, token: str) -> Booking:
     """The booking a manage link points to; any other token is simply not found."""
-    if not token or len(token) > 64:
+    if not TOKEN_SHAPE.fullmatch(token or ""):
         raise NotFound()
     booking = session.execute(
         select(Booking).where(Booking.manage_token == token).options(selectinload(Booking.lines))
