@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from tourism import database
 from tourism.database import utcnow, write_transactions
-from tourism.extensions import db
 from tourism.errors import IllegalTransition, InvalidRequest, NotFound, SoldOut
+from tourism.extensions import db
 from tourism.models import Booking, BookingStatus, DepartureStatus, ExperienceStatus
 from tourism.services import availability
 from tourism.services import booking as svc
