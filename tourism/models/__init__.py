@@ -10,6 +10,15 @@ from .catalog import (
     Stop,
     StopText,
 )
+from .payment import (
+    Dispute,
+    Notification,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    Refund,
+    RefundStatus,
+)
 from .people import Association, Family, Membership, Role, User
 from .schedule import Departure, DepartureStatus, Schedule
 
@@ -20,6 +29,13 @@ __all__ = [
     "BookingLine",
     "BookingStatus",
     "Departure",
+    "Dispute",
+    "Notification",
+    "Payment",
+    "PaymentStatus",
+    "ProviderEvent",
+    "Refund",
+    "RefundStatus",
     "DepartureStatus",
     "Experience",
     "ExperienceStatus",

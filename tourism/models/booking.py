@@ -28,7 +28,8 @@ TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
     ),
     BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED, BookingStatus.REFUNDED}),
     BookingStatus.CANCELLED: frozenset({BookingStatus.REFUNDED}),
-    BookingStatus.EXPIRED: frozenset(),
+    # A payment that succeeds after its hold expired confirms it if the seats are still free.
+    BookingStatus.EXPIRED: frozenset({BookingStatus.CONFIRMED}),
     BookingStatus.REFUNDED: frozenset(),
 }
 
@@ -37,7 +38,11 @@ SEAT_TAKING = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 
 class PaymentMethod(enum.StrEnum):
-    ON_ARRIVAL = "on_arrival"
+    """How the tourist chose to pay; the association decides which are offered."""
+
+    CARD = "card"  # everything online now
+    DEPOSIT = "deposit"  # a share online now, the rest in cash on arrival
+    ON_ARRIVAL = "on_arrival"  # everything in cash on arrival
 
 
 class Booking(db.Model):
@@ -61,6 +66,8 @@ class Booking(db.Model):
     )
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payment_method: Mapped[str | None] = mapped_column(String(20))
+    #: What must be paid online before the booking is confirmed (0 for pay on arrival).
+    online_due_cents: Mapped[int] = mapped_column(default=0)
     contact_name: Mapped[str] = mapped_column(String(120))
     contact_email: Mapped[str] = mapped_column(String(254))
     contact_phone: Mapped[str] = mapped_column(String(40))
@@ -73,11 +80,26 @@ class Booking(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why a confirmed booking ended, shown to the tourist (e.g. the departure was cancelled).
+    cancel_reason: Mapped[str] = mapped_column(String(300), default="")
 
     departure = relationship("Departure")
+    payments = relationship("Payment", back_populates="booking", order_by="Payment.id")
     lines: Mapped[list[BookingLine]] = relationship(
         back_populates="booking", cascade="all, delete-orphan", order_by="BookingLine.id"
     )
+
+    @property
+    def paid_online_cents(self) -> int:
+        """Money received online and not refunded."""
+        return sum(p.net_cents for p in self.payments if p.provider == "stripe")
+
+    @property
+    def due_on_arrival_cents(self) -> int:
+        """What the guide collects in cash: the total less what was paid online."""
+        if self.status not in (BookingStatus.CONFIRMED, BookingStatus.HELD):
+            return 0
+        return max(self.total_cents - self.paid_online_cents, 0)
 
     @property
     def participants(self) -> int:

@@ -41,6 +41,10 @@ class Experience(db.Model):
     #: Refund tiers, most generous first: ``[{"hours": 48, "percent": 100}, ...]``. A
     #: cancellation at least ``hours`` before departure gets ``percent`` back; later gets 0.
     cancellation_policy: Mapped[list] = mapped_column(JSON, default=list)
+    #: Payment methods offered, comma-separated among ``card``, ``deposit``, ``on_arrival``.
+    payment_options: Mapped[str] = mapped_column(String(60), default="card,on_arrival")
+    #: Share of the total paid online when the tourist chooses a deposit (1–100).
+    deposit_percent: Mapped[int] = mapped_column(default=30)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     association = relationship("Association", back_populates="experiences")
@@ -60,6 +64,10 @@ class Experience(db.Model):
     @property
     def language_codes(self) -> list[str]:
         return [code for code in self.languages.split(",") if code]
+
+    @property
+    def payment_option_codes(self) -> list[str]:
+        return [code for code in self.payment_options.split(",") if code]
 
     @property
     def theme_codes(self) -> list[str]:
