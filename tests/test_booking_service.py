@@ -194,6 +194,9 @@ def test_cancelled_or_past_departure_cannot_be_booked(session, make):
 def test_illegal_transition_is_named(make):
     booking = make.booking(status=BookingStatus.EXPIRED)
     with pytest.raises(IllegalTransition):
+        booking.transition(BookingStatus.CANCELLED)
+    booking = make.booking(status=BookingStatus.REFUNDED)
+    with pytest.raises(IllegalTransition):
         booking.transition(BookingStatus.CONFIRMED)
 
 
