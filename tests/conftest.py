@@ -126,3 +126,40 @@ def make(app):
 
 def is_postgres() -> bool:
     return bool(TEST_DATABASE_URL)
+
+
+# Stripe: a real local emulator (localstripe), started once per test session -----------------
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator(tmp_path_factory):
+    """localstripe on 127.0.0.1 (a free port), empty, its state dump kept in a temp dir.
+
+    A ``tests.stripe_emulator.StripeEmulator``: ``base_url``, ``js_url``,
+    ``register_webhook(url, secret, events=None)``, ``unregister_webhook(id)``, ``flush()``,
+    ``sign_event(payload, secret, timestamp=None)``."""
+    from .stripe_emulator import StripeEmulator
+
+    emulator = StripeEmulator(state_dir=tmp_path_factory.mktemp("localstripe")).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def stripe_settings(stripe_emulator) -> dict:
+    """App config pointing Stripe (API and Stripe.js) at the emulator."""
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_chakra",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_chakra",
+        "STRIPE_WEBHOOK_SECRET": "whsec_test_chakra",
+        "STRIPE_API_BASE": stripe_emulator.base_url,
+        "STRIPE_JS_URL": stripe_emulator.js_url,
+    }
+
+
+@pytest.fixture
+def gateway(stripe_settings):
+    """A ``StripeGateway`` talking to the emulator."""
+    from tourism.stripe_gateway import StripeGateway
+
+    return StripeGateway.from_config(stripe_settings)

@@ -57,11 +57,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .routes import api, bookings, public
+    from .routes import api, bookings, public, webhooks
 
     app.register_blueprint(public.bp)
     app.register_blueprint(bookings.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

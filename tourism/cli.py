@@ -53,6 +53,41 @@ def generate_departures_command(days: int) -> None:
     click.echo(f"Created {total} departure(s).")
 
 
+@click.command("send-reminders")
+def send_reminders_command() -> None:
+    """Email a reminder to every confirmed booking departing tomorrow (local date), once."""
+    from flask import current_app
+
+    from .mail import get_mailer
+    from .services import notifications
+
+    with write_transactions():
+        queued = notifications.queue_reminders(db.session, local_today(), display_zone())
+        db.session.commit()
+        # After the commit: the outbox rows exist whatever happens to the mail server.
+        sent = notifications.send_pending(db.session, get_mailer(current_app.config))
+    click.echo(f"Queued {queued} reminder(s); sent {sent} email(s).")
+
+
+@click.command("send-emails")
+def send_emails_command() -> None:
+    """Send the emails waiting in the outbox, retrying earlier failures."""
+    from flask import current_app
+
+    from .mail import get_mailer
+    from .services import notifications
+
+    with write_transactions():
+        sent = notifications.send_pending(db.session, get_mailer(current_app.config))
+    click.echo(f"Sent {sent} email(s).")
+
+
 def register(app: Flask) -> None:
-    for command in (seed_demo_command, expire_holds_command, generate_departures_command):
+    for command in (
+        seed_demo_command,
+        expire_holds_command,
+        generate_departures_command,
+        send_reminders_command,
+        send_emails_command,
+    ):
         app.cli.add_command(command)

@@ -133,12 +133,7 @@ class BookingForm(FlaskForm):
         _l("Special needs (diet, mobility, health)"),
         validators=[Optional(), Length(max=LIMITS["special_needs"])],
     )
-    payment_method = RadioField(
-        _l("Payment"),
-        choices=choices([("on_arrival", _l("Pay on arrival, in cash, to the community"))]),
-        default="on_arrival",
-        validators=[InputRequired()],
-    )
+    payment_method = RadioField(_l("Payment"), validators=[InputRequired()])
 
     def ticket_fields(self):
         return [field for field in self if field.name.startswith("qty_")]
@@ -147,8 +142,18 @@ class BookingForm(FlaskForm):
         return {int(f.name.removeprefix("qty_")): f.data or 0 for f in self.ticket_fields()}
 
 
-def booking_form_for(experience, locale: str, languages: list[str], **kwargs) -> BookingForm:
-    """A booking form with one ticket field per active price category of ``experience``."""
+PAYMENT_LABELS = {
+    "card": _l("Pay everything now by card"),
+    "deposit": _l("Pay a %(percent)s%% deposit now by card, the rest in cash on arrival"),
+    "on_arrival": _l("Pay on arrival, in cash, to the community"),
+}
+
+
+def booking_form_for(
+    experience, locale: str, languages: list[str], methods: list[str], **kwargs
+) -> BookingForm:
+    """A booking form with one ticket field per active price category of ``experience``,
+    offering the payment ``methods`` that are available."""
 
     class ExperienceBookingForm(BookingForm):
         pass
@@ -176,6 +181,11 @@ def booking_form_for(experience, locale: str, languages: list[str], **kwargs) ->
     form = ExperienceBookingForm(**kwargs)
     form.country.choices = choices(country_choices(locale))
     form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
+    form.payment_method.choices = choices(
+        (m, str(PAYMENT_LABELS[m]) % {"percent": experience.deposit_percent}) for m in methods
+    )
+    if not form.is_submitted() and methods:
+        form.payment_method.data = methods[0]
     if not form.is_submitted():
         form.language.data = locale
     return form

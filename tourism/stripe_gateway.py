@@ -6,6 +6,7 @@ a retried request never creates a second PaymentIntent or refund.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,13 +91,18 @@ class StripeGateway:
         webhook_secret: str,
         api_base: str | None = None,
         js_url: str = "https://js.stripe.com/v3/",
+        max_network_retries: int = 2,
+        http_client: stripe.HTTPClient | None = None,
     ) -> None:
         self.publishable_key = publishable_key
         self.webhook_secret = webhook_secret
         self.js_url = js_url
         addresses = {"api": api_base.rstrip("/")} if api_base else None
         self.client = stripe.StripeClient(
-            secret_key, base_addresses=addresses, max_network_retries=2
+            secret_key,
+            base_addresses=addresses,
+            max_network_retries=max_network_retries,
+            http_client=http_client,
         )
 
     @classmethod
@@ -134,6 +140,8 @@ class StripeGateway:
             fee = _get(balance, "fee")
         error = _get(intent, "last_payment_error")
         metadata = _get(intent, "metadata") or {}
+        if isinstance(metadata, stripe.StripeObject):  # SDK 16 objects are not mappings
+            metadata = metadata.to_dict()
         return IntentInfo(
             id=intent.id,
             status=intent.status,
@@ -172,13 +180,34 @@ class StripeGateway:
         return self._intent(intent)
 
     def confirm_intent(self, intent_id: str, payment_method: str) -> IntentInfo:
-        """Confirm server-side with a payment method id (used by tests and tools)."""
-        intent = self._call(
-            self.client.v1.payment_intents.confirm,
+        """Attach the card the tourist just set up in the browser, then confirm.
+
+        Two calls (update, then confirm) rather than ``confirm(payment_method=…)``: both work
+        on Stripe, and the local emulator only supports this form.
+        """
+        self._call(
+            self.client.v1.payment_intents.update,
             intent_id,
             params={"payment_method": payment_method},
         )
+        intent = self._call(self.client.v1.payment_intents.confirm, intent_id)
         return self._intent(intent)
+
+    def create_setup_intent(self, idempotency_key: str) -> tuple[str, str]:
+        """A SetupIntent for the card form; returns its id and client secret."""
+        setup = self._call(
+            self.client.v1.setup_intents.create,
+            params={"payment_method_types": ["card"], "usage": "on_session"},
+            options={"idempotency_key": idempotency_key},
+        )
+        return setup.id, setup.client_secret
+
+    def setup_intent_payment_method(self, setup_intent_id: str) -> str | None:
+        """The card saved by a confirmed SetupIntent (checked server-side, not trusted)."""
+        setup = self._call(self.client.v1.setup_intents.retrieve, setup_intent_id)
+        if setup.status != "succeeded":
+            return None
+        return _id(_get(setup, "payment_method"))
 
     def cancel_intent(self, intent_id: str) -> None:
         self._call(self.client.v1.payment_intents.cancel, intent_id)
@@ -236,8 +265,6 @@ class StripeGateway:
             )
         except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
             raise SignatureError(str(exc)) from exc
-        import json
-
         try:
             body = json.loads(payload)
             return EventInfo(

@@ -1,4 +1,4 @@
-"""Booking a departure and managing a booking through its private link."""
+"""Booking a departure, paying for it, and managing it through its private link."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -16,13 +17,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from ..database import utcnow
+from ..database import utcnow, write_transactions
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..forms import booking_form_for
-from ..models import Departure, ExperienceStatus
-from ..services import availability
+from ..models import BookingStatus, Departure, ExperienceStatus, PaymentMethod
+from ..services import availability, notifications, payments
 from ..services import booking as booking_service
+from ..stripe_gateway import GatewayError
+from .effects import gateway, send_queued_emails
 from .helpers import current_locale
 
 bp = Blueprint("bookings", __name__)
@@ -30,6 +33,10 @@ bp = Blueprint("bookings", __name__)
 
 def _booking_rate_limit() -> str:
     return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+def _hold_for() -> timedelta:
+    return timedelta(minutes=current_app.config["HOLD_MINUTES"])
 
 
 def _bookable_departure(departure_id: int) -> Departure:
@@ -52,9 +59,17 @@ def _render_form(departure, form, status=200, error=None):
             seats_left=seats,
             closed=closed,
             error=error,
+            online_available=gateway() is not None,
         ),
         status,
     )
+
+
+def _form_for(departure):
+    methods = payments.offered_methods(departure.experience, gateway())
+    return booking_form_for(
+        departure.experience, current_locale(), current_app.config["LANGUAGES"], methods
+    ), methods
 
 
 @bp.route("/departures/<int(max=2147483647):departure_id>/book", methods=["GET", "POST"])
@@ -62,8 +77,7 @@ def _render_form(departure, form, status=200, error=None):
 def new(departure_id: int):
     """Choose tickets and give contact details; seats are held the moment the form is sent."""
     departure = _bookable_departure(departure_id)
-    languages = current_app.config["LANGUAGES"]
-    form = booking_form_for(departure.experience, current_locale(), languages)
+    form, methods = _form_for(departure)
     if not form.is_submitted():
         return _render_form(departure, form)
     if not form.validate():
@@ -87,18 +101,24 @@ def new(departure_id: int):
             db.session,
             hold,
             now=now,
-            hold_for=timedelta(minutes=current_app.config["HOLD_MINUTES"]),
-            languages=languages,
+            hold_for=_hold_for(),
+            languages=current_app.config["LANGUAGES"],
+            offered_methods=methods,
         )
-        # Pay on arrival accepts the hold at once; online payment will accept it later.
-        booking_service.confirm_booking(db.session, booking, form.payment_method.data, now)
+        if booking.online_due_cents == 0:
+            # Pay on arrival accepts the hold at once; card payments accept it when paid.
+            booking_service.confirm_booking(db.session, booking, booking.payment_method, now)
+            notifications.queue(db.session, booking, "confirmed")
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         departure = _bookable_departure(departure_id)
         return _render_form(departure, form, status=error.status_code, error=str(error))
-    flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
-    return redirect(url_for("bookings.manage", token=booking.manage_token), code=303)
+    if booking.status == BookingStatus.CONFIRMED:
+        send_queued_emails()
+        flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
+        return redirect(url_for("bookings.manage", token=booking.manage_token), code=303)
+    return redirect(url_for("bookings.pay", token=booking.manage_token), code=303)
 
 
 @bp.get("/bookings/<token>")
@@ -108,21 +128,122 @@ def manage(token: str):
     return render_template("bookings/manage.html", booking=booking, now=utcnow())
 
 
-@bp.route("/bookings/<token>/cancel", methods=["GET", "POST"])
-def cancel(token: str):
-    """Ask for confirmation, then cancel; the seats are free for others at once."""
+def _manage_with_error(token: str, error: DomainError):
+    db.session.rollback()
     booking = booking_service.find_by_token(db.session, token)
-    if request.method == "GET":
-        return render_template("bookings/cancel.html", booking=booking)
-    try:
-        booking_service.cancel_booking(db.session, booking, utcnow())
-        db.session.commit()
-    except DomainError as error:
+    page = render_template("bookings/manage.html", booking=booking, now=utcnow(), error=str(error))
+    return page, error.status_code
+
+
+@bp.get("/bookings/<token>/pay")
+def pay(token: str):
+    """The card form (Stripe.js). The page needs JavaScript; everything else does not."""
+    # This GET creates or reuses the PaymentIntent, so it takes SQLite's write lock up front.
+    with write_transactions():
         db.session.rollback()
         booking = booking_service.find_by_token(db.session, token)
-        page = render_template(
-            "bookings/manage.html", booking=booking, now=utcnow(), error=str(error)
+        try:
+            start = payments.start_payment(db.session, booking, gateway(), utcnow(), _hold_for())
+            db.session.commit()
+        except GatewayError:
+            return _manage_with_error(token, payments.PaymentsUnavailable())
+        except payments.NothingToPay:
+            db.session.rollback()
+            return redirect(url_for("bookings.manage", token=token), code=303)
+        except DomainError as error:
+            return _manage_with_error(token, error)
+    stripe_gateway = gateway()
+    return render_template(
+        "bookings/pay.html",
+        booking=booking,
+        payment=start.payment,
+        client_secret=start.client_secret,
+        setup_client_secret=start.setup_client_secret,
+        publishable_key=stripe_gateway.publishable_key,
+        stripe_js_url=stripe_gateway.js_url,
+    )
+
+
+@bp.post("/bookings/<token>/pay")
+@limiter.limit(_booking_rate_limit)
+def pay_with_card(token: str):
+    """Charge the card set up in the browser; answers JSON for the page's script."""
+    booking = booking_service.find_by_token(db.session, token)
+    setup_intent = str(request.form.get("setup_intent", ""))
+    try:
+        intent = payments.pay_with_card(db.session, booking, setup_intent, gateway())
+        outcome = payments.apply_intent(db.session, intent, gateway(), utcnow())
+        db.session.commit()
+    except GatewayError:
+        db.session.rollback()
+        return jsonify(error=str(payments.PaymentsUnavailable())), 503
+    except DomainError as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), error.status_code
+    send_queued_emails()
+    return jsonify(
+        status=intent.status,
+        outcome=outcome,
+        client_secret=intent.client_secret,
+        next=url_for("bookings.processing", token=token),
+    )
+
+
+@bp.get("/bookings/<token>/processing")
+def processing(token: str):
+    """Shown after paying: asks Stripe (never the browser) whether the payment went through."""
+    with write_transactions():
+        db.session.rollback()
+        booking = booking_service.find_by_token(db.session, token)
+        try:
+            payments.sync_booking(db.session, booking, gateway(), utcnow())
+            db.session.commit()
+        except GatewayError:
+            db.session.rollback()
+    send_queued_emails()
+    booking = booking_service.find_by_token(db.session, token)
+    if booking.status == BookingStatus.CONFIRMED:
+        flash(_("Payment received: your booking is confirmed."))
+        return redirect(url_for("bookings.manage", token=token), code=303)
+    failed = bool(booking.payments) and booking.payments[-1].status.value == "failed"
+    return render_template("bookings/processing.html", booking=booking, failed=failed, now=utcnow())
+
+
+@bp.route("/bookings/<token>/cancel", methods=["GET", "POST"])
+def cancel(token: str):
+    """Ask for confirmation, then cancel and refund as the policy says."""
+    booking = booking_service.find_by_token(db.session, token)
+    now = utcnow()
+    percent = payments.refund_percent(
+        booking.departure.experience.cancellation_policy, booking.departure.starts_at, now
+    )
+    if request.method == "GET":
+        return render_template(
+            "bookings/cancel.html",
+            booking=booking,
+            refund_percent=percent,
+            refund_cents=(booking.paid_online_cents * percent + 50) // 100,
         )
-        return page, error.status_code
-    flash(_("Your booking has been cancelled. The seats are free again for others."))
+    try:
+        refunded = payments.cancel_with_refund(db.session, booking, gateway(), now)
+        db.session.commit()
+    except GatewayError:
+        return _manage_with_error(token, payments.PaymentsUnavailable())
+    except DomainError as error:
+        return _manage_with_error(token, error)
+    send_queued_emails()
+    if refunded:
+        from ..money import format_money
+
+        flash(
+            _(
+                "Your booking has been cancelled and %(amount)s will be refunded to your card.",
+                amount=format_money(refunded, booking.currency),
+            )
+        )
+    else:
+        flash(_("Your booking has been cancelled. The seats are free again for others."))
     return redirect(url_for("bookings.manage", token=token), code=303)
+
+
+__all__ = ["bp", "PaymentMethod"]

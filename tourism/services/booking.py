@@ -81,6 +81,19 @@ class CannotCancel(DepartureUnavailable):
     default_message = _l("This booking can no longer be cancelled online.")
 
 
+def online_due(total_cents: int, method: str, deposit_percent: int) -> int:
+    """What must be paid online for a booking of ``total_cents`` paid with ``method``.
+
+    A deposit is rounded half up to the cent and is never zero for a non-zero total.
+    """
+    if method == PaymentMethod.CARD:
+        return total_cents
+    if method == PaymentMethod.DEPOSIT:
+        deposit = (total_cents * deposit_percent + 50) // 100
+        return min(max(deposit, 1 if total_cents else 0), total_cents)
+    return 0
+
+
 def validate_contact(contact: ContactDetails, languages: list[str]) -> ContactDetails:
     """Check and normalise contact details; raise ``InvalidRequest`` with a clear message."""
     name = contact.name.strip()
@@ -116,6 +129,7 @@ def hold_seats(
     hold_for: timedelta,
     languages: list[str],
     cutoff: timedelta = DEFAULT_CUTOFF,
+    offered_methods: list[str] | None = None,
 ) -> Booking:
     """Hold the requested seats on a departure, or raise without writing anything.
 
@@ -129,6 +143,8 @@ def hold_seats(
         raise NotFound(_l("This departure does not exist."))
     experience = departure.experience
     categories = {pc.id: pc for pc in experience.price_categories if pc.is_active}
+    if request.payment_method not in (offered_methods or [PaymentMethod.ON_ARRIVAL.value]):
+        raise InvalidRequest(_l("That payment method is not offered for this experience."))
     quantities = {pc_id: qty for pc_id, qty in request.quantities.items() if qty}
     for pc_id, qty in quantities.items():
         if pc_id not in categories:
@@ -158,7 +174,6 @@ def hold_seats(
         manage_token=new_manage_token(),
         status=BookingStatus.HELD,
         hold_expires_at=now + hold_for,
-        payment_method=None,
         contact_name=contact.name,
         contact_email=contact.email,
         contact_phone=contact.phone,
@@ -178,16 +193,26 @@ def hold_seats(
             )
         )
     booking.total_cents = sum(line.amount_cents for line in booking.lines)
+    booking.payment_method = request.payment_method
+    booking.online_due_cents = online_due(
+        booking.total_cents, request.payment_method, experience.deposit_percent
+    )
     session.add(booking)
     session.flush()
     return booking
 
 
-def confirm_booking(session: Session, booking: Booking, method: str, now: datetime) -> Booking:
-    """Accept a held booking with a payment method; the hold must still be alive."""
+def confirm_booking(
+    session: Session, booking: Booking, method: str, now: datetime, late_ok: bool = False
+) -> Booking:
+    """Accept a held booking with a payment method; the hold must still be alive.
+
+    ``late_ok`` is for a payment that succeeded after its hold lapsed: the caller has locked
+    the departure and checked that the seats are still free.
+    """
     if booking.status == BookingStatus.CONFIRMED and booking.payment_method == method:
         return booking  # confirming twice is harmless
-    if booking.status == BookingStatus.HELD and booking.hold_expires_at <= now:
+    if booking.status == BookingStatus.HELD and booking.hold_expires_at <= now and not late_ok:
         raise HoldExpired()
     booking.transition(BookingStatus.CONFIRMED)
     booking.payment_method = method
