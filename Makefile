@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := tourism
 
-.PHONY: setup translations db run serve test test-postgres test-browser lint extract-messages update-messages
+.PHONY: setup translations db run serve test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,18 @@ test: setup
 test-browser: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
 	$(BIN)/pytest -q -m browser -p no:cacheprovider
+
+## stripe-emulator: a local Stripe (localstripe) on http://127.0.0.1:8420 for development
+stripe-emulator: setup
+	$(BIN)/python -W ignore::DeprecationWarning -c "from aiohttp import web; from localstripe.server import app; web.run_app(app, host='127.0.0.1', port=8420)"
+
+## run-with-stripe: make run, paying by card through the emulator (start it first)
+run-with-stripe: export STRIPE_SECRET_KEY := sk_test_local
+run-with-stripe: export STRIPE_PUBLISHABLE_KEY := pk_test_local
+run-with-stripe: export STRIPE_WEBHOOK_SECRET := whsec_local
+run-with-stripe: export STRIPE_API_BASE := http://127.0.0.1:8420
+run-with-stripe: export STRIPE_JS_URL := http://127.0.0.1:8420/js.stripe.com/v3/
+run-with-stripe: run
 
 lint: setup
 	$(BIN)/ruff check .

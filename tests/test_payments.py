@@ -29,7 +29,9 @@ HOLD = timedelta(minutes=30)
 
 @pytest.fixture
 def pay_app(make_app, stripe_settings, tmp_path):
-    app = make_app(MAIL_BACKEND="folder", MAIL_OUTBOX_DIR=str(tmp_path / "outbox"), **stripe_settings)
+    app = make_app(
+        MAIL_BACKEND="folder", MAIL_OUTBOX_DIR=str(tmp_path / "outbox"), **stripe_settings
+    )
     with app.app_context(), write_transactions():
         yield app
 
@@ -78,7 +80,9 @@ def test_online_due(total, method, percent, due):
     assert online_due(total, method, percent) == due
 
 
-@pytest.mark.parametrize(("hours", "percent"), [(72, 100), (48, 100), (47, 50), (24, 50), (23, 0), (1, 0)])
+@pytest.mark.parametrize(
+    ("hours", "percent"), [(72, 100), (48, 100), (47, 50), (24, 50), (23, 0), (1, 0)]
+)
 def test_refund_percent_follows_the_tiers(hours, percent):
     policy = [{"hours": 24, "percent": 50}, {"hours": 48, "percent": 100}]
     now = utcnow()

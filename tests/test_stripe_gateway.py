@@ -352,7 +352,8 @@ def recording_gateway(stripe_settings):
 
 def _headers_of(client, method, path):
     return [
-        headers for sent_method, url, headers in client.sent
+        headers
+        for sent_method, url, headers in client.sent
         if sent_method.upper() == method and url.split("?")[0].endswith(path)
     ]
 

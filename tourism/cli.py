@@ -82,6 +82,49 @@ def send_emails_command() -> None:
     click.echo(f"Sent {sent} email(s).")
 
 
+@click.command("reconcile-payments")
+@click.option("--days", default=3, show_default=True, help="How far back to look.")
+def reconcile_payments_command(days: int) -> None:
+    """Ask Stripe about recent payments and repair bookings whose confirmation was missed."""
+    from .routes.effects import gateway, send_queued_emails
+    from .services import payments
+
+    stripe_gateway = gateway()
+    if stripe_gateway is None:
+        raise click.ClickException("Stripe is not configured (STRIPE_SECRET_KEY).")
+    now = utcnow()
+    with write_transactions():
+        counts = payments.reconcile_payments(
+            db.session, stripe_gateway, now, now - timedelta(days=days)
+        )
+        db.session.commit()
+        send_queued_emails()
+    click.echo(f"Checked {counts['checked']} payment(s), repaired {counts['changed']}.")
+
+
+@click.command("cancel-departure")
+@click.argument("departure_id", type=int)
+@click.option("--reason", required=True, help="Shown to the tourists (weather, river level…).")
+def cancel_departure_command(departure_id: int, reason: str) -> None:
+    """Cancel a departure: every booking on it is refunded in full and notified."""
+    from .errors import DomainError
+    from .models import Departure
+    from .routes.effects import gateway, send_queued_emails
+    from .services import payments
+
+    with write_transactions():
+        departure = db.session.get(Departure, departure_id)
+        if departure is None:
+            raise click.ClickException(f"No departure {departure_id}.")
+        try:
+            affected = payments.cancel_departure(db.session, departure, reason, gateway(), utcnow())
+        except DomainError as error:
+            raise click.ClickException(str(error)) from error
+        db.session.commit()
+        send_queued_emails()
+    click.echo(f"Departure {departure_id} cancelled; {len(affected)} booking(s) refunded and told.")
+
+
 def register(app: Flask) -> None:
     for command in (
         seed_demo_command,
@@ -89,5 +132,7 @@ def register(app: Flask) -> None:
         generate_departures_command,
         send_reminders_command,
         send_emails_command,
+        reconcile_payments_command,
+        cancel_departure_command,
     ):
         app.cli.add_command(command)

@@ -189,6 +189,8 @@ EXPERIENCES = [
         "languages": "es,en,qu",
         "max_tickets_per_booking": 10,
         "cancellation_policy": STANDARD_POLICY,
+        "payment_options": "card,deposit,on_arrival",
+        "deposit_percent": 30,
         "themes": ["cacao", "chakra", "culture"],
         "prices": [("adult", 4500), ("child", 2500), ("resident", 3000)],
         "schedule": {"weekdays": "TU,TH,SA", "start": time(8, 30), "capacity": 12},
@@ -914,6 +916,8 @@ def _build_experience(
         currency="USD",
         max_tickets_per_booking=data["max_tickets_per_booking"],
         cancellation_policy=[dict(tier) for tier in data["cancellation_policy"]],
+        payment_options=data.get("payment_options", "card,on_arrival"),
+        deposit_percent=data.get("deposit_percent", 30),
     )
     for locale, text in data["texts"].items():
         experience.texts.append(ExperienceText(locale=locale, **text))

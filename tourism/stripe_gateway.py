@@ -155,7 +155,11 @@ class StripeGateway:
         )
 
     def create_intent(
-        self, amount_cents: int, currency: str, metadata: dict[str, str], idempotency_key: str,
+        self,
+        amount_cents: int,
+        currency: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
         description: str = "",
     ) -> IntentInfo:
         intent = self._call(
@@ -237,7 +241,9 @@ class StripeGateway:
 
     def retrieve_charge(self, charge_id: str) -> ChargeInfo:
         charge = self._call(self.client.v1.charges.retrieve, charge_id)
-        refunds = self._call(self.client.v1.refunds.list, params={"charge": charge_id, "limit": 100})
+        refunds = self._call(
+            self.client.v1.refunds.list, params={"charge": charge_id, "limit": 100}
+        )
         return ChargeInfo(
             id=charge.id,
             payment_intent_id=_id(_get(charge, "payment_intent")),

@@ -23,9 +23,8 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -195,7 +194,6 @@ def build_message(notification: Notification) -> EmailMessage:
     message["To"] = notification.recipient
     message["Subject"] = rendered.subject
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = locale
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     if qr_cid is not None:
@@ -216,6 +214,8 @@ def build_message(notification: Notification) -> EmailMessage:
             filename=f"{booking.reference}.ics",
             params={"method": "CANCEL" if notification.kind in CALENDAR_CANCEL else "PUBLISH"},
         )
+    # Last: building the MIME tree moves or drops Content-* headers set earlier.
+    message["Content-Language"] = locale
     return message
 
 

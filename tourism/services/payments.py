@@ -164,7 +164,10 @@ def pay_with_card(
         raise NothingToPay()
     if not setup_intent_id.startswith("seti_") or len(setup_intent_id) > 100:
         raise InvalidRequest()
-    payment_method = gateway.setup_intent_payment_method(setup_intent_id)
+    try:
+        payment_method = gateway.setup_intent_payment_method(setup_intent_id)
+    except PaymentDeclined:
+        payment_method = None
     if payment_method is None:
         raise InvalidRequest(_l("The card could not be saved. Please try again."))
     try:
@@ -185,7 +188,9 @@ def _payment_for_intent(session: Session, intent: IntentInfo, now: datetime) -> 
     booking = session.get(Booking, int(booking_id)) if booking_id.isdigit() else None
     if booking is None or booking.reference != intent.metadata.get("booking_reference"):
         return None
-    attempts = session.scalar(select(func.count(Payment.id)).where(Payment.booking_id == booking.id))
+    attempts = session.scalar(
+        select(func.count(Payment.id)).where(Payment.booking_id == booking.id)
+    )
     payment = Payment(
         booking_id=booking.id,
         provider="stripe",
@@ -275,9 +280,7 @@ def _settle_paid_booking(
     return f"refunded {amount}: booking no longer active"
 
 
-def _refund(
-    session: Session, payment: Payment, amount_cents: int, reason: str, gateway
-) -> int:
+def _refund(session: Session, payment: Payment, amount_cents: int, reason: str, gateway) -> int:
     """Refund ``amount_cents`` of a Stripe payment and record it once. Returns the amount."""
     if amount_cents <= 0 or payment.provider != "stripe":
         return 0
@@ -358,7 +361,9 @@ def cancel_departure(
         refunded = 0
         for payment in _payments(session, booking):
             if payment.status == PaymentStatus.SUCCEEDED and payment.net_cents > 0:
-                refunded += _refund(session, payment, payment.net_cents, "departure_cancelled", gateway)
+                refunded += _refund(
+                    session, payment, payment.net_cents, "departure_cancelled", gateway
+                )
         notifications.queue(
             session, booking, "departure_cancelled", reason=reason, refund_cents=refunded
         )
@@ -373,7 +378,9 @@ def sync_booking(
     if gateway is None:
         return "no gateway"
     pending = [
-        p for p in _payments(session, booking) if p.status == PaymentStatus.PENDING and p.provider_ref
+        p
+        for p in _payments(session, booking)
+        if p.status == PaymentStatus.PENDING and p.provider_ref
     ]
     outcome = "nothing pending"
     for payment in pending:
@@ -391,23 +398,33 @@ def reconcile_payments(
     nothing the second time.
     """
     counts = {"checked": 0, "changed": 0}
-    pending = session.execute(
-        select(Payment.provider_ref).where(
-            Payment.status == PaymentStatus.PENDING,
-            Payment.provider == "stripe",
-            Payment.provider_ref.is_not(None),
-            Payment.created_at >= since,
+    pending = (
+        session.execute(
+            select(Payment.provider_ref).where(
+                Payment.status == PaymentStatus.PENDING,
+                Payment.provider == "stripe",
+                Payment.provider_ref.is_not(None),
+                Payment.created_at >= since,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     succeeded = set(
         session.execute(
             select(Payment.provider_ref).where(Payment.status == PaymentStatus.SUCCEEDED)
         ).scalars()
     )
-    candidates = list(dict.fromkeys(list(pending) + [
-        intent_id for intent_id in gateway.recent_succeeded_intent_ids(since)
-        if intent_id and intent_id not in succeeded
-    ]))
+    candidates = list(
+        dict.fromkeys(
+            list(pending)
+            + [
+                intent_id
+                for intent_id in gateway.recent_succeeded_intent_ids(since)
+                if intent_id and intent_id not in succeeded
+            ]
+        )
+    )
     for intent_id in candidates:
         counts["checked"] += 1
         outcome = apply_intent(session, gateway.retrieve_intent(intent_id), gateway, now)

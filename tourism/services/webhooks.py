@@ -29,9 +29,7 @@ def already_processed(session: Session, event_id: str) -> bool:
     return session.get(ProviderEvent, event_id) is not None
 
 
-def handle_event(
-    session: Session, event: EventInfo, gateway: StripeGateway, now: datetime
-) -> str:
+def handle_event(session: Session, event: EventInfo, gateway: StripeGateway, now: datetime) -> str:
     """Apply one verified event. The caller commits; a ``GatewayError`` means retry later.
 
     The event id is recorded in the same transaction as its effects, so a redelivery after
