@@ -50,10 +50,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from .models import User
+    def load_user(token: str):
+        from .services.accounts import user_for_session
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user_for_session(db.session, token)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -10,6 +10,7 @@ from .catalog import (
     Stop,
     StopText,
 )
+from .operations import AuthToken, DepartureGuide, GuideRole, GuideTimeOff, Photo, StopVisit
 from .payment import (
     Dispute,
     Notification,
@@ -25,6 +26,12 @@ from .schedule import Departure, DepartureStatus, Schedule
 __all__ = [
     "TRANSITIONS",
     "Association",
+    "AuthToken",
+    "DepartureGuide",
+    "GuideRole",
+    "GuideTimeOff",
+    "Photo",
+    "StopVisit",
     "Booking",
     "BookingLine",
     "BookingStatus",

@@ -80,6 +80,8 @@ class Booking(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when the guide marks the party as not having come.
+    no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Why a confirmed booking ended, shown to the tourist (e.g. the departure was cancelled).
     cancel_reason: Mapped[str] = mapped_column(String(300), default="")
 

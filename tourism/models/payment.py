@@ -46,6 +46,11 @@ class Payment(db.Model):
         _enum(PaymentStatus), default=PaymentStatus.PENDING
     )
     failure_message: Mapped[str] = mapped_column(String(300), default="")
+    #: Cash: the guide who collected it.
+    collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Cash recorded offline: the id the guide's phone gave the action, so a replayed sync
+    #: never records the same cash twice.
+    client_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -53,6 +53,13 @@ class Family(db.Model):
     association_id: Mapped[int] = mapped_column(ForeignKey("associations.id"), index=True)
     name: Mapped[str] = mapped_column(String(160))
     community: Mapped[str] = mapped_column(String(160), default="")
+    contact_name: Mapped[str] = mapped_column(String(160), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    #: Languages spoken at home, comma-separated codes (``qu,es``).
+    languages: Mapped[str] = mapped_column(String(60), default="")
+    #: Optional, for aggregate reports only (e.g. how many families women represent).
+    representative_gender: Mapped[str | None] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(default=True)
     #: Demo families are invented for the demo data and must never be taken for real people.
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -70,6 +77,8 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     is_platform_admin: Mapped[bool] = mapped_column(default=False)
     is_active_account: Mapped[bool] = mapped_column(default=True)
+    #: Rotated at logout and password change: every session made before stops working.
+    session_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
@@ -77,6 +86,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
+
+    def get_id(self) -> str:  # Flask-Login: the session holds this token, not the user id
+        return self.session_token or ""
 
 
 class Membership(db.Model):
@@ -91,6 +103,14 @@ class Membership(db.Model):
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
     )
+    #: Guide roster details, per association.
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    community: Mapped[str] = mapped_column(String(160), default="")
+    languages: Mapped[str] = mapped_column(String(60), default="")
+    #: Optional, for aggregate reports only (youth employment).
+    under_30: Mapped[bool | None]
+    #: Secret of the guide's iCal feed URL; revoking sets a new one.
+    ical_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")

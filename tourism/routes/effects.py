@@ -23,15 +23,21 @@ def gateway() -> StripeGateway | None:
 
 
 def send_queued_emails() -> None:
-    """Deliver notifications queued by the transaction that just committed.
+    """Deliver the notifications queued by this request's transaction, which just committed.
 
-    A mail failure never undoes a booking: the notification stays queued (with its error) and
-    ``flask send-emails`` retries it.
+    Only this request's messages are sent here; older or failed ones are the job of
+    ``flask send-emails``. A mail failure never undoes a booking: the notification stays
+    queued with its error and the command retries it.
     """
     from ..services import notifications
 
+    queued = db.session.info.pop(notifications.QUEUED_KEY, [])
+    if not queued:
+        return
     try:
-        notifications.deliver_pending(db.session, get_mailer(current_app.config))
+        notifications.deliver_pending(
+            db.session, get_mailer(current_app.config), only_ids=queued
+        )
         db.session.commit()
     except Exception:  # noqa: BLE001 — mail trouble must not turn a booking into an error page
         db.session.rollback()

@@ -57,6 +57,10 @@ WITH_QR = (CONFIRMED, REMINDER)
 CALENDAR_CANCEL = (CANCELLED, DEPARTURE_CANCELLED)
 
 
+#: Key in ``Session.info`` listing the ids queued by the current unit of work.
+QUEUED_KEY = "queued_notification_ids"
+
+
 def notification_key(booking: Booking, kind: str) -> str:
     return f"booking:{booking.id}:{kind}"
 
@@ -90,19 +94,28 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
             session.add(notification)
     except IntegrityError:
         return None
+    # Remembered so the request that queued it can send just its own mail after commit.
+    session.info.setdefault(QUEUED_KEY, []).append(notification.id)
     return notification
 
 
-def deliver_pending(session: Session, mailer: Mailer, limit: int = 50) -> int:
+def deliver_pending(
+    session: Session, mailer: Mailer, limit: int = 50, only_ids: list[int] | None = None
+) -> int:
     """Render and send unsent notifications, oldest first; returns how many were sent.
 
     Call it after the commit that queued them, then commit again. Each success sets
     ``sent_at``; each failure increments ``attempts``, keeps ``last_error`` and moves on.
     ``attempts`` counts every try, so a message sent at the first try has ``attempts == 1``.
+    ``only_ids`` restricts delivery to the notifications a request just queued.
     """
+    statement = select(Notification).where(
+        Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS
+    )
+    if only_ids is not None:
+        statement = statement.where(Notification.id.in_(only_ids or [-1]))
     pending = session.scalars(
-        select(Notification)
-        .where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
+        statement
         .order_by(Notification.created_at, Notification.id)
         .limit(limit)
         # Two dispatchers on PostgreSQL never take the same rows (SQLite: a no-op; its
