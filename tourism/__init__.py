@@ -48,6 +48,8 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
 
     @login_manager.user_loader
     def load_user(token: str):
@@ -57,8 +59,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .routes import api, bookings, public, webhooks
+    from .routes import api, auth, bookings, guide, manage, public, webhooks
 
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(manage.bp)
+    app.register_blueprint(guide.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(bookings.bp)
     app.register_blueprint(api.bp)

@@ -1,0 +1,5 @@
+"""guide pages (being built)."""
+
+from flask import Blueprint
+
+bp = Blueprint("guide", __name__, url_prefix="/guide")
