@@ -24,17 +24,22 @@ from .models import (
     BookingLine,
     BookingStatus,
     Departure,
+    DepartureGuide,
     DepartureStatus,
     Experience,
     ExperienceStatus,
     ExperienceText,
     ExperienceTheme,
     Family,
+    GuideRole,
+    Membership,
     PaymentMethod,
     PriceCategory,
+    Role,
     Schedule,
     Stop,
     StopText,
+    User,
 )
 from .services.references import new_manage_token, new_reference
 from .services.schedules import generate_departures
@@ -899,8 +904,55 @@ def seed_demo(session: Session, today: datetime.date, zone: zoneinfo.ZoneInfo) -
     now = utcnow()
     _cancel_one_departure(session, experiences["winak-guayusa-dawn"], now)
     _book_cacao_route(session, experiences["kallari-cacao-route"], associations["kallari"], now)
+    _demo_people(session, associations, experiences["kallari-cacao-route"], now)
     session.flush()
     return True
+
+
+#: Demo accounts share one password, printed in the README; never use them in production.
+DEMO_PASSWORD = "demo-chakra-2026"  # noqa: S105 — a documented demo credential
+DEMO_USERS = [
+    # email, name, association slug, role (None: platform admin)
+    ("plataforma@chakraroutes.demo", "Demo Plataforma", None, None),
+    ("admin@kallari.demo", "Demo Admin Kallari", "kallari", Role.ADMIN),
+    ("tesoreria@kallari.demo", "Demo Tesorería Kallari", "kallari", Role.ADMIN),
+    ("personal@kallari.demo", "Demo Personal Kallari", "kallari", Role.STAFF),
+    ("guia@kallari.demo", "Demo Guía Kallari", "kallari", Role.GUIDE),
+    ("admin@winak.demo", "Demo Admin Wiñak", "winak", Role.ADMIN),
+    ("guia@winak.demo", "Demo Guía Wiñak", "winak", Role.GUIDE),
+]
+
+
+def _demo_people(session: Session, associations, cacao_route: Experience, now) -> None:
+    """Demo accounts, and the Kallari demo guide leading the next Cacao Route departures."""
+    from .services.accounts import hash_password
+
+    password_hash = hash_password(DEMO_PASSWORD)
+    users = {}
+    for email, name, slug, role in DEMO_USERS:
+        user = User(email=email, name=name, password_hash=password_hash, locale="es")
+        user.is_platform_admin = role is None
+        session.add(user)
+        users[email] = user
+        if role is not None:
+            session.add(
+                Membership(
+                    user=user,
+                    association=associations[slug],
+                    role=role,
+                    languages="es,qu" if role == Role.GUIDE else "es",
+                )
+            )
+    session.flush()
+    upcoming = session.execute(
+        select(Departure)
+        .where(Departure.experience_id == cacao_route.id, Departure.starts_at > now)
+        .order_by(Departure.starts_at)
+        .limit(4)
+    ).scalars()
+    guide = users["guia@kallari.demo"]
+    for departure in upcoming:
+        session.add(DepartureGuide(departure=departure, user=guide, role=GuideRole.LEAD))
 
 
 def _build_experience(
