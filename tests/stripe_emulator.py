@@ -14,7 +14,11 @@ real Stripe accepts from ``tourism.stripe_gateway`` (see ``_install_compat_patch
   confirmed again (it stayed stuck in ``requires_payment_method``);
 * ``POST /v1/refunds`` refuses to refund more than is left on the charge, with a 400 like
   Stripe's (it silently accepted any amount), and without ``amount`` refunds what is left
-  (it refunded the whole charge again).
+  (it refunded the whole charge again);
+* ``POST /v1/setup_intents/{id}/confirm`` refuses a SetupIntent that already succeeded or was
+  canceled, with Stripe's 400 ``setup_intent_unexpected_state`` (it re-attached any new card),
+  and a declined card leaves the SetupIntent in ``requires_payment_method`` so another card
+  can be tried, as on Stripe (it canceled the SetupIntent).
 
 Still missing (do not test against it): idempotency keys (ignored: a retried create makes a
 second object), disputes, Checkout Sessions, the ``charge.refunded`` event, non-zero fees.
@@ -150,6 +154,36 @@ def _install_compat_patches() -> None:
             self, charge=charge, payment_intent=payment_intent, amount=amount, **kwargs
         )
 
+    SetupIntent = ls_resources.SetupIntent
+    original_seti_confirm = SetupIntent._api_confirm.__func__
+    original_seti_attach = SetupIntent._attach_pm
+
+    def seti_confirm(cls, id, **kwargs):
+        obj = ls_resources.store.get("setup_intent:" + id) if isinstance(id, str) else None
+        if obj is not None and obj.status in ("succeeded", "canceled"):
+            done = (
+                "succeeded after being previously confirmed"
+                if obj.status == "succeeded"
+                else "been canceled"
+            )
+            raise UserError(
+                400,
+                f"You cannot confirm this SetupIntent because it has already {done}.",
+                {"code": "setup_intent_unexpected_state"},
+            )
+        return original_seti_confirm(cls, id, **kwargs)
+
+    def seti_attach_pm(self, pm):
+        try:
+            original_seti_attach(self, pm)
+        except UserError:
+            # Stripe: "If the setup fails, the SetupIntent returns to requires_payment_method."
+            self.status = "requires_payment_method"
+            self.payment_method = None
+            raise
+
+    SetupIntent._api_confirm = classmethod(seti_confirm)
+    SetupIntent._attach_pm = seti_attach_pm
     PaymentIntent.__init__ = pi_init
     PaymentIntent._update = pi_update
     PaymentIntent._api_confirm = classmethod(pi_confirm)
@@ -163,6 +197,12 @@ def _install_compat_patches() -> None:
             and resource.canonical == "/v1/payment_intents/{id}/confirm"
         ):
             route._handler = api_extra(PaymentIntent._api_confirm, None)
+        if (
+            route.method == "POST"
+            and resource is not None
+            and resource.canonical == "/v1/setup_intents/{id}/confirm"
+        ):
+            route._handler = api_extra(SetupIntent._api_confirm, None)
     _PATCHES_INSTALLED = True
 
 

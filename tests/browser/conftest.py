@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask_migrate import upgrade
@@ -36,6 +37,7 @@ def live_server(tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
             "SECRET_KEY": "browser-tests",
             "RATELIMIT_ENABLED": False,
+            "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("browser-outbox")),
         }
     )
     with app.app_context():
@@ -72,3 +74,108 @@ def shoot(request):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}.png"), full_page=True)
 
     return save
+
+
+# Card payments: a second live server whose Stripe is the local emulator ---------------------
+
+
+class PaymentServer:
+    """A live server taking card payments through the Stripe emulator (``stripe_emulator``)."""
+
+    def __init__(self, url: str, app, outbox: Path) -> None:
+        self.url = url
+        self.app = app
+        self.outbox = outbox
+        self._claimed: set[int] = set()
+
+    def claim_departure(self, departure_ids: list[int], seats: int) -> int:
+        """The first of ``departure_ids`` with ``seats`` free that no other test has used
+        (the demo data fills some departures on purpose)."""
+        from tourism.database import utcnow
+        from tourism.models import Departure
+        from tourism.services import availability
+
+        with self.app.app_context():
+            for departure_id in departure_ids:
+                departure = db.session.get(Departure, departure_id)
+                if departure_id in self._claimed or departure is None:
+                    continue
+                if availability.seats_left(db.session, departure, utcnow()) >= seats:
+                    self._claimed.add(departure_id)
+                    return departure_id
+        raise AssertionError(f"no departure with {seats} free seats among {departure_ids}")
+
+    def booking(self, token: str) -> SimpleNamespace:
+        """A snapshot of the booking and its payments as the database has them now."""
+        from sqlalchemy import select
+
+        from tourism.models import Booking
+
+        with self.app.app_context():
+            booking = db.session.scalars(select(Booking).where(Booking.manage_token == token)).one()
+            return SimpleNamespace(
+                reference=booking.reference,
+                status=booking.status,
+                total_cents=booking.total_cents,
+                paid_online_cents=booking.paid_online_cents,
+                payments=[
+                    SimpleNamespace(status=p.status, charge_ref=p.charge_ref, attempt=p.attempt)
+                    for p in booking.payments
+                ],
+            )
+
+    def emails_about(self, reference: str) -> list[str]:
+        """Names of the outbox files (sent emails) that mention ``reference``."""
+        from email import message_from_bytes, policy
+
+        found = []
+        for path in sorted(self.outbox.glob("*.eml")) if self.outbox.exists() else []:
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            if reference in str(message["Subject"]) or reference in text:
+                found.append(path.name)
+        return found
+
+
+@pytest.fixture(scope="session")
+def payment_server(tmp_path_factory, stripe_emulator):
+    """Demo data on its own SQLite database, CSRF on, Stripe (API and Stripe.js) pointing at
+    the emulator, and the Kallari Cacao Route offering card, deposit and pay on arrival."""
+    from sqlalchemy import select
+
+    from tourism.models import Experience
+
+    directory = tmp_path_factory.mktemp("browser-payments")
+    outbox = directory / "outbox"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'payments.sqlite3'}",
+            "SECRET_KEY": "browser-payment-tests",
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": True,
+            "MAIL_BACKEND": "folder",
+            "MAIL_OUTBOX_DIR": str(outbox),
+            "STRIPE_SECRET_KEY": "sk_test_chakra",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_chakra",
+            "STRIPE_WEBHOOK_SECRET": "whsec_test_chakra",
+            "STRIPE_API_BASE": stripe_emulator.base_url,
+            "STRIPE_JS_URL": stripe_emulator.js_url,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        seed_demo(db.session, local_today(), display_zone())
+        cacao = db.session.scalars(
+            select(Experience).where(Experience.slug == "kallari-cacao-route")
+        ).one()
+        cacao.payment_options = "card,deposit,on_arrival"
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield PaymentServer(f"http://127.0.0.1:{server.server_port}", app, outbox)
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+    with app.app_context():
+        db.engine.dispose()

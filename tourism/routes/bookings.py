@@ -179,7 +179,15 @@ def pay_with_card(token: str):
         return jsonify(error=str(payments.PaymentsUnavailable())), 503
     except DomainError as error:
         db.session.rollback()
-        return jsonify(error=str(error)), error.status_code
+        body = {"error": str(error)}
+        # The card set up for this try is spent; give the page a fresh one for the next card.
+        try:
+            _, body["setup_client_secret"] = gateway().create_setup_intent(
+                idempotency_key=f"booking-{booking.id}-card-{utcnow().timestamp()}"
+            )
+        except (GatewayError, AttributeError, payments.PaymentDeclined):
+            pass
+        return jsonify(body), error.status_code
     send_queued_emails()
     return jsonify(
         status=intent.status,

@@ -7,6 +7,7 @@ import logging
 
 from flask import current_app
 
+from ..database import write_transactions
 from ..extensions import db
 from ..mail import get_mailer
 from ..stripe_gateway import StripeGateway
@@ -35,10 +36,13 @@ def send_queued_emails() -> None:
     if not queued:
         return
     try:
-        notifications.deliver_pending(
-            db.session, get_mailer(current_app.config), only_ids=queued
-        )
-        db.session.commit()
+        # Marking mail as sent is a write: on SQLite take the write lock up front, even in a GET.
+        with write_transactions():
+            db.session.rollback()
+            notifications.deliver_pending(
+                db.session, get_mailer(current_app.config), only_ids=queued
+            )
+            db.session.commit()
     except Exception:  # noqa: BLE001 — mail trouble must not turn a booking into an error page
         db.session.rollback()
         log.exception("sending queued emails failed; they stay queued")

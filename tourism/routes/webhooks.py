@@ -35,9 +35,12 @@ def stripe_event():
         outcome = webhooks.handle_event(db.session, event, stripe_gateway, utcnow())
         db.session.commit()
     except IntegrityError:
-        # Two deliveries of the same event at once: the other one recorded it first.
         db.session.rollback()
-        return jsonify(result="duplicate"), 200
+        # Two deliveries of the same event at once: the other one recorded it first.
+        if webhooks.already_processed(db.session, event.id):
+            return jsonify(result="duplicate"), 200
+        log.warning("webhook %s hit a conflict; Stripe will retry", event.id, exc_info=True)
+        return jsonify(error="conflict, retry later"), 503
     except (GatewayError, OperationalError):
         db.session.rollback()
         log.warning("webhook %s not applied yet; Stripe will retry", event.id, exc_info=True)

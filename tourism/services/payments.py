@@ -435,6 +435,7 @@ def reconcile_payments(
 
 __all__ = [
     "GatewayError",
+    "PaymentDeclined",
     "PaymentStart",
     "PaymentsUnavailable",
     "apply_intent",

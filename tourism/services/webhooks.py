@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Booking, BookingStatus, Dispute, Payment, ProviderEvent, Refund, RefundStatus
-from ..stripe_gateway import ChargeInfo, EventInfo, StripeGateway
+from ..stripe_gateway import ChargeInfo, EventInfo, PaymentDeclined, StripeGateway
 from . import availability
 
 INTENT_EVENTS = frozenset(
@@ -42,12 +42,22 @@ def handle_event(session: Session, event: EventInfo, gateway: StripeGateway, now
     session.add(ProviderEvent(id=event.id, provider="stripe", type=event.type, received_at=now))
     session.flush()
 
-    if event.type in INTENT_EVENTS:
-        intent_id = str(event.object.get("id", ""))
-        # Re-read: the payload may be stale or out of order; Stripe's current state is not.
-        return payments.apply_intent(session, gateway.retrieve_intent(intent_id), gateway, now)
-    if event.type == "charge.refunded":
-        return record_refunds(session, gateway.retrieve_charge(str(event.object.get("id", ""))))
+    object_id = str(event.object.get("id", "") or "")
+    try:
+        if event.type in INTENT_EVENTS:
+            if not object_id:
+                return "ignored: no object id"
+            # Re-read: the payload may be stale or out of order; Stripe's current state is not.
+            intent = gateway.retrieve_intent(object_id)
+            return payments.apply_intent(session, intent, gateway, now)
+        if event.type == "charge.refunded":
+            if not object_id:
+                return "ignored: no object id"
+            return record_refunds(session, gateway.retrieve_charge(object_id))
+    except PaymentDeclined:
+        # Stripe does not know the object (a dashboard test event, another account's secret):
+        # acknowledge it, or Stripe would retry a poison event for days.
+        return "ignored: unknown to Stripe"
     if event.type in DISPUTE_EVENTS:
         return record_dispute(session, event.object, now)
     return "ignored"

@@ -33,7 +33,10 @@
       body: body
     });
     var result = await response.json().catch(function () { return {}; });
-    if (!response.ok) { return fail(result.error); }
+    if (!response.ok) {
+      if (result.setup_client_secret) { data.setupClientSecret = result.setup_client_secret; }
+      return fail(result.error);
+    }
     if (result.status === "requires_action") {
       var auth = await stripe.confirmCardPayment(result.client_secret || data.clientSecret);
       if (auth.error) { return fail(auth.error.message); }
