@@ -151,3 +151,59 @@ class Factories:
         for key, value in kw.items():
             setattr(booking, key, value)
         return self._add(booking)
+
+    # --- People (appended for the accounts tests) ------------------------------------------
+
+    def user(self, email=None, password=None, memberships=(), **kw):
+        """A user with ``password`` (``PASSWORD`` unless given; ``""`` for none);
+        ``memberships`` holds (association, role) pairs."""
+        from tourism.models import Membership, User
+
+        n = next(_seq)
+        defaults = dict(
+            email=email or f"person{n}@example.org",
+            name=f"Person {n}",
+            password_hash=_password_hash(PASSWORD if password is None else password) or None,
+        )
+        user = self._add(User(**(defaults | kw)))
+        for association, role in memberships:
+            self._add(Membership(user=user, association=association, role=role))
+        return user
+
+
+#: The password of ``Factories.user`` accounts unless a test gives another.
+PASSWORD = "a long test password"
+_hashes: dict[str, str] = {}
+
+
+def _password_hash(password: str) -> str:
+    """argon2 at 64 MiB takes a while: hash each test password once per test session."""
+    from tourism.services.accounts import hash_password
+
+    if not password:
+        return ""
+    if password not in _hashes:
+        _hashes[password] = hash_password(password)
+    return _hashes[password]
+
+
+# --- Guides (appended for the guide tests) --------------------------------------------------
+
+
+def _guide(self, association, **kw):
+    """A user who guides for ``association`` (no password unless one is given)."""
+    from tourism.models import Role
+
+    kw.setdefault("password", "")
+    return self.user(memberships=[(association, Role.GUIDE)], **kw)
+
+
+def _assign(self, departure, user, role="lead"):
+    """Put ``user`` on ``departure`` directly, without the service's checks."""
+    from tourism.models import DepartureGuide, GuideRole
+
+    return self._add(DepartureGuide(departure=departure, user=user, role=GuideRole(role)))
+
+
+Factories.guide = _guide
+Factories.assign = _assign

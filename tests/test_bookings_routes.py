@@ -215,3 +215,21 @@ def test_booking_posts_are_rate_limited(make_app):
         assert codes == [400, 400, 400, 429]
         limited = client.post(f"/departures/{departure.id}/book", data=data, headers=EN)
         assert "Too many requests" in limited.get_data(as_text=True)
+
+
+def test_rate_limits_count_each_visitor_behind_the_proxy(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, BOOKING_RATE_LIMIT="1 per minute", PROXY_FIX_X_FOR=1)
+    with app.app_context():
+        from tourism.extensions import db
+
+        from .factories import Factories
+
+        departure = Factories(db.session).departure(capacity=50)
+        data = form_for(departure, email="bad")
+        client = app.test_client()
+        url = f"/departures/{departure.id}/book"
+
+        def post(address):
+            return client.post(url, data=data, headers={"X-Forwarded-For": address}).status_code
+
+        assert [post("203.0.113.1"), post("203.0.113.2"), post("203.0.113.1")] == [400, 400, 429]

@@ -29,10 +29,21 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
     from . import models  # noqa: F401  (every table registered before migrations look)
     from .database import configure_engine
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
+
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind a reverse proxy: take the client address (for rate limits) from the
+        # X-Forwarded-For header the proxy sets, trusting only that many proxies.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=0
+        )
 
     db.init_app(app)
     with app.app_context():
@@ -49,6 +60,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.localize_callback = str  # the lazy message is translated when flashed
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
@@ -59,7 +72,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .routes import api, auth, bookings, guide, manage, public, webhooks
+    from .routes import api, auth, bookings, guide, manage, media, public, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(manage.bp)
@@ -68,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bookings.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(media.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

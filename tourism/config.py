@@ -53,6 +53,9 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "20 per minute"),
+        # Sign-in and password-reset posts: per client IP, and per account (the email sent).
+        "LOGIN_RATE_LIMIT_IP": os.environ.get("LOGIN_RATE_LIMIT_IP", "10 per minute"),
+        "LOGIN_RATE_LIMIT_ACCOUNT": os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute"),
         # Stripe: leave the keys empty to offer pay on arrival only. STRIPE_API_BASE and
         # STRIPE_JS_URL point at a local Stripe emulator in development and tests.
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
@@ -74,6 +77,8 @@ def load_config(instance_path: str) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Chakra Routes <reservas@chakraroutes.example>"),
         #: Absolute address of the site, for links in emails sent outside a request.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        #: Number of reverse proxies in front of the app whose X-Forwarded-For to trust (0: none).
+        "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidRequest, NotFound
@@ -33,6 +34,10 @@ class InvalidLink(NotFound):
     default_message = _l("This link is not valid any more. Ask for a new one.")
 
 
+class WrongPassword(InvalidRequest):
+    default_message = _l("The password is not correct.")
+
+
 def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
@@ -48,9 +53,7 @@ def normalize_email(email: str) -> str:
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this email and password, or None. Upgrades old hashes."""
-    user = session.execute(
-        select(User).where(func.lower(User.email) == normalize_email(email))
-    ).scalar_one_or_none()
+    user = _find_user(session, email)
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     try:
         HASHER.verify(stored, password)
@@ -87,6 +90,17 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def link_key(raw: str) -> str:
+    """A stable name for one link that does not reveal it (e.g. the key of its email)."""
+    return f"link:{_hash_token(raw)}"
+
+
+def _find_user(session: Session, email: str) -> User | None:
+    return session.execute(
+        select(User).where(func.lower(User.email) == normalize_email(email))
+    ).scalar_one_or_none()
+
+
 def _new_token(session: Session, **fields) -> str:
     raw = secrets.token_urlsafe(32)
     session.add(AuthToken(token_hash=_hash_token(raw), **fields))
@@ -105,12 +119,34 @@ def _valid_token(session: Session, raw: str, purpose: str, now: datetime) -> Aut
     return token
 
 
+def _use_token(session: Session, token: AuthToken, now: datetime) -> None:
+    """Mark the link used, or raise ``InvalidLink`` if another transaction used it first.
+
+    The conditional UPDATE is what makes a link single-use under concurrency: two requests
+    may both have read it as unused, but only one of them changes the row (on PostgreSQL the
+    second waits for the first and then finds ``used_at`` set).
+    """
+    result = session.execute(
+        update(AuthToken)
+        .where(AuthToken.id == token.id, AuthToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidLink()
+    token.used_at = now
+
+
+def valid_link(session: Session, raw: str, purpose: str, now: datetime) -> AuthToken:
+    """The unused, unexpired link ``raw`` for ``purpose`` (``reset`` or ``invite``), else
+    ``InvalidLink``; for pages that show a form before the link is used."""
+    return _valid_token(session, raw, purpose, now)
+
+
 def request_password_reset(session: Session, email: str, now: datetime) -> tuple[User, str] | None:
     """A reset link for the account with this email; None when there is none (the caller
     answers the same either way, so nobody learns which emails have accounts)."""
-    user = session.execute(
-        select(User).where(func.lower(User.email) == normalize_email(email))
-    ).scalar_one_or_none()
+    user = _find_user(session, email)
     if user is None or not user.is_active_account:
         return None
     raw = _new_token(
@@ -120,12 +156,26 @@ def request_password_reset(session: Session, email: str, now: datetime) -> tuple
 
 
 def reset_password(session: Session, raw: str, password: str, now: datetime) -> User:
+    """Set a new password through a reset link. The link and every other unused reset link
+    of the account stop working, and every session of the account ends."""
     token = _valid_token(session, raw, "reset", now)
     check_password_strength(password)
     user = session.get(User, token.user_id)
+    if user is None or not user.is_active_account:
+        raise InvalidLink()
+    _use_token(session, token, now)
     user.password_hash = hash_password(password)
     end_all_sessions(user)
-    token.used_at = now
+    session.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.user_id == user.id,
+            AuthToken.purpose == "reset",
+            AuthToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
     return user
 
@@ -138,7 +188,11 @@ def invite(
     role: Role,
     now: datetime,
 ) -> str:
-    """A one-time invitation link for ``email`` to join ``association`` as ``role``."""
+    """A one-time invitation link for ``email`` to join ``association`` as ``role``.
+
+    Send it with ``notifications.queue_account_email(kind="invitation",
+    key=link_key(raw), ...)``; only its hash is stored.
+    """
     return _new_token(
         session,
         purpose="invite",
@@ -150,19 +204,51 @@ def invite(
     )
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """What an invitation page shows before it is accepted."""
+
+    email: str
+    association: Association
+    role: Role
+    #: The invitee already has an account: accepting asks for its password, not a new one.
+    has_account: bool
+
+
+def open_invitation(session: Session, raw: str, now: datetime) -> Invitation:
+    """The valid invitation behind link ``raw``, else ``InvalidLink``."""
+    token = _valid_token(session, raw, "invite", now)
+    association = session.get(Association, token.association_id)
+    if association is None:
+        raise InvalidLink()
+    return Invitation(
+        email=token.email,
+        association=association,
+        role=Role(token.role),
+        has_account=_find_user(session, token.email) is not None,
+    )
+
+
 def accept_invitation(
     session: Session, raw: str, name: str, password: str, now: datetime
 ) -> User:
-    """Create (or reuse) the invitee's account and membership; the link then stops working."""
+    """Create the invitee's account (or, if the email has one, check its password) and add
+    the membership; the link then stops working.
+
+    An existing account is only joined with its own password: the link alone never signs
+    anyone in to an account that already exists.
+    """
     token = _valid_token(session, raw, "invite", now)
-    name = name.strip()
-    if not name or len(name) > 160:
-        raise InvalidRequest(_l("Please give your name."))
-    user = session.execute(
-        select(User).where(func.lower(User.email) == token.email)
-    ).scalar_one_or_none()
+    user = _find_user(session, token.email)
     if user is None:
+        name = name.strip()
+        if not name or len(name) > 160:
+            raise InvalidRequest(_l("Please give your name."))
         check_password_strength(password)
+    elif authenticate(session, token.email, password) is None:
+        raise WrongPassword()
+    _use_token(session, token, now)
+    if user is None:
         user = User(email=token.email, name=name, password_hash=hash_password(password))
         session.add(user)
         session.flush()
@@ -174,9 +260,9 @@ def accept_invitation(
         )
     ).scalar_one_or_none()
     if exists is None:
+        # Through the relationship, so ``user.memberships`` already shows it in this request.
         session.add(
-            Membership(user_id=user.id, association_id=token.association_id, role=Role(token.role))
+            Membership(user=user, association_id=token.association_id, role=Role(token.role))
         )
-    token.used_at = now
     session.flush()
     return user

@@ -131,6 +131,9 @@ def deliver_pending(
             notification.last_error = f"{type(error).__name__}: {error}"[:2000]
             continue
         notification.sent_at = utcnow()
+        if notification.kind in ACCOUNT_KINDS:
+            # The link carries a secret: once mailed, the outbox no longer needs to keep it.
+            notification.context = "{}"
         notification.last_error = ""
         sent += 1
     session.flush()
@@ -186,6 +189,8 @@ class Rendered:
 
 def build_message(notification: Notification) -> EmailMessage:
     """The complete email for ``notification``, in its language, ready for a ``Mailer``."""
+    if notification.kind in ACCOUNT_KINDS:
+        return build_account_message(notification)
     booking = notification.booking
     if booking is None:
         raise ValueError(f"notification {notification.key} has no booking")
@@ -412,3 +417,106 @@ def booking_calendar(booking: Booking, locale: str, cancel: bool = False) -> byt
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
+
+
+# --- Account emails: password resets and invitations (no booking) ----------------------------
+
+PASSWORD_RESET = "password_reset"  # noqa: S105 (an email kind, not a password)
+INVITATION = "invitation"
+ACCOUNT_KINDS = (PASSWORD_RESET, INVITATION)
+
+
+def queue_account_email(
+    session: Session, *, kind: str, key: str, recipient: str, language: str | None, **context: Any
+) -> Notification | None:
+    """Add an account email (``password_reset`` or ``invitation``) to the outbox, unless one
+    with ``key`` is there already; returns the new row or ``None``.
+
+    Runs in the caller's transaction and only flushes; send it after the commit like any
+    other notification (``routes.effects.send_queued_emails``). ``key`` names the message
+    once and for all: use ``accounts.link_key(raw_token)``. ``context`` is JSON-serialisable
+    and must hold ``url``, the absolute link (``absolute_url("auth.reset_password",
+    token=raw)``); an invitation also gives ``association`` (its name) and ``role``
+    (``"admin"``, ``"staff"`` or ``"guide"``), and may give ``inviter`` (a name).
+    """
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError(f"unknown account email kind {kind!r}")
+    if not context.get("url"):
+        raise ValueError("an account email needs its link: url=...")
+    if kind == INVITATION and not (context.get("association") and context.get("role")):
+        raise ValueError("an invitation needs association=... and role=...")
+    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
+        return None
+    notification = Notification(
+        key=key,
+        kind=kind,
+        booking=None,
+        recipient=recipient,
+        language=language or current_app.config["BABEL_DEFAULT_LOCALE"],
+        context=json.dumps(context, sort_keys=True),
+    )
+    try:
+        with session.begin_nested():  # as in ``queue``: a concurrent twin is refused quietly
+            session.add(notification)
+    except IntegrityError:
+        return None
+    session.info.setdefault(QUEUED_KEY, []).append(notification.id)
+    return notification
+
+
+def role_label(role: str) -> str:
+    """A membership role in words, in the current locale."""
+    labels = {
+        "admin": _("administrator"),
+        "staff": _("staff member"),
+        "guide": _("guide"),
+    }
+    return labels.get(role, role)
+
+
+def account_subject(kind: str, context: dict) -> str:
+    if kind == PASSWORD_RESET:
+        return _("Reset your Chakra Routes password")
+    return _(
+        "Invitation to join %(association)s on Chakra Routes",
+        association=context.get("association", ""),
+    )
+
+
+def render_account(kind: str, locale: str, context: dict) -> Rendered:
+    """Subject, text and HTML of an account email; call inside ``force_locale(locale)``."""
+    from .accounts import INVITE_LIFETIME, RESET_LIFETIME
+
+    values = dict(
+        context,
+        kind=kind,
+        locale=locale,
+        url=context["url"],
+        association=context.get("association", ""),
+        inviter=context.get("inviter", ""),
+        role=role_label(str(context.get("role", ""))),
+        valid_hours=int(RESET_LIFETIME.total_seconds() // 3600),
+        valid_days=INVITE_LIFETIME.days,
+        site_url=current_app.config["PUBLIC_URL"].rstrip("/") + "/",
+    )
+    values["subject"] = subject = account_subject(kind, context)
+    html = render_template(f"emails/{kind}.html", **values)
+    plain = render_template(f"emails/{kind}.txt", **values)
+    return Rendered(subject=subject, text=tidy_text(plain), html=html)
+
+
+def build_account_message(notification: Notification) -> EmailMessage:
+    """The complete account email for ``notification``, in its language."""
+    context = json.loads(notification.context or "{}")
+    locale = message_locale(notification.language)
+    with force_locale(locale):
+        rendered = render_account(notification.kind, locale, context)
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = notification.recipient
+    message["Subject"] = rendered.subject
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    message["Content-Language"] = locale
+    return message
