@@ -1,0 +1,35 @@
+"""Uploaded photos, served publicly as ``/media/<key>-<width>.webp``.
+
+A key is random and never reused, so a file never changes: browsers and proxies may keep it
+for a year. The uploads folder is ``UPLOAD_DIR`` (default ``<instance>/uploads``); with
+several nodes it must be shared storage, like the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
+
+from ..services.photos import KEY_SHAPE, WIDTHS, file_name
+
+bp = Blueprint("media", __name__)
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+def upload_dir() -> Path:
+    configured = current_app.config.get("UPLOAD_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
+
+
+@bp.get("/media/<key>-<int:width>.webp")
+def photo(key: str, width: int):
+    if not KEY_SHAPE.fullmatch(key) or not 1 <= width <= max(WIDTHS):
+        abort(404)
+    response = send_from_directory(
+        upload_dir(), file_name(key, width), mimetype="image/webp", max_age=ONE_YEAR
+    )
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
