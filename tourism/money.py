@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask_babel import get_locale
@@ -25,22 +26,21 @@ def format_money(cents: int, currency: str = "USD") -> str:
     )
 
 
-def parse_amount(text: str) -> int:
-    """Parse a visitor-typed amount in currency units ("25", "25.50", "25,50") into cents.
+_AMOUNT = re.compile(r"(?P<units>[0-9]{1,9})(?:[.,](?P<cents>[0-9]{1,2}))?")
 
-    Raises ``ValueError`` for anything that is not a non-negative amount with at most two
-    decimals; callers turn it into a translated message.
+
+def parse_amount(text: str) -> int:
+    """Parse a visitor-typed amount in currency units ("25", "25.50", "25,50", "$25") into
+    cents.
+
+    Raises ``ValueError`` for anything else (negative, more than two decimals, exponents,
+    digit separators, non-ASCII digits); callers turn it into a translated message.
     """
-    cleaned = text.strip().replace("$", "").replace(" ", "")
-    if "," in cleaned and "." not in cleaned:
-        cleaned = cleaned.replace(",", ".")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise ValueError("not a number") from exc
-    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
+    cleaned = text.strip().removeprefix("$").strip()
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None:
         raise ValueError("not a valid amount")
-    cents = int(amount * CENTS_PER_UNIT)
+    cents = int(match["units"]) * CENTS_PER_UNIT + int((match["cents"] or "0").ljust(2, "0"))
     if cents > MAX_CENTS:
         raise ValueError("too large")
     return cents

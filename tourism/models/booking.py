@@ -97,11 +97,16 @@ class Booking(db.Model):
         return sum(p.net_cents for p in self.payments if p.provider == "stripe")
 
     @property
+    def paid_cash_cents(self) -> int:
+        """Cash the guide has already collected for this booking."""
+        return sum(p.net_cents for p in self.payments if p.provider == "cash")
+
+    @property
     def due_on_arrival_cents(self) -> int:
-        """What the guide collects in cash: the total less what was paid online."""
+        """What is still to collect in cash: the total less what was paid online or in cash."""
         if self.status not in (BookingStatus.CONFIRMED, BookingStatus.HELD):
             return 0
-        return max(self.total_cents - self.paid_online_cents, 0)
+        return max(self.total_cents - self.paid_online_cents - self.paid_cash_cents, 0)
 
     @property
     def participants(self) -> int:

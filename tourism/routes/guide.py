@@ -1,5 +1,425 @@
-"""guide pages (being built)."""
+"""Guide pages: my schedule, time off, the calendar feed, and running a departure (manifest,
+check-in by name or reference, cash, stops) — also offline, through a service worker that
+replays what was done without signal to ``/guide/sync``."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from ..database import utcnow
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..forms_guide import ROLE_LABELS, AssignGuideForm, CashForm, ReferenceForm, TimeOffForm
+from ..models import Association, Booking, Membership, Role, Stop, User
+from ..money import format_money
+from ..services import checkin, guides
+from ..timefmt import fmt_datetime
+from .access import guides_only
+from .helpers import current_locale
 
 bp = Blueprint("guide", __name__, url_prefix="/guide")
+
+DEPARTURE = "/departures/<int(max=2147483647):departure_id>"
+BOOKING = DEPARTURE + "/bookings/<int(max=2147483647):booking_id>"
+
+
+def tel_href(phone: str) -> str:
+    """A ``tel:`` link keeping only digits and a leading plus."""
+    digits = "".join(c for c in phone if c.isdigit())
+    return "tel:" + ("+" if phone.strip().startswith("+") else "") + digits
+
+
+def _see_manifest(departure_id: int, anchor: str | None = None):
+    return redirect(url_for(".manifest", departure_id=departure_id, _anchor=anchor), code=303)
+
+
+# My schedule, time off, calendar ------------------------------------------------------------
+
+
+@bp.get("/")
+@guides_only
+def schedule():
+    """The departures I guide in the next 30 days."""
+    items = guides.my_schedule(db.session, current_user, utcnow(), current_locale())
+    return render_template("guide/schedule.html", items=items, role_labels=ROLE_LABELS)
+
+
+def _time_off_page(form: TimeOffForm, status: int = 200, error: str | None = None):
+    periods = guides.time_off_of(db.session, current_user, utcnow())
+    names = {m.association_id: m.association.name for m in guides.guide_memberships(current_user)}
+    return (
+        render_template(
+            "guide/time_off.html", form=form, periods=periods, names=names, error=error
+        ),
+        status,
+    )
+
+
+@bp.route("/time-off", methods=["GET", "POST"])
+@guides_only
+def time_off():
+    """My time off: the list, and a form to add whole days."""
+    memberships = guides.guide_memberships(current_user)
+    if not memberships:
+        raise NotFound()
+    form = TimeOffForm()
+    form.association_id.choices = [(m.association_id, m.association.name) for m in memberships]
+    if not form.is_submitted():
+        form.association_id.data = memberships[0].association_id
+        return _time_off_page(form)
+    if not form.validate():
+        return _time_off_page(form, status=400)
+    starts_at, ends_at = form.period()
+    association = db.session.get(Association, form.association_id.data)
+    try:
+        _period, conflicts = guides.add_time_off(
+            db.session, current_user, association, starts_at, ends_at, form.note.data, now=utcnow()
+        )
+        # Read what the messages need before the commit expires the objects.
+        notes = [
+            _(
+                "You are assigned to %(title)s on %(when)s: tell the staff so they can find "
+                "another guide.",
+                title=_title(departure),
+                when=fmt_datetime(departure.starts_at, "short"),
+            )
+            for departure in conflicts
+        ]
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _time_off_page(form, status=error.status_code, error=str(error))
+    flash(_("Your time off is saved."))
+    for note in notes:
+        flash(note)
+    return redirect(url_for(".time_off"), code=303)
+
+
+def _title(departure) -> str:
+    text = departure.experience.text(current_locale())
+    return text.title if text else departure.experience.slug
+
+
+@bp.post("/time-off/<int(max=2147483647):time_off_id>/remove")
+@guides_only
+def remove_time_off(time_off_id: int):
+    guides.remove_time_off(db.session, current_user, time_off_id)
+    db.session.commit()
+    flash(_("The time off was removed."))
+    return redirect(url_for(".time_off"), code=303)
+
+
+@bp.get("/calendar")
+@guides_only
+def calendar():
+    """How to subscribe to my schedule from a calendar app, with the secret address."""
+    memberships = guides.guide_memberships(current_user)
+    feeds = [
+        (m, url_for(".feed", token=m.ical_token, _external=True) if m.ical_token else None)
+        for m in memberships
+    ]
+    return render_template("guide/calendar.html", feeds=feeds)
+
+
+@bp.post("/calendar/<int(max=2147483647):membership_id>/token")
+@guides_only
+def rotate_calendar(membership_id: int):
+    """Create the secret feed address, or replace it so the old one stops working."""
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.user_id != current_user.id or membership.role != Role.GUIDE:
+        raise NotFound()
+    had_one = membership.ical_token is not None
+    guides.rotate_ical_token(membership)
+    db.session.commit()
+    if had_one:
+        flash(_("The old calendar address no longer works. Subscribe again with the new one."))
+    else:
+        flash(_("Your calendar address is ready."))
+    return redirect(url_for(".calendar"), code=303)
+
+
+@bp.get("/calendar/<token>.ics")
+def feed(token: str):
+    """The iCalendar feed itself: no sign-in (calendar apps cannot), only the secret token."""
+    membership = guides.membership_for_token(db.session, token)
+    body = guides.ical_feed(
+        db.session,
+        membership,
+        utcnow(),
+        link=lambda d: url_for(".manifest", departure_id=d.id, _external=True),
+    )
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="chakra-routes.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# The manifest and its actions ---------------------------------------------------------------
+
+
+def _render_manifest(departure_id: int, status: int = 200, error: str | None = None, **forms):
+    departure = guides.departure_for(db.session, departure_id, current_user)
+    data = checkin.manifest(db.session, departure, current_locale())
+    manager = guides.is_manager(current_user, departure)
+    assign_form = forms.get("assign_form")
+    if manager and assign_form is None:
+        assign_form = AssignGuideForm(guides.guide_choices(db.session, departure), formdata=None)
+    page = render_template(
+        "guide/manifest.html",
+        manifest=data,
+        departure=departure,
+        assigned=guides.assigned_guides(db.session, departure),
+        manager=manager,
+        assign_form=assign_form,
+        cash_form=forms.get("cash_form"),
+        cash_booking_id=forms.get("cash_booking_id"),
+        role_labels=ROLE_LABELS,
+        tel_href=tel_href,
+        new_ref=lambda: uuid.uuid4().hex,
+        error=error,
+    )
+    return page, status
+
+
+@bp.get(DEPARTURE)
+@guides_only
+def manifest(departure_id: int):
+    """Who is coming, what they paid and owe, their needs; check-in and stops."""
+    return _render_manifest(departure_id)
+
+
+def _booking(departure_id: int, booking_id: int) -> Booking:
+    departure = guides.departure_for(db.session, departure_id, current_user)
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.departure_id != departure.id:
+        raise NotFound()
+    return booking
+
+
+def _booking_action(departure_id: int, booking_id: int, action, message):
+    """Run ``action`` on the booking, then flash ``message(name)`` and go back."""
+    booking = _booking(departure_id, booking_id)
+    name = booking.contact_name
+    try:
+        action(db.session, booking, current_user, utcnow())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _render_manifest(departure_id, error.status_code, str(error))
+    flash(message(name))
+    return _see_manifest(departure_id, f"b-{booking_id}")
+
+
+@bp.post(BOOKING + "/check-in")
+@guides_only
+def check_in(departure_id: int, booking_id: int):
+    return _booking_action(
+        departure_id,
+        booking_id,
+        checkin.check_in,
+        lambda name: _("%(name)s is checked in.", name=name),
+    )
+
+
+@bp.post(BOOKING + "/undo-check-in")
+@guides_only
+def undo_check_in(departure_id: int, booking_id: int):
+    return _booking_action(
+        departure_id,
+        booking_id,
+        checkin.undo_check_in,
+        lambda name: _("Check-in of %(name)s undone.", name=name),
+    )
+
+
+@bp.post(BOOKING + "/no-show")
+@guides_only
+def no_show(departure_id: int, booking_id: int):
+    return _booking_action(
+        departure_id,
+        booking_id,
+        checkin.mark_no_show,
+        lambda name: _("%(name)s is marked as not come.", name=name),
+    )
+
+
+@bp.post(BOOKING + "/undo-no-show")
+@guides_only
+def undo_no_show(departure_id: int, booking_id: int):
+    return _booking_action(
+        departure_id,
+        booking_id,
+        checkin.undo_no_show,
+        lambda name: _("%(name)s is no longer marked as not come.", name=name),
+    )
+
+
+@bp.post(BOOKING + "/cash")
+@guides_only
+def cash(departure_id: int, booking_id: int):
+    """Record cash received from a party; the form's id makes a double send count once."""
+    booking = _booking(departure_id, booking_id)
+    form = CashForm()
+    if not form.validate():
+        return _render_manifest(departure_id, 400, cash_form=form, cash_booking_id=booking_id)
+    try:
+        checkin.record_cash(
+            db.session,
+            booking,
+            form.cents(),
+            current_user,
+            utcnow(),
+            client_ref=form.client_ref.data or None,
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _render_manifest(
+            departure_id,
+            error.status_code,
+            str(error),
+            cash_form=form,
+            cash_booking_id=booking_id,
+        )
+    flash(_("Cash received is recorded."))
+    return _see_manifest(departure_id, f"b-{booking_id}")
+
+
+@bp.post(DEPARTURE + "/stops/<int(max=2147483647):stop_id>/visited")
+@guides_only
+def stop_visited(departure_id: int, stop_id: int):
+    departure = guides.departure_for(db.session, departure_id, current_user)
+    stop = db.session.get(Stop, stop_id)
+    if stop is None:
+        raise NotFound()
+    try:
+        checkin.confirm_stop_visited(db.session, departure, stop, current_user, utcnow())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _render_manifest(departure_id, error.status_code, str(error))
+    flash(_("The visit to this stop is confirmed."))
+    return _see_manifest(departure_id, "stops")
+
+
+@bp.route(DEPARTURE + "/scan", methods=["GET", "POST"])
+@guides_only
+def scan(departure_id: int):
+    """Check a party in by its booking reference, typed or read from its QR code."""
+    departure = guides.departure_for(db.session, departure_id, current_user)
+    form = ReferenceForm()
+    status, error = 200, None
+    if form.is_submitted():
+        status = 400
+        if form.validate():
+            try:
+                booking = checkin.booking_on(db.session, departure, form.reference.data)
+                checkin.check_in(db.session, booking, current_user, utcnow())
+                name, people = booking.contact_name, booking.participants
+                owed = guides.cash_outstanding_cents(booking)
+                currency = booking.currency
+                db.session.commit()
+            except DomainError as error_:
+                db.session.rollback()
+                status, error = error_.status_code, str(error_)
+            else:
+                flash(
+                    ngettext(
+                        "%(name)s (%(num)s person) is checked in.",
+                        "%(name)s (%(num)s people) is checked in.",
+                        people,
+                        name=name,
+                    )
+                )
+                if owed:
+                    flash(_("Collect %(amount)s in cash.", amount=format_money(owed, currency)))
+                return redirect(url_for(".scan", departure_id=departure_id), code=303)
+        departure = guides.departure_for(db.session, departure_id, current_user)
+    data = checkin.manifest(db.session, departure, current_locale())
+    page = render_template("guide/scan.html", form=form, manifest=data, error=error)
+    return page, status
+
+
+@bp.post(DEPARTURE + "/guides")
+@guides_only
+def assign(departure_id: int):
+    """Staff: put a guide on this departure, as lead or assistant."""
+    departure = guides.departure_for(db.session, departure_id, current_user)
+    if not guides.is_manager(current_user, departure):
+        raise NotFound()
+    form = AssignGuideForm(guides.guide_choices(db.session, departure))
+    if not form.validate():
+        return _render_manifest(departure_id, 400, assign_form=form)
+    guide = db.session.get(User, form.user_id.data)
+    try:
+        guides.assign_guide(db.session, departure, guide, form.role.data, current_user, utcnow())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _render_manifest(departure_id, error.status_code, str(error), assign_form=form)
+    flash(_("The guide is assigned."))
+    return _see_manifest(departure_id, "guides")
+
+
+@bp.post(DEPARTURE + "/guides/<int(max=2147483647):user_id>/remove")
+@guides_only
+def unassign(departure_id: int, user_id: int):
+    departure = guides.departure_for(db.session, departure_id, current_user)
+    guide = db.session.get(User, user_id)
+    if guide is None:
+        raise NotFound()
+    guides.unassign_guide(db.session, departure, guide, current_user, utcnow())
+    db.session.commit()
+    flash(_("The guide was taken off this departure."))
+    return _see_manifest(departure_id, "guides")
+
+
+# Offline ------------------------------------------------------------------------------------
+
+
+@bp.post("/sync")
+@guides_only
+def sync():
+    """Apply the actions a guide's phone recorded offline; one result per action, as JSON.
+
+    The CSRF token comes in the ``X-CSRFToken`` header (checked by Flask-WTF)."""
+    payload = request.get_json(silent=True)
+    actions = payload.get("actions") if isinstance(payload, dict) else None
+    try:
+        if not isinstance(actions, list):
+            raise checkin.InvalidAction()
+        results = checkin.apply_offline_actions(db.session, current_user, actions, utcnow())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return jsonify(error={"status": error.status_code, "message": str(error)}), (
+            error.status_code
+        )
+    return jsonify(results=results)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, served from /guide/ so that it may control the guide pages."""
+    script = Path(current_app.static_folder, "guide-sw.js").read_bytes()
+    response = Response(script, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = url_for(".schedule")
+    return response

@@ -21,9 +21,11 @@ from ..models import (
     Family,
     GuideTimeOff,
     Membership,
+    Photo,
     Role,
     Schedule,
     Stop,
+    StopVisit,
     User,
 )
 
@@ -46,6 +48,18 @@ def has_role(user: User | None, association_id: int, roles: Iterable[Role]) -> b
     return allowed is None or association_id in allowed
 
 
+def session_get_experience(photo: Photo) -> Experience:
+    from sqlalchemy.orm import object_session
+
+    return object_session(photo).get(Experience, photo.experience_id)
+
+
+def session_get_departure(visit: StopVisit) -> Departure:
+    from sqlalchemy.orm import object_session
+
+    return object_session(visit).get(Departure, visit.departure_id)
+
+
 def association_of(obj) -> int:
     """The association an object belongs to, whatever its kind."""
     if isinstance(obj, Association):
@@ -58,6 +72,10 @@ def association_of(obj) -> int:
         return obj.departure.experience.association_id
     if isinstance(obj, DepartureGuide):
         return obj.departure.experience.association_id
+    if isinstance(obj, Photo):
+        return session_get_experience(obj).association_id
+    if isinstance(obj, StopVisit):
+        return session_get_departure(obj).experience.association_id
     raise TypeError(f"no association for {type(obj).__name__}")
 
 

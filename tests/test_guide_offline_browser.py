@@ -1,0 +1,113 @@
+"""A guide loses signal in the forest: the manifest still opens, check-ins and cash are kept
+on the phone, and they reach the server once, when the signal comes back. Headless Chromium
+against a live server with the service worker."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from tourism import create_app
+from tourism.database import utcnow
+from tourism.extensions import db
+from tourism.models import Booking, Payment
+
+from .factories import PASSWORD, Factories
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    database = tmp_path_factory.mktemp("guide-browser") / "guide.sqlite3"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SECRET_KEY": "guide-browser-tests",
+            "RATELIMIT_ENABLED": False,
+            "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("guide-outbox")),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        make = Factories(db.session)
+        association = make.association()
+        experience = make.experience(association)
+        make.stop(experience)
+        departure = make.departure(experience, starts_at=utcnow() + timedelta(minutes=20))
+        guide = make.guide(association, email="guia@example.org", password=PASSWORD)
+        make.assign(departure, guide)
+        ana = make.booking(departure, {"adult": 2}, contact_name="Ana Quispe")
+        db.session.commit()
+        ids = dict(departure=departure.id, ana=ana.id)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{http.server_port}", ids
+    http.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()
+
+
+def test_offline_check_in_and_cash_sync_once_back_online(server, browser):
+    app, url, ids = server
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(url + "/login")
+        page.fill("input[name=email]", "guia@example.org")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        manifest = f"{url}/guide/departures/{ids['departure']}"
+        page.goto(manifest)
+        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+        page.reload()  # now served through the worker, which keeps a copy
+        assert page.evaluate("!!navigator.serviceWorker.controller")
+
+        context.set_offline(True)
+        page.reload()  # no signal: the stored manifest opens
+        assert page.get_by_text("Ana Quispe").count() >= 1
+        page.locator(f"#b-{ids['ana']} form[data-offline=cash] input[name=amount]").fill("20")
+        page.locator(f"#b-{ids['ana']} form[data-offline=cash] button").click()
+        page.locator(f"#b-{ids['ana']} form[data-offline=check_in] button").click()
+        page.wait_for_function(
+            "JSON.parse(localStorage.getItem('chakra-guide-actions') || '[]').length === 2"
+        )
+        assert "Waiting to sync: 2" in page.locator("#sync-status").inner_text()
+        with app.app_context():
+            assert db.session.get(Booking, ids["ana"]).checked_in_at is None
+
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        page.wait_for_function(
+            "JSON.parse(localStorage.getItem('chakra-guide-actions') || '[]').length === 0"
+        )
+        page.wait_for_load_state()
+        page.wait_for_selector("text=Everything is synced.")
+        with app.app_context():
+            assert db.session.get(Booking, ids["ana"]).checked_in_at is not None
+            cash = db.session.query(Payment).filter_by(provider="cash").all()
+            assert [p.amount_cents for p in cash] == [2000]
+    finally:
+        context.close()
