@@ -100,11 +100,11 @@ def start_payment(
     The hold is extended so it outlives the payment attempt; a payment that still arrives late
     is handled by ``apply_intent``.
     """
-    gateway = _require(gateway)
     availability.lock_departure(session, booking.departure_id)
     session.refresh(booking)
     if booking.status != BookingStatus.HELD or booking.online_due_cents <= 0:
         raise NothingToPay()
+    gateway = _require(gateway)
     if booking.hold_expires_at <= now:
         raise booking_service.HoldExpired()
     booking.hold_expires_at = max(booking.hold_expires_at, now + hold_for)
@@ -155,13 +155,13 @@ def pay_with_card(
     session: Session, booking: Booking, setup_intent_id: str, gateway: StripeGateway | None
 ) -> IntentInfo:
     """Charge the card the tourist set up in the browser to the booking's pending intent."""
-    gateway = _require(gateway)
     payment = next(
         (p for p in reversed(_payments(session, booking)) if p.status == PaymentStatus.PENDING),
         None,
     )
     if payment is None or not payment.provider_ref or booking.status != BookingStatus.HELD:
         raise NothingToPay()
+    gateway = _require(gateway)
     if not setup_intent_id.startswith("seti_") or len(setup_intent_id) > 100:
         raise InvalidRequest()
     try:
