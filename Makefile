@@ -64,3 +64,4 @@ extract-messages: setup
 
 update-messages: extract-messages
 	$(BIN)/pybabel update -i tourism/translations/messages.pot -d tourism/translations --no-fuzzy-matching
+	$(BIN)/python -m tourism.translation_tools en

@@ -111,3 +111,38 @@ def test_offline_check_in_and_cash_sync_once_back_online(server, browser):
             assert [p.amount_cents for p in cash] == [2000]
     finally:
         context.close()
+
+
+def test_opening_the_schedule_keeps_the_coming_weeks_manifests_offline(server, browser):
+    app, url, ids = server
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(url + "/login")
+        page.fill("input[name=email]", "guia@example.org")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.goto(url + "/guide/")
+        manifest = f"/guide/departures/{ids['departure']}"
+        page.wait_for_function(
+            """async (path) => {
+                const cache = await caches.open('chakra-guide-v1');
+                return !!(await cache.match(path)) && !!navigator.serviceWorker.controller
+                    || (await navigator.serviceWorker.ready, false);
+            }""",
+            arg=manifest,
+            timeout=15000,
+        )
+        page.reload()  # served through the worker now
+        page.wait_for_function("!!navigator.serviceWorker.controller")
+        page.wait_for_function(
+            "async (path) => !!(await (await caches.open('chakra-guide-v1')).match(path))",
+            arg=manifest,
+        )
+        context.set_offline(True)
+        page.goto(url + manifest)  # never opened before, no signal: the stored copy opens
+        assert page.get_by_text("Ana Quispe").count() >= 1
+        page.goto(url + "/guide/")
+        assert page.locator("h1").inner_text() in ("My schedule", "Mi agenda")
+    finally:
+        context.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Flask, request
 from flask_babel import get_locale
 
 from .. import vocabulary
+from ..database import utcnow
 from ..forms import country_name
 from ..money import format_money
 from ..timefmt import fmt_date, fmt_datetime, fmt_time, local
@@ -39,6 +41,8 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         current_locale=current_locale,
+        utcnow=utcnow,
+        timedelta=timedelta,
         url_with=url_with,
         PROVINCES=vocabulary.PROVINCES,
         THEMES=vocabulary.THEMES,

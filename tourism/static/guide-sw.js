@@ -5,6 +5,10 @@ var CACHE = "chakra-guide-v1";
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+// A page that loaded while the worker was still installing asks to be taken over.
+self.addEventListener("message", function (event) {
+  if (event.data === "claim") { event.waitUntil(self.clients.claim()); }
+});
 
 function store(request, response) {
   if (response.ok && !response.redirected) {

@@ -16,7 +16,14 @@
   var syncing = false;
 
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(opts.swUrl, { scope: opts.swScope }).catch(function () {});
+    navigator.serviceWorker.register(opts.swUrl, { scope: opts.swScope })
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function (registration) {
+        if (!navigator.serviceWorker.controller && registration.active) {
+          registration.active.postMessage("claim");
+        }
+      })
+      .catch(function () {});
   }
   if (window.caches && navigator.onLine) {
     // The first visit is not controlled by the worker yet: store this page and its files now.
