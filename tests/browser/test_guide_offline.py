@@ -4,10 +4,8 @@ against a live server with the service worker."""
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -18,11 +16,10 @@ from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import Booking, Payment
 
-from .factories import PASSWORD, Factories
+from ..factories import PASSWORD, Factories
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
 
 
@@ -54,20 +51,6 @@ def server(tmp_path_factory):
     thread.start()
     yield app, f"http://127.0.0.1:{http.server_port}", ids
     http.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
 
 
 def test_offline_check_in_and_cash_sync_once_back_online(server, browser):

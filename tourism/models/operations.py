@@ -27,7 +27,12 @@ class DepartureGuide(db.Model):
     departure_id: Mapped[int] = mapped_column(ForeignKey("departures.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[GuideRole] = mapped_column(
-        Enum(GuideRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            GuideRole,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

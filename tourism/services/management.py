@@ -1,8 +1,6 @@
-"""Running an association: the dashboard, new associations (platform admins), the families
-and guides rosters, and invitations.
+"""Running an association: the dashboard, new associations (platform admins), and invitations.
 
-The rosters' optional facts (who represents a family, whether a guide is under 30) exist for
-aggregate reports only: ``roster_summary`` counts them, and nothing here lists them per person.
+The families and guides rosters live in ``rosters``; their names are importable from here too.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from .. import vocabulary
 from ..errors import DomainError, InvalidRequest, NotFound
@@ -31,12 +29,23 @@ from ..models import (
     User,
 )
 from . import accounts, notifications, tenancy
+from .cleaning import EMAIL_SHAPE, clean_email, clean_text  # noqa: F401  (EMAIL_SHAPE re-exported)
+from .rosters import (  # noqa: F401  (re-exported: the rosters were part of this module)
+    GENDERS,
+    FamilyInput,
+    GuideInput,
+    RosterSummary,
+    create_family,
+    guide_membership,
+    list_families,
+    list_guides,
+    roster_summary,
+    update_family,
+    update_guide,
+)
 
 SLUG_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 CODE_SHAPE = re.compile(r"[A-Z]{3}")
-EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-#: Optional, self-declared; ``None`` means "prefers not to say" and is never guessed.
-GENDERS = {"female": _l("Woman"), "male": _l("Man"), "other": _l("Other")}
 ROLE_LABELS = {Role.ADMIN: _l("admin"), Role.STAFF: _l("staff"), Role.GUIDE: _l("guide")}
 
 
@@ -52,31 +61,6 @@ class AlreadyMember(DomainError):
 
 class RoleNotInvitable(InvalidRequest):
     default_message = _l("You can invite guides and staff members.")
-
-
-def _text(value: str | None, limit: int, required_message=None) -> str:
-    value = (value or "").strip()
-    if required_message is not None and not value:
-        raise InvalidRequest(required_message)
-    if len(value) > limit:
-        raise InvalidRequest(_l("A text is longer than %(n)s characters.", n=limit))
-    return value
-
-
-def _languages(codes) -> str:
-    codes = list(dict.fromkeys(codes))
-    if any(code not in vocabulary.LANGUAGES for code in codes):
-        raise InvalidRequest(_l("Choose languages from the list."))
-    return ",".join(codes)
-
-
-def _email(value: str, required: bool = True) -> str:
-    value = accounts.normalize_email(value or "")
-    if not value and not required:
-        return ""
-    if len(value) > 254 or not EMAIL_SHAPE.fullmatch(value):
-        raise InvalidRequest(_l("Please give a valid email address."))
-    return value
 
 
 # The dashboard ---------------------------------------------------------------------------
@@ -187,15 +171,15 @@ def create_association(
     if taken:
         raise AssociationTaken()
     association = Association(
-        name=_text(data.name, 160, _l("Please give the association's name.")),
+        name=clean_text(data.name, 160, _l("Please give the association's name.")),
         slug=slug,
         code=code,
         province=data.province,
         founded_year=year,
-        contact_email=_email(data.contact_email, required=False),
-        contact_phone=_text(data.contact_phone, 40),
-        description_es=_text(data.description_es, 5_000),
-        description_en=_text(data.description_en, 5_000),
+        contact_email=clean_email(data.contact_email, required=False),
+        contact_phone=clean_text(data.contact_phone, 40),
+        description_es=clean_text(data.description_es, 5_000),
+        description_en=clean_text(data.description_en, 5_000),
     )
     try:
         with session.begin_nested():  # a concurrent twin is refused by the unique indexes
@@ -203,136 +187,6 @@ def create_association(
     except IntegrityError as exc:
         raise AssociationTaken() from exc
     return association
-
-
-# Families --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FamilyInput:
-    name: str
-    community: str = ""
-    contact_name: str = ""
-    contact_phone: str = ""
-    languages: tuple[str, ...] = ()
-    representative_gender: str | None = None
-    is_active: bool = True
-
-
-def list_families(session: Session, association: Association) -> list[Family]:
-    return list(
-        session.execute(
-            select(Family)
-            .where(Family.association_id == association.id)
-            .order_by(Family.is_active.desc(), Family.name, Family.id)
-        ).scalars()
-    )
-
-
-def _apply_family(family: Family, data: FamilyInput) -> None:
-    if data.representative_gender not in (None, *GENDERS):
-        raise InvalidRequest(_l("Choose an answer from the list."))
-    family.name = _text(data.name, 160, _l("Please give the family's name."))
-    family.community = _text(data.community, 160)
-    family.contact_name = _text(data.contact_name, 160)
-    family.contact_phone = _text(data.contact_phone, 40)
-    family.languages = _languages(data.languages)
-    family.representative_gender = data.representative_gender
-    family.is_active = bool(data.is_active)
-
-
-def create_family(session: Session, association: Association, data: FamilyInput) -> Family:
-    family = Family(association_id=association.id, is_demo=False)
-    _apply_family(family, data)
-    session.add(family)
-    session.flush()
-    return family
-
-
-def update_family(session: Session, family: Family, data: FamilyInput) -> None:
-    _apply_family(family, data)
-    session.flush()
-
-
-# Guides ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GuideInput:
-    phone: str = ""
-    community: str = ""
-    languages: tuple[str, ...] = ()
-    under_30: bool | None = None
-
-
-def list_guides(session: Session, association: Association) -> list[Membership]:
-    return list(
-        session.execute(
-            select(Membership)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.association_id == association.id, Membership.role == Role.GUIDE)
-            .options(selectinload(Membership.user))
-            .order_by(User.name, Membership.id)
-        ).scalars()
-    )
-
-
-def guide_membership(session: Session, membership_id: int, user: User) -> Membership:
-    """A guide's membership the user may manage; anything else is *not found*."""
-    membership = tenancy.get_scoped(session, Membership, membership_id, user)
-    if membership.role != Role.GUIDE:
-        raise NotFound()
-    return membership
-
-
-def update_guide(session: Session, membership: Membership, data: GuideInput) -> None:
-    if membership.role != Role.GUIDE:
-        raise NotFound()
-    if data.under_30 not in (None, True, False):
-        raise InvalidRequest(_l("Choose an answer from the list."))
-    membership.phone = _text(data.phone, 40)
-    membership.community = _text(data.community, 160)
-    membership.languages = _languages(data.languages)
-    membership.under_30 = data.under_30
-    session.flush()
-
-
-# Aggregates ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RosterSummary:
-    families: int
-    families_represented_by_women: int
-    #: Families whose representative's gender was given at all.
-    families_gender_known: int
-    guides: int
-    guides_under_30: int
-    guides_age_known: int
-
-
-def roster_summary(session: Session, association: Association) -> RosterSummary:
-    """Counts over active families and the guides; the only way the optional facts show."""
-    family_rows = session.execute(
-        select(Family.representative_gender, func.count(Family.id))
-        .where(Family.association_id == association.id, Family.is_active.is_(True))
-        .group_by(Family.representative_gender)
-    ).all()
-    by_gender = {gender: int(n) for gender, n in family_rows}
-    guide_rows = session.execute(
-        select(Membership.under_30, func.count(Membership.id))
-        .where(Membership.association_id == association.id, Membership.role == Role.GUIDE)
-        .group_by(Membership.under_30)
-    ).all()
-    by_age = {flag: int(n) for flag, n in guide_rows}
-    return RosterSummary(
-        families=sum(by_gender.values()),
-        families_represented_by_women=by_gender.get("female", 0),
-        families_gender_known=sum(n for g, n in by_gender.items() if g is not None),
-        guides=sum(by_age.values()),
-        guides_under_30=by_age.get(True, 0),
-        guides_age_known=sum(n for flag, n in by_age.items() if flag is not None),
-    )
 
 
 # Invitations -----------------------------------------------------------------------------
@@ -375,7 +229,7 @@ def invite_member(
         raise RoleNotInvitable() from exc
     if role not in invitable_roles(inviter):
         raise RoleNotInvitable()
-    email = _email(email)
+    email = clean_email(email)
     member = session.scalar(
         select(Membership.id)
         .join(User, User.id == Membership.user_id)

@@ -1,9 +1,12 @@
-"""Online payments: starting them, applying what Stripe says, refunds and cancellations.
+"""Online payments: starting them, applying what Stripe says, and reconciling with Stripe.
 
 A booking is paid only when Stripe says so — through a verified webhook, or when we ask
 Stripe ourselves (processing page, reconcile command) — never because a browser came back.
 Every function here takes the departure lock before changing a booking or its money, so
 webhooks, tourists and the association can never interleave on the same departure.
+
+Refunds and cancellations (with their refunds) live in ``refunds``; they are importable from
+here too.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import DepartureUnavailable, DomainError, InvalidRequest
+from ..errors import DepartureUnavailable, InvalidRequest
 from ..models import (
     Booking,
     BookingStatus,
@@ -24,23 +27,25 @@ from ..models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
-    Refund,
-    RefundStatus,
 )
 from ..stripe_gateway import GatewayError, IntentInfo, PaymentDeclined, StripeGateway
 from . import availability, notifications
 from . import booking as booking_service
 from .booking import online_due  # noqa: F401  (re-exported)
+from .refunds import (
+    PaymentsUnavailable,
+    cancel_departure,
+    cancel_with_refund,
+    payments_of,
+    refund_payment,
+    refund_percent,
+    require_gateway,
+)
 
 #: PaymentIntent statuses in which the same intent can still be paid.
 PAYABLE_STATUSES = frozenset(
     {"requires_payment_method", "requires_confirmation", "requires_action", "processing"}
 )
-
-
-class PaymentsUnavailable(DomainError):
-    status_code = 503
-    default_message = _l("Online payment is not available right now. Please try again later.")
 
 
 class NothingToPay(DepartureUnavailable):
@@ -65,29 +70,6 @@ def offered_methods(experience, gateway: StripeGateway | None) -> list[str]:
     ]
 
 
-def refund_percent(policy: list[dict], starts_at: datetime, now: datetime) -> int:
-    """The refund the cancellation policy gives at ``now``: the first tier whose notice is met."""
-    hours_before = (starts_at - now) / timedelta(hours=1)
-    for tier in sorted(policy or [], key=lambda t: int(t["hours"]), reverse=True):
-        if hours_before >= int(tier["hours"]):
-            return max(0, min(100, int(tier["percent"])))
-    return 0
-
-
-def _require(gateway: StripeGateway | None) -> StripeGateway:
-    if gateway is None:
-        raise PaymentsUnavailable()
-    return gateway
-
-
-def _payments(session: Session, booking: Booking) -> list[Payment]:
-    return list(
-        session.execute(
-            select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id)
-        ).scalars()
-    )
-
-
 def start_payment(
     session: Session,
     booking: Booking,
@@ -104,12 +86,12 @@ def start_payment(
     session.refresh(booking)
     if booking.status != BookingStatus.HELD or booking.online_due_cents <= 0:
         raise NothingToPay()
-    gateway = _require(gateway)
+    gateway = require_gateway(gateway)
     if booking.hold_expires_at <= now:
         raise booking_service.HoldExpired()
     booking.hold_expires_at = max(booking.hold_expires_at, now + hold_for)
 
-    payments = _payments(session, booking)
+    payments = payments_of(session, booking)
     intent = None
     payment = next((p for p in reversed(payments) if p.status == PaymentStatus.PENDING), None)
     if payment is not None and payment.provider_ref:
@@ -156,12 +138,12 @@ def pay_with_card(
 ) -> IntentInfo:
     """Charge the card the tourist set up in the browser to the booking's pending intent."""
     payment = next(
-        (p for p in reversed(_payments(session, booking)) if p.status == PaymentStatus.PENDING),
+        (p for p in reversed(payments_of(session, booking)) if p.status == PaymentStatus.PENDING),
         None,
     )
     if payment is None or not payment.provider_ref or booking.status != BookingStatus.HELD:
         raise NothingToPay()
-    gateway = _require(gateway)
+    gateway = require_gateway(gateway)
     if not setup_intent_id.startswith("seti_") or len(setup_intent_id) > 100:
         raise InvalidRequest()
     try:
@@ -272,103 +254,12 @@ def _settle_paid_booking(
             return "confirmed late"
         if booking.status == BookingStatus.HELD:
             booking.transition(BookingStatus.EXPIRED)
-        amount = _refund(session, payment, payment.net_cents, "late_payment", gateway)
+        amount = refund_payment(session, payment, payment.net_cents, "late_payment", gateway)
         notifications.queue(session, booking, "late_payment_refunded", refund_cents=amount)
         return "refunded: seats sold meanwhile"
     # Cancelled (or refunded) while the payment was in flight: give the money back.
-    amount = _refund(session, payment, payment.net_cents, "tourist_cancelled", gateway)
+    amount = refund_payment(session, payment, payment.net_cents, "tourist_cancelled", gateway)
     return f"refunded {amount}: booking no longer active"
-
-
-def _refund(session: Session, payment: Payment, amount_cents: int, reason: str, gateway) -> int:
-    """Refund ``amount_cents`` of a Stripe payment and record it once. Returns the amount."""
-    if amount_cents <= 0 or payment.provider != "stripe":
-        return 0
-    gateway = _require(gateway)
-    info = gateway.refund(
-        payment.provider_ref, amount_cents, idempotency_key=f"payment-{payment.id}-refund-{reason}"
-    )
-    existing = session.execute(
-        select(Refund).where(Refund.provider_ref == info.id)
-    ).scalar_one_or_none()
-    if existing is None:
-        session.add(
-            Refund(
-                payment_id=payment.id,
-                provider_ref=info.id,
-                amount_cents=info.amount,
-                reason=reason,
-                status=RefundStatus.SUCCEEDED
-                if info.status in ("succeeded", "pending")
-                else RefundStatus.FAILED,
-            )
-        )
-        session.flush()
-        session.refresh(payment)
-    return info.amount
-
-
-def cancel_with_refund(
-    session: Session, booking: Booking, gateway: StripeGateway | None, now: datetime
-) -> int:
-    """The tourist cancels: free the seats and refund what the policy gives.
-
-    Returns the refunded amount in cents.
-    """
-    booking_service.cancel_booking(session, booking, now)
-    percent = refund_percent(
-        booking.departure.experience.cancellation_policy, booking.departure.starts_at, now
-    )
-    refunded = 0
-    for payment in _payments(session, booking):
-        if payment.status == PaymentStatus.SUCCEEDED and payment.net_cents > 0:
-            amount = (payment.net_cents * percent + 50) // 100
-            refunded += _refund(session, payment, amount, "tourist_cancelled", gateway)
-    notifications.queue(session, booking, "cancelled", refund_cents=refunded)
-    return refunded
-
-
-def cancel_departure(
-    session: Session,
-    departure: Departure,
-    reason: str,
-    gateway: StripeGateway | None,
-    now: datetime,
-) -> list[Booking]:
-    """The association cancels a departure (weather, river): every booking is cancelled,
-    refunded in full and notified."""
-    reason = reason.strip()
-    if not reason or len(reason) > 300:
-        raise InvalidRequest(_l("Please give a short reason for the cancellation."))
-    departure = availability.lock_departure(session, departure.id)
-    if departure.status == DepartureStatus.CANCELLED:
-        return []
-    departure.status = DepartureStatus.CANCELLED
-    departure.cancel_reason = reason
-    affected = list(
-        session.execute(
-            select(Booking).where(
-                Booking.departure_id == departure.id,
-                Booking.status.in_((BookingStatus.HELD, BookingStatus.CONFIRMED)),
-            )
-        ).scalars()
-    )
-    for booking in affected:
-        booking.transition(BookingStatus.CANCELLED)
-        booking.cancelled_at = now
-        booking.hold_expires_at = None
-        booking.cancel_reason = reason
-        refunded = 0
-        for payment in _payments(session, booking):
-            if payment.status == PaymentStatus.SUCCEEDED and payment.net_cents > 0:
-                refunded += _refund(
-                    session, payment, payment.net_cents, "departure_cancelled", gateway
-                )
-        notifications.queue(
-            session, booking, "departure_cancelled", reason=reason, refund_cents=refunded
-        )
-    session.flush()
-    return affected
 
 
 def sync_booking(
@@ -379,7 +270,7 @@ def sync_booking(
         return "no gateway"
     pending = [
         p
-        for p in _payments(session, booking)
+        for p in payments_of(session, booking)
         if p.status == PaymentStatus.PENDING and p.provider_ref
     ]
     outcome = "nothing pending"
