@@ -41,7 +41,6 @@ test: setup
 
 ## test-browser: the end-to-end journeys in headless Chromium (needs /usr/bin/chromium)
 test-browser: setup
-	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
 	$(BIN)/pytest -q -m browser -p no:cacheprovider
 
 ## stripe-emulator: a local Stripe (localstripe) on http://127.0.0.1:8420 for development
