@@ -10,10 +10,15 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, literal, select, text
 
 from tourism import create_app
 from tourism.extensions import db
+from tourism.models.ledger import (
+    APPEND_ONLY_TABLES,
+    append_only_triggers_sql,
+    drop_append_only_triggers_sql,
+)
 
 from . import factories
 
@@ -91,9 +96,25 @@ def make_app(database_url, tmp_path):
 
 
 def _empty_tables() -> None:
+    """Delete every row, the append-only ledger's included: its triggers (which refuse
+    DELETE) are switched off for this one transaction when it has rows."""
     with db.engine.begin() as conn:
+        dialect = conn.dialect.name
+        ledger_used = any(
+            conn.execute(select(literal(1)).select_from(db.metadata.tables[name]).limit(1)).first()
+            for name in APPEND_ONLY_TABLES
+        )
+        if ledger_used and dialect == "postgresql":
+            # Triggers do not fire for a replica; SET LOCAL ends with this transaction.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        elif ledger_used:
+            for statement in drop_append_only_triggers_sql(dialect):
+                conn.exec_driver_sql(statement)
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+        if ledger_used and dialect != "postgresql":
+            for statement in append_only_triggers_sql(dialect):
+                conn.exec_driver_sql(statement)
 
 
 @pytest.fixture

@@ -125,6 +125,23 @@ def cancel_departure_command(departure_id: int, reason: str) -> None:
     click.echo(f"Departure {departure_id} cancelled; {len(affected)} booking(s) refunded and told.")
 
 
+@click.command("ledger-check")
+def ledger_check_command() -> None:
+    """Check the ledger: balanced transactions, exact reversals, payments that match it.
+
+    Prints every problem found and exits with status 1 if there is any (for monitoring).
+    """
+    from .services import ledger
+
+    problems = ledger.check(db.session)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in the ledger.", err=True)
+        raise SystemExit(1)
+    click.echo("The ledger is sound.")
+
+
 def register(app: Flask) -> None:
     for command in (
         seed_demo_command,
@@ -134,5 +151,6 @@ def register(app: Flask) -> None:
         send_emails_command,
         reconcile_payments_command,
         cancel_departure_command,
+        ledger_check_command,
     ):
         app.cli.add_command(command)

@@ -1,8 +1,10 @@
-"""Money is integer cents plus a currency code. Conversion and formatting live only here."""
+"""Money is integer cents plus a currency code. Conversion, formatting and allocation live only
+here."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 from babel.numbers import format_currency
@@ -44,3 +46,40 @@ def parse_amount(text: str) -> int:
     if cents > MAX_CENTS:
         raise ValueError("too large")
     return cents
+
+
+def allocate(amount_cents: int, weights: Sequence[int]) -> list[int]:
+    """Split ``amount_cents`` by integer ``weights`` so the shares sum exactly to the amount.
+
+    Largest-remainder method: each share starts at the floor of its exact pro-rata part
+    (``amount * weight / total``); the cents left over go one each to the shares with the
+    largest remainders, ties to the lower index. So every share is the floor or the ceiling
+    of its exact part, a zero weight always gets 0, and the same input always gives the same
+    output. Integer arithmetic only.
+
+    Raises ``ValueError`` for a negative amount, a negative weight, no weights, or weights
+    that are all zero (there is no one to give the money to), and ``TypeError`` for
+    anything that is not an integer.
+    """
+    weights = list(weights)
+    for value in (amount_cents, *weights):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"allocate works on integers, not {type(value).__name__}")
+    if amount_cents < 0:
+        raise ValueError("cannot allocate a negative amount")
+    if not weights:
+        raise ValueError("no weights to allocate by")
+    if any(weight < 0 for weight in weights):
+        raise ValueError("weights cannot be negative")
+    total = sum(weights)
+    if total == 0:
+        raise ValueError("all weights are zero")
+    parts = [divmod(amount_cents * weight, total) for weight in weights]
+    shares = [quotient for quotient, _ in parts]
+    # sum(remainders) == leftover * total and each remainder < total, so at least `leftover`
+    # remainders are positive: the extra cents never reach a zero weight.
+    leftover = amount_cents - sum(shares)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-parts[i][1], i))
+    for index in by_remainder[:leftover]:
+        shares[index] += 1
+    return shares

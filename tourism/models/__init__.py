@@ -10,6 +10,15 @@ from .catalog import (
     Stop,
     StopText,
 )
+from .ledger import (
+    AccountKind,
+    AccountState,
+    AppendOnlyViolation,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionKind,
+)
 from .operations import AuthToken, DepartureGuide, GuideRole, GuideTimeOff, Photo, StopVisit
 from .payment import (
     Dispute,
@@ -24,6 +33,13 @@ from .people import Association, Family, Membership, Role, User
 from .schedule import Departure, DepartureStatus, Schedule
 
 __all__ = [
+    "AccountKind",
+    "AccountState",
+    "AppendOnlyViolation",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "TransactionKind",
     "TRANSITIONS",
     "Association",
     "AuthToken",
