@@ -31,6 +31,7 @@ from .payment import (
 )
 from .people import Association, Family, Membership, Role, User
 from .schedule import Departure, DepartureStatus, Schedule
+from .splits import SplitRule
 
 __all__ = [
     "AccountKind",
@@ -70,6 +71,7 @@ __all__ = [
     "PriceCategory",
     "Role",
     "Schedule",
+    "SplitRule",
     "Stop",
     "StopText",
     "User",

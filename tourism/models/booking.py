@@ -84,8 +84,12 @@ class Booking(db.Model):
     no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Why a confirmed booking ended, shown to the tourist (e.g. the departure was cancelled).
     cancel_reason: Mapped[str] = mapped_column(String(300), default="")
+    #: The split rule version in force when the seats were held: the booking's money is
+    #: shared by it, whatever later versions say. NULL: no rule was approved yet.
+    split_rule_id: Mapped[int | None] = mapped_column(ForeignKey("split_rules.id"))
 
     departure = relationship("Departure")
+    split_rule = relationship("SplitRule")
     payments = relationship("Payment", back_populates="booking", order_by="Payment.id")
     lines: Mapped[list[BookingLine]] = relationship(
         back_populates="booking", cascade="all, delete-orphan", order_by="BookingLine.id"

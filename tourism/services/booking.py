@@ -26,7 +26,7 @@ from ..models import (
     ExperienceStatus,
     PaymentMethod,
 )
-from . import availability
+from . import availability, split_rules
 from .references import new_manage_token, new_reference
 
 #: Bookings close this long before the departure, so the community can prepare.
@@ -184,6 +184,8 @@ def hold_seats(
         total_cents=0,
         created_at=now,
     )
+    # The booking's money is shared by the rule in force now, whatever is approved later.
+    booking.split_rule = split_rules.rule_in_force(session, experience, now)
     for pc_id, qty in sorted(quantities.items(), key=lambda item: categories[item[0]].position):
         booking.lines.append(
             BookingLine(

@@ -20,6 +20,7 @@ from ..models.ledger import (
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
+    TransactionKind,
 )
 
 #: The Stripe dispute status meaning the card holder's bank kept the money.
@@ -38,7 +39,9 @@ def check(session: Session) -> list[str]:
     - for every payment the ledger mentions, its entries on the settlement accounts
       (``SETTLEMENT_KINDS``: where the tourist's money is, or is owed back) add up to what
       we keep of the payment: its amount if it succeeded, minus succeeded refunds and lost
-      disputes. New kinds of posting plug in by naming the payment and using those accounts.
+      disputes. New kinds of posting plug in by naming the payment and using those accounts;
+    - every succeeded payment has its split posted (a ``payment`` or ``cash`` transaction
+      naming it: ``services.postings`` posts one when the money arrives).
     """
     return [
         *_unbalanced_transactions(session),
@@ -46,6 +49,23 @@ def check(session: Session) -> list[str]:
         *_reversals_that_do_not_mirror(session),
         *_mismatched_references(session),
         *_payments_that_do_not_match(session),
+        *_succeeded_payments_not_posted(session),
+    ]
+
+
+def _succeeded_payments_not_posted(session: Session) -> list[str]:
+    posted = select(LedgerTransaction.id).where(
+        LedgerTransaction.payment_id == Payment.id,
+        LedgerTransaction.kind.in_((TransactionKind.PAYMENT, TransactionKind.CASH)),
+    )
+    rows = session.execute(
+        select(Payment.id, Payment.provider)
+        .where(Payment.status == PaymentStatus.SUCCEEDED, ~posted.exists())
+        .order_by(Payment.id)
+    )
+    return [
+        f"{provider} payment {pid} succeeded but its split was never posted"
+        for pid, provider in rows
     ]
 
 

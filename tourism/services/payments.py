@@ -29,7 +29,7 @@ from ..models import (
     PaymentStatus,
 )
 from ..stripe_gateway import GatewayError, IntentInfo, PaymentDeclined, StripeGateway
-from . import availability, notifications
+from . import availability, notifications, postings
 from . import booking as booking_service
 from .booking import online_due  # noqa: F401  (re-exported)
 from .refunds import (
@@ -215,6 +215,7 @@ def apply_intent(
         payment.fee_cents = intent.fee_cents
         payment.failure_message = ""
         session.flush()
+        postings.post_payment(session, payment)
         return _settle_paid_booking(session, booking, payment, gateway, now)
     if payment.status == PaymentStatus.SUCCEEDED:
         return "unchanged"  # never downgrade a payment Stripe once confirmed

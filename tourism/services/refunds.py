@@ -26,7 +26,7 @@ from ..models import (
     RefundStatus,
 )
 from ..stripe_gateway import StripeGateway
-from . import availability, notifications
+from . import availability, notifications, postings
 from . import booking as booking_service
 
 
@@ -72,19 +72,19 @@ def refund_payment(
         select(Refund).where(Refund.provider_ref == info.id)
     ).scalar_one_or_none()
     if existing is None:
-        session.add(
-            Refund(
-                payment_id=payment.id,
-                provider_ref=info.id,
-                amount_cents=info.amount,
-                reason=reason,
-                status=RefundStatus.SUCCEEDED
-                if info.status in ("succeeded", "pending")
-                else RefundStatus.FAILED,
-            )
+        refund = Refund(
+            payment_id=payment.id,
+            provider_ref=info.id,
+            amount_cents=info.amount,
+            reason=reason,
+            status=RefundStatus.SUCCEEDED
+            if info.status in ("succeeded", "pending")
+            else RefundStatus.FAILED,
         )
+        session.add(refund)
         session.flush()
         session.refresh(payment)
+        postings.post_refund(session, refund)
     return info.amount
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Booking, BookingStatus, Dispute, Payment, ProviderEvent, Refund, RefundStatus
 from ..stripe_gateway import ChargeInfo, EventInfo, PaymentDeclined, StripeGateway
-from . import availability
+from . import availability, postings
 
 INTENT_EVENTS = frozenset(
     {
@@ -83,11 +83,11 @@ def record_refunds(session: Session, charge: ChargeInfo) -> str:
             select(Refund.provider_ref).where(Refund.payment_id == payment.id)
         ).scalars()
     )
-    added = 0
+    added: list[Refund] = []
     for refund in charge.refunds:
         if refund.id in known or refund.status not in ("succeeded", "pending"):
             continue
-        session.add(
+        added.append(
             Refund(
                 payment_id=payment.id,
                 provider_ref=refund.id,
@@ -96,13 +96,15 @@ def record_refunds(session: Session, charge: ChargeInfo) -> str:
                 status=RefundStatus.SUCCEEDED,
             )
         )
-        added += 1
+    session.add_all(added)
     session.flush()
     session.refresh(payment)
+    for refund in added:
+        postings.post_refund(session, refund)
     session.refresh(booking)
     if payment.net_cents == 0 and booking.status == BookingStatus.CONFIRMED and added:
         booking.transition(BookingStatus.REFUNDED)
-    return f"recorded {added} refund(s)"
+    return f"recorded {len(added)} refund(s)"
 
 
 def record_dispute(session: Session, data: dict, now: datetime) -> str:
@@ -137,4 +139,5 @@ def record_dispute(session: Session, data: dict, now: datetime) -> str:
     if status in CLOSED_DISPUTE_STATUSES:
         dispute.closed_at = now
     session.flush()
+    postings.post_dispute(session, dispute)
     return f"dispute {status}"
