@@ -139,3 +139,18 @@ def test_card_post_with_a_forged_setup_intent_is_refused(pay_app, departure):
         assert response.status_code in (400, 409), forged
         assert response.get_json()["error"]
     assert db.session.get(Booking, booking.id).status == BookingStatus.HELD
+
+
+def test_worker_delivery_leaves_emails_queued_for_the_command(make_app, tmp_path):
+    outbox = tmp_path / "outbox"
+    app = make_app(MAIL_BACKEND="folder", MAIL_OUTBOX_DIR=str(outbox), MAIL_DELIVERY="worker")
+    with app.app_context():
+        departure = Factories(db.session).departure(capacity=8)
+        response = app.test_client().post(
+            f"/departures/{departure.id}/book", data=form_for(departure, "on_arrival")
+        )
+        assert response.status_code == 303
+        assert not list(outbox.glob("*.eml"))  # the request did not wait for mail
+        result = app.test_cli_runner().invoke(args=["send-emails"])
+        assert result.exit_code == 0, result.output
+        assert len(list(outbox.glob("*.eml"))) == 1

@@ -66,6 +66,10 @@ def load_config(instance_path: str) -> dict:
         # Email: "folder" writes .eml files to MAIL_OUTBOX_DIR, "console" prints them,
         # "smtp" sends through MAIL_SERVER.
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "folder"),
+        #: "request": a request sends the emails it queued right after its commit (simple, fine
+        #: for one machine); "worker": requests only queue them and `flask send-emails`, run
+        #: by a scheduler every minute, sends them — web workers never wait for a mail server.
+        "MAIL_DELIVERY": os.environ.get("MAIL_DELIVERY", "request"),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(Path(instance_path) / "outbox")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": _int("MAIL_PORT", 587),

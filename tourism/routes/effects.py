@@ -33,7 +33,7 @@ def send_queued_emails() -> None:
     from ..services import notifications
 
     queued = db.session.info.pop(notifications.QUEUED_KEY, [])
-    if not queued:
+    if not queued or current_app.config.get("MAIL_DELIVERY", "request") != "request":
         return
     try:
         # Marking mail as sent is a write: on SQLite take the write lock up front, even in a GET.

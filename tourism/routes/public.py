@@ -57,6 +57,12 @@ def experience(slug: str):
     return render_template("public/experience.html", experience=experience, days=days)
 
 
+@bp.get("/healthz")
+def health():
+    """For load balancers and the benchmark's ceiling: the app answers, nothing else."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
 @bp.get("/language/<code>")
 def set_language(code: str):
     """Remember the visitor's language in a cookie, then go back where they were."""

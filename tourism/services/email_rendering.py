@@ -27,7 +27,7 @@ from icalendar import Calendar, Event
 from ..database import utcnow
 from ..mail import MESSAGE_ID_DOMAIN
 from ..models import Booking, Notification, PaymentStatus
-from ..timefmt import fmt_date, fmt_time
+from ..timefmt import fmt_date, fmt_time, vtimezone
 
 #: The kinds of booking email; each has ``emails/<kind>.html`` and ``emails/<kind>.txt``.
 CONFIRMED = "confirmed"
@@ -275,5 +275,5 @@ def booking_calendar(booking: Booking, locale: str, cancel: bool = False) -> byt
         event.add("status", "CONFIRMED")
         event.add("sequence", 0)
     calendar.add_component(event)
-    calendar.add_missing_timezones()
+    calendar.add_component(vtimezone(str(zone)))
     return calendar.to_ical()

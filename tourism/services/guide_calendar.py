@@ -30,7 +30,7 @@ from ..models import (
     Role,
     User,
 )
-from ..timefmt import display_zone
+from ..timefmt import display_zone, vtimezone
 from . import tenancy
 
 #: How far ahead "my schedule" looks.
@@ -206,5 +206,5 @@ def ical_feed(
                 if value is not None:
                     event.add(key, value)
             calendar.add_component(event)
-    calendar.add_missing_timezones()
+    calendar.add_component(vtimezone(str(zone)))
     return calendar.to_ical()
