@@ -32,6 +32,7 @@ from .factories import Factories
 #: Routes anyone may use; secrets in their URLs (manage tokens, feed tokens) are the key.
 PUBLIC = {
     "static",
+    "public.health",
     "public.index",
     "public.experience",
     "public.set_language",
