@@ -91,14 +91,32 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        # SQLite alters a table by rebuilding it (batch mode); with foreign keys on (the app
+        # turns them on for every connection), dropping the old copy of a table other rows
+        # refer to fails. The pragma only takes effect outside a transaction, so it is set on
+        # the driver's connection before SQLAlchemy begins one; the keys are checked before
+        # the migration commits and switched back on after.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"foreign keys broken by the migration: {broken}")
+            if connection.in_transaction():
+                connection.commit()
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
