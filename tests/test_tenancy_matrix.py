@@ -10,21 +10,26 @@ admin, who looks after every association, must not be turned away.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import (
+    AccountKind,
     GuideTimeOff,
     Membership,
     Photo,
     Role,
     Schedule,
+    TransactionKind,
 )
+from tourism.services import ledger, payouts
 from tourism.services.accounts import start_session
 
 from .factories import Factories
@@ -54,6 +59,8 @@ PUBLIC = {
     "auth.accept_invitation",
     "guide.feed",
     "guide.service_worker",
+    "treasury.family_statement",
+    "treasury.family_statement_csv",
 }
 #: Signed-in pages without an object in the URL: they must show only the user's own data.
 PERSONAL = {
@@ -64,6 +71,7 @@ PERSONAL = {
     "guide.time_off",
     "guide.calendar",
     "guide.sync",
+    "treasury.guide_statement",
 }
 #: Pages about one object of an association.
 TENANT = {
@@ -95,9 +103,16 @@ TENANT = {
     "guide.unassign",
     "guide.undo_check_in",
     "guide.undo_no_show",
+    "treasury.family_statement_link",
+    "treasury.ledger_csv",
+    "treasury.overview",
+    "treasury.payout_sheet",
+    "treasury.payouts_csv",
+    "treasury.receipt",
+    "treasury.record_payouts",
 }
 #: A guide's own things: nobody else may touch them, platform admins included.
-OWN = {"guide.rotate_calendar", "guide.remove_time_off"}
+OWN = {"guide.rotate_calendar", "guide.remove_time_off", "treasury.guide_statement_csv"}
 
 SECRETS = ("B SECRET ROUTE", "Familia Secreta B", "Visitante Secreto B", "guide-b@example.org")
 
@@ -140,6 +155,7 @@ def world(make_app, tmp_path):
             experience_id=exp_b.id, key="bsecretphoto", widths="320", width=320, height=200
         )
         db.session.add_all([time_off_b, photo_b])
+        payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         users = {
             "guide_a": make.user(password="", memberships=[(a, Role.GUIDE)]),
             "staff_a": make.user(password="", memberships=[(a, Role.STAFF)]),
@@ -164,13 +180,33 @@ def world(make_app, tmp_path):
             "key": "bsecretphoto",
             "width": 320,
             "filename": "css/site.css",
+            "batch": payout_b.batch,
+            "payout_id": payout_b.id,
         }
         tokens = {
             "bookings": booking_b.manage_token,
             "guide.feed": "b" * 43,
             "auth": "not-a-real-token",
+            "treasury": payouts.statement_link_token(db.session, family_b),
         }
         yield app, ids, tokens, users
+
+
+def _payout(app, association, family, recorder, tmp_path):
+    """A paid settlement of ``association``, with a receipt photo on disk."""
+    account = ledger.account
+    available = account(db.session, AccountKind.FAMILY, family=family, state="available")
+    bank = account(db.session, AccountKind.BANK, association)
+    ledger.post(db.session, kind=TransactionKind.ADJUSTMENT, lines=[(bank, 500), (available, -500)])
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(image, format="PNG")
+    image.seek(0)
+    receipt = payouts.store_receipt(image, tmp_path / "uploads")
+    item = payouts.BatchItem(payouts.as_beneficiary(association, family), 500, "B-1", receipt)
+    _batch, (payout,) = payouts.settle_batch(
+        db.session, association, [item], "cash", recorder, utcnow()
+    )
+    return payout
 
 
 def _client(app, user):

@@ -72,7 +72,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .routes import api, auth, bookings, guide, manage, media, public, webhooks
+    from .routes import api, auth, bookings, guide, manage, media, public, treasury, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(manage.bp)
@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(media.bp)
+    app.register_blueprint(treasury.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

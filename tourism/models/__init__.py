@@ -29,11 +29,14 @@ from .payment import (
     Refund,
     RefundStatus,
 )
+from .payouts import Payout, PayoutMethod
 from .people import Association, Family, Membership, Role, User
 from .schedule import Departure, DepartureStatus, Schedule
 from .splits import SplitRule
 
 __all__ = [
+    "Payout",
+    "PayoutMethod",
     "AccountKind",
     "AccountState",
     "AppendOnlyViolation",

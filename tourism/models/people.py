@@ -63,6 +63,9 @@ class Family(db.Model):
     #: Demo families are invented for the demo data and must never be taken for real people.
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The private key to the family's statement page (256 random bits, URL-safe); set the
+    #: first time a treasurer asks for the link, replaced to revoke it.
+    statement_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     association: Mapped[Association] = relationship(back_populates="families")
 

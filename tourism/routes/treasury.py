@@ -1,0 +1,231 @@
+"""The treasury: balances owed to families and guides, recording payouts (one batch, one
+transaction), the printable payout sheet, statements and CSV exports.
+
+Management pages are for association admins (treasurers); the family statement is public
+behind its private token; the guide statement shows the signed-in guide's own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from ..database import utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..forms_treasury import batch_items, period
+from ..models import Association, Family, Payout, PayoutMethod, Role
+from ..money import to_decimal
+from ..services import payouts, treasury_exports
+from .access import admins_only
+from .manage import ID, acting_user, done, page, scoped
+from .media import upload_dir
+
+bp = Blueprint("treasury", __name__)
+
+ADMINS = (Role.ADMIN,)
+
+
+def _association(association_id: int) -> Association:
+    return scoped(Association, association_id, ADMINS)
+
+
+def csv_response(filename: str, header: list[str], rows) -> Response:
+    """A CSV download; amounts in ``rows`` are already decimal strings."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def money(cents: int) -> str:
+    return str(to_decimal(cents))
+
+
+# The treasurer's page -------------------------------------------------------------------------
+
+
+def _overview(association, status=200, error=None, form=None):
+    return page(
+        "treasury/overview.html",
+        status,
+        error,
+        association=association,
+        lines=payouts.beneficiary_balances(db.session, association),
+        recent=payouts.association_payouts(db.session, association)[:20],
+        methods=list(PayoutMethod),
+        submitted=form,
+        to_decimal=to_decimal,
+        max=max,
+    )
+
+
+@bp.get(f"/manage/associations/<{ID}:association_id>/treasury")
+@admins_only
+def overview(association_id: int):
+    return _overview(_association(association_id))
+
+
+@bp.post(f"/manage/associations/<{ID}:association_id>/payouts")
+@admins_only
+def record_payouts(association_id: int):
+    association = _association(association_id)
+    stored: list[str] = []
+    try:
+        items = batch_items(
+            db.session, association, request.form, request.files, upload_dir(), stored
+        )
+        batch, made = payouts.settle_batch(
+            db.session,
+            association,
+            items,
+            request.form.get("method", ""),
+            acting_user(),
+            utcnow(),
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        payouts.remove_receipts(upload_dir(), stored)
+        if error.status_code == 404:
+            raise
+        return _overview(association, error.status_code, error, request.form)
+    except BaseException:
+        db.session.rollback()
+        payouts.remove_receipts(upload_dir(), stored)
+        raise
+    message = ngettext("%(num)s payout was recorded.", "%(num)s payouts were recorded.", len(made))
+    return done(message, "treasury.payout_sheet", association_id=association.id, batch=batch)
+
+
+@bp.get(f"/manage/associations/<{ID}:association_id>/payouts/<batch>/sheet")
+@admins_only
+def payout_sheet(association_id: int, batch: str):
+    association = _association(association_id)
+    made = payouts.batch_payouts(db.session, association, batch)
+    return page(
+        "treasury/sheet.html",
+        association=association,
+        payouts=made,
+        batch=batch,
+        total_cents=sum(p.amount_cents for p in made),
+    )
+
+
+@bp.get(f"/manage/payouts/<{ID}:payout_id>/receipt")
+@admins_only
+def receipt(payout_id: int):
+    payout = db.session.get(Payout, payout_id)
+    if payout is None or payout.receipt_key is None:
+        abort(404)
+    _association(payout.association_id)
+    # Read whole (a receipt is one small WebP) rather than streamed: nothing is left open.
+    path = upload_dir() / payouts.receipt_file_name(payout.receipt_key)
+    if not path.is_file():
+        abort(404)
+    response = Response(path.read_bytes(), mimetype="image/webp")
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.post(f"/manage/families/<{ID}:family_id>/statement-link")
+@admins_only
+def family_statement_link(family_id: int):
+    family = scoped(Family, family_id, ADMINS)
+    payouts.statement_link_token(db.session, family)
+    db.session.commit()
+    return done(
+        _("The statement link of %(name)s is ready.", name=family.name),
+        "treasury.overview",
+        association_id=family.association_id,
+    )
+
+
+# CSV exports ----------------------------------------------------------------------------------
+
+
+@bp.get(f"/manage/associations/<{ID}:association_id>/ledger.csv")
+@admins_only
+def ledger_csv(association_id: int):
+    association = _association(association_id)
+    rows = treasury_exports.ledger_rows(db.session, association)
+    return csv_response(
+        f"ledger-{association.slug}.csv",
+        treasury_exports.LEDGER_HEADER,
+        ([*row[:-2], money(row[-2]), row[-1]] for row in rows),
+    )
+
+
+@bp.get(f"/manage/associations/<{ID}:association_id>/payouts.csv")
+@admins_only
+def payouts_csv(association_id: int):
+    association = _association(association_id)
+    return csv_response(
+        f"payouts-{association.slug}.csv",
+        treasury_exports.PAYOUT_HEADER,
+        treasury_exports.payout_rows(payouts.association_payouts(db.session, association)),
+    )
+
+
+# Statements -----------------------------------------------------------------------------------
+
+
+def _statement_csv(result: payouts.Statement, filename: str) -> Response:
+    return csv_response(
+        filename, treasury_exports.STATEMENT_HEADER, treasury_exports.statement_rows(result)
+    )
+
+
+@bp.get("/statements/families/<token>")
+def family_statement(token: str):
+    family = payouts.family_by_statement_token(db.session, token)
+    span, days = period(request.args)
+    result = payouts.statement(db.session, payouts.as_beneficiary(family.association, family), span)
+    return page("treasury/statement.html", statements=[result], days=days, token=token)
+
+
+@bp.get("/statements/families/<token>/statement.csv")
+def family_statement_csv(token: str):
+    family = payouts.family_by_statement_token(db.session, token)
+    span, _days = period(request.args)
+    result = payouts.statement(db.session, payouts.as_beneficiary(family.association, family), span)
+    return _statement_csv(result, f"statement-family-{family.id}.csv")
+
+
+def _guide_statements(span):
+    user = acting_user()
+    return [
+        payouts.statement(db.session, payouts.as_beneficiary(association, user), span)
+        for association in payouts.guide_associations(db.session, user)
+    ]
+
+
+@bp.get("/guide/statement")
+@login_required
+def guide_statement():
+    span, days = period(request.args)
+    return page("treasury/statement.html", statements=_guide_statements(span), days=days)
+
+
+@bp.get(f"/guide/statement/<{ID}:association_id>/statement.csv")
+@login_required
+def guide_statement_csv(association_id: int):
+    span, _days = period(request.args)
+    for result in _guide_statements(span):
+        if result.beneficiary.association.id == association_id:
+            return _statement_csv(
+                result,
+                f"statement-guide-{current_user.id}-{result.beneficiary.association.slug}.csv",
+            )
+    abort(404)

@@ -1,0 +1,571 @@
+"""Paying families and guides what the ledger says they are owed, and their statements.
+
+**Ledger convention for a payout.** A beneficiary's share is a credit (negative balance) on
+its ``available`` account once released. Paying it out *debits* that account (bringing
+what we owe back towards zero) and *credits* where the money came from: the association's
+``cash_held`` account (the office's cash, no user) for cash, its ``bank`` account for
+every other method (bank transfer, cooperative savings, mobile money all leave the bank).
+So "paid out" is not an account of its own: it is the sum of the ``payout`` transactions,
+which each ``Payout`` row names, and the ledger stays balanced and append-only. A payout
+never touches ``pending`` money: only what was released may be paid.
+
+Services flush and never commit: the view commits once, so a batch is one transaction.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidRequest, NotFound
+from ..models import (
+    AccountKind,
+    AccountState,
+    Association,
+    Booking,
+    Departure,
+    Experience,
+    ExperienceText,
+    Family,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Membership,
+    Payout,
+    PayoutMethod,
+    Role,
+    TransactionKind,
+    User,
+)
+from ..money import format_money
+from . import ledger
+from .photos import _open_upright
+
+REFERENCE_LIMIT = 120
+RECEIPT_WIDTH = 1600
+
+
+class PayoutError(InvalidRequest):
+    """A payout that cannot be recorded; nothing was written."""
+
+
+class AmountNotPositive(PayoutError):
+    default_message = _l("The amount to pay %(name)s must be more than zero.")
+
+
+class AmountAboveAvailable(PayoutError):
+    status_code = 409
+    default_message = _l(
+        "%(name)s can be paid at most %(available)s now: the rest is not released yet."
+    )
+
+
+class UnknownMethod(PayoutError):
+    default_message = _l("Please choose how the money was paid.")
+
+
+class ReferenceTooLong(PayoutError):
+    default_message = _l("A reference is longer than %(n)s characters.")
+
+
+class EmptyBatch(PayoutError):
+    default_message = _l("Select at least one family or guide to pay.")
+
+
+class DuplicateBeneficiary(PayoutError):
+    default_message = _l("%(name)s is selected twice.")
+
+
+# Beneficiaries and balances ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    """A family or a guide of one association: whoever a share can be owed to."""
+
+    association: Association
+    family: Family | None = None
+    user: User | None = None
+
+    @property
+    def kind(self) -> AccountKind:
+        return AccountKind.FAMILY if self.family is not None else AccountKind.GUIDE
+
+    @property
+    def name(self) -> str:
+        return self.family.name if self.family is not None else self.user.name
+
+    @property
+    def key(self) -> str:
+        """A form-safe identifier: ``f12`` for a family, ``u7`` for a guide."""
+        return f"f{self.family.id}" if self.family is not None else f"u{self.user.id}"
+
+    def account(self, session: Session, state: AccountState) -> LedgerAccount:
+        return ledger.account(
+            session,
+            self.kind,
+            self.association,
+            family=self.family,
+            user=self.user,
+            state=state,
+        )
+
+
+def as_beneficiary(association: Association, member: Family | User) -> Beneficiary:
+    """A family (of ``association``; else ``NotFound``) or a guide, as a beneficiary there."""
+    if isinstance(member, Family):
+        if member.association_id != association.id:
+            raise NotFound()
+        return Beneficiary(association, family=member)
+    return Beneficiary(association, user=member)
+
+
+@dataclass
+class BalanceLine:
+    beneficiary: Beneficiary
+    #: Owed but not yet released (the departure has not run): shown, not payable.
+    pending_cents: int = 0
+    #: Released and payable now.
+    available_cents: int = 0
+
+
+def _owed(session: Session, association: Association) -> dict[tuple, dict[AccountState, int]]:
+    """Positive amounts owed per (kind, family_id, user_id) and state: one GROUP BY query."""
+    rows = session.execute(
+        select(
+            LedgerAccount.kind,
+            LedgerAccount.family_id,
+            LedgerAccount.user_id,
+            LedgerAccount.state,
+            func.sum(LedgerEntry.amount_cents),
+        )
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .where(
+            LedgerAccount.association_id == association.id,
+            LedgerAccount.kind.in_((AccountKind.FAMILY, AccountKind.GUIDE)),
+            LedgerEntry.currency == "USD",
+        )
+        .group_by(
+            LedgerAccount.kind, LedgerAccount.family_id, LedgerAccount.user_id, LedgerAccount.state
+        )
+    )
+    owed: dict[tuple, dict[AccountState, int]] = {}
+    for kind, family_id, user_id, state, total in rows:
+        # Credit-normal accounts: what we owe is minus the balance.
+        owed.setdefault((kind, family_id, user_id), {})[state] = -int(total)
+    return owed
+
+
+def beneficiary_balances(session: Session, association: Association) -> list[BalanceLine]:
+    """Every family and guide of ``association`` with what is pending and available for them.
+
+    Families are the association's (active ones, and inactive ones still owed money); guides
+    are its guide members and anyone else holding a guide account there. The unassigned
+    pools (accounts naming no family or guide) are not beneficiaries and are left out.
+    """
+    owed = _owed(session, association)
+    families = session.scalars(
+        select(Family).where(Family.association_id == association.id).order_by(Family.name)
+    ).all()
+    guide_ids = {uid for (kind, _f, uid) in owed if kind == AccountKind.GUIDE and uid}
+    guide_ids |= set(
+        session.scalars(
+            select(Membership.user_id).where(
+                Membership.association_id == association.id, Membership.role == Role.GUIDE
+            )
+        )
+    )
+    guides = (
+        session.scalars(select(User).where(User.id.in_(guide_ids)).order_by(User.name)).all()
+        if guide_ids
+        else []
+    )
+    lines = []
+    for family in families:
+        amounts = owed.get((AccountKind.FAMILY, family.id, None), {})
+        if not family.is_active and not any(amounts.values()):
+            continue
+        lines.append(_line(Beneficiary(association, family=family), amounts))
+    for user in guides:
+        amounts = owed.get((AccountKind.GUIDE, None, user.id), {})
+        lines.append(_line(Beneficiary(association, user=user), amounts))
+    return lines
+
+
+def _line(who: Beneficiary, amounts: dict[AccountState, int]) -> BalanceLine:
+    return BalanceLine(
+        who,
+        pending_cents=amounts.get(AccountState.PENDING, 0),
+        available_cents=amounts.get(AccountState.AVAILABLE, 0),
+    )
+
+
+# Recording payouts ---------------------------------------------------------------------------
+
+
+def _available_locked(session: Session, who: Beneficiary) -> tuple[LedgerAccount, int]:
+    """The beneficiary's available account, locked against a concurrent payout (``FOR
+    UPDATE`` on PostgreSQL; SQLite's writer lock serialises anyway), and what it holds."""
+    account = who.account(session, AccountState.AVAILABLE)
+    session.execute(
+        select(LedgerAccount.id).where(LedgerAccount.id == account.id).with_for_update()
+    )
+    return account, -ledger.balance(session, account)
+
+
+def record_payout(
+    session: Session,
+    association: Association,
+    beneficiary: Beneficiary | Family | User,
+    amount_cents: int,
+    method: PayoutMethod | str,
+    reference: str,
+    actor: User,
+    now: datetime,
+    receipt: str | None = None,
+    batch: str | None = None,
+) -> Payout:
+    """Pay ``amount_cents`` of ``beneficiary``'s available balance, by ``method``.
+
+    Refuses a non-positive amount (``AmountNotPositive``) and more than is available
+    (``AmountAboveAvailable``), writing nothing. Posts a ``payout`` transaction (see the
+    module docstring for its accounts) and the ``Payout`` row naming it. ``receipt`` is the
+    key of a stored receipt photo (``store_receipt``).
+    """
+    who = (
+        beneficiary
+        if isinstance(beneficiary, Beneficiary)
+        else as_beneficiary(association, beneficiary)
+    )
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
+        raise TypeError("payout amounts are integer cents")
+    try:
+        method = PayoutMethod(method)
+    except ValueError as exc:
+        raise UnknownMethod() from exc
+    reference = (reference or "").strip()
+    if len(reference) > REFERENCE_LIMIT:
+        raise ReferenceTooLong(n=REFERENCE_LIMIT)
+    if amount_cents <= 0:
+        raise AmountNotPositive(name=who.name)
+    available_account, available = _available_locked(session, who)
+    if amount_cents > available:
+        raise AmountAboveAvailable(name=who.name, available=format_money(max(available, 0)))
+    source = ledger.account(
+        session,
+        AccountKind.CASH_HELD if method == PayoutMethod.CASH else AccountKind.BANK,
+        association,
+    )
+    transaction = ledger.post(
+        session,
+        kind=TransactionKind.PAYOUT,
+        lines=[(available_account, amount_cents), (source, -amount_cents)],
+        memo=f"payout {method} {who.key} {reference}"[:300],
+    )
+    payout = Payout(
+        association_id=association.id,
+        family_id=who.family.id if who.family is not None else None,
+        user_id=who.user.id if who.user is not None else None,
+        amount_cents=amount_cents,
+        method=method,
+        reference=reference,
+        receipt_key=receipt,
+        recorded_by_id=actor.id,
+        created_at=now,
+        ledger_transaction_id=transaction.id,
+        batch=batch,
+    )
+    session.add(payout)
+    session.flush()
+    return payout
+
+
+@dataclass
+class BatchItem:
+    beneficiary: Beneficiary
+    amount_cents: int
+    reference: str = ""
+    receipt: str | None = None
+
+
+def new_batch_id() -> str:
+    return secrets.token_hex(16)
+
+
+def settle_batch(
+    session: Session,
+    association: Association,
+    items: Sequence[BatchItem],
+    method: PayoutMethod | str,
+    actor: User,
+    now: datetime,
+) -> tuple[str, list[Payout]]:
+    """Record several payouts as one settlement: all of them, or (on the first refusal) none.
+
+    Runs in a savepoint, so a refused item undoes the items before it even if the caller
+    went on to commit; the caller's own transaction stays usable.
+    """
+    if not items:
+        raise EmptyBatch()
+    seen: set[str] = set()
+    for item in items:
+        if item.beneficiary.key in seen:
+            raise DuplicateBeneficiary(name=item.beneficiary.name)
+        seen.add(item.beneficiary.key)
+    batch = new_batch_id()
+    with session.begin_nested():
+        payouts = [
+            record_payout(
+                session,
+                association,
+                item.beneficiary,
+                item.amount_cents,
+                method,
+                item.reference,
+                actor,
+                now,
+                receipt=item.receipt,
+                batch=batch,
+            )
+            for item in items
+        ]
+    return batch, payouts
+
+
+def batch_payouts(session: Session, association: Association, batch: str) -> list[Payout]:
+    """The payouts of one settlement of ``association``; ``NotFound`` if there are none."""
+    payouts = session.scalars(
+        select(Payout)
+        .where(Payout.association_id == association.id, Payout.batch == batch)
+        .order_by(Payout.id)
+    ).all()
+    if not payouts:
+        raise NotFound()
+    return list(payouts)
+
+
+def association_payouts(session: Session, association: Association) -> list[Payout]:
+    return list(
+        session.scalars(
+            select(Payout)
+            .where(Payout.association_id == association.id)
+            .order_by(Payout.created_at.desc(), Payout.id.desc())
+        )
+    )
+
+
+# Receipt photos ------------------------------------------------------------------------------
+
+
+def receipt_file_name(key: str) -> str:
+    return f"receipt-{key}.webp"
+
+
+def store_receipt(stream: BinaryIO, upload_dir: str | Path) -> str:
+    """Check and store a receipt photo (upright, metadata stripped, WebP); its key.
+
+    Written before the database transaction; the caller removes it (``remove_receipts``)
+    if that transaction is rolled back.
+    """
+    from PIL import Image
+
+    image = _open_upright(stream)
+    if image.width > RECEIPT_WIDTH:
+        height = max(1, round(image.height * RECEIPT_WIDTH / image.width))
+        image = image.resize((RECEIPT_WIDTH, height), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="WEBP", quality=80, method=4)
+    folder = Path(upload_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(16)
+    temporary = folder / f".{key}.tmp"
+    temporary.write_bytes(out.getvalue())
+    os.replace(temporary, folder / receipt_file_name(key))
+    return key
+
+
+def remove_receipts(upload_dir: str | Path, keys: Iterable[str]) -> None:
+    for key in keys:
+        (Path(upload_dir) / receipt_file_name(key)).unlink(missing_ok=True)
+
+
+# Statement links -----------------------------------------------------------------------------
+
+
+def statement_link_token(session: Session, family: Family) -> str:
+    """The family's private statement token, created (256 random bits) on first use."""
+    if not family.statement_token:
+        family.statement_token = secrets.token_urlsafe(32)
+        session.flush()
+    return family.statement_token
+
+
+def family_by_statement_token(session: Session, token: str) -> Family:
+    if not token or len(token) > 64:
+        raise NotFound()
+    family = session.scalar(select(Family).where(Family.statement_token == token))
+    if family is None:
+        raise NotFound()
+    return family
+
+
+def guide_associations(session: Session, user: User) -> list[Association]:
+    """Associations where ``user`` is a guide or holds a guide account."""
+    with_account = select(LedgerAccount.association_id).where(
+        LedgerAccount.kind == AccountKind.GUIDE, LedgerAccount.user_id == user.id
+    )
+    as_guide = select(Membership.association_id).where(
+        Membership.user_id == user.id, Membership.role == Role.GUIDE
+    )
+    return list(
+        session.scalars(
+            select(Association)
+            .where(or_(Association.id.in_(with_account), Association.id.in_(as_guide)))
+            .order_by(Association.name)
+        )
+    )
+
+
+# Statements ----------------------------------------------------------------------------------
+
+
+@dataclass
+class VisitLine:
+    booking_reference: str | None
+    departure_at: datetime | None
+    experience: str | None
+    credited_cents: int
+    reversed_cents: int
+
+    @property
+    def net_cents(self) -> int:
+        return self.credited_cents - self.reversed_cents
+
+
+@dataclass
+class Statement:
+    beneficiary: Beneficiary
+    period: tuple[datetime | None, datetime | None]
+    visits: list[VisitLine] = field(default_factory=list)
+    payouts: list[Payout] = field(default_factory=list)
+    credited_cents: int = 0
+    reversed_cents: int = 0
+    paid_cents: int = 0
+    #: What is owed at the end of the period, pending and available.
+    pending_cents: int = 0
+    available_cents: int = 0
+
+    @property
+    def earned_cents(self) -> int:
+        return self.credited_cents - self.reversed_cents
+
+
+#: Moves within a beneficiary's own accounts or out to them, not earnings.
+NOT_EARNINGS = (TransactionKind.RELEASE, TransactionKind.PAYOUT)
+
+
+def statement(
+    session: Session,
+    who: Beneficiary,
+    period: tuple[datetime | None, datetime | None] = (None, None),
+) -> Statement:
+    """What ``who`` earned per visit, what was reversed, and what they were paid, in
+    ``period`` ([start, end), UTC; None for open-ended), with totals. Aggregated in SQL."""
+    start, end = period
+    # Looked up, not created: a statement is a read and writes nothing.
+    account_ids = _existing_account_ids(session, who)
+    in_period = []
+    if start is not None:
+        in_period.append(LedgerTransaction.created_at >= start)
+    if end is not None:
+        in_period.append(LedgerTransaction.created_at < end)
+    credited = func.sum(case((LedgerEntry.amount_cents < 0, -LedgerEntry.amount_cents), else_=0))
+    reversed_ = func.sum(case((LedgerEntry.amount_cents > 0, LedgerEntry.amount_cents), else_=0))
+    rows = session.execute(
+        select(
+            Booking.reference,
+            Departure.starts_at,
+            func.coalesce(func.max(ExperienceText.title), func.max(Experience.slug)),
+            credited,
+            reversed_,
+        )
+        .select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .outerjoin(Booking, LedgerTransaction.booking_id == Booking.id)
+        .outerjoin(Departure, Booking.departure_id == Departure.id)
+        .outerjoin(Experience, Departure.experience_id == Experience.id)
+        .outerjoin(
+            ExperienceText,
+            and_(ExperienceText.experience_id == Experience.id, ExperienceText.locale == "es"),
+        )
+        .where(
+            LedgerEntry.account_id.in_(account_ids),
+            LedgerEntry.currency == "USD",
+            LedgerTransaction.kind.not_in(NOT_EARNINGS),
+            *in_period,
+        )
+        .group_by(Booking.id, Booking.reference, Departure.starts_at)
+        .order_by(Departure.starts_at, Booking.reference)
+    )
+    result = Statement(who, period)
+    for reference, starts_at, title, plus, minus in rows:
+        result.visits.append(VisitLine(reference, starts_at, title, int(plus), int(minus)))
+    result.credited_cents = sum(v.credited_cents for v in result.visits)
+    result.reversed_cents = sum(v.reversed_cents for v in result.visits)
+
+    owner = (
+        Payout.family_id == who.family.id
+        if who.family is not None
+        else and_(Payout.user_id == who.user.id, Payout.association_id == who.association.id)
+    )
+    paid_in_period = [owner]
+    if start is not None:
+        paid_in_period.append(Payout.created_at >= start)
+    if end is not None:
+        paid_in_period.append(Payout.created_at < end)
+    result.payouts = list(
+        session.scalars(select(Payout).where(*paid_in_period).order_by(Payout.created_at))
+    )
+    result.paid_cents = int(
+        session.scalar(
+            select(func.coalesce(func.sum(Payout.amount_cents), 0)).where(*paid_in_period)
+        )
+    )
+    owed = dict.fromkeys(AccountState, 0)
+    if account_ids:
+        until = [LedgerTransaction.created_at < end] if end is not None else []
+        for state, total in session.execute(
+            select(LedgerAccount.state, func.sum(LedgerEntry.amount_cents))
+            .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+            .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+            .where(LedgerAccount.id.in_(account_ids), LedgerEntry.currency == "USD", *until)
+            .group_by(LedgerAccount.state)
+        ):
+            owed[state] = -int(total)
+    result.pending_cents = owed[AccountState.PENDING]
+    result.available_cents = owed[AccountState.AVAILABLE]
+    return result
+
+
+def _existing_account_ids(session: Session, who: Beneficiary) -> list[int]:
+    keys = [
+        LedgerAccount.key_for(
+            who.kind,
+            who.association.id,
+            who.family.id if who.family is not None else None,
+            who.user.id if who.user is not None else None,
+            state,
+        )
+        for state in AccountState
+    ]
+    return list(session.scalars(select(LedgerAccount.id).where(LedgerAccount.key.in_(keys))))
