@@ -19,7 +19,7 @@ from tourism.models import (
     Role,
     TransactionKind,
 )
-from tourism.services import ledger, payouts
+from tourism.services import ledger, payouts, statements
 from tourism.services.payouts import (
     AmountAboveAvailable,
     AmountNotPositive,
@@ -257,7 +257,7 @@ def test_a_statement_lists_visits_payouts_and_totals(books, session):
         session, books.association, alvarado, 3_000, "cash", "R-1", books.admin, utcnow()
     )
 
-    result = payouts.statement(session, books.who(alvarado))
+    result = statements.statement(session, books.who(alvarado))
 
     by_reference = {v.booking_reference: v for v in result.visits}
     assert set(by_reference) == {first.reference, second.reference} | {
@@ -283,9 +283,9 @@ def test_a_statement_for_a_period_leaves_out_what_came_after(books, session):
     books.earn(alvarado, 2_500, released=True)
     session.flush()
     cut = utcnow() + timedelta(seconds=1)
-    result = payouts.statement(session, books.who(alvarado), (None, cut - timedelta(days=1)))
+    result = statements.statement(session, books.who(alvarado), (None, cut - timedelta(days=1)))
     assert result.visits == [] and result.earned_cents == 0 and result.available_cents == 0
-    result = payouts.statement(session, books.who(alvarado), (cut - timedelta(days=1), cut))
+    result = statements.statement(session, books.who(alvarado), (cut - timedelta(days=1), cut))
     assert result.earned_cents == 2_500
 
 
@@ -293,7 +293,7 @@ def test_a_statement_writes_nothing(books, session):
     tapuy = books.families[1]
     session.flush()
     before = session.scalar(select(func.count()).select_from(ledger.LedgerAccount))
-    result = payouts.statement(session, books.who(tapuy))
+    result = statements.statement(session, books.who(tapuy))
     assert result.visits == [] and result.paid_cents == 0
     session.flush()
     assert session.scalar(select(func.count()).select_from(ledger.LedgerAccount)) == before
@@ -301,10 +301,10 @@ def test_a_statement_writes_nothing(books, session):
 
 def test_the_statement_token_is_private_and_stable(books, session):
     alvarado = books.families[0]
-    token = payouts.statement_link_token(session, alvarado)
+    token = statements.statement_link_token(session, alvarado)
     assert len(token) >= 43
-    assert payouts.statement_link_token(session, alvarado) == token
-    assert payouts.family_by_statement_token(session, token) is alvarado
+    assert statements.statement_link_token(session, alvarado) == token
+    assert statements.family_by_statement_token(session, token) is alvarado
     for wrong in ("", token[:-1] + ("A" if token[-1] != "A" else "B"), "x" * 100):
         with pytest.raises(payouts.NotFound):
-            payouts.family_by_statement_token(session, wrong)
+            statements.family_by_statement_token(session, wrong)

@@ -29,7 +29,7 @@ from tourism.models import (
     Schedule,
     TransactionKind,
 )
-from tourism.services import ledger, payouts
+from tourism.services import ledger, payouts, statements
 from tourism.services.accounts import start_session
 
 from .factories import Factories
@@ -187,7 +187,7 @@ def world(make_app, tmp_path):
             "bookings": booking_b.manage_token,
             "guide.feed": "b" * 43,
             "auth": "not-a-real-token",
-            "treasury": payouts.statement_link_token(db.session, family_b),
+            "treasury": statements.statement_link_token(db.session, family_b),
         }
         yield app, ids, tokens, users
 

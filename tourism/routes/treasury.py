@@ -21,7 +21,7 @@ from ..extensions import db
 from ..forms_treasury import batch_items, period
 from ..models import Association, Family, Payout, PayoutMethod, Role
 from ..money import to_decimal
-from ..services import payouts, treasury_exports
+from ..services import payouts, statements, treasury_exports
 from .access import admins_only
 from .manage import ID, acting_user, done, page, scoped
 from .media import upload_dir
@@ -143,7 +143,7 @@ def receipt(payout_id: int):
 @admins_only
 def family_statement_link(family_id: int):
     family = scoped(Family, family_id, ADMINS)
-    payouts.statement_link_token(db.session, family)
+    statements.statement_link_token(db.session, family)
     db.session.commit()
     return done(
         _("The statement link of %(name)s is ready.", name=family.name),
@@ -181,7 +181,7 @@ def payouts_csv(association_id: int):
 # Statements -----------------------------------------------------------------------------------
 
 
-def _statement_csv(result: payouts.Statement, filename: str) -> Response:
+def _statement_csv(result: statements.Statement, filename: str) -> Response:
     return csv_response(
         filename, treasury_exports.STATEMENT_HEADER, treasury_exports.statement_rows(result)
     )
@@ -189,25 +189,27 @@ def _statement_csv(result: payouts.Statement, filename: str) -> Response:
 
 @bp.get("/statements/families/<token>")
 def family_statement(token: str):
-    family = payouts.family_by_statement_token(db.session, token)
+    family = statements.family_by_statement_token(db.session, token)
     span, days = period(request.args)
-    result = payouts.statement(db.session, payouts.as_beneficiary(family.association, family), span)
+    who = payouts.as_beneficiary(family.association, family)
+    result = statements.statement(db.session, who, span)
     return page("treasury/statement.html", statements=[result], days=days, token=token)
 
 
 @bp.get("/statements/families/<token>/statement.csv")
 def family_statement_csv(token: str):
-    family = payouts.family_by_statement_token(db.session, token)
+    family = statements.family_by_statement_token(db.session, token)
     span, _days = period(request.args)
-    result = payouts.statement(db.session, payouts.as_beneficiary(family.association, family), span)
+    who = payouts.as_beneficiary(family.association, family)
+    result = statements.statement(db.session, who, span)
     return _statement_csv(result, f"statement-family-{family.id}.csv")
 
 
 def _guide_statements(span):
     user = acting_user()
     return [
-        payouts.statement(db.session, payouts.as_beneficiary(association, user), span)
-        for association in payouts.guide_associations(db.session, user)
+        statements.statement(db.session, payouts.as_beneficiary(association, user), span)
+        for association in statements.guide_associations(db.session, user)
     ]
 
 

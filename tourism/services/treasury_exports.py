@@ -19,7 +19,7 @@ from ..models import (
     User,
 )
 from ..money import to_decimal
-from .payouts import Statement
+from .statements import Statement
 
 LEDGER_HEADER = [
     "transaction",
