@@ -2,12 +2,10 @@
 event (a payment succeeding, cash collected, a refund, a dispute, a stop confirmed), so the
 books and the event commit or roll back together.
 
-Every posting is idempotent: before posting, it looks for a transaction of the same kind
-naming the same payment / refund / dispute (and, for releases, the same memo key), and
-does nothing if one exists; replaying an event never posts twice.
+Every posting is idempotent: an existing transaction of the same kind naming the same
+payment / refund / dispute (or release memo key) means replaying the event posts nothing.
 
 Decisions (see also ``tourism/models/ledger.py`` for accounts and signs):
-
 - **Payment / cash.** Card: debit ``stripe_clearing`` with the gross, credit
   ``processor_fees`` with the fee (0 if not known yet), credit the beneficiaries' *pending*
   accounts with the net, split by the booking's rule (``Booking.split_rule_id``). Cash:
