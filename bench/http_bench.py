@@ -85,6 +85,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument(
+        "--mail-delivery", default="request", choices=["request", "worker"],
+        help="worker: requests only queue emails (as recommended in production)",
+    )
+    parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/chakra_bench"
     )
     options = parser.parse_args()
@@ -97,6 +101,7 @@ def main() -> int:
         "SECRET_KEY": "benchmark-only",
         "CHAKRA_SETTINGS": str(settings),
         "MAIL_BACKEND": "folder",
+        "MAIL_DELIVERY": options.mail_delivery,
         "MAIL_OUTBOX_DIR": str(settings.parent / "outbox"),
     }
     ids = prepare_database(options.database_url, env)
@@ -137,7 +142,8 @@ def main() -> int:
             results.append((label, wrk(url, options.seconds, options.connections, lua)))
         ceiling = results[0][1]["rps"]
         print(f"gunicorn {options.workers} x {options.worker_class}, wrk -t2 "
-              f"-c{options.connections} -d{options.seconds}s, PostgreSQL")
+              f"-c{options.connections} -d{options.seconds}s, PostgreSQL, "
+              f"mail delivery: {options.mail_delivery}")
         header = ("target", "req/s", "p50 ms", "p99 ms", "ratio", "non-2xx/3xx")
         print("{:<22}{:>10}{:>9}{:>9}{:>8}{:>13}".format(*header))
         for label, r in results:
