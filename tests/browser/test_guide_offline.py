@@ -53,15 +53,19 @@ def server(tmp_path_factory):
     http.shutdown()
 
 
+def sign_in(page, url: str) -> None:
+    page.goto(url + "/login")
+    page.fill("input[name=email]", "guia@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+
+
 def test_offline_check_in_and_cash_sync_once_back_online(server, browser):
     app, url, ids = server
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     try:
-        page.goto(url + "/login")
-        page.fill("input[name=email]", "guia@example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main form button[type=submit]").click()
+        sign_in(page, url)
         manifest = f"{url}/guide/departures/{ids['departure']}"
         page.goto(manifest)
         page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
@@ -101,10 +105,7 @@ def test_opening_the_schedule_keeps_the_coming_weeks_manifests_offline(server, b
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     try:
-        page.goto(url + "/login")
-        page.fill("input[name=email]", "guia@example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main form button[type=submit]").click()
+        sign_in(page, url)
         page.goto(url + "/guide/")
         manifest = f"/guide/departures/{ids['departure']}"
         page.wait_for_function(
