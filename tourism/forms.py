@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 
 from babel import Locale
 from flask_babel import lazy_gettext as _l
@@ -93,8 +94,10 @@ class CatalogFilterForm(FlaskForm):
 NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 
 
-def country_choices(locale: str) -> list[tuple[str, str]]:
-    """ISO country codes with names in the visitor's language, Ecuador first."""
+@lru_cache(maxsize=16)
+def country_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    """ISO country codes with names in the visitor's language, Ecuador first (built once per
+    language: every booking form shows them)."""
     territories = Locale.parse(locale).territories
     countries = sorted(
         (
@@ -104,7 +107,8 @@ def country_choices(locale: str) -> list[tuple[str, str]]:
         ),
         key=lambda item: item[1],
     )
-    return [("EC", territories.get("EC", "Ecuador"))] + [c for c in countries if c[0] != "EC"]
+    ecuador = ("EC", territories.get("EC", "Ecuador"))
+    return (ecuador, *(c for c in countries if c[0] != "EC"))
 
 
 def country_name(code: str, locale: str) -> str:
