@@ -207,3 +207,13 @@ def _assign(self, departure, user, role="lead"):
 
 Factories.guide = _guide
 Factories.assign = _assign
+
+
+#: A typical split rule's parts, shared by the split-rule and posting tests.
+SPLIT_PARTS = [
+    {"party": "families", "basis_points": 5_000},
+    {"party": "guides", "basis_points": 2_000, "cents_per_participant": 300},
+    {"party": "association_fund", "basis_points": 1_500},
+    {"party": "conservation_fund", "basis_points": 500},
+    {"party": "platform", "basis_points": 1_000},
+]

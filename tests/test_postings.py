@@ -27,14 +27,10 @@ from tourism.services import checkin, ledger, postings, split_rules, webhooks
 from tourism.services.splits import Member, Party, split_payment
 from tourism.stripe_gateway import ChargeInfo, RefundInfo
 
+from .factories import SPLIT_PARTS
+
 PENDING, AVAILABLE = AccountState.PENDING, AccountState.AVAILABLE
-PARTS = [
-    {"party": "families", "basis_points": 5_000},
-    {"party": "guides", "basis_points": 2_000, "cents_per_participant": 300},
-    {"party": "association_fund", "basis_points": 1_500},
-    {"party": "conservation_fund", "basis_points": 500},
-    {"party": "platform", "basis_points": 1_000},
-]
+PARTS = SPLIT_PARTS
 
 
 @pytest.fixture(autouse=True)

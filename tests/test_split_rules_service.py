@@ -23,15 +23,10 @@ from tourism.services.split_rules import (
 )
 from tourism.services.splits import InvalidSplitRule, Member, Party, Share, SplitRule
 
+from .factories import SPLIT_PARTS
 from .test_booking_service import hold
 
-PARTS = [
-    {"party": "families", "basis_points": 5_000},
-    {"party": "guides", "basis_points": 2_000, "cents_per_participant": 300},
-    {"party": "association_fund", "basis_points": 1_500},
-    {"party": "conservation_fund", "basis_points": 500},
-    {"party": "platform", "basis_points": 1_000},
-]
+PARTS = SPLIT_PARTS
 
 
 @pytest.fixture(autouse=True)
