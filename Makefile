@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 ## setup: virtualenv, dependencies and compiled translations
 setup: $(VENV)/.installed translations
 
+## translations: compile the message catalogs (see README, "Translations")
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --statistics -d tourism/translations
+	$(BIN)/flask translate compile
 
 ## db: apply migrations and load the demo data (SQLite under instance/ unless DATABASE_URL is set)
 db: setup
@@ -37,7 +38,7 @@ serve: db
 
 ## test: set up and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: setup
-	$(BIN)/pytest -q -m "not browser"
+	$(BIN)/pytest -q -m "not browser" -n auto
 
 ## test-browser: the end-to-end journeys in headless Chromium (needs /usr/bin/chromium)
 test-browser: setup
@@ -58,9 +59,10 @@ run-with-stripe: run
 lint: setup
 	$(BIN)/ruff check .
 
+## extract-messages: collect the translatable strings into tourism/translations/messages.pot
 extract-messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o tourism/translations/messages.pot --no-location --sort-output .
+	$(BIN)/flask translate extract
 
-update-messages: extract-messages
-	$(BIN)/pybabel update -i tourism/translations/messages.pot -d tourism/translations --no-fuzzy-matching
-	$(BIN)/python -m tourism.translation_tools en
+## update-messages: extract, then merge the strings into every catalog (English mirrors them)
+update-messages: setup
+	$(BIN)/flask translate update

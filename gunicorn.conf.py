@@ -11,3 +11,6 @@ graceful_timeout = 20
 keepalive = 2
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Addresses carry secrets (manage, reset and statement links, calendar feeds): the access log
+# keeps their shape and drops the tokens (tourism/access_log.py).
+logger_class = "tourism.access_log.RedactingLogger"

@@ -78,6 +78,21 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "errors": errors}
 
 
+def worker_rss_mib(master_pid: int) -> list[float]:
+    """Resident memory of each gunicorn worker (the master's children), from /proc."""
+    sizes = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(master_pid):
+            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sorted(sizes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -91,10 +106,20 @@ def main() -> int:
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/chakra_bench"
     )
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/14",
+        help="the response cache, shared by the workers as in production",
+    )
     options = parser.parse_args()
 
     settings = Path(tempfile.mkdtemp()) / "bench_settings.py"
-    settings.write_text("WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n")
+    # One client address and one email hold over and over: rate limits and the caps on open
+    # unpaid bookings would stop that at once (their checks still run, with huge caps).
+    settings.write_text(
+        "WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n"
+        "OPEN_BOOKINGS_PER_EMAIL = 10**9\nOPEN_BOOKINGS_PER_ADDRESS = 10**9\n"
+        f"CACHE_TYPE = 'RedisCache'\nCACHE_REDIS_URL = {options.redis_url!r}\n"
+    )
     env = os.environ | {
         "FLASK_APP": "tourism",
         "DATABASE_URL": options.database_url,
@@ -149,6 +174,8 @@ def main() -> int:
         for label, r in results:
             print(f"{label:<22}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
                   f"{r['rps'] / ceiling:>8.2f}{r['errors']:>13}")
+        rss = worker_rss_mib(server.pid)
+        print("worker RSS after the run (MiB): " + ", ".join(f"{m:.0f}" for m in rss))
     finally:
         server.terminate()
         server.wait(timeout=10)

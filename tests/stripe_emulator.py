@@ -403,3 +403,33 @@ def free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+#: The card that always succeeds.
+GOOD_CARD = "4242424242424242"
+
+
+def confirm_card_setup(
+    base_url: str, publishable_key: str, setup_secret: str, number: str = GOOD_CARD
+) -> str:
+    """What Stripe.js does in the browser: the card goes to Stripe (the emulator at
+    ``base_url``), never to our server. Returns the SetupIntent's id."""
+    setup_intent = setup_secret.split("_secret_")[0]
+    response = requests.post(
+        f"{base_url}/v1/setup_intents/{setup_intent}/confirm",
+        data=json.dumps(
+            {
+                "key": publishable_key,
+                "use_stripe_sdk": True,
+                "client_secret": setup_secret,
+                "payment_method_data": {
+                    "type": "card",
+                    "card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
+                    "billing_details": {"name": "Ana Quispe"},
+                },
+            }
+        ),
+        timeout=10,
+    )
+    assert response.status_code == 200 and response.json()["status"] == "succeeded"
+    return setup_intent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -14,7 +15,11 @@ from tourism.models import (
     Departure,
     Experience,
     ExperienceStatus,
+    LedgerTransaction,
+    Photo,
+    SplitRule,
 )
+from tourism.services import ledger
 
 
 def test_seed_demo_loads_the_three_associations_once(runner, session):
@@ -27,6 +32,28 @@ def test_seed_demo_loads_the_three_associations_once(runner, session):
     )
     assert published >= 3
     assert session.scalar(select(func.count(Departure.id))) > 0
+    # Every published experience has a split rule, and the replayed visits left a sound
+    # ledger with money released to families and a payout settlement.
+    ruled = session.scalar(select(func.count(func.distinct(SplitRule.experience_id))))
+    assert ruled == published
+    kinds = dict(
+        session.execute(
+            select(LedgerTransaction.kind, func.count(LedgerTransaction.id)).group_by(
+                LedgerTransaction.kind
+            )
+        ).all()
+    )
+    for kind in ("payment", "cash", "refund", "release", "payout"):
+        assert kinds.get(kind, 0) > 0, kind
+    assert ledger.check(session) == []
+    # Demo photos went through the photo service into the uploads folder.
+    stored = session.scalars(select(Photo)).all()
+    assert len(stored) >= 5
+    folder = Path(runner.app.config["UPLOAD_DIR"])
+    for photo in stored:
+        assert photo.alt_es and photo.alt_en
+        for width in photo.widths.split(","):
+            assert (folder / f"{photo.key}-{width}.webp").is_file()
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0
     assert "nothing to do" in again.output

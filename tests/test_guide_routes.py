@@ -141,7 +141,7 @@ def test_manifest_shows_needs_phone_money_and_offline_data(client, session, trip
         trip["ana"].reference,
         trip["ben"].reference,
     }
-    assert "guide-offline.js" in html
+    assert re.search(r'src="/static/js/guide-offline\.[0-9a-f]{12}\.js"', html)
 
 
 def test_check_in_by_tapping_the_name_then_undo(client, session, trip):

@@ -23,7 +23,7 @@ from tourism.models import (
     StopVisit,
     TransactionKind,
 )
-from tourism.services import checkin, ledger, postings, split_rules, webhooks
+from tourism.services import checkin, ledger, postings, releases, split_rules, webhooks
 from tourism.services.splits import Member, Party, split_payment
 from tourism.stripe_gateway import ChargeInfo, RefundInfo
 
@@ -227,6 +227,24 @@ def test_partial_refunds_reverse_proportionally_and_never_over_reverse(session, 
     assert transactions(session, TransactionKind.REFUND) == 4
 
 
+def test_a_full_card_refund_leaves_a_party_that_paid_cash_confirmed(session, world):
+    """Half the card payment refunded in Stripe's dashboard makes half due on arrival; the
+    guide collects it; the rest of the card refunded later must not mark the booking
+    refunded while it keeps the cash (its party could no longer be checked in)."""
+    booking = world.booking(quantities={"adult": 2}, payment_method="card")  # 9000
+    payment = world.card(booking, fee=187)
+    world.refund(payment, 4_500)
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.due_on_arrival_cents == 4_500
+    checkin.record_cash(session, booking, 4_500, world.guide, world.now, "c-rest")
+    world.refund(payment, 4_500)
+    assert payment.net_cents == 0
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.paid_cash_cents == 4_500
+    assert ledger.check(session) == []
+    assert checkin.check_in(session, booking, world.guide, world.now)
+
+
 def test_a_half_refund_halves_every_share(session, world):
     booking = world.booking(quantities={"adult": 4})
     payment = world.card(booking, amount=18_000, fee=0)
@@ -307,7 +325,7 @@ def test_nothing_is_released_before_the_departure_starts(session, world, make):
     world.card(booking)
     checkin.confirm_stop_visited(session, departure, world.stops[0], world.guide, world.now)
     assert transactions(session, TransactionKind.RELEASE) == 0
-    postings.release_departure(session, departure, world.now + timedelta(hours=1))
+    releases.release_departure(session, departure, world.now + timedelta(hours=1))
     assert transactions(session, TransactionKind.RELEASE) == 2  # the family, and the rest
 
 

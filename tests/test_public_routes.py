@@ -16,7 +16,7 @@ EN = {"Accept-Language": "en"}
 
 @pytest.fixture
 def demo(session, app):
-    seed_demo(session, local_today(), display_zone())
+    seed_demo(session, local_today(), display_zone(), history=False)
     session.commit()
 
 

@@ -15,6 +15,7 @@ from tourism.services.split_rules import (
     BasisPointsDoNotAddUp,
     DuplicateParty,
     EffectiveInThePast,
+    NoStopWeighted,
     NotAnAssociationAdmin,
     NotAWholeNumber,
     NotTimezoneAware,
@@ -123,7 +124,7 @@ def test_stop_weights_must_name_this_experiences_stops(session, make, experience
     other = make.stop(make.experience(), make.family())
     with pytest.raises(UnknownStop):
         approve(session, experience, admin, stop_weights={other.id: 1})
-    with pytest.raises(NotAWholeNumber):
+    with pytest.raises(NoStopWeighted):
         approve(session, experience, admin, stop_weights={own.id: 0})
     rule = approve(session, experience, admin, stop_weights={own.id: 3})
     assert rule.stop_weights == [[own.id, 3]]

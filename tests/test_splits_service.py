@@ -168,3 +168,40 @@ def test_a_split_always_shares_out_exactly_the_net(
             # Not enough for the fixed amounts: only they are paid, in proportion.
             assert abs(total - Fraction((gross - fee) * wanted, asked)) < 1
     assert split_payment(gross, fee, participants, rule, families=families, guides=guides) == split
+
+
+def test_fixed_amounts_are_owed_once_per_booking_paid_in_parts():
+    rule = SplitRule(
+        (
+            Share(Party.GUIDES, basis_points=2_000, cents_per_participant=300),
+            Share(Party.FAMILIES, basis_points=8_000),
+        )
+    )
+    whole = split_payment(9_000, 0, 3, rule)
+    assert whole.party_total(Party.GUIDES) == 900 + (9_000 - 900) * 2 // 10
+    deposit = split_payment(2_701, 0, 3, rule, of_total=9_000, paid_before=0)
+    rest = split_payment(6_299, 0, 3, rule, of_total=9_000, paid_before=2_701)
+    # The fixed $9 (3 x $3) is carried once: 270 by the deposit (2701/9000 of it, floored),
+    # the other 630 by the rest; the 20% of what is left is shared as usual.
+    assert deposit.party_total(Party.GUIDES) == 270 + 486  # 20% of 2431 = 486.2
+    assert rest.party_total(Party.GUIDES) == 630 + 1_134  # 20% of 5669 = 1133.8
+    for part in (deposit, rest):
+        assert sum(p.cents for p in part.portions) == part.gross_cents
+
+
+@pytest.mark.parametrize("cut", [0, 1, 4_499, 8_999, 9_000])
+def test_the_fixed_parts_of_any_two_payments_add_up_exactly(cut):
+    rule = SplitRule((Share(Party.GUIDES, basis_points=10_000, cents_per_participant=333),))
+    first = split_payment(cut, 0, 7, rule, of_total=9_000, paid_before=0)
+    second = split_payment(9_000 - cut, 0, 7, rule, of_total=9_000, paid_before=cut)
+    assert first.party_total(Party.GUIDES) + second.party_total(Party.GUIDES) == 9_000
+    # With all of it fixed (7 x 333 = 2331 of 9000), the fixed parts alone add to 2331:
+    fixed_rule = SplitRule(
+        (
+            Share(Party.GUIDES, basis_points=0, cents_per_participant=333),
+            Share(Party.PLATFORM, basis_points=10_000),
+        )
+    )
+    a = split_payment(cut, 0, 7, fixed_rule, of_total=9_000, paid_before=0)
+    b = split_payment(9_000 - cut, 0, 7, fixed_rule, of_total=9_000, paid_before=cut)
+    assert a.party_total(Party.GUIDES) + b.party_total(Party.GUIDES) == 2_331

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -21,7 +22,7 @@ from tourism.models import (
     Role,
     TransactionKind,
 )
-from tourism.services import ledger, payouts
+from tourism.services import ledger, payout_receipts, payouts
 
 from .factories import Factories
 from .test_manage_access import EN, login, member
@@ -135,14 +136,18 @@ def test_recording_a_batch_pays_each_selected_person_once(client, world, treasur
     ]
     assert len({p.batch for p in made}) == 1 and made[0].reference == "TR-1"
     assert made[0].receipt_key and made[1].receipt_key is None
-    assert (tmp_path / "uploads" / payouts.receipt_file_name(made[0].receipt_key)).is_file()
+    assert (tmp_path / "uploads" / payout_receipts.receipt_file_name(made[0].receipt_key)).is_file()
     assert ledger.check(db.session) == []
 
     sheet = client.get(response.headers["Location"], headers=EN)
     body = sheet.get_data(as_text=True)
     assert sheet.status_code == 200
     assert "Familia Alvarado" in body and "$20.50" in body and "$28.50" in body
-    assert body.count('<td class="signature">') == 2 and "@media print" in body
+    assert body.count('<td class="signature">') == 2
+    stylesheet = re.search(r'href="(/static/css/print\.[0-9a-f]{12}\.css)"', body)
+    assert stylesheet, "the sheet links its print stylesheet (content-hashed name)"
+    with client.get(stylesheet[1]) as print_css:  # printable: styles for paper
+        assert "@media print" in print_css.get_data(as_text=True)
     receipt = client.get(f"/manage/payouts/{made[0].id}/receipt")
     assert receipt.status_code == 200 and receipt.mimetype == "image/webp"
     assert client.get(f"/manage/payouts/{made[1].id}/receipt").status_code == 404

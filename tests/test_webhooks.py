@@ -241,6 +241,23 @@ def test_a_signature_within_the_tolerance_is_accepted(client, make, gateway, out
     assert_confirmed_once(booking, payment, outbox)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("id", "evt_" + "x" * 300), ("type", "payment_intent." + "x" * 120)]
+)
+def test_a_signed_event_with_an_impossibly_long_id_or_type_is_refused(
+    client, make, gateway, outbox, field, value
+):
+    """Regression (PostgreSQL): it did not fit the column that records handled events, and
+    the insert failed with a 500."""
+    booking, payment = paid_booking(make, gateway)
+    payload = intent_event("payment_intent.succeeded", payment.provider_ref)
+    payload[field] = value
+    response = post_event(client, payload)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert count(ProviderEvent) == 0
+    assert_untouched(booking, payment, outbox)
+
+
 # payment_intent.* -------------------------------------------------------------------------
 
 

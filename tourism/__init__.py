@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import load_config
+from .security import check_settings
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -19,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     elif os.environ.get("CHAKRA_SETTINGS"):
         app.config.from_envvar("CHAKRA_SETTINGS")
+    check_settings(app)  # production refuses unsafe settings before anything else runs
 
     register_extensions(app)
     register_blueprints(app)
@@ -35,6 +37,11 @@ def register_extensions(app: Flask) -> None:
     from .database import configure_engine
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
+    from .page_cache import init_app as init_page_cache
+    from .response_cache import init_app as init_response_cache
+    from .security import init_app as init_security
+    from .services import audit
+    from .static_files import init_app as init_static_files
 
     if app.config.get("PROXY_FIX_X_FOR"):
         # Behind a reverse proxy: take the client address (for rate limits) from the
@@ -45,6 +52,13 @@ def register_extensions(app: Flask) -> None:
             app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=0
         )
 
+    init_security(app)
+    init_response_cache(app)
+    init_static_files(app)  # url_for('static', ...) gives content-hashed names
+    init_page_cache(app)  # compression, ETags and Cache-Control of pages
+    # Registered before the database so it runs after the request's session is removed
+    # (teardowns run in reverse): events logged apart get their own transaction.
+    app.teardown_appcontext(audit.flush_deferred)
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)

@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from . import cli_backup, cli_ledger, cli_translate
 from .database import utcnow, write_transactions
 from .extensions import db
 from .models import Schedule
@@ -20,9 +21,13 @@ from .timefmt import display_zone, local_today
 def seed_demo_command() -> None:
     """Load the demo associations, experiences and departures (once; later runs do nothing)."""
     from .demo import seed_demo
+    from .demo.photos import seed_photos
+    from .routes.media import upload_dir
 
     with write_transactions():
         created = seed_demo(db.session, local_today(), display_zone())
+        if created:
+            seed_photos(db.session, upload_dir())
         db.session.commit()
     click.echo("Demo data loaded." if created else "Demo data already present; nothing to do.")
 
@@ -67,6 +72,36 @@ def send_reminders_command() -> None:
         # After the commit: the outbox rows exist whatever happens to the mail server.
         sent = notifications.send_pending(db.session, get_mailer(current_app.config))
     click.echo(f"Queued {queued} reminder(s); sent {sent} email(s).")
+
+
+@click.command("send-impact-receipts")
+@click.option(
+    "--after-hours",
+    default=12,
+    show_default=True,
+    help="Wait this long after a departure ends (the guide confirms stops, records cash).",
+)
+@click.option(
+    "--within-days",
+    default=7,
+    show_default=True,
+    help="Only departures that ended at most this long ago.",
+)
+def send_impact_receipts_command(after_hours: int, within_days: int) -> None:
+    """Email each visitor of a finished departure who hosted them and where their money
+    went, once per booking; not for cancelled, refunded or no-show bookings."""
+    from flask import current_app
+
+    from .mail import get_mailer
+    from .services import notifications
+
+    with write_transactions():
+        queued = notifications.queue_impact_receipts(
+            db.session, utcnow(), timedelta(hours=after_hours), timedelta(days=within_days)
+        )
+        db.session.commit()
+        sent = notifications.send_pending(db.session, get_mailer(current_app.config))
+    click.echo(f"Queued {queued} impact receipt(s); sent {sent} email(s).")
 
 
 @click.command("send-emails")
@@ -148,9 +183,13 @@ def register(app: Flask) -> None:
         expire_holds_command,
         generate_departures_command,
         send_reminders_command,
+        send_impact_receipts_command,
         send_emails_command,
         reconcile_payments_command,
         cancel_departure_command,
         ledger_check_command,
     ):
         app.cli.add_command(command)
+    cli_ledger.register(app)
+    cli_backup.register(app)
+    cli_translate.register(app)

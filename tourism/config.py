@@ -19,6 +19,16 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+#: CHAKRA_ENV values. "production" turns on the start-up refusals in ``tourism.security``,
+#: HSTS and Secure cookies; "development" (the default) is for laptops and tests.
+ENVIRONMENTS = ("development", "production")
+
+
+def default_database_uri(instance_path: str) -> str:
+    """The embedded SQLite file under ``instance/``, used when DATABASE_URL is not set."""
+    return "sqlite:///" + str(Path(instance_path) / "chakra-routes.sqlite3")
+
+
 def load_config(instance_path: str) -> dict:
     """Build the configuration mapping for `create_app`.
 
@@ -26,9 +36,10 @@ def load_config(instance_path: str) -> dict:
     code runs on a laptop (SQLite under ``instance/``) and on several production nodes
     (PostgreSQL, Redis) without edits.
     """
-    default_db = "sqlite:///" + str(Path(instance_path) / "chakra-routes.sqlite3")
+    environment = os.environ.get("CHAKRA_ENV", "development").strip().lower()
+    production = environment == "production"
     secret = os.environ.get("SECRET_KEY")
-    if not secret:
+    if not secret and not production:
         # A per-machine key stored in instance/ keeps sessions valid across restarts locally;
         # production must set SECRET_KEY so every node shares it.
         key_file = Path(instance_path) / "secret_key"
@@ -38,21 +49,39 @@ def load_config(instance_path: str) -> dict:
             secret = secrets.token_urlsafe(48)
             key_file.write_text(secret)
     return {
-        "SECRET_KEY": secret,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
+        "CHAKRA_ENV": environment,
+        "SECRET_KEY": secret or "",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", default_database_uri(instance_path)
+        ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": "es",
         "BABEL_DEFAULT_TIMEZONE": "America/Guayaquil",
-        "LANGUAGES": ["es", "en"],
+        #: Share of the messages a language's compiled catalog must translate before the
+        #: site offers that language (tourism.i18n); Spanish, the default, is always offered.
+        "LANGUAGE_MIN_COMPLETENESS": float(os.environ.get("LANGUAGE_MIN_COMPLETENESS", "0.9")),
         "DISPLAY_TIMEZONE": "America/Guayaquil",
         "CURRENCY": "USD",
         #: Minutes a seat hold lives before it stops counting; long enough for a card payment.
         "HOLD_MINUTES": _int("HOLD_MINUTES", 30),
         "AVAILABILITY_DAYS": 30,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Anonymous catalog, experience and availability responses are cached this long at
+        # most (0: off); CACHE_TYPE=RedisCache + CACHE_REDIS_URL share it between workers
+        # and nodes (tourism/response_cache.py).
+        "RESPONSE_CACHE_SECONDS": _int("RESPONSE_CACHE_SECONDS", 30),
+        "CACHE_TYPE": os.environ.get("CACHE_TYPE", "SimpleCache"),
+        "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", ""),
+        "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "chakra:"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "20 per minute"),
+        # Pages found by a private token (manage links, statements, calendar feeds).
+        "TOKEN_LOOKUP_RATE_LIMIT": os.environ.get("TOKEN_LOOKUP_RATE_LIMIT", "60 per minute"),
+        # Open unpaid bookings (unpaid holds, pay-on-arrival bookings still to come) one
+        # email / one client address may have at a time (services/hold_caps.py).
+        "OPEN_BOOKINGS_PER_EMAIL": _int("OPEN_BOOKINGS_PER_EMAIL", 3),
+        "OPEN_BOOKINGS_PER_ADDRESS": _int("OPEN_BOOKINGS_PER_ADDRESS", 10),
         # Sign-in and password-reset posts: per client IP, and per account (the email sent).
         "LOGIN_RATE_LIMIT_IP": os.environ.get("LOGIN_RATE_LIMIT_IP", "10 per minute"),
         "LOGIN_RATE_LIMIT_ACCOUNT": os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute"),
@@ -63,6 +92,10 @@ def load_config(instance_path: str) -> dict:
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
         "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        # The card processor's usual price (2.9% + 30 cents), used only to *estimate* the
+        # fee in the "where your money goes" breakdown; the ledger uses the real fee.
+        "CARD_FEE_BASIS_POINTS": _int("CARD_FEE_BASIS_POINTS", 290),
+        "CARD_FEE_FIXED_CENTS": _int("CARD_FEE_FIXED_CENTS", 30),
         # Email: "folder" writes .eml files to MAIL_OUTBOX_DIR, "console" prints them,
         # "smtp" sends through MAIL_SERVER.
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "folder"),
@@ -83,9 +116,16 @@ def load_config(instance_path: str) -> dict:
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         #: Number of reverse proxies in front of the app whose X-Forwarded-For to trust (0: none).
         "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
+        # Cookies: never readable by scripts, not sent on cross-site posts, and in production
+        # only over HTTPS (tourism.security forces Secure there whatever is set here).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        #: Strict-Transport-Security max-age, sent in production only (one year).
+        "HSTS_MAX_AGE": _int("HSTS_MAX_AGE", 365 * 24 * 3600),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
     }

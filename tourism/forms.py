@@ -39,6 +39,18 @@ from .timefmt import local_today
 DAYS_AHEAD = 730
 
 
+class WholeNumberRange(NumberRange):
+    """``NumberRange`` for whole numbers of any size. WTForms' own check turns the number
+    into a float (to test for NaN), which fails past 1e308 ("9" typed 400 times) and
+    answered 500; such a number is outside every range here, so it gets the range's
+    message. Always give ``message``."""
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, int) and abs(field.data) > 2**53:
+            raise ValidationError(self.message % {"min": self.min, "max": self.max})
+        super().__call__(form, field)
+
+
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]
@@ -174,7 +186,7 @@ def booking_form_for(
                 default=0,
                 validators=[
                     Optional(),
-                    NumberRange(
+                    WholeNumberRange(
                         min=0,
                         max=limit,
                         message=_l("Choose between %(min)s and %(max)s tickets."),

@@ -22,11 +22,11 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from . import vocabulary
 from .errors import InvalidRequest
-from .forms import choices
+from .forms import WholeNumberRange, choices
 from .services import management, schedules_admin
 from .services.schedules import WEEKDAY_CODES
 from .timefmt import local_today
@@ -65,7 +65,7 @@ def whole_field(label, low: int, high: int, required: bool = True):
     first = InputRequired(message=REQUIRED) if required else Optional()
     return IntegerField(
         label,
-        validators=[first, NumberRange(min=low, max=high, message=RANGE)],
+        validators=[first, WholeNumberRange(min=low, max=high, message=RANGE)],
         invalid_value_message=WHOLE,
     )
 
@@ -283,7 +283,7 @@ class OperationsForm(FlaskForm):
     )
     association = IntegerField(
         _l("Association"),
-        validators=[Optional(), NumberRange(min=1, max=2**31 - 1, message=BAD_CHOICE)],
+        validators=[Optional(), WholeNumberRange(min=1, max=2**31 - 1, message=BAD_CHOICE)],
         invalid_value_message=WHOLE,
     )
 

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from .errors import InvalidRequest, NotFound
 from .models import Association
 from .money import parse_amount
-from .services import payouts
+from .services import payout_receipts, payouts
 from .timefmt import local_to_utc
 
 
@@ -51,7 +51,7 @@ def batch_items(
         receipt = files.get(f"receipt-{key}")
         receipt_key = None
         if receipt is not None and receipt.filename:
-            receipt_key = payouts.store_receipt(receipt.stream, upload_dir)
+            receipt_key = payout_receipts.store_receipt(receipt.stream, upload_dir)
             stored.append(receipt_key)
         items.append(payouts.BatchItem(who, amount, form.get(f"reference-{key}", ""), receipt_key))
     return items

@@ -29,6 +29,10 @@ class SignatureError(Exception):
     """A webhook whose signature is missing, wrong or too old."""
 
 
+#: The longest event id and type we record (``ProviderEvent`` columns).
+MAX_EVENT_ID, MAX_EVENT_TYPE = 255, 100
+
+
 @dataclass(frozen=True)
 class IntentInfo:
     id: str
@@ -273,11 +277,16 @@ class StripeGateway:
             raise SignatureError(str(exc)) from exc
         try:
             body = json.loads(payload)
-            return EventInfo(
+            event = EventInfo(
                 id=str(body["id"]),
                 type=str(body["type"]),
                 created=int(body.get("created") or 0),
                 object=dict(body["data"]["object"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # created: 1e999
             raise SignatureError("signed but malformed event") from exc
+        # Stripe's ids and types are short; longer ones cannot be Stripe's (and would not fit
+        # the columns that record which events were handled).
+        if not 0 < len(event.id) <= MAX_EVENT_ID or not 0 < len(event.type) <= MAX_EVENT_TYPE:
+            raise SignatureError("signed but malformed event")
+        return event

@@ -1,7 +1,8 @@
 """Catalog upkeep: the English catalog mirrors the source strings, which are English.
 
-Run after ``pybabel update`` (``make update-messages`` does): every English entry gets its own
-text, so the completeness test can tell a forgotten Spanish string from English on purpose.
+Run after ``pybabel update`` (``flask translate update`` and ``make update-messages`` do):
+every English entry gets its own text, so the completeness test can tell a forgotten Spanish
+string from English on purpose.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from babel.messages.pofile import read_po, write_po
 CATALOGS = Path(__file__).parent / "translations"
 
 
-def fill_source_language(language: str = "en") -> int:
-    path = CATALOGS / language / "LC_MESSAGES" / "messages.po"
+def fill_source_language(language: str = "en", catalogs: Path = CATALOGS) -> int:
+    """Give every entry of ``language``'s catalog its own source text; the number changed."""
+    path = Path(catalogs) / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as handle:
         catalog = read_po(handle)
     changed = 0

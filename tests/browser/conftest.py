@@ -12,7 +12,9 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from tourism import create_app
+from tourism.database import write_transactions
 from tourism.demo import seed_demo
+from tourism.demo.photos import seed_photos
 from tourism.extensions import db
 from tourism.timefmt import display_zone, local_today
 
@@ -38,11 +40,14 @@ def live_server(tmp_path_factory):
             "SECRET_KEY": "browser-tests",
             "RATELIMIT_ENABLED": False,
             "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("browser-outbox")),
+            "UPLOAD_DIR": str(tmp_path_factory.mktemp("browser-uploads")),
         }
     )
     with app.app_context():
         upgrade()
-        seed_demo(db.session, local_today(), display_zone())
+        with write_transactions():
+            seed_demo(db.session, local_today(), display_zone())
+            seed_photos(db.session, app.config["UPLOAD_DIR"])
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -164,7 +169,8 @@ def payment_server(tmp_path_factory, stripe_emulator):
     )
     with app.app_context():
         upgrade()
-        seed_demo(db.session, local_today(), display_zone())
+        with write_transactions():
+            seed_demo(db.session, local_today(), display_zone())
         cacao = db.session.scalars(
             select(Experience).where(Experience.slug == "kallari-cacao-route")
         ).one()

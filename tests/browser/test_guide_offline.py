@@ -5,6 +5,7 @@ against a live server with the service worker."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -43,14 +44,28 @@ def server(tmp_path_factory):
         departure = make.departure(experience, starts_at=utcnow() + timedelta(minutes=20))
         guide = make.guide(association, email="guia@example.org", password=PASSWORD)
         make.assign(departure, guide)
+        tomorrow = make.departure(experience, starts_at=utcnow() + timedelta(days=1))
+        make.assign(tomorrow, guide)
         ana = make.booking(departure, {"adult": 2}, contact_name="Ana Quispe")
         db.session.commit()
-        ids = dict(departure=departure.id, ana=ana.id)
+        ids = dict(departure=departure.id, tomorrow=tomorrow.id, ana=ana.id)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield app, f"http://127.0.0.1:{http.server_port}", ids
     http.shutdown()
+
+
+def wait_until(page, function: str, arg=None, timeout: float = 15.0) -> None:
+    """Poll the JavaScript ``function`` (called with ``arg``) until it returns true.
+
+    Not ``page.wait_for_function``: that runs its predicate through the page's ``eval``, which
+    the site's Content-Security-Policy forbids (no 'unsafe-eval'). ``page.evaluate`` goes
+    through the DevTools protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(function, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {function}"
+        page.wait_for_timeout(100)
 
 
 def sign_in(page, url: str) -> None:
@@ -60,15 +75,21 @@ def sign_in(page, url: str) -> None:
     page.locator("main form button[type=submit]").click()
 
 
-def test_offline_check_in_and_cash_sync_once_back_online(server, browser):
+def test_offline_check_in_and_cash_sync_once_back_online(server, browser, shoot):
     app, url, ids = server
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     try:
         sign_in(page, url)
-        manifest = f"{url}/guide/departures/{ids['departure']}"
-        page.goto(manifest)
-        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+        # The schedule lists today's departure and tomorrow's; the guide opens today's.
+        page.goto(url + "/guide/")
+        for departure in ("departure", "tomorrow"):
+            assert page.locator(f"a[href$='/guide/departures/{ids[departure]}']").count() == 1
+        shoot(page, "1-schedule")
+        page.locator(f"a[href$='/guide/departures/{ids['departure']}']").click()
+        page.wait_for_load_state()
+        shoot(page, "2-manifest")
+        wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
         page.reload()  # now served through the worker, which keeps a copy
         assert page.evaluate("!!navigator.serviceWorker.controller")
 
@@ -78,20 +99,24 @@ def test_offline_check_in_and_cash_sync_once_back_online(server, browser):
         page.locator(f"#b-{ids['ana']} form[data-offline=cash] input[name=amount]").fill("20")
         page.locator(f"#b-{ids['ana']} form[data-offline=cash] button").click()
         page.locator(f"#b-{ids['ana']} form[data-offline=check_in] button").click()
-        page.wait_for_function(
-            "JSON.parse(localStorage.getItem('chakra-guide-actions') || '[]').length === 2"
+        wait_until(
+            page,
+            "() => JSON.parse(localStorage.getItem('chakra-guide-actions') || '[]').length === 2",
         )
         assert "Waiting to sync: 2" in page.locator("#sync-status").inner_text()
+        shoot(page, "3-offline-waiting")
         with app.app_context():
             assert db.session.get(Booking, ids["ana"]).checked_in_at is None
 
         context.set_offline(False)
         page.evaluate("window.dispatchEvent(new Event('online'))")
-        page.wait_for_function(
-            "JSON.parse(localStorage.getItem('chakra-guide-actions') || '[]').length === 0"
+        wait_until(
+            page,
+            "() => JSON.parse(localStorage.getItem('chakra-guide-actions') || '[]').length === 0",
         )
         page.wait_for_load_state()
         page.wait_for_selector("text=Everything is synced.")
+        shoot(page, "4-synced")
         with app.app_context():
             assert db.session.get(Booking, ids["ana"]).checked_in_at is not None
             cash = db.session.query(Payment).filter_by(provider="cash").all()
@@ -108,20 +133,21 @@ def test_opening_the_schedule_keeps_the_coming_weeks_manifests_offline(server, b
         sign_in(page, url)
         page.goto(url + "/guide/")
         manifest = f"/guide/departures/{ids['departure']}"
-        page.wait_for_function(
+        wait_until(
+            page,
             """async (path) => {
                 const cache = await caches.open('chakra-guide-v1');
                 return !!(await cache.match(path)) && !!navigator.serviceWorker.controller
                     || (await navigator.serviceWorker.ready, false);
             }""",
-            arg=manifest,
-            timeout=15000,
+            manifest,
         )
         page.reload()  # served through the worker now
-        page.wait_for_function("!!navigator.serviceWorker.controller")
-        page.wait_for_function(
+        wait_until(page, "() => !!navigator.serviceWorker.controller")
+        wait_until(
+            page,
             "async (path) => !!(await (await caches.open('chakra-guide-v1')).match(path))",
-            arg=manifest,
+            manifest,
         )
         context.set_offline(True)
         page.goto(url + manifest)  # never opened before, no signal: the stored copy opens

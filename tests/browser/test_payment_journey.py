@@ -68,7 +68,7 @@ class Tourist:
         page.fill("input[name=phone]", "+593 99 123 4567")
         page.select_option("select[name=country]", "EC")
         page.check(f"input[name=payment_method][value={method}]")
-        page.locator("form[method=post] button[type=submit]").click()
+        page.locator("form[method=post] button.button--primary[type=submit]").click()
         page.wait_for_url(PAY_URL)
         return PAY_URL.search(page.url).group("token")
 

@@ -41,7 +41,7 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         page.select_option("select[name=country]", "EC")
         page.fill("textarea[name=special_needs]", "Vegetariana")
         shoot(page, "3-form")
-        page.locator("form[method=post] button[type=submit]").click()
+        page.locator("form[method=post] button.button--primary[type=submit]").click()
 
         page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
         body = page.locator("main").inner_text()
@@ -50,7 +50,7 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         shoot(page, "4-confirmed")
 
         page.locator("a[href$='/cancel']").click()
-        page.locator("form[method=post] button[type=submit]").click()
+        page.locator("form[method=post] button.button--danger[type=submit]").click()
         page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
         assert page.locator("a[href$='/cancel']").count() == 0
         shoot(page, "5-cancelled")

@@ -109,10 +109,16 @@ DEMO_VISITORS = [
 # --------------------------------------------------------------------------- building
 
 
-def seed_demo(session: Session, today: datetime.date, zone: zoneinfo.ZoneInfo) -> bool:
-    """Create the demo associations, families, experiences, schedules, departures and a few
-    bookings. Returns False (and does nothing) if the demo data is already there (check for
-    the association with slug 'kallari'). Only flush(), never commit()."""
+from .history import seed_history, seed_rules  # noqa: E402
+
+
+def seed_demo(
+    session: Session, today: datetime.date, zone: zoneinfo.ZoneInfo, history: bool = True
+) -> bool:
+    """Create the demo associations, families, experiences, schedules, departures, split
+    rules and a few bookings, and (``history``) six months of past visits with their money
+    (on SQLite that needs ``write_transactions()``). Returns False (and does nothing) if the
+    demo data is already there (the association with slug 'kallari'). Only flushes."""
     exists = session.execute(select(Association.id).where(Association.slug == "kallari")).first()
     if exists is not None:
         return False
@@ -167,6 +173,9 @@ def seed_demo(session: Session, today: datetime.date, zone: zoneinfo.ZoneInfo) -
     _book_cacao_route(session, experiences["kallari-cacao-route"], associations["kallari"], now)
     _demo_people(session, associations, experiences["kallari-cacao-route"], now)
     session.flush()
+    seed_rules(session, now)
+    if history:
+        seed_history(session, now)
     return True
 
 

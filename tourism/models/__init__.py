@@ -1,5 +1,6 @@
 """All models, importable from one place so Alembic sees every table."""
 
+from .audit import AuditEvent, AuditLogIsAppendOnly
 from .booking import TRANSITIONS, Booking, BookingLine, BookingStatus, PaymentMethod
 from .catalog import (
     Experience,
@@ -35,6 +36,8 @@ from .schedule import Departure, DepartureStatus, Schedule
 from .splits import SplitRule
 
 __all__ = [
+    "AuditEvent",
+    "AuditLogIsAppendOnly",
     "Payout",
     "PayoutMethod",
     "AccountKind",

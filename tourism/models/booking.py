@@ -55,6 +55,9 @@ class Booking(db.Model):
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     #: Secret of the private manage link; whoever holds it may see and cancel the booking.
     manage_token: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Where the hold came from: a keyed hash of the client address (never the address
+    #: itself), to cap unpaid holds per address (``booking.hold_seats``).
+    held_from: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[BookingStatus] = mapped_column(
         Enum(
             BookingStatus,

@@ -49,7 +49,7 @@ class Payout(db.Model):
     )
     #: The transfer number, savings book entry, or receipt number; may be empty for cash.
     reference: Mapped[str] = mapped_column(String(120), default="")
-    #: The stored receipt photo (``services.payouts.receipt_file_name``), if one was uploaded.
+    #: The stored receipt photo (``services.payout_receipts``), if one was uploaded.
     receipt_key: Mapped[str | None] = mapped_column(String(32))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

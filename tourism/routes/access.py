@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from ..models import Role
-from ..services import tenancy
+from ..services import audit, tenancy
+
+
+def _deny():
+    audit.record_apart(audit.ACCESS_DENIED, target=f"{request.method} {request.path}")
+    abort(404)
 
 
 def roles_required(*roles: Role):
@@ -22,7 +27,7 @@ def roles_required(*roles: Role):
         def wrapped(*args, **kwargs):
             allowed = tenancy.association_ids(current_user, roles)
             if allowed is not None and not allowed:
-                abort(404)
+                _deny()
             return view(*args, **kwargs)
 
         return wrapped
@@ -35,7 +40,7 @@ def platform_admin_required(view):
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_platform_admin:
-            abort(404)
+            _deny()
         return view(*args, **kwargs)
 
     return wrapped

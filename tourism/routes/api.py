@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from .. import vocabulary
@@ -12,9 +13,13 @@ from ..database import utcnow
 from ..errors import InvalidRequest
 from ..extensions import db
 from ..forms import DAYS_AHEAD, CatalogFilterForm
+from ..models import BookingStatus
+from ..response_cache import cached_response
 from ..services import availability, catalog
+from ..services import booking as booking_service
 from ..timefmt import display_zone, local, local_today
 from .helpers import current_locale
+from .limits import token_lookup
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -89,6 +94,7 @@ def _parse_day(name: str, default: date) -> date:
 
 
 @bp.get("/experiences/<slug>/availability")
+@cached_response
 def experience_availability(slug: str):
     """Departures between ``from`` and ``to`` (local dates, inclusive) with seats left."""
     experience = catalog.get_published_experience(db.session, slug)
@@ -131,3 +137,41 @@ def experience_availability(slug: str):
             for slot in slots
         ],
     )
+
+
+@bp.get("/bookings/<token>")
+@token_lookup
+def booking_status(token: str):
+    """One booking's status, by the private manage token (the same secret as its page)."""
+    booking = booking_service.find_by_token(db.session, token)
+    departure = booking.departure
+    held = booking.status == BookingStatus.HELD
+    response = jsonify(
+        reference=booking.reference,
+        status=booking.status.value,
+        experience=departure.experience.slug,
+        departure={
+            "id": departure.id,
+            "starts_at": _iso(departure.starts_at),
+            "ends_at": _iso(departure.ends_at),
+            "status": departure.status.value,
+        },
+        hold_expires_at=_iso(booking.hold_expires_at) if held else None,
+        payment_method=booking.payment_method,
+        participants=booking.participants,
+        total=_money(booking.total_cents, booking.currency),
+        paid_online=_money(booking.paid_online_cents, booking.currency),
+        due_on_arrival=_money(booking.due_on_arrival_cents, booking.currency),
+        checked_in=booking.checked_in_at is not None,
+        manage_url=url_for("bookings.manage", token=booking.manage_token, _external=True),
+    )
+    # The token is a key: keep the answer out of shared caches.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API."""
+    spec = Path(current_app.static_folder, "openapi.json").read_bytes()
+    return Response(spec, mimetype="application/json")

@@ -35,9 +35,9 @@ from ..forms_auth import (
     LoginForm,
     ResetPasswordForm,
 )
-from ..i18n import LOCALE_COOKIE
+from ..i18n import LOCALE_COOKIE, available_locales
 from ..models import Role, User
-from ..services import accounts, notifications, tenancy
+from ..services import accounts, audit, notifications, tenancy
 from .effects import send_queued_emails
 from .helpers import current_locale
 
@@ -128,7 +128,7 @@ def _sign_in(user: User, destination: str) -> Response:
     session.clear()
     login_user(user)
     response = redirect(destination, code=303)
-    if locale in current_app.config["LANGUAGES"]:
+    if locale in available_locales():
         response.set_cookie(
             LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
         )
@@ -175,8 +175,10 @@ def login():
     user = accounts.authenticate(db.session, form.email.data, form.password.data)
     if user is None:
         db.session.rollback()
+        audit.record_apart(audit.LOGIN_FAILED, actor=(form.email.data or "").strip().lower())
         return _login_page(form, target, status=400, error=_("Email or password is not correct."))
     accounts.start_session(user)  # and a re-hashed password, if authenticate upgraded it
+    audit.record(db.session, audit.LOGIN_SUCCEEDED, actor=user)
     destination = target or landing_page(user)
     db.session.commit()
     return _sign_in(user, destination)
@@ -187,6 +189,7 @@ def logout():
     """End every session of the account, not just this browser's."""
     if current_user.is_authenticated:
         accounts.end_all_sessions(current_user._get_current_object())
+        audit.record(db.session, audit.LOGOUT)
         db.session.commit()
     logout_user()
     session.clear()
@@ -207,6 +210,12 @@ def forgot_password():
     if not form.validate():
         return render_template("auth/forgot.html", form=form), 400
     found = accounts.request_password_reset(db.session, form.email.data, utcnow())
+    audit.record(
+        db.session,
+        audit.PASSWORD_RESET_REQUESTED,
+        actor=found[0] if found else (form.email.data or "").strip().lower(),
+        detail="" if found else "no such account",
+    )
     if found is not None:
         user, raw = found
         notifications.queue_account_email(
@@ -237,7 +246,8 @@ def reset_password(token: str):
     if not form.validate():
         return render_template("auth/reset.html", form=form, token=token), 400
     try:
-        accounts.reset_password(db.session, token, form.password.data, utcnow())
+        user = accounts.reset_password(db.session, token, form.password.data, utcnow())
+        audit.record(db.session, audit.PASSWORD_RESET_COMPLETED, actor=user)
         db.session.commit()
     except accounts.InvalidLink:
         raise

@@ -21,12 +21,14 @@ from ..database import utcnow, write_transactions
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..forms import booking_form_for
+from ..i18n import available_locales
 from ..models import BookingStatus, Departure, ExperienceStatus, PaymentMethod
-from ..services import availability, notifications, payments
+from ..services import availability, hold_caps, notifications, payments, transparency
 from ..services import booking as booking_service
 from ..stripe_gateway import GatewayError
 from .effects import gateway, send_queued_emails
 from .helpers import current_locale
+from .limits import token_lookup
 
 bp = Blueprint("bookings", __name__)
 
@@ -50,6 +52,16 @@ def _render_form(departure, form, status=200, error=None):
     now = utcnow()
     closed = departure.starts_at - booking_service.DEFAULT_CUTOFF <= now
     seats = 0 if closed else availability.seats_left(db.session, departure, now)
+    methods = [choice.value for choice in form.payment_method.choices]
+    method = form.payment_method.data if form.payment_method.data in methods else None
+    breakdown, one_ticket = transparency.quote_tickets(
+        db.session,
+        departure.experience,
+        form.quantities(),
+        now,
+        method or (methods[0] if methods else None),
+        transparency.FeeEstimate.from_config(current_app.config),
+    )
     return (
         render_template(
             "bookings/new.html",
@@ -60,6 +72,10 @@ def _render_form(departure, form, status=200, error=None):
             closed=closed,
             error=error,
             online_available=gateway() is not None,
+            breakdown=breakdown,
+            breakdown_ticket=transparency.default_ticket(departure.experience)
+            if one_ticket
+            else None,
         ),
         status,
     )
@@ -68,7 +84,7 @@ def _render_form(departure, form, status=200, error=None):
 def _form_for(departure):
     methods = payments.offered_methods(departure.experience, gateway())
     return booking_form_for(
-        departure.experience, current_locale(), current_app.config["LANGUAGES"], methods
+        departure.experience, current_locale(), available_locales(), methods
     ), methods
 
 
@@ -78,7 +94,8 @@ def new(departure_id: int):
     """Choose tickets and give contact details; seats are held the moment the form is sent."""
     departure = _bookable_departure(departure_id)
     form, methods = _form_for(departure)
-    if not form.is_submitted():
+    if not form.is_submitted() or "recalculate" in request.form:
+        # "Update the breakdown" re-renders with the chosen tickets; nothing is held.
         return _render_form(departure, form)
     if not form.validate():
         return _render_form(departure, form, status=400)
@@ -95,6 +112,7 @@ def new(departure_id: int):
             special_needs=form.special_needs.data or "",
         ),
         payment_method=form.payment_method.data,
+        held_from=hold_caps.address_key(current_app.config["SECRET_KEY"], request.remote_addr),
     )
     try:
         booking = booking_service.hold_seats(
@@ -102,40 +120,59 @@ def new(departure_id: int):
             hold,
             now=now,
             hold_for=_hold_for(),
-            languages=current_app.config["LANGUAGES"],
+            languages=available_locales(),
             offered_methods=methods,
+            caps=hold_caps.HoldCaps.from_config(current_app.config),
         )
         if booking.online_due_cents == 0:
             # Pay on arrival accepts the hold at once; card payments accept it when paid.
             booking_service.confirm_booking(db.session, booking, booking.payment_method, now)
             notifications.queue(db.session, booking, "confirmed")
+        # Read before the commit expires the booking: no reload just to redirect.
+        token, confirmed = booking.manage_token, booking.status == BookingStatus.CONFIRMED
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         departure = _bookable_departure(departure_id)
         return _render_form(departure, form, status=error.status_code, error=str(error))
-    if booking.status == BookingStatus.CONFIRMED:
+    if confirmed:
         send_queued_emails()
         flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
-        return redirect(url_for("bookings.manage", token=booking.manage_token), code=303)
-    return redirect(url_for("bookings.pay", token=booking.manage_token), code=303)
+        return redirect(url_for("bookings.manage", token=token), code=303)
+    return redirect(url_for("bookings.pay", token=token), code=303)
 
 
 @bp.get("/bookings/<token>")
+@token_lookup
 def manage(token: str):
     """The tourist's private page for one booking."""
     booking = booking_service.find_by_token(db.session, token)
-    return render_template("bookings/manage.html", booking=booking, now=utcnow())
+    return render_template(
+        "bookings/manage.html", booking=booking, now=utcnow(), breakdown=_breakdown_of(booking)
+    )
+
+
+def _breakdown_of(booking):
+    """Where the booking's money goes, by the rule it was sold under."""
+    fees = transparency.FeeEstimate.from_config(current_app.config)
+    return transparency.booking_breakdown(db.session, booking, fees)
 
 
 def _manage_with_error(token: str, error: DomainError):
     db.session.rollback()
     booking = booking_service.find_by_token(db.session, token)
-    page = render_template("bookings/manage.html", booking=booking, now=utcnow(), error=str(error))
+    page = render_template(
+        "bookings/manage.html",
+        booking=booking,
+        now=utcnow(),
+        error=str(error),
+        breakdown=_breakdown_of(booking),
+    )
     return page, error.status_code
 
 
 @bp.get("/bookings/<token>/pay")
+@token_lookup
 def pay(token: str):
     """The card form (Stripe.js). The page needs JavaScript; everything else does not."""
     # This GET creates or reuses the PaymentIntent, so it takes SQLite's write lock up front.
@@ -198,6 +235,7 @@ def pay_with_card(token: str):
 
 
 @bp.get("/bookings/<token>/processing")
+@token_lookup
 def processing(token: str):
     """Shown after paying: asks Stripe (never the browser) whether the payment went through."""
     with write_transactions():
@@ -218,6 +256,7 @@ def processing(token: str):
 
 
 @bp.route("/bookings/<token>/cancel", methods=["GET", "POST"])
+@token_lookup
 def cancel(token: str):
     """Ask for confirmation, then cancel and refund as the policy says."""
     booking = booking_service.find_by_token(db.session, token)

@@ -19,6 +19,7 @@ from ..timefmt import fmt_datetime
 from .access import guides_only
 from .guide import bp
 from .helpers import current_locale
+from .limits import token_lookup
 
 
 @bp.get("/")
@@ -124,6 +125,7 @@ def rotate_calendar(membership_id: int):
 
 
 @bp.get("/calendar/<token>.ics")
+@token_lookup
 def feed(token: str):
     """The iCalendar feed itself: no sign-in (calendar apps cannot), only the secret token."""
     membership = guides.membership_for_token(db.session, token)

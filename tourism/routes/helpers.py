@@ -11,6 +11,7 @@ from flask_babel import get_locale
 from .. import vocabulary
 from ..database import utcnow
 from ..forms import country_name
+from ..i18n import language_name, locales_for
 from ..money import format_money
 from ..timefmt import fmt_date, fmt_datetime, fmt_time, local
 
@@ -41,6 +42,7 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         current_locale=current_locale,
+        language_name=language_name,
         utcnow=utcnow,
         timedelta=timedelta,
         url_with=url_with,
@@ -53,4 +55,4 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _locales() -> dict:
-        return {"available_locales": app.config["LANGUAGES"]}
+        return {"available_locales": locales_for(app)}

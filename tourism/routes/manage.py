@@ -383,4 +383,4 @@ def invite(association_id: int):
     return page("manage/invite.html", **context)
 
 
-from . import manage_operations  # noqa: E402, F401  (its views join this blueprint)
+from . import manage_operations, manage_splits  # noqa: E402, F401  (their views join this blueprint)

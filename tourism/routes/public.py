@@ -6,19 +6,23 @@ from datetime import datetime, time, timedelta
 from itertools import groupby
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request
+from flask_login import current_user
 
 from ..database import utcnow
 from ..extensions import db
 from ..forms import CatalogFilterForm
-from ..i18n import LOCALE_COOKIE
-from ..services import availability, catalog
+from ..i18n import LOCALE_COOKIE, available_locales
+from ..response_cache import cached_response
+from ..services import accounts, availability, catalog, payments, photos, transparency
 from ..timefmt import display_zone, local, local_today
+from .effects import gateway
 from .helpers import current_locale
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@cached_response
 def index():
     """The catalog: every published experience, filtered and sorted as the visitor asks."""
     form = CatalogFilterForm(request.args)
@@ -38,10 +42,12 @@ def index():
             locale=current_locale(),
         )
         entries = catalog.search_experiences(db.session, filters, utcnow(), display_zone())
-    return render_template("public/index.html", form=form, entries=entries), status
+    covers = photos.cover_photos(db.session, [entry.experience.id for entry in entries])
+    return render_template("public/index.html", form=form, entries=entries, covers=covers), status
 
 
 @bp.get("/experiences/<slug>")
+@cached_response
 def experience(slug: str):
     """An experience's page with the next 30 days of departures and the seats left on each."""
     experience = catalog.get_published_experience(db.session, slug)
@@ -54,7 +60,22 @@ def experience(slug: str):
         (day, list(items))
         for day, items in groupby(slots, key=lambda s: local(s.departure.starts_at).date())
     ]
-    return render_template("public/experience.html", experience=experience, days=days)
+    methods = payments.offered_methods(experience, gateway())
+    breakdown = transparency.quote_one_ticket(
+        db.session,
+        experience,
+        now,
+        methods[0] if methods else None,
+        transparency.FeeEstimate.from_config(current_app.config),
+    )
+    return render_template(
+        "public/experience.html",
+        experience=experience,
+        photos=photos.list_photos(db.session, experience),
+        days=days,
+        breakdown=breakdown,
+        breakdown_ticket=transparency.default_ticket(experience),
+    )
 
 
 @bp.get("/healthz")
@@ -65,13 +86,17 @@ def health():
 
 @bp.get("/language/<code>")
 def set_language(code: str):
-    """Remember the visitor's language in a cookie, then go back where they were."""
-    if code not in current_app.config["LANGUAGES"]:
+    """Remember the visitor's language in a cookie (and on their account, when signed in),
+    then go back where they were."""
+    if code not in available_locales():
         abort(404)
     target = request.args.get("next", "/")
     # Only same-site paths: never an open redirect.
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
+    if current_user.is_authenticated:
+        accounts.remember_locale(current_user, code)
+        db.session.commit()
     response = make_response(redirect(target, code=303))
     response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -21,8 +21,19 @@ from ..extensions import db
 from ..forms_treasury import batch_items, period
 from ..models import Association, Family, Payout, PayoutMethod, Role
 from ..money import to_decimal
-from ..services import payouts, statements, treasury_exports
+from ..report_charts import charts, group_label, percent_label, stylesheet
+from ..services import (
+    payout_receipts,
+    payouts,
+    report_exports,
+    reports,
+    statements,
+    treasury_exports,
+)
+from ..timefmt import display_zone, local_today
 from .access import admins_only
+from .helpers import current_locale
+from .limits import token_lookup
 from .manage import ID, acting_user, done, page, scoped
 from .media import upload_dir
 
@@ -36,11 +47,12 @@ def _association(association_id: int) -> Association:
 
 
 def csv_response(filename: str, header: list[str], rows) -> Response:
-    """A CSV download; amounts in ``rows`` are already decimal strings."""
+    """A CSV download; amounts in ``rows`` are already decimal strings, and text that a
+    spreadsheet would run as a formula is neutralised."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([treasury_exports.spreadsheet_safe(cell) for cell in row] for row in rows)
     return Response(
         out.getvalue(),
         mimetype="text/csv",
@@ -96,13 +108,13 @@ def record_payouts(association_id: int):
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
-        payouts.remove_receipts(upload_dir(), stored)
+        payout_receipts.remove_receipts(upload_dir(), stored)
         if error.status_code == 404:
             raise
         return _overview(association, error.status_code, error, request.form)
     except BaseException:
         db.session.rollback()
-        payouts.remove_receipts(upload_dir(), stored)
+        payout_receipts.remove_receipts(upload_dir(), stored)
         raise
     message = ngettext("%(num)s payout was recorded.", "%(num)s payouts were recorded.", len(made))
     return done(message, "treasury.payout_sheet", association_id=association.id, batch=batch)
@@ -130,7 +142,7 @@ def receipt(payout_id: int):
         abort(404)
     _association(payout.association_id)
     # Read whole (a receipt is one small WebP) rather than streamed: nothing is left open.
-    path = upload_dir() / payouts.receipt_file_name(payout.receipt_key)
+    path = upload_dir() / payout_receipts.receipt_file_name(payout.receipt_key)
     if not path.is_file():
         abort(404)
     response = Response(path.read_bytes(), mimetype="image/webp")
@@ -178,6 +190,58 @@ def payouts_csv(association_id: int):
     )
 
 
+# Revenue reports ------------------------------------------------------------------------------
+
+REPORT_TABLES = "any(" + ", ".join(report_exports.TABLES) + ")"
+
+
+def _report(association: Association) -> reports.Report:
+    """The report for the months in the query string; ``InvalidPeriod`` (400) when bad."""
+    span = reports.parse_period(
+        request.args.get("from"), request.args.get("to"), local_today(), display_zone()
+    )
+    return reports.revenue_report(db.session, association, span, current_locale(), utcnow())
+
+
+@bp.get(f"/manage/associations/<{ID}:association_id>/reports")
+@admins_only
+def reports_dashboard(association_id: int):
+    association = _association(association_id)
+    context = dict(
+        association=association,
+        label=group_label,
+        percent=percent_label,
+        default=reports.default_period(local_today(), display_zone()),
+    )
+    try:
+        report = _report(association)
+    except DomainError as error:
+        return page("treasury/reports.html", error.status_code, error, report=None, **context)
+    return page("treasury/reports.html", report=report, charts=charts(report), **context)
+
+
+@bp.get("/manage/reports/charts.css")
+def chart_styles():
+    """The charts' CSS (no data in it): a stylesheet, since the CSP refuses inline styles."""
+    response = Response(stylesheet(), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+@bp.get(f"/manage/associations/<{ID}:association_id>/reports/<{REPORT_TABLES}:table>.csv")
+@admins_only
+def reports_csv(association_id: int, table: str):
+    association = _association(association_id)
+    try:
+        report = _report(association)
+    except DomainError as error:
+        return Response(str(error), status=error.status_code, mimetype="text/plain")
+    header, rows = report_exports.table(report, table)
+    span = report.period.months
+    return csv_response(f"{table}-{association.slug}-{span[0]}-{span[-1]}.csv", header, rows)
+
+
 # Statements -----------------------------------------------------------------------------------
 
 
@@ -188,6 +252,7 @@ def _statement_csv(result: statements.Statement, filename: str) -> Response:
 
 
 @bp.get("/statements/families/<token>")
+@token_lookup
 def family_statement(token: str):
     family = statements.family_by_statement_token(db.session, token)
     span, days = period(request.args)
@@ -197,6 +262,7 @@ def family_statement(token: str):
 
 
 @bp.get("/statements/families/<token>/statement.csv")
+@token_lookup
 def family_statement_csv(token: str):
     family = statements.family_by_statement_token(db.session, token)
     span, _days = period(request.args)

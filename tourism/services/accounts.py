@@ -78,6 +78,11 @@ def end_all_sessions(user: User) -> None:
     user.session_token = secrets.token_urlsafe(32)
 
 
+def remember_locale(user: User, locale: str) -> None:
+    """Keep the language the account chose; signing in sets it again on any device."""
+    user.locale = locale
+
+
 def user_for_session(session: Session, token: str) -> User | None:
     if not token or len(token) > 64:
         return None
@@ -229,9 +234,7 @@ def open_invitation(session: Session, raw: str, now: datetime) -> Invitation:
     )
 
 
-def accept_invitation(
-    session: Session, raw: str, name: str, password: str, now: datetime
-) -> User:
+def accept_invitation(session: Session, raw: str, name: str, password: str, now: datetime) -> User:
     """Create the invitee's account (or, if the email has one, check its password) and add
     the membership; the link then stops working.
 

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from .. import faults
 from ..errors import DepartureUnavailable, InvalidRequest, NotFound, SoldOut
 from ..models import (
     Booking,
@@ -26,7 +27,7 @@ from ..models import (
     ExperienceStatus,
     PaymentMethod,
 )
-from . import availability, split_rules
+from . import availability, hold_caps, split_rules
 from .references import new_manage_token, new_reference
 
 #: Bookings close this long before the departure, so the community can prepare.
@@ -55,6 +56,8 @@ class HoldRequest:
     contact: ContactDetails
     payment_method: str = PaymentMethod.ON_ARRIVAL.value
     extra: dict = field(default_factory=dict)
+    #: ``hold_caps.address_key`` of the client address, when known.
+    held_from: str | None = None
 
 
 class HoldExpired(DepartureUnavailable):
@@ -130,6 +133,7 @@ def hold_seats(
     languages: list[str],
     cutoff: timedelta = DEFAULT_CUTOFF,
     offered_methods: list[str] | None = None,
+    caps: hold_caps.HoldCaps | None = None,
 ) -> Booking:
     """Hold the requested seats on a departure, or raise without writing anything.
 
@@ -157,6 +161,9 @@ def hold_seats(
     if total_tickets > experience.max_tickets_per_booking:
         raise TooManyTickets(limit=experience.max_tickets_per_booking)
 
+    if caps is not None:
+        hold_caps.check(session, contact.email, request.held_from, now, caps)
+
     departure = availability.lock_departure(session, departure.id)
     if departure.status == DepartureStatus.CANCELLED:
         raise DepartureCancelled()
@@ -183,6 +190,7 @@ def hold_seats(
         currency=experience.currency,
         total_cents=0,
         created_at=now,
+        held_from=request.held_from,
     )
     # The booking's money is shared by the rule in force now, whatever is approved later.
     booking.split_rule = split_rules.rule_in_force(session, experience, now)
@@ -201,6 +209,7 @@ def hold_seats(
     )
     session.add(booking)
     session.flush()
+    faults.point("booking.held")
     return booking
 
 

@@ -28,7 +28,7 @@ from ..models import (
     User,
 )
 from ..money import format_money
-from . import postings
+from . import postings, releases
 from .availability import lock_departure
 from .guide_calendar import cash_outstanding_cents
 from .guides import ensure_may_run
@@ -242,7 +242,7 @@ def confirm_stop_visited(
             session.add(visit)
     except IntegrityError:
         return _visit(session, departure, stop), False
-    postings.release_departure(session, departure, now)
+    releases.release_departure(session, departure, now)
     return visit, True
 
 

@@ -23,11 +23,14 @@ from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
+from sqlalchemy.orm import object_session
 
 from ..database import utcnow
+from ..i18n import available_locales
 from ..mail import MESSAGE_ID_DOMAIN
 from ..models import Booking, Notification, PaymentStatus
 from ..timefmt import fmt_date, fmt_time, vtimezone
+from . import impact, transparency
 
 #: The kinds of booking email; each has ``emails/<kind>.html`` and ``emails/<kind>.txt``.
 CONFIRMED = "confirmed"
@@ -35,7 +38,9 @@ REMINDER = "reminder"
 CANCELLED = "cancelled"
 DEPARTURE_CANCELLED = "departure_cancelled"
 LATE_PAYMENT_REFUNDED = "late_payment_refunded"
-KINDS = (CONFIRMED, REMINDER, CANCELLED, DEPARTURE_CANCELLED, LATE_PAYMENT_REFUNDED)
+#: After the visit: who hosted it and where the money went (``services.impact``).
+IMPACT = "impact"
+KINDS = (CONFIRMED, REMINDER, CANCELLED, DEPARTURE_CANCELLED, LATE_PAYMENT_REFUNDED, IMPACT)
 #: Kinds whose email carries the booking's QR code for check-in.
 WITH_QR = (CONFIRMED, REMINDER)
 #: Kinds that tell the tourist's calendar to drop the event the confirmation added.
@@ -100,7 +105,7 @@ def build_booking_message(notification: Notification) -> EmailMessage:
 def message_locale(language: str | None) -> str:
     """The booking's language when the site speaks it, else the default one."""
     config = current_app.config
-    return language if language in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
+    return language if language in available_locales() else config["BABEL_DEFAULT_LOCALE"]
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:
@@ -177,6 +182,8 @@ def subject_for(kind: str, booking: Booking, title: str) -> str:
         return _("Tomorrow: %(title)s", title=title)
     if kind == CANCELLED:
         return _("Booking %(reference)s cancelled: %(title)s", reference=reference, title=title)
+    if kind == IMPACT:
+        return _("Thank you for visiting: where your money went, %(title)s", title=title)
     if kind == DEPARTURE_CANCELLED:
         return _(
             "Booking %(reference)s: the departure of %(title)s has been cancelled",
@@ -216,6 +223,12 @@ def render(
         refund_cents=context.get("refund_cents"),
         reason=context.get("reason", ""),
     )
+    session = object_session(booking)
+    if kind == CONFIRMED:
+        fees = transparency.FeeEstimate.from_config(current_app.config)
+        values["breakdown"] = transparency.booking_breakdown(session, booking, fees)
+    elif kind == IMPACT:
+        values["impact"] = impact.impact_receipt(session, booking)
     values["subject"] = subject = subject_for(kind, booking, title)
     html = render_template(f"emails/{kind}.html", **values)
     plain = render_template(f"emails/{kind}.txt", **values)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..database import utcnow
 from ..models import (
     Association,
     Booking,
@@ -152,8 +153,12 @@ def post(
     reverses: LedgerTransaction | None = None,
     memo: str = "",
     currency: str = "USD",
+    at: datetime | None = None,
 ) -> LedgerTransaction:
     """Record one balanced transaction: ``lines`` of (account, signed cents), debit +.
+
+    ``at``: when the event happened, if not now (a payment posted after the fact keeps the
+    date the money arrived, which is the month reports count it in).
 
     Zero lines are skipped; what is left must be non-empty and sum to zero, or
     ``EmptyTransaction`` / ``UnbalancedTransaction`` is raised and nothing is written.
@@ -195,6 +200,7 @@ def post(
         dispute=dispute,
         reverses=reverses,
         memo=memo,
+        created_at=at or utcnow(),
     )
     transaction.entries = [
         LedgerEntry(account=ledger_account, amount_cents=amount, currency=currency)

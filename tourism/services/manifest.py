@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import Booking, Departure, Stop, StopVisit
 from .guide_calendar import cash_collected_cents, cash_outstanding_cents, confirmed_bookings
@@ -96,7 +96,13 @@ def manifest(session: Session, departure: Departure, locale: str) -> Manifest:
         ).scalars()
     }
     stops = []
-    for stop in departure.experience.stops:
+    route = session.scalars(
+        select(Stop)
+        .where(Stop.experience_id == departure.experience_id)
+        .options(selectinload(Stop.texts), joinedload(Stop.family))
+        .order_by(Stop.position)
+    )
+    for stop in route:
         text = stop.text(locale)
         stops.append(
             StopRow(

@@ -15,15 +15,17 @@ The emails themselves are rendered by ``email_rendering`` (booking emails) and
 from __future__ import annotations
 
 import json
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..database import utcnow
 from ..mail import Mailer
@@ -47,6 +49,7 @@ from .email_rendering import (  # noqa: F401
     CANCELLED,
     CONFIRMED,
     DEPARTURE_CANCELLED,
+    IMPACT,
     KINDS,
     LATE_PAYMENT_REFUNDED,
     REMINDER,
@@ -67,6 +70,13 @@ def notification_key(booking: Booking, kind: str) -> str:
     return f"booking:{booking.id}:{kind}"
 
 
+def _insert_for(session: Session):
+    """``INSERT … ON CONFLICT`` for the session's database (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
+
+
 def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Notification | None:
     """Add the ``kind`` email for ``booking`` to the outbox, unless it is already there.
 
@@ -78,24 +88,28 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
         raise ValueError(f"unknown notification kind {kind!r}")
     if booking.id is None:
         session.flush()
-    key = notification_key(booking, kind)
-    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
-        return None
-    notification = Notification(
-        key=key,
-        kind=kind,
-        booking=booking,
-        recipient=booking.contact_email,
-        language=booking.language,
-        context=json.dumps(context, sort_keys=True),
+    values = {
+        "key": notification_key(booking, kind),
+        "kind": kind,
+        "booking_id": booking.id,
+        "recipient": booking.contact_email,
+        "language": booking.language,
+        "context": json.dumps(context, sort_keys=True),
+        "created_at": utcnow(),
+        "attempts": 0,
+        "last_error": "",
+    }
+    # One statement: the unique key refuses a message queued before (by an earlier call or a
+    # concurrent transaction) without an error that would spoil the caller's transaction.
+    insert = _insert_for(session)(Notification).values(**values)
+    new_id = session.scalar(
+        insert.on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id)
     )
-    try:
-        # A concurrent transaction may queue the same key between our check and our insert;
-        # the savepoint lets the unique index refuse it without spoiling the caller's work.
-        with session.begin_nested():
-            session.add(notification)
-    except IntegrityError:
+    if new_id is None:
         return None
+    notification = Notification(id=new_id, sent_at=None, **values)
+    make_transient_to_detached(notification)  # the row exists: known to the session, no query
+    session.add(notification)
     # Remembered so the request that queued it can send just its own mail after commit.
     session.info.setdefault(QUEUED_KEY, []).append(notification.id)
     return notification
@@ -117,8 +131,7 @@ def deliver_pending(
     if only_ids is not None:
         statement = statement.where(Notification.id.in_(only_ids or [-1]))
     pending = session.scalars(
-        statement
-        .order_by(Notification.created_at, Notification.id)
+        statement.order_by(Notification.created_at, Notification.id)
         .limit(limit)
         # Two dispatchers on PostgreSQL never take the same rows (SQLite: a no-op; its
         # callers hold the write lock anyway).
@@ -177,6 +190,31 @@ def queue_reminders(session: Session, today: date, zone: ZoneInfo) -> int:
         .order_by(Departure.starts_at, Booking.id)
     ).all()
     return sum(queue(session, booking, REMINDER) is not None for booking in bookings)
+
+
+def queue_impact_receipts(
+    session: Session, now: datetime, after: timedelta, within: timedelta
+) -> int:
+    """Queue the impact receipt (``services.impact``) of every confirmed booking that came
+    (not marked no-show) on a departure that ran and ended between ``within`` and ``after``
+    before ``now``. Each booking gets it once (its key); returns how many were newly queued.
+
+    ``after`` gives the guide time to confirm the stops and record cash; ``within`` keeps a
+    first run, or a scheduler that was down for a while, from mailing visits long past.
+    """
+    bookings = session.scalars(
+        select(Booking)
+        .join(Departure, Booking.departure_id == Departure.id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.no_show_at.is_(None),
+            Departure.status == DepartureStatus.SCHEDULED,
+            Departure.ends_at <= now - after,
+            Departure.ends_at > now - within,
+        )
+        .order_by(Departure.ends_at, Booking.id)
+    ).all()
+    return sum(queue(session, booking, IMPACT) is not None for booking in bookings)
 
 
 def queue_account_email(

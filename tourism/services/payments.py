@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import faults
 from ..errors import DepartureUnavailable, InvalidRequest
 from ..models import (
     Booking,
@@ -29,7 +30,7 @@ from ..models import (
     PaymentStatus,
 )
 from ..stripe_gateway import GatewayError, IntentInfo, PaymentDeclined, StripeGateway
-from . import availability, notifications, postings
+from . import availability, notifications, postings, postings_later
 from . import booking as booking_service
 from .booking import online_due  # noqa: F401  (re-exported)
 from .refunds import (
@@ -153,9 +154,11 @@ def pay_with_card(
     if payment_method is None:
         raise InvalidRequest(_l("The card could not be saved. Please try again."))
     try:
-        return gateway.confirm_intent(payment.provider_ref, payment_method)
+        intent = gateway.confirm_intent(payment.provider_ref, payment_method)
     except PaymentDeclined as exc:
         raise InvalidRequest(_l("The card was declined. Please try another card.")) from exc
+    faults.point("payments.charged")
+    return intent
 
 
 def _payment_for_intent(session: Session, intent: IntentInfo, now: datetime) -> Payment | None:
@@ -208,6 +211,9 @@ def apply_intent(
         if payment.status == PaymentStatus.SUCCEEDED:
             if payment.fee_cents is None and intent.fee_cents is not None:
                 payment.fee_cents = intent.fee_cents
+                session.flush()
+                postings_later.post_fee(session, payment)
+                return "fee recorded"
             return "unchanged"
         payment.status = PaymentStatus.SUCCEEDED
         payment.succeeded_at = now
@@ -216,7 +222,9 @@ def apply_intent(
         payment.failure_message = ""
         session.flush()
         postings.post_payment(session, payment)
-        return _settle_paid_booking(session, booking, payment, gateway, now)
+        outcome = _settle_paid_booking(session, booking, payment, gateway, now)
+        faults.point("payments.applied")
+        return outcome
     if payment.status == PaymentStatus.SUCCEEDED:
         return "unchanged"  # never downgrade a payment Stripe once confirmed
     if intent.status == "canceled":

@@ -14,14 +14,10 @@ Services flush and never commit: the view commits once, so a batch is one transa
 
 from __future__ import annotations
 
-import io
-import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -43,11 +39,9 @@ from ..models import (
     User,
 )
 from ..money import format_money
-from . import ledger
-from .photos import _open_upright
+from . import audit, ledger
 
 REFERENCE_LIMIT = 120
-RECEIPT_WIDTH = 1600
 
 
 class PayoutError(InvalidRequest):
@@ -266,6 +260,7 @@ def record_payout(
         kind=TransactionKind.PAYOUT,
         lines=[(available_account, amount_cents), (source, -amount_cents)],
         memo=f"payout {method} {who.key} {reference}"[:300],
+        at=now,
     )
     payout = Payout(
         association_id=association.id,
@@ -282,6 +277,15 @@ def record_payout(
     )
     session.add(payout)
     session.flush()
+    audit.record(
+        session,
+        audit.PAYOUT_RECORDED,
+        actor=actor,
+        target=f"payout:{payout.id}",
+        association_id=association.id,
+        detail=f"{amount_cents} cents to {who.key} by {method}",
+        at=now,
+    )
     return payout
 
 
@@ -357,38 +361,3 @@ def association_payouts(session: Session, association: Association) -> list[Payo
             .order_by(Payout.created_at.desc(), Payout.id.desc())
         )
     )
-
-
-# Receipt photos ------------------------------------------------------------------------------
-
-
-def receipt_file_name(key: str) -> str:
-    return f"receipt-{key}.webp"
-
-
-def store_receipt(stream: BinaryIO, upload_dir: str | Path) -> str:
-    """Check and store a receipt photo (upright, metadata stripped, WebP); its key.
-
-    Written before the database transaction; the caller removes it (``remove_receipts``)
-    if that transaction is rolled back.
-    """
-    from PIL import Image
-
-    image = _open_upright(stream)
-    if image.width > RECEIPT_WIDTH:
-        height = max(1, round(image.height * RECEIPT_WIDTH / image.width))
-        image = image.resize((RECEIPT_WIDTH, height), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, format="WEBP", quality=80, method=4)
-    folder = Path(upload_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(16)
-    temporary = folder / f".{key}.tmp"
-    temporary.write_bytes(out.getvalue())
-    os.replace(temporary, folder / receipt_file_name(key))
-    return key
-
-
-def remove_receipts(upload_dir: str | Path, keys: Iterable[str]) -> None:
-    for key in keys:
-        (Path(upload_dir) / receipt_file_name(key)).unlink(missing_ok=True)

@@ -139,6 +139,22 @@ def list_photos(session: Session, experience: Experience) -> list[Photo]:
     )
 
 
+def cover_photos(session: Session, experience_ids: list[int]) -> dict[int, Photo]:
+    """The first photo of each of ``experience_ids`` that has one (for catalog cards), in one
+    query."""
+    if not experience_ids:
+        return {}
+    covers: dict[int, Photo] = {}
+    rows = session.execute(
+        select(Photo)
+        .where(Photo.experience_id.in_(experience_ids))
+        .order_by(Photo.experience_id, Photo.position, Photo.id)
+    ).scalars()
+    for photo in rows:
+        covers.setdefault(photo.experience_id, photo)
+    return covers
+
+
 def add_photo(
     session: Session,
     experience: Experience,

@@ -24,18 +24,15 @@ Decisions (see also ``tourism/models/ledger.py`` for accounts and signs):
 - **Dispute.** Opened: the processor withdraws the amount, ``stripe_clearing`` →
   ``disputed_funds`` (the shares cannot move *into* an asset account, so they stay as they
   are while the dispute is open). Won: that posting is reversed. Lost: the money is gone:
-  ``disputed_funds`` is credited and the shares are clawed back like a refund.
-- **Release.** Once the departure has started (``now >= starts_at``) and a stop is
-  confirmed visited, the stop's host family's pending share of every payment on the
-  departure moves to available (a family hosting several stops is released whole at its
-  first confirmed stop); at the first confirmed stop the guides', funds' and platform's
-  shares (and the unassigned pools) are released too. Cash collected later is released at
-  once when a stop was already confirmed.
+  ``disputed_funds`` is credited and the shares are clawed back like a refund. An inquiry
+  (``warning_*``) moves no money.
+- **Release** (pending → available once the visit happened) and the guides' pool handed to
+  the guides who ran the departure: see ``releases``. Fees learned later and backfilling
+  old payments: see ``postings_later``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -43,8 +40,6 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     Booking,
-    BookingStatus,
-    Departure,
     DepartureGuide,
     Dispute,
     Family,
@@ -53,7 +48,6 @@ from ..models import (
     Refund,
     RefundStatus,
     Stop,
-    StopVisit,
     User,
 )
 from ..models.ledger import (
@@ -73,6 +67,8 @@ PENDING = AccountState.PENDING
 AVAILABLE = AccountState.AVAILABLE
 DISPUTE_WON = "won"
 DISPUTE_LOST = "lost"
+#: Stripe's statuses for an inquiry (``warning_needs_response``, ``warning_closed``…).
+INQUIRY_PREFIX = "warning_"
 
 _PARTY_KINDS = {
     Party.FAMILIES: AccountKind.FAMILY,
@@ -106,8 +102,12 @@ def _share_account(session: Session, booking: Booking, party: Party, member_id, 
     return ledger.account(session, kind, association, state=state)
 
 
-def share_lines(session: Session, booking: Booking, gross: int, fee: int) -> list:
-    """(pending account, -cents) for every beneficiary of ``gross - fee`` of ``booking``."""
+def share_lines(
+    session: Session, booking: Booking, gross: int, fee: int, paid_before: int = 0
+) -> list:
+    """(pending account, -cents) for every beneficiary of ``gross - fee`` of ``booking``;
+    ``paid_before``: what earlier payments of the booking brought (a deposit), so fixed
+    amounts per participant are owed once per booking."""
     rule = split_rules.rule_for_booking(session, booking)
     if rule is None:
         account = ledger.account(
@@ -130,11 +130,26 @@ def share_lines(session: Session, booking: Booking, gross: int, fee: int) -> lis
         split_rules.to_split_rule(rule),
         families=split_rules.family_members(rule, stops),
         guides=[Member(user_id) for user_id in guides],
+        of_total=booking.total_cents,
+        paid_before=paid_before,
     )
     return [
         (_share_account(session, booking, p.party, p.member_id, PENDING), -p.cents)
         for p in split.portions
     ]
+
+
+def paid_before(session: Session, payment: Payment) -> int:
+    """What the booking's earlier succeeded payments brought, before ``payment``."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+                Payment.booking_id == payment.booking_id,
+                Payment.status == PaymentStatus.SUCCEEDED,
+                Payment.id < payment.id,
+            )
+        )
+    )
 
 
 def post_payment(session: Session, payment: Payment, now: datetime | None = None):
@@ -160,11 +175,18 @@ def post_payment(session: Session, payment: Payment, now: datetime | None = None
             ),
             (ledger.account(session, AccountKind.PROCESSOR_FEES, association), -fee),
         ]
-    lines += share_lines(session, booking, payment.amount_cents, fee)
+    lines += share_lines(session, booking, payment.amount_cents, fee, paid_before(session, payment))
     transaction = ledger.post(
-        session, kind=kind, lines=lines, payment=payment, currency=payment.currency
+        session,
+        kind=kind,
+        lines=lines,
+        payment=payment,
+        currency=payment.currency,
+        at=payment.succeeded_at,
     )
     if now is not None and payment.provider == "cash":
+        from .releases import release_departure
+
         release_departure(session, booking.departure, now)
     return transaction
 
@@ -211,6 +233,43 @@ def _available_twin(session: Session, account: LedgerAccount) -> LedgerAccount:
 
 
 CLAW_BACK_KINDS = (TransactionKind.REFUND, TransactionKind.DISPUTE_LOST)
+#: What a share "was given" of a payment: the split, and adjustments to it (a fee learned
+#: later, the guides' pool handed to the guides; ``postings_later``).
+ORIGINAL_KINDS = (TransactionKind.PAYMENT, TransactionKind.CASH, TransactionKind.ADJUSTMENT)
+
+
+def original_shares(session: Session, payment: Payment) -> dict[LedgerAccount, int]:
+    """What each share account was given of ``payment`` (positive cents only)."""
+    return {a: c for a, c in _held(session, payment, ORIGINAL_KINDS).items() if c > 0}
+
+
+def released_shares(session: Session, payment: Payment) -> dict[str, int]:
+    """Account key → what each *available* account holds of ``payment`` (positive only)."""
+    return {a.key: c for a, c in _held(session, payment).items() if a.state == AVAILABLE and c > 0}
+
+
+def take_from_share(
+    session: Session,
+    payment: Payment,
+    account: LedgerAccount,
+    cents: int,
+    released: dict[str, int] | None = None,
+):
+    """Debit lines taking ``cents`` back from a share given on ``account`` (pending): from
+    its available twin first, as far as the share was released there, then from pending.
+    ``released``: ``released_shares`` of the payment, when the caller takes from several."""
+    if cents <= 0:
+        return [(account, cents)]
+    if released is None:
+        released = released_shares(session, payment)
+    twin_key = LedgerAccount.key_for(
+        account.kind, account.association_id, account.family_id, account.user_id, AVAILABLE
+    )
+    from_available = min(cents, released.get(twin_key, 0))
+    lines = [(account, cents - from_available)]
+    if from_available:
+        lines.insert(0, (_available_twin(session, account), from_available))
+    return lines
 
 
 def _claw_back(session: Session, payment: Payment, amount: int) -> list:
@@ -229,37 +288,16 @@ def _claw_back(session: Session, payment: Payment, amount: int) -> list:
 
     before = -sum(_held(session, payment, CLAW_BACK_KINDS).values())
     after = before + amount
-    original = {
-        a: cents
-        for a, cents in _held(
-            session, payment, (TransactionKind.PAYMENT, TransactionKind.CASH)
-        ).items()
-        if cents > 0
-    }
+    original = original_shares(session, payment)
     lines = []
     if original and net > 0:
         accounts = list(original)
         weights = [original[a] for a in accounts]
         was = allocate(shares_part(before), weights)
         now = allocate(shares_part(after), weights)
-        released = {
-            a.key: cents
-            for a, cents in _held(session, payment).items()
-            if a.state == AVAILABLE and cents > 0
-        }
+        released = released_shares(session, payment)
         for account, old, new in zip(accounts, was, now, strict=True):
-            debit = new - old
-            twin_key = LedgerAccount.key_for(
-                account.kind,
-                account.association_id,
-                account.family_id,
-                account.user_id,
-                AVAILABLE,
-            )
-            from_available = min(debit, released.get(twin_key, 0)) if debit > 0 else 0
-            if from_available:
-                lines.append((_available_twin(session, account), from_available))
-            lines.append((account, debit - from_available))
+            lines += take_from_share(session, payment, account, new - old, released)
     booking = session.get(Booking, payment.booking_id)
     fund = ledger.account(
         session, AccountKind.ASSOCIATION_FUND, _association(booking), state=PENDING
@@ -292,7 +330,12 @@ def post_refund(session: Session, refund: Refund):
         source = ledger.account(session, AccountKind.STRIPE_CLEARING, _association(booking))
     lines = [(source, -refund.amount_cents), *_claw_back(session, payment, refund.amount_cents)]
     return ledger.post(
-        session, kind=TransactionKind.REFUND, lines=lines, refund=refund, currency=payment.currency
+        session,
+        kind=TransactionKind.REFUND,
+        lines=lines,
+        refund=refund,
+        currency=payment.currency,
+        at=refund.created_at,
     )
 
 
@@ -306,6 +349,13 @@ def post_dispute(session: Session, dispute: Dispute):
     booking = session.get(Booking, payment.booking_id)
     association = _association(booking)
     opened = _existing(session, TransactionKind.DISPUTE, dispute_id=dispute.id)
+    if dispute.status.startswith(INQUIRY_PREFIX):
+        # An inquiry: the processor withdraws nothing unless it becomes a chargeback. (One
+        # posted as withdrawn by an older version is put back when it closes.)
+        if opened is not None and dispute.status == INQUIRY_PREFIX + "closed":
+            if _existing(session, TransactionKind.REVERSAL, reverses_id=opened.id) is None:
+                ledger.reverse(session, opened, memo=f"inquiry {dispute.provider_ref} closed")
+        return
     if opened is None:
         opened = ledger.post(
             session,
@@ -340,61 +390,3 @@ def post_dispute(session: Session, dispute: Dispute):
                 dispute=dispute,
                 currency=payment.currency,
             )
-
-
-def _release(session: Session, payment: Payment, memo: str, accounts: Iterable[LedgerAccount]):
-    if _existing(session, TransactionKind.RELEASE, payment_id=payment.id, memo=memo) is not None:
-        return
-    lines = []
-    held = remaining_shares(session, payment)
-    for account in accounts:
-        cents = held.get(account, 0)
-        if not cents or account.state != PENDING:
-            continue
-        available = _available_twin(session, account)
-        lines += [(account, cents), (available, -cents)]
-    if lines:
-        ledger.post(
-            session,
-            kind=TransactionKind.RELEASE,
-            lines=lines,
-            payment=payment,
-            memo=memo,
-            currency=payment.currency,
-        )
-
-
-def release_departure(session: Session, departure: Departure, now: datetime) -> None:
-    """Release what the confirmed stops of a departure that has started make available
-    (see the module doc). Idempotent: one release per payment and stop visit, and one per
-    payment for the guides, funds and platform."""
-    if now < departure.starts_at:
-        return
-    visits = list(
-        session.scalars(
-            select(StopVisit).where(StopVisit.departure_id == departure.id).order_by(StopVisit.id)
-        )
-    )
-    if not visits:
-        return
-    payments = session.scalars(
-        select(Payment)
-        .join(Booking, Payment.booking_id == Booking.id)
-        .where(
-            Booking.departure_id == departure.id,
-            Booking.status != BookingStatus.HELD,
-            Payment.status == PaymentStatus.SUCCEEDED,
-        )
-        .order_by(Payment.id)
-    )
-    for payment in payments:
-        held = remaining_shares(session, payment)
-        for visit in visits:
-            stop = session.get(Stop, visit.stop_id)
-            family_accounts = [
-                a for a in held if a.kind == AccountKind.FAMILY and a.family_id == stop.family_id
-            ]
-            if stop.family_id is not None:
-                _release(session, payment, f"stop visit {visit.id}", family_accounts)
-        others = [a for a in held if a.kind != AccountKind.FAMILY or a.family_id is None]
-        _release(session, payment, f"departure {departure.id} started", others)

@@ -26,7 +26,7 @@ from ..models import (
     RefundStatus,
 )
 from ..stripe_gateway import StripeGateway
-from . import availability, notifications, postings
+from . import audit, availability, notifications, postings
 from . import booking as booking_service
 
 
@@ -85,6 +85,14 @@ def refund_payment(
         session.flush()
         session.refresh(payment)
         postings.post_refund(session, refund)
+        booking = payment.booking
+        audit.record(
+            session,
+            audit.REFUND_REQUESTED,
+            target=f"booking:{booking.reference}",
+            association_id=booking.departure.experience.association_id,
+            detail=f"{info.amount} cents of payment {payment.id}, {reason}, {refund.status}",
+        )
     return info.amount
 
 
@@ -125,6 +133,14 @@ def cancel_departure(
         return []
     departure.status = DepartureStatus.CANCELLED
     departure.cancel_reason = reason
+    audit.record(
+        session,
+        audit.DEPARTURE_CANCELLED,
+        target=f"departure:{departure.id}",
+        association_id=departure.experience.association_id,
+        detail=reason,
+        at=now,
+    )
     affected = list(
         session.execute(
             select(Booking).where(

@@ -4,7 +4,7 @@ stored rule into the dataclass ``splits.split_payment`` computes with.
 A version is never edited: a change is a new version with a later ``effective_from``. A
 booking records the version in force when its seats were held (``hold_seats``), so a rule
 approved later never reshapes money already sold. Errors are ``splits.InvalidSplitRule``
-subclasses (plain English: an admin's form will translate them when it exists) and
+subclasses that are also ``DomainError`` errors, so the admin's page shows them translated, and
 ``NotAnAssociationAdmin``. Functions only flush.
 """
 
@@ -12,53 +12,71 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..errors import DomainError
 from ..models import Booking, Experience, Role, SplitRule, Stop, User
-from . import splits
+from . import audit, splits
 from .splits import BASIS_POINTS, InvalidSplitRule, Member, Party, Share
 from .tenancy import has_role
 
 PART_KEYS = frozenset({"party", "basis_points", "cents_per_participant"})
 
 
-class NotAnAssociationAdmin(PermissionError):
+class NotAnAssociationAdmin(DomainError, PermissionError):
     """Only an admin of the experience's association (or a platform admin) approves rules."""
 
-
-class UnknownParty(InvalidSplitRule):
-    pass
-
-
-class DuplicateParty(InvalidSplitRule):
-    pass
+    status_code = 403
+    default_message = _l("Only an admin of the association can approve how its money is shared.")
 
 
-class NotAWholeNumber(InvalidSplitRule):
-    pass
+class RuleError(DomainError, InvalidSplitRule):
+    """A split rule that cannot be approved, with a message for the admin's language."""
+
+    default_message = _l("This split rule is not valid.")
 
 
-class BasisPointsDoNotAddUp(InvalidSplitRule):
-    pass
+class UnknownParty(RuleError):
+    default_message = _l("%(party)s is not a party a share can go to.")
 
 
-class UnknownStop(InvalidSplitRule):
-    pass
+class DuplicateParty(RuleError):
+    default_message = _l("%(party)s has more than one share.")
 
 
-class NotTimezoneAware(InvalidSplitRule):
-    pass
+class NotAWholeNumber(RuleError):
+    default_message = _l("Every share and weight must be a whole number of zero or more.")
 
 
-class EffectiveInThePast(InvalidSplitRule):
-    pass
+class BasisPointsDoNotAddUp(RuleError):
+    default_message = _l("The percentages add up to %(total)s%%; they must add up to 100%%.")
 
 
-def _whole(value, what: str) -> int:
+class UnknownStop(RuleError):
+    status_code = 404
+    default_message = _l("That stop is not part of this experience.")
+
+
+class NotTimezoneAware(RuleError):
+    default_message = _l("The start of a split rule needs a time zone.")
+
+
+class EffectiveInThePast(RuleError):
+    default_message = _l("A split rule cannot take effect in the past.")
+
+
+class NoStopWeighted(RuleError):
+    default_message = _l("At least one stop needs a weight above zero.")
+
+
+def _whole(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise NotAWholeNumber(f"{what} must be a whole number >= 0, not {value!r}")
+        raise NotAWholeNumber()
     return value
 
 
@@ -67,25 +85,23 @@ def validate_parts(parts: Iterable[Mapping]) -> list[dict]:
     cleaned: list[dict] = []
     for part in parts:
         if not isinstance(part, Mapping) or not set(part) <= PART_KEYS or "party" not in part:
-            raise InvalidSplitRule(f"a part is a mapping of {sorted(PART_KEYS)}, not {part!r}")
+            raise RuleError()
         try:
             party = Party(part["party"])
         except ValueError:
-            raise UnknownParty(f"unknown party {part['party']!r}") from None
+            raise UnknownParty(party=str(part["party"])[:40]) from None
         if any(p["party"] == party.value for p in cleaned):
-            raise DuplicateParty(f"{party} appears more than once")
+            raise DuplicateParty(party=party.value)
         cleaned.append(
             {
                 "party": party.value,
-                "basis_points": _whole(part.get("basis_points", 0), f"{party} basis points"),
-                "cents_per_participant": _whole(
-                    part.get("cents_per_participant", 0), f"{party} cents per participant"
-                ),
+                "basis_points": _whole(part.get("basis_points", 0)),
+                "cents_per_participant": _whole(part.get("cents_per_participant", 0)),
             }
         )
     points = sum(p["basis_points"] for p in cleaned)
     if points != BASIS_POINTS:
-        raise BasisPointsDoNotAddUp(f"basis points add up to {points}, not {BASIS_POINTS}")
+        raise BasisPointsDoNotAddUp(total=format_decimal(Decimal(points) / 100))
     return cleaned
 
 
@@ -106,21 +122,21 @@ def approve_rule(
     ``stop_weights``: stop id → weight for the families' part (default: equal per stop).
     """
     if not has_role(approver, experience.association_id, (Role.ADMIN,)):
-        raise NotAnAssociationAdmin("only an admin of the association approves split rules")
+        raise NotAnAssociationAdmin()
     if effective_from.tzinfo is None:
-        raise NotTimezoneAware("effective_from must be a timezone-aware UTC time")
+        raise NotTimezoneAware()
     if effective_from < now:
-        raise EffectiveInThePast("a split rule cannot take effect in the past")
+        raise EffectiveInThePast()
     cleaned = validate_parts(parts)
     weights: list[list[int]] = []
     if stop_weights:
         own = set(session.scalars(select(Stop.id).where(Stop.experience_id == experience.id)))
         for stop_id, weight in sorted(stop_weights.items()):
             if stop_id not in own:
-                raise UnknownStop(f"stop {stop_id} is not on this experience")
-            weights.append([stop_id, _whole(weight, f"stop {stop_id} weight")])
+                raise UnknownStop()
+            weights.append([stop_id, _whole(weight)])
         if not any(w for _, w in weights):
-            raise NotAWholeNumber("at least one stop needs a weight above zero")
+            raise NoStopWeighted()
     latest = session.scalar(
         select(func.max(SplitRule.version)).where(SplitRule.experience_id == experience.id)
     )
@@ -136,6 +152,15 @@ def approve_rule(
     )
     session.add(rule)
     session.flush()
+    audit.record(
+        session,
+        audit.SPLIT_RULE_APPROVED,
+        actor=approver,
+        target=f"experience:{experience.id}",
+        association_id=experience.association_id,
+        detail=f"version {rule.version} from {effective_from.isoformat()}",
+        at=now,
+    )
     return rule
 
 
@@ -183,3 +208,41 @@ def rule_for_booking(session: Session, booking: Booking) -> SplitRule | None:
     if booking.split_rule_id is None:
         return None
     return session.get(SplitRule, booking.split_rule_id)
+
+
+def versions(session: Session, experience: Experience) -> list[SplitRule]:
+    """Every version of the experience's rule, newest first."""
+    return list(
+        session.scalars(
+            select(SplitRule)
+            .where(SplitRule.experience_id == experience.id)
+            .order_by(SplitRule.version.desc())
+        )
+    )
+
+
+def example_split(
+    session: Session,
+    experience: Experience,
+    parts: Iterable[Mapping],
+    stop_weights: Mapping[int, int] | None,
+    gross_cents: int,
+    participants: int,
+) -> splits.Split:
+    """What ``parts`` would give each party (and each host family) of ``gross_cents`` paid by
+    ``participants`` visitors, before any processor fee: the preview an admin sees before
+    approving. Validates like ``approve_rule`` and stores nothing."""
+    draft = SplitRule(
+        parts=validate_parts(parts),
+        stop_weights=[[stop_id, weight] for stop_id, weight in (stop_weights or {}).items()],
+    )
+    stops = session.scalars(
+        select(Stop).where(Stop.experience_id == experience.id).order_by(Stop.position)
+    )
+    return splits.split_payment(
+        gross_cents,
+        0,
+        participants,
+        to_split_rule(draft),
+        families=family_members(draft, stops),
+    )

@@ -116,11 +116,19 @@ def split_payment(
     *,
     families: Iterable[Member] = (),
     guides: Iterable[Member] = (),
+    of_total: int | None = None,
+    paid_before: int = 0,
 ) -> Split:
     """Share ``gross_cents - fee_cents`` out by ``rule``; the portions sum to it exactly.
 
     ``families``: one member per hosted stop (a family hosting two stops appears twice and
-    gets both). ``guides``: one member per guide. Raises ``InvalidSplitRule`` for amounts
+    gets both). ``guides``: one member per guide.
+
+    A booking paid in parts (a deposit online, the rest in cash) owes each fixed amount per
+    participant once, not once per payment: given the booking's total (``of_total``) and
+    what was paid of it before this payment (``paid_before``), this payment carries the
+    fixed amounts in proportion to its place in the total, cumulatively floored, so the
+    parts always add up to exactly the fixed amount. Raises ``InvalidSplitRule`` for amounts
     that cannot be split (negative, or a fee above the gross) or members with no weight.
     """
     for name, value in (("gross", gross_cents), ("fee", fee_cents), ("participants", participants)):
@@ -131,7 +139,10 @@ def split_payment(
     members = {Party.FAMILIES: _merge(families), Party.GUIDES: _merge(guides)}
 
     net = gross_cents - fee_cents
-    asked = [share.cents_per_participant * participants for share in rule.shares]
+    asked = [
+        _fixed_part(share.cents_per_participant * participants, gross_cents, of_total, paid_before)
+        for share in rule.shares
+    ]
     fixed = asked if sum(asked) <= net else allocate(net, asked)
     remainder = net - sum(fixed)
     by_points = allocate(remainder, [share.basis_points for share in rule.shares])
@@ -149,6 +160,15 @@ def split_payment(
         else:
             portions.append(Portion(share.party, None, total))
     return Split(gross_cents, fee_cents, tuple(portions))
+
+
+def _fixed_part(fixed: int, gross: int, of_total: int | None, paid_before: int) -> int:
+    """This payment's part of a booking's ``fixed`` amount (see ``split_payment``)."""
+    if of_total is None or of_total <= 0:
+        return fixed
+    before = min(max(paid_before, 0), of_total)
+    after = min(before + gross, of_total)
+    return fixed * after // of_total - fixed * before // of_total
 
 
 def _merge(members: Iterable[Member]) -> Sequence[Member]:

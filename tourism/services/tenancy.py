@@ -82,7 +82,18 @@ def association_of(obj) -> int:
 def get_scoped(session: Session, model, object_id: int, user: User | None, roles=MANAGERS):
     """The object with this id if ``user`` may act on its association, else ``NotFound``."""
     obj = session.get(model, object_id) if isinstance(object_id, int) else None
-    if obj is None or not has_role(user, association_of(obj), roles):
+    if obj is None:
+        raise NotFound()
+    association_id = association_of(obj)
+    if not has_role(user, association_id, roles):
+        from . import audit  # the audit log names users; imported late to avoid a cycle
+
+        audit.record_apart(
+            audit.ACCESS_DENIED,
+            actor=user,
+            target=f"{model.__tablename__}:{object_id}",
+            association_id=association_id,
+        )
         raise NotFound()
     return obj
 

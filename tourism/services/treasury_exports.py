@@ -3,6 +3,7 @@ statement. Amounts leave here as decimal strings made from integer cents, never 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from sqlalchemy import select
@@ -54,6 +55,23 @@ STATEMENT_HEADER = ["line", "booking", "departure_utc", "experience", "amount", 
 
 def _money(cents: int) -> str:
     return str(to_decimal(cents))
+
+
+#: What a spreadsheet reads as the start of a formula (or, tab and carriage return, as the
+#: start of one once it trims the cell).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell a spreadsheet shows as text, never runs: text that could start a formula
+    (a family's name, a memo, a payout reference typed by someone) gets a leading ``'``.
+    Numbers, negative amounts included, stay numbers."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if _NUMBER.fullmatch(value):
+        return value
+    return "'" + value
 
 
 def _when(moment) -> str:

@@ -102,7 +102,10 @@ def record_refunds(session: Session, charge: ChargeInfo) -> str:
     for refund in added:
         postings.post_refund(session, refund)
     session.refresh(booking)
-    if payment.net_cents == 0 and booking.status == BookingStatus.CONFIRMED and added:
+    # Refunded means the booking keeps nothing: not when the party paid the rest in cash
+    # (e.g. after a partial refund raised what was due on arrival) and is still coming.
+    kept = sum(p.net_cents for p in booking.payments)
+    if kept == 0 and booking.status == BookingStatus.CONFIRMED and added:
         booking.transition(BookingStatus.REFUNDED)
     return f"recorded {len(added)} refund(s)"
 

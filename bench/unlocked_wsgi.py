@@ -1,0 +1,32 @@
+"""The application with the departure lock switched off: the negative control, nothing else.
+
+``gunicorn bench.unlocked_wsgi:app`` serves the app after the same two replacements that
+``tests/test_concurrency.py`` makes with ``monkeypatch``: ``lock_departure`` becomes a plain
+SELECT, and SQLite transactions are no longer opened with ``BEGIN IMMEDIATE`` (each statement
+runs on its own, as an implementation without the lock would). The oversell battery runs it to
+show that overselling does happen without the lock, so its zero with the lock means something.
+It lives in bench/, never in the package, and refuses to load in production.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import select
+
+from tourism import create_app, database
+from tourism.models import Departure
+from tourism.services import availability
+
+if os.environ.get("CHAKRA_ENV", "").strip().lower() == "production":
+    raise RuntimeError("the unlocked application is a test control; never run it in production")
+
+
+def _no_lock(session, departure_id: int) -> Departure:
+    return session.execute(select(Departure).where(Departure.id == departure_id)).scalar_one()
+
+
+availability.lock_departure = _no_lock
+database.sqlite_begin_statement = lambda: None
+
+app = create_app()
