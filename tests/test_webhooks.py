@@ -242,7 +242,15 @@ def test_a_signature_within_the_tolerance_is_accepted(client, make, gateway, out
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("id", "evt_" + "x" * 300), ("type", "payment_intent." + "x" * 120)]
+    ("field", "value"),
+    [
+        ("id", "evt_" + "x" * 300),
+        ("type", "payment_intent." + "x" * 120),
+        # Regression (PostgreSQL): a NUL character cannot be stored in text, a 500.
+        ("id", "evt_\x00"),
+        ("type", "payment_intent.succeeded\x00"),
+        ("id", "evt_ünïcode"),
+    ],
 )
 def test_a_signed_event_with_an_impossibly_long_id_or_type_is_refused(
     client, make, gateway, outbox, field, value
@@ -669,6 +677,54 @@ def test_a_dispute_closed_before_it_was_created_stays_won(client, make, gateway)
     (dispute,) = db.session.scalars(select(Dispute)).all()
     assert dispute.status == "won"
     assert dispute.closed_at is not None
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("status", "needs\x00response", ("needsresponse", "fraudulent", None)),
+        ("reason", "\x00" * 3 + "fraudulent", ("needs_response", "fraudulent", None)),
+        ("amount", 2**70, ("needs_response", "fraudulent", None)),
+        ("amount", -5, ("needs_response", "fraudulent", None)),
+        ("amount", "500", ("needs_response", "fraudulent", None)),
+        ("amount", 500, ("needs_response", "fraudulent", 500)),
+    ],
+)
+def test_a_dispute_with_hostile_fields_is_stored_safely(
+    client, make, gateway, field, value, expected
+):
+    """Regression (PostgreSQL): a signed dispute is still untrusted. A NUL character in a
+    label, or an amount that does not fit, failed the insert with a 500; now the labels lose
+    the NUL and an absurd amount stands for the whole payment."""
+    booking, payment = _confirmed_booking(client, make, gateway)
+    payload = _dispute_event(
+        "charge.dispute.created", payment, "dp_" + uuid.uuid4().hex, "needs_response"
+    )
+    payload["data"]["object"][field] = value
+
+    response = post_event(client, payload)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    (dispute,) = db.session.scalars(select(Dispute)).all()
+    status, reason, amount = expected
+    assert (dispute.status, dispute.reason) == (status, reason)
+    assert dispute.amount_cents == (payment.amount_cents if amount is None else amount)
+
+
+@pytest.mark.parametrize("field", ["id", "charge"])
+def test_a_dispute_whose_ids_are_not_stripe_ids_is_ignored(client, make, gateway, field):
+    booking, payment = _confirmed_booking(client, make, gateway)
+    payload = _dispute_event(
+        "charge.dispute.created", payment, "dp_" + uuid.uuid4().hex, "needs_response"
+    )
+    payload["data"]["object"][field] = payload["data"]["object"][field] + "\x00"
+
+    response = post_event(client, payload)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["result"] == "ignored: not ours"
+    assert count(Dispute) == 0
     assert booking.status == BookingStatus.CONFIRMED
 
 

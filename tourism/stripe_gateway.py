@@ -7,6 +7,7 @@ a retried request never creates a second PaymentIntent or refund.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,17 @@ class SignatureError(Exception):
 
 #: The longest event id and type we record (``ProviderEvent`` columns).
 MAX_EVENT_ID, MAX_EVENT_TYPE = 255, 100
+
+#: What Stripe's ids (``evt_…``, ``pi_…``, ``dp_…``) and event types are made of. Anything
+#: else, a NUL character above all (which PostgreSQL refuses in text), cannot be Stripe's.
+STRIPE_TOKEN = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def stripe_ref(value, max_length: int = MAX_EVENT_ID) -> str:
+    """``value`` if it looks like a Stripe id, else an empty string."""
+    if isinstance(value, str) and len(value) <= max_length and STRIPE_TOKEN.fullmatch(value):
+        return value
+    return ""
 
 
 @dataclass(frozen=True)
@@ -287,6 +299,6 @@ class StripeGateway:
             raise SignatureError("signed but malformed event") from exc
         # Stripe's ids and types are short; longer ones cannot be Stripe's (and would not fit
         # the columns that record which events were handled).
-        if not 0 < len(event.id) <= MAX_EVENT_ID or not 0 < len(event.type) <= MAX_EVENT_TYPE:
+        if not stripe_ref(event.id) or not stripe_ref(event.type, MAX_EVENT_TYPE):
             raise SignatureError("signed but malformed event")
         return event

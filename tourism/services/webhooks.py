@@ -8,7 +8,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Booking, BookingStatus, Dispute, Payment, ProviderEvent, Refund, RefundStatus
-from ..stripe_gateway import ChargeInfo, EventInfo, PaymentDeclined, StripeGateway
+from ..stripe_gateway import (
+    ChargeInfo,
+    EventInfo,
+    PaymentDeclined,
+    StripeGateway,
+    stripe_ref,
+)
 from . import availability, postings
 
 INTENT_EVENTS = frozenset(
@@ -42,7 +48,7 @@ def handle_event(session: Session, event: EventInfo, gateway: StripeGateway, now
     session.add(ProviderEvent(id=event.id, provider="stripe", type=event.type, received_at=now))
     session.flush()
 
-    object_id = str(event.object.get("id", "") or "")
+    object_id = stripe_ref(event.object.get("id"))
     try:
         if event.type in INTENT_EVENTS:
             if not object_id:
@@ -114,14 +120,16 @@ def record_dispute(session: Session, data: dict, now: datetime) -> str:
     """Create or update a dispute from a signed event. Stripe's emulator cannot serve
     disputes, so the verified payload is used; a closed dispute is never reopened by an
     older event arriving late."""
-    dispute_id = str(data.get("id", ""))
-    charge_id = str(data.get("charge", ""))
-    payment = _payment_for_charge(session, charge_id, data.get("payment_intent"))
-    if not dispute_id or payment is None:
+    dispute_id = stripe_ref(data.get("id"))
+    charge_id = stripe_ref(data.get("charge"))
+    if not dispute_id or not charge_id:
+        return "ignored: not ours"
+    payment = _payment_for_charge(session, charge_id, stripe_ref(data.get("payment_intent")))
+    if payment is None:
         return "ignored: not ours"
     booking = session.get(Booking, payment.booking_id)
     availability.lock_departure(session, booking.departure_id)
-    status = str(data.get("status", ""))[:40]
+    status = _text(data.get("status"), 40)
     dispute = session.execute(
         select(Dispute).where(Dispute.provider_ref == dispute_id)
     ).scalar_one_or_none()
@@ -129,9 +137,9 @@ def record_dispute(session: Session, data: dict, now: datetime) -> str:
         dispute = Dispute(
             payment_id=payment.id,
             provider_ref=dispute_id,
-            amount_cents=int(data.get("amount") or 0),
+            amount_cents=_disputed_cents(data.get("amount"), payment),
             status=status,
-            reason=str(data.get("reason", ""))[:60],
+            reason=_text(data.get("reason"), 60),
             created_at=now,
         )
         session.add(dispute)
@@ -144,3 +152,20 @@ def record_dispute(session: Session, data: dict, now: datetime) -> str:
     session.flush()
     postings.post_dispute(session, dispute)
     return f"dispute {status}"
+
+
+def _text(value, max_length: int) -> str:
+    """A short label from the payload, as text PostgreSQL accepts (no NUL characters)."""
+    return ("" if value is None else str(value)).replace("\x00", "")[:max_length]
+
+
+def _disputed_cents(value, payment: Payment) -> int:
+    """What the dispute claims, which can never be more than was paid: a missing or absurd
+    amount stands for the whole payment, Stripe's own default."""
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 <= value <= payment.amount_cents
+    ):
+        return value
+    return payment.amount_cents
