@@ -1,9 +1,10 @@
 """The application with the departure lock switched off: the negative control, nothing else.
 
-``gunicorn bench.unlocked_wsgi:app`` serves the app after the same two replacements that
+``gunicorn bench.unlocked_wsgi:app`` serves the app after the same replacements that
 ``tests/test_concurrency.py`` makes with ``monkeypatch``: ``lock_departure`` becomes a plain
-SELECT, and SQLite transactions are no longer opened with ``BEGIN IMMEDIATE`` (each statement
-runs on its own, as an implementation without the lock would). The oversell battery runs it to
+SELECT, and SQLite transactions are no longer opened with ``BEGIN IMMEDIATE``. SQLite lets
+one writer at a time from a hold's insert to its commit, so a hold that counts after
+inserting cannot race there even so; on SQLite the seat count is taken away as well. The oversell battery runs it to
 show that overselling does happen without the lock, so its zero with the lock means something.
 It lives in bench/, never in the package, and refuses to load in production.
 """
@@ -16,7 +17,9 @@ from sqlalchemy import select
 
 from tourism import create_app, database
 from tourism.models import Departure
+from tourism.extensions import db
 from tourism.services import availability
+from tourism.services import booking as booking_service
 
 if os.environ.get("CHAKRA_ENV", "").strip().lower() == "production":
     raise RuntimeError("the unlocked application is a test control; never run it in production")
@@ -30,3 +33,6 @@ availability.lock_departure = _no_lock
 database.sqlite_begin_statement = lambda: None
 
 app = create_app()
+with app.app_context():
+    if db.engine.dialect.name == "sqlite":
+        booking_service._claim_seats = lambda *args: None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import datetime
 
 import pytest
@@ -14,11 +15,27 @@ from tourism.extensions import db
 
 
 def test_models_and_migrations_agree(app):
-    """No pending autogenerate diff: every model change has its migration."""
-    with db.engine.connect() as conn:
+    """No pending autogenerate diff: every model change has its migration. SQLite cannot
+    reflect an index on an expression (``lower(contact_email)``), so there that one index is
+    checked by name; PostgreSQL compares it in full."""
+    with db.engine.connect() as conn, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
+        indexes = (
+            {row[1] for row in conn.exec_driver_sql("PRAGMA index_list('bookings')")}
+            if (db.engine.dialect.name == "sqlite")
+            else None
+        )
+    if indexes is not None:
+        assert "ix_bookings_contact_email_lower" in indexes
+        diff = [d for d in diff if not _is_expression_index(d, "ix_bookings_contact_email_lower")]
     assert diff == []
+
+
+def _is_expression_index(change, name: str) -> bool:
+    return change[0] in ("add_index", "remove_index") and change[1].name == name
 
 
 def test_suite_runs_on_the_configured_database(app):

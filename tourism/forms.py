@@ -165,24 +165,20 @@ PAYMENT_LABELS = {
 }
 
 
-def booking_form_for(
-    experience, locale: str, languages: list[str], methods: list[str], **kwargs
-) -> BookingForm:
-    """A booking form with one ticket field per active price category of ``experience``,
-    offering the payment ``methods`` that are available."""
+@lru_cache(maxsize=256)
+def _booking_form_class(categories: tuple[tuple[int, str], ...], limit: int) -> type[BookingForm]:
+    """The form class for one set of ticket fields, built once: creating a form class is the
+    slow part of a booking request. Labels stay lazy, so one class serves every language."""
 
     class ExperienceBookingForm(BookingForm):
         pass
 
-    limit = experience.max_tickets_per_booking
-    for category in experience.price_categories:
-        if not category.is_active:
-            continue
+    for category_id, code in categories:
         setattr(
             ExperienceBookingForm,
-            f"qty_{category.id}",
+            f"qty_{category_id}",
             IntegerField(
-                vocabulary.label(vocabulary.PRICE_CATEGORIES, category.code),
+                vocabulary.PRICE_CATEGORIES.get(code, code),
                 default=0,
                 validators=[
                     Optional(),
@@ -194,8 +190,25 @@ def booking_form_for(
                 ],
             ),
         )
-    form = ExperienceBookingForm(**kwargs)
-    form.country.choices = choices(country_choices(locale))
+    return ExperienceBookingForm
+
+
+@lru_cache(maxsize=16)
+def _country_select_choices(locale: str) -> tuple[SelectChoice, ...]:
+    return tuple(choices(country_choices(locale)))
+
+
+def booking_form_for(
+    experience, locale: str, languages: list[str], methods: list[str], **kwargs
+) -> BookingForm:
+    """A booking form with one ticket field per active price category of ``experience``,
+    offering the payment ``methods`` that are available."""
+    form_class = _booking_form_class(
+        tuple((c.id, c.code) for c in experience.price_categories if c.is_active),
+        experience.max_tickets_per_booking,
+    )
+    form = form_class(**kwargs)
+    form.country.choices = list(_country_select_choices(locale))
     form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
     form.payment_method.choices = choices(
         (m, str(PAYMENT_LABELS[m]) % {"percent": experience.deposit_percent}) for m in methods

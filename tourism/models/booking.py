@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -47,7 +47,11 @@ class PaymentMethod(enum.StrEnum):
 
 class Booking(db.Model):
     __tablename__ = "bookings"
-    __table_args__ = (Index("ix_bookings_departure_status", "departure_id", "status"),)
+    __table_args__ = (
+        Index("ix_bookings_departure_status", "departure_id", "status"),
+        # The cap on open unpaid bookings per email compares addresses case-insensitively.
+        Index("ix_bookings_contact_email_lower", func.lower(text("contact_email"))),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     departure_id: Mapped[int] = mapped_column(ForeignKey("departures.id"))

@@ -18,12 +18,12 @@ from flask import (
 from flask_babel import gettext as _
 
 from ..database import utcnow, write_transactions
-from ..errors import DomainError
+from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..forms import booking_form_for
 from ..i18n import available_locales
-from ..models import BookingStatus, Departure, ExperienceStatus, PaymentMethod
-from ..services import availability, hold_caps, notifications, payments, transparency
+from ..models import BookingStatus, Departure, PaymentMethod
+from ..services import availability, hold_caps, payments, transparency
 from ..services import booking as booking_service
 from ..stripe_gateway import GatewayError
 from .effects import gateway, send_queued_emails
@@ -42,10 +42,10 @@ def _hold_for() -> timedelta:
 
 
 def _bookable_departure(departure_id: int) -> Departure:
-    departure = db.session.get(Departure, departure_id)
-    if departure is None or departure.experience.status != ExperienceStatus.PUBLISHED:
+    try:
+        return booking_service.published_departure(db.session, departure_id)
+    except NotFound:
         abort(404)
-    return departure
 
 
 def _render_form(departure, form, status=200, error=None):
@@ -123,11 +123,9 @@ def new(departure_id: int):
             languages=available_locales(),
             offered_methods=methods,
             caps=hold_caps.HoldCaps.from_config(current_app.config),
-        )
-        if booking.online_due_cents == 0:
             # Pay on arrival accepts the hold at once; card payments accept it when paid.
-            booking_service.confirm_booking(db.session, booking, booking.payment_method, now)
-            notifications.queue(db.session, booking, "confirmed")
+            accept_unpaid=True,
+        )
         # Read before the commit expires the booking: no reload just to redirect.
         token, confirmed = booking.manage_token, booking.status == BookingStatus.CONFIRMED
         db.session.commit()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..database import holds_write_lock
@@ -39,30 +39,54 @@ def seats_taken(session: Session, departure_ids: Iterable[int], now: datetime) -
     return taken
 
 
+_SEATS_TAKEN_ON_ONE = (
+    select(func.coalesce(func.sum(BookingLine.quantity), 0))
+    .join(Booking, BookingLine.booking_id == Booking.id)
+    .where(
+        Booking.departure_id == bindparam("departure_id"),
+        _seat_taking_condition(bindparam("now")),
+    )
+)
+
+
+def seats_taken_on(session: Session, departure_id: int, now: datetime) -> int:
+    """``seats_taken`` for one departure, with a statement built once (the booking path)."""
+    return int(session.scalar(_SEATS_TAKEN_ON_ONE, {"departure_id": departure_id, "now": now}))
+
+
 def seats_left(session: Session, departure: Departure, now: datetime) -> int:
     if departure.status != DepartureStatus.SCHEDULED:
         return 0
-    taken = seats_taken(session, [departure.id], now)[departure.id]
-    return max(departure.capacity - taken, 0)
+    return max(departure.capacity - seats_taken_on(session, departure.id, now), 0)
+
+
+_READ_DEPARTURE = (
+    select(Departure)
+    .where(Departure.id == bindparam("departure_id"))
+    .execution_options(populate_existing=True)
+)
+_LOCK_DEPARTURE = _READ_DEPARTURE.with_for_update(key_share=True)
 
 
 def lock_departure(session: Session, departure_id: int) -> Departure:
     """Lock the departure row for the rest of the transaction and return it fresh.
 
     Call it once, as late as possible, but before counting seats. On PostgreSQL this is
-    ``SELECT … FOR UPDATE``; on SQLite the transaction already holds the database write lock
+    ``SELECT … FOR NO KEY UPDATE``: it excludes every other seat change, yet lets others
+    insert bookings that point at the departure (their foreign-key check takes a key-share
+    lock, which ``FOR UPDATE`` would block, and two holds that inserted before locking would
+    deadlock). On SQLite the transaction already holds the database write lock
     (``BEGIN IMMEDIATE``, see ``tourism.database``) and we check that it really does.
     """
-    statement = select(Departure).where(Departure.id == departure_id)
     if session.get_bind().dialect.name != "sqlite":
-        statement = statement.with_for_update()
-    elif not holds_write_lock(session):
+        statement = _LOCK_DEPARTURE
+    elif holds_write_lock(session):
+        statement = _READ_DEPARTURE
+    else:
         raise RuntimeError(
             "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
         )
-    departure = session.execute(
-        statement.execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    departure = session.execute(statement, {"departure_id": departure_id}).scalar_one_or_none()
     if departure is None:
         raise NotFound()
     return departure

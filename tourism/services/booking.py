@@ -14,16 +14,17 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import faults
-from ..errors import DepartureUnavailable, InvalidRequest, NotFound, SoldOut
+from ..errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
 from ..models import (
     Booking,
     BookingLine,
     BookingStatus,
     Departure,
     DepartureStatus,
+    Experience,
     ExperienceStatus,
     PaymentMethod,
 )
@@ -134,17 +135,22 @@ def hold_seats(
     cutoff: timedelta = DEFAULT_CUTOFF,
     offered_methods: list[str] | None = None,
     caps: hold_caps.HoldCaps | None = None,
+    accept_unpaid: bool = False,
 ) -> Booking:
-    """Hold the requested seats on a departure, or raise without writing anything.
+    """Hold the requested seats on a departure, or raise; a raise leaves the caller's
+    transaction to roll back, and then nothing was written.
 
-    The departure row is locked before seats are counted, so two requests can never sell the
-    same seat. The new booking is ``held`` until ``now + hold_for``; a payment method then
-    confirms it (``confirm_booking``).
+    The new booking is ``held`` until ``now + hold_for``; a payment method then confirms it
+    (``confirm_booking``). With ``accept_unpaid``, a booking with nothing to pay online (pay
+    on arrival) is confirmed at once and its confirmation email queued.
+
+    Everything that does not depend on the seats left (checks, reads, the booking's insert)
+    happens first; only then is the departure row locked and its seats counted, this booking
+    included, so the lock is held for a few statements and the commit. Two requests can never
+    sell the same seat: each counts, under the lock, every booking committed before it.
     """
     contact = validate_contact(request.contact, languages)
-    departure = session.get(Departure, request.departure_id)
-    if departure is None or departure.experience.status != ExperienceStatus.PUBLISHED:
-        raise NotFound(_l("This departure does not exist."))
+    departure = published_departure(session, request.departure_id)
     experience = departure.experience
     categories = {pc.id: pc for pc in experience.price_categories if pc.is_active}
     if request.payment_method not in (offered_methods or [PaymentMethod.ON_ARRIVAL.value]):
@@ -160,20 +166,9 @@ def hold_seats(
         raise NoTickets()
     if total_tickets > experience.max_tickets_per_booking:
         raise TooManyTickets(limit=experience.max_tickets_per_booking)
-
+    _check_open(departure, now, cutoff)
     if caps is not None:
         hold_caps.check(session, contact.email, request.held_from, now, caps)
-
-    departure = availability.lock_departure(session, departure.id)
-    if departure.status == DepartureStatus.CANCELLED:
-        raise DepartureCancelled()
-    if departure.starts_at - cutoff <= now:
-        raise BookingClosed()
-    left = availability.seats_left(session, departure, now)
-    if total_tickets > left:
-        if left == 0:
-            raise SoldOut(_l("Sorry, this departure is sold out."))
-        raise SoldOut(_l("Sorry, only %(left)s seats are left on this departure."), left=left)
 
     booking = Booking(
         departure=departure,
@@ -193,7 +188,7 @@ def hold_seats(
         held_from=request.held_from,
     )
     # The booking's money is shared by the rule in force now, whatever is approved later.
-    booking.split_rule = split_rules.rule_in_force(session, experience, now)
+    booking.split_rule_id = split_rules.rule_id_in_force(session, experience.id, now)
     for pc_id, qty in sorted(quantities.items(), key=lambda item: categories[item[0]].position):
         booking.lines.append(
             BookingLine(
@@ -207,10 +202,65 @@ def hold_seats(
     booking.online_due_cents = online_due(
         booking.total_cents, request.payment_method, experience.deposit_percent
     )
+    unpaid_accepted = accept_unpaid and booking.online_due_cents == 0
+    if unpaid_accepted:
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at, booking.hold_expires_at = now, None
     session.add(booking)
     session.flush()
+    try:
+        _claim_seats(session, departure.id, total_tickets, now, cutoff)
+    except DomainError:
+        # Leave nothing behind even for a caller that commits after catching this.
+        session.delete(booking)
+        session.flush()
+        raise
+    if unpaid_accepted:
+        from . import notifications  # its email rendering shows what is due: ``online_due``
+
+        notifications.queue(session, booking, "confirmed")
     faults.point("booking.held")
     return booking
+
+
+#: Built once, like the statements on this path: building them costs more than running them.
+_WITH_EXPERIENCE = [
+    joinedload(Departure.experience).options(
+        joinedload(Experience.association), joinedload(Experience.price_categories)
+    )
+]
+
+
+def published_departure(session: Session, departure_id: int) -> Departure:
+    """A bookable departure with its experience, association and price categories loaded
+    in one go (none of it read again if the session has it already); ``NotFound`` when the
+    departure does not exist or its experience is not published."""
+    departure = session.get(Departure, departure_id, options=_WITH_EXPERIENCE)
+    if departure is None or departure.experience.status != ExperienceStatus.PUBLISHED:
+        raise NotFound(_l("This departure does not exist."))
+    return departure
+
+
+def _check_open(departure: Departure, now: datetime, cutoff: timedelta) -> None:
+    if departure.status == DepartureStatus.CANCELLED:
+        raise DepartureCancelled()
+    if departure.starts_at - cutoff <= now:
+        raise BookingClosed()
+
+
+def _claim_seats(
+    session: Session, departure_id: int, tickets: int, now: datetime, cutoff: timedelta
+) -> None:
+    """Lock the departure and check that its seats, counting the booking just added, still
+    fit; raise (the caller rolls back) when they do not."""
+    departure = availability.lock_departure(session, departure_id)
+    _check_open(departure, now, cutoff)
+    taken = availability.seats_taken_on(session, departure_id, now)
+    left = departure.capacity - (taken - tickets)
+    if tickets > left:
+        if left <= 0:
+            raise SoldOut(_l("Sorry, this departure is sold out."))
+        raise SoldOut(_l("Sorry, only %(left)s seats are left on this departure."), left=left)
 
 
 def confirm_booking(

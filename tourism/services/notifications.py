@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -70,11 +70,35 @@ def notification_key(booking: Booking, kind: str) -> str:
     return f"booking:{booking.id}:{kind}"
 
 
-def _insert_for(session: Session):
-    """``INSERT … ON CONFLICT`` for the session's database (PostgreSQL or SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
+_QUEUED_COLUMNS = (
+    "key",
+    "kind",
+    "booking_id",
+    "recipient",
+    "language",
+    "context",
+    "created_at",
+    "attempts",
+    "last_error",
+)
+
+
+def _queue_statement(insert):
+    # One statement: the unique key refuses a message queued before (by an earlier call or a
+    # concurrent transaction) without an error that would spoil the caller's transaction.
+    return (
+        insert(Notification)
+        .values({column: bindparam(column) for column in _QUEUED_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Notification.id)
+    )
+
+
+#: ``INSERT … ON CONFLICT DO NOTHING`` per database, built once (every booking queues one).
+_QUEUE = {
+    "postgresql": _queue_statement(postgresql_insert),
+    "sqlite": _queue_statement(sqlite_insert),
+}
 
 
 def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Notification | None:
@@ -99,12 +123,7 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
         "attempts": 0,
         "last_error": "",
     }
-    # One statement: the unique key refuses a message queued before (by an earlier call or a
-    # concurrent transaction) without an error that would spoil the caller's transaction.
-    insert = _insert_for(session)(Notification).values(**values)
-    new_id = session.scalar(
-        insert.on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id)
-    )
+    new_id = session.scalar(_QUEUE[session.get_bind().dialect.name], values)
     if new_id is None:
         return None
     notification = Notification(id=new_id, sent_at=None, **values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import Booking
@@ -14,12 +14,15 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_LENGTH = 6
 
 
+_REFERENCE_TAKEN = select(Booking.id).where(Booking.reference == bindparam("reference"))
+
+
 def new_reference(session: Session, association_code: str) -> str:
     """A fresh ``KAL-7F3K9Q``-style reference not used by any booking yet."""
     while True:
         body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
         reference = f"{association_code.upper()}-{body}"
-        exists = session.execute(select(Booking.id).where(Booking.reference == reference)).first()
+        exists = session.execute(_REFERENCE_TAKEN, {"reference": reference}).first()
         if exists is None:
             return reference
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError
@@ -164,15 +164,31 @@ def approve_rule(
     return rule
 
 
+def _in_force(*columns):
+    return (
+        select(*columns)
+        .where(
+            SplitRule.experience_id == bindparam("experience_id"),
+            SplitRule.effective_from <= bindparam("at"),
+        )
+        .order_by(SplitRule.effective_from.desc(), SplitRule.version.desc())
+        .limit(1)
+    )
+
+
+#: Built once: building a statement costs more than running this one.
+_RULE_IN_FORCE, _RULE_ID_IN_FORCE = _in_force(SplitRule), _in_force(SplitRule.id)
+
+
 def rule_in_force(session: Session, experience: Experience, at: datetime) -> SplitRule | None:
     """The version with the latest ``effective_from`` at or before ``at`` (the highest
     version on a tie); None before the first one."""
-    return session.scalars(
-        select(SplitRule)
-        .where(SplitRule.experience_id == experience.id, SplitRule.effective_from <= at)
-        .order_by(SplitRule.effective_from.desc(), SplitRule.version.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_RULE_IN_FORCE, {"experience_id": experience.id, "at": at}).first()
+
+
+def rule_id_in_force(session: Session, experience_id: int, at: datetime) -> int | None:
+    """``rule_in_force``'s id only, for a booking to keep (no rule loaded)."""
+    return session.scalar(_RULE_ID_IN_FORCE, {"experience_id": experience_id, "at": at})
 
 
 def to_split_rule(rule: SplitRule) -> splits.SplitRule:
