@@ -89,3 +89,39 @@ def test_caching_can_be_turned_off(make_app):
         client.get(url, headers=EN)
         behind_the_orms_back("UPDATE departures SET capacity = 4 WHERE id = :id", id=departure.id)
         assert "4 seats left" in client.get(url, headers=EN).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding"), [("br, gzip", "br"), ("gzip", "gzip"), ("identity", None)]
+)
+def test_a_hit_is_compressed_as_the_browser_asks_and_follows_the_next_commit(
+    client, departure, accept, encoding
+):
+    """Hits are compressed once per process and entry; a commit must still show at once."""
+    import gzip
+
+    import brotli
+
+    def fetch() -> tuple[str, str | None]:
+        response = client.get(url, headers={**EN, "Accept-Encoding": accept})
+        data = response.get_data()
+        if response.headers.get("Content-Encoding") == "br":
+            data = brotli.decompress(data)
+        elif response.headers.get("Content-Encoding") == "gzip":
+            data = gzip.decompress(data)
+        assert "Accept-Encoding" in response.headers.get("Vary", "")
+        return data.decode(), response.headers.get("Content-Encoding")
+
+    url = f"/experiences/{departure.experience.slug}"
+    miss, miss_encoding = fetch()
+    hit, hit_encoding = fetch()
+    assert hit == miss and hit_encoding == miss_encoding == encoding
+    assert "6 seats left" in hit
+
+    assert (
+        client.post(f"/departures/{departure.id}/book", data=form_for(departure)).status_code == 303
+    )
+    fetch()  # shows the booking's flash message, so is not cached
+    after, after_encoding = fetch()
+    assert "3 seats left" in after and after_encoding == encoding
+    assert fetch() == (after, encoding)

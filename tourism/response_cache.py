@@ -5,14 +5,18 @@ and the availability JSON.
 waiting (flash), keyed by the language the page is in and the full path with its query.
 Signed-in pages, forms and anything personal are never cached.
 
-**Invalidation.** Every key includes a *generation*. Any commit that touches what these
-pages show (bookings and their seats, departures, experiences and their texts, prices,
-stops, families, photos, split rules) moves the generation on, so the next request renders
-afresh; the SQLAlchemy ``after_commit`` hook below sees every such commit, from a view, a
-command or a worker. Holds that lapse change seats without a commit, so entries also expire
-after ``RESPONSE_CACHE_SECONDS`` (30 s by default): a page may show a seat that lapsed up to
-that long ago as taken, never a taken seat as free for longer than a commit takes — and the
-booking form and the hold itself always count seats afresh under the departure's lock.
+**Invalidation.** Every entry records the *generation* it was rendered in. Any commit that
+touches what these pages show (bookings and their seats, departures, experiences and their
+texts, prices, stops, families, photos, split rules) moves the generation on, so the next
+request finds its entry out of date and renders afresh; the SQLAlchemy ``after_commit`` hook
+below sees every such commit, from a view, a command or a worker. Holds that lapse change
+seats without a commit, so entries also expire after ``RESPONSE_CACHE_SECONDS`` (30 s by
+default): a page may show a seat that lapsed up to that long ago as taken, never a taken
+seat as free for longer than a commit takes — and the booking form and the hold itself
+always count seats afresh under the departure's lock.
+
+**Compression.** A hit is compressed once per process and entry (Brotli or gzip, with
+Flask-Compress's settings) and the compressed bytes are reused until the generation moves.
 
 **Where.** ``CACHE_TYPE``: ``SimpleCache`` (one process, the default for ``make run``) or
 ``RedisCache`` with ``CACHE_REDIS_URL`` in production, so every worker and every node sees
@@ -21,9 +25,11 @@ the same generation (docs/DEPLOY.md). ``RESPONSE_CACHE_SECONDS=0`` turns it off.
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from functools import wraps
 
+import brotli
 from flask import Flask, Response, current_app, make_response, request, session
 from flask_caching import Cache
 from flask_login import current_user
@@ -66,13 +72,6 @@ def _enabled() -> bool:
     return current_app.config.get("RESPONSE_CACHE_SECONDS", 0) > 0
 
 
-def generation() -> str:
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        value = new_generation()
-    return value
-
-
 def new_generation() -> str:
     value = uuid.uuid4().hex
     cache.set(GENERATION_KEY, value, timeout=0)
@@ -97,21 +96,56 @@ def cached_response(view):
             return view(*args, **kwargs)
         from .routes.helpers import current_locale
 
-        key = f"page:{generation()}:{current_locale()}:{request.full_path}"
-        hit = cache.get(key)
-        if hit is not None:
-            body, mimetype = hit
-            return Response(body, 200, mimetype=mimetype)
+        # The entry remembers the generation it was rendered in; one round trip (MGET on
+        # Redis) reads both, and an entry from an older generation is a miss.
+        key = f"page:{current_locale()}:{request.full_path}"
+        current, hit = cache.get_many(GENERATION_KEY, key)
+        if current is None:
+            current = new_generation()
+        if hit is not None and hit[0] == current:
+            _, body, mimetype = hit
+            return _hit_response((current, key), body, mimetype)
         response = make_response(view(*args, **kwargs))
         if response.status_code == 200 and not response.direct_passthrough:
             cache.set(
                 key,
-                (response.get_data(), response.mimetype),
+                (current, response.get_data(), response.mimetype),
                 timeout=current_app.config["RESPONSE_CACHE_SECONDS"],
             )
         return response
 
     return wrapped
+
+
+#: Compressed bodies of cache hits, in this process: compressing the same bytes again on
+#: every hit cost more than fetching them. Keyed by the entry's generation, so never stale.
+_compressed: dict[tuple, bytes] = {}
+COMPRESSED_ENTRIES = 512
+
+
+def _hit_response(entry: tuple, body: bytes, mimetype: str) -> Response:
+    """A cache hit, compressed as Flask-Compress would (same settings), which then leaves
+    it alone because it already has a ``Content-Encoding``."""
+    response = Response(body, 200, mimetype=mimetype)
+    config = current_app.config
+    if len(body) < config["COMPRESS_MIN_SIZE"] or mimetype not in config["COMPRESS_MIMETYPES"]:
+        return response
+    algorithm = request.accept_encodings.best_match(config["COMPRESS_ALGORITHM"])
+    if algorithm not in ("br", "gzip"):
+        return response
+    data = _compressed.get((*entry, algorithm))
+    if data is None:
+        if algorithm == "br":
+            data = brotli.compress(body, quality=config["COMPRESS_BR_LEVEL"])
+        else:
+            data = gzip.compress(body, config["COMPRESS_LEVEL"])
+        if len(_compressed) >= COMPRESSED_ENTRIES:
+            _compressed.clear()
+        _compressed[(*entry, algorithm)] = data
+    response.set_data(data)
+    response.headers["Content-Encoding"] = algorithm
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 @event.listens_for(Session, "after_flush")
