@@ -44,6 +44,11 @@ def debug_logs(caplog, database_url):
     for logger in loggers:
         logger.disabled = False
         logger.setLevel(logging.NOTSET)
+    # The operator also asked for the SQL (INFO, which the app would otherwise cap away): the
+    # statements are then logged, and their parameters must still not be.
+    engine_logger = logging.getLogger("sqlalchemy.engine")
+    saved.append((engine_logger, engine_logger.disabled, engine_logger.level))
+    engine_logger.setLevel(logging.INFO)
     caplog.set_level(logging.DEBUG)  # the root logger: every library's records reach caplog
     yield caplog
     for logger, disabled, level in saved:
@@ -206,3 +211,20 @@ def test_sign_in_and_password_reset_log_no_secret(debug_logs, make_app, tmp_path
             "Flask secret key": app.config["SECRET_KEY"],
         },
     )
+
+
+def test_sql_is_not_logged_unless_an_operator_asks(caplog, make_app):
+    """With the root logger at DEBUG and the engine's logger left alone, the app caps it at
+    WARNING: no statement is logged, and none costs a log record."""
+    engine_logger = logging.getLogger("sqlalchemy.engine")
+    saved = engine_logger.level
+    engine_logger.setLevel(logging.NOTSET)
+    caplog.set_level(logging.DEBUG)
+    try:
+        app = make_app()
+        assert engine_logger.level == logging.WARNING
+        with app.app_context():
+            app.test_client().get("/")
+        assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
+    finally:
+        engine_logger.setLevel(saved)
