@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.http_bench import prepare_database  # noqa: E402
+from bench.http_bench import bench_environment, prepare_database  # noqa: E402
 
 RAW_HOLD = [
     (
@@ -167,15 +167,7 @@ def main() -> int:
     options = parser.parse_args()
     settings = Path(tempfile.mkdtemp()) / "bench_settings.py"
     settings.write_text("WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n")
-    env = os.environ | {
-        "FLASK_APP": "tourism",
-        "DATABASE_URL": options.database_url,
-        "SECRET_KEY": "benchmark-only",
-        "CHAKRA_SETTINGS": str(settings),
-        "MAIL_BACKEND": "folder",
-        "MAIL_DELIVERY": "worker",
-        "MAIL_OUTBOX_DIR": str(settings.parent / "outbox"),
-    }
+    env = bench_environment(options.database_url, settings, "worker")
     ids = prepare_database(options.database_url, env)
     raw_url = options.database_url.replace("postgresql+psycopg://", "postgresql://")
     app_ms, statements = time_app(env, ids, options.holds)

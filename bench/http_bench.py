@@ -62,6 +62,20 @@ def prepare_database(url: str, env: dict) -> dict:
     return {"departure_id": row[0], "adult_id": row[1]}
 
 
+def bench_environment(database_url: str, settings: Path, mail_delivery: str) -> dict:
+    """The environment the benchmarked app runs in: this database, these settings, emails
+    written to a folder next to the settings."""
+    return os.environ | {
+        "FLASK_APP": "tourism",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "benchmark-only",
+        "CHAKRA_SETTINGS": str(settings),
+        "MAIL_BACKEND": "folder",
+        "MAIL_DELIVERY": mail_delivery,
+        "MAIL_OUTBOX_DIR": str(settings.parent / "outbox"),
+    }
+
+
 def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict:
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
@@ -100,14 +114,17 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument(
-        "--mail-delivery", default="request", choices=["request", "worker"],
+        "--mail-delivery",
+        default="request",
+        choices=["request", "worker"],
         help="worker: requests only queue emails (as recommended in production)",
     )
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/chakra_bench"
     )
     parser.add_argument(
-        "--redis-url", default="redis://127.0.0.1:6379/14",
+        "--redis-url",
+        default="redis://127.0.0.1:6379/14",
         help="the response cache, shared by the workers as in production",
     )
     options = parser.parse_args()
@@ -120,22 +137,28 @@ def main() -> int:
         "OPEN_BOOKINGS_PER_EMAIL = 10**9\nOPEN_BOOKINGS_PER_ADDRESS = 10**9\n"
         f"CACHE_TYPE = 'RedisCache'\nCACHE_REDIS_URL = {options.redis_url!r}\n"
     )
-    env = os.environ | {
-        "FLASK_APP": "tourism",
-        "DATABASE_URL": options.database_url,
-        "SECRET_KEY": "benchmark-only",
-        "CHAKRA_SETTINGS": str(settings),
-        "MAIL_BACKEND": "folder",
-        "MAIL_DELIVERY": options.mail_delivery,
-        "MAIL_OUTBOX_DIR": str(settings.parent / "outbox"),
-    }
+    env = bench_environment(options.database_url, settings, options.mail_delivery)
     ids = prepare_database(options.database_url, env)
     port = free_port()
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app",
-         "--bind", f"127.0.0.1:{port}", "--workers", str(options.workers),
-         "--worker-class", options.worker_class, "--access-logfile", "/dev/null"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "wsgi:app",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(options.workers),
+            "--worker-class",
+            options.worker_class,
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -166,14 +189,18 @@ def main() -> int:
         for label, url, lua in targets:
             results.append((label, wrk(url, options.seconds, options.connections, lua)))
         ceiling = results[0][1]["rps"]
-        print(f"gunicorn {options.workers} x {options.worker_class}, wrk -t2 "
-              f"-c{options.connections} -d{options.seconds}s, PostgreSQL, "
-              f"mail delivery: {options.mail_delivery}")
+        print(
+            f"gunicorn {options.workers} x {options.worker_class}, wrk -t2 "
+            f"-c{options.connections} -d{options.seconds}s, PostgreSQL, "
+            f"mail delivery: {options.mail_delivery}"
+        )
         header = ("target", "req/s", "p50 ms", "p99 ms", "ratio", "non-2xx/3xx")
         print("{:<22}{:>10}{:>9}{:>9}{:>8}{:>13}".format(*header))
         for label, r in results:
-            print(f"{label:<22}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
-                  f"{r['rps'] / ceiling:>8.2f}{r['errors']:>13}")
+            print(
+                f"{label:<22}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+                f"{r['rps'] / ceiling:>8.2f}{r['errors']:>13}"
+            )
         rss = worker_rss_mib(server.pid)
         print("worker RSS after the run (MiB): " + ", ".join(f"{m:.0f}" for m in rss))
     finally:

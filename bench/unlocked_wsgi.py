@@ -2,11 +2,11 @@
 
 ``gunicorn bench.unlocked_wsgi:app`` serves the app after the same replacements that
 ``tests/test_concurrency.py`` makes with ``monkeypatch``: ``lock_departure`` becomes a plain
-SELECT, and SQLite transactions are no longer opened with ``BEGIN IMMEDIATE``. SQLite lets
-one writer at a time from a hold's insert to its commit, so a hold that counts after
-inserting cannot race there even so; on SQLite the seat count is taken away as well. The oversell battery runs it to
-show that overselling does happen without the lock, so its zero with the lock means something.
-It lives in bench/, never in the package, and refuses to load in production.
+SELECT, and SQLite transactions are no longer opened with ``BEGIN IMMEDIATE``. SQLite lets one
+writer at a time from a hold's insert to its commit, so a hold that counts after inserting
+cannot race there even so; on SQLite the seat count is taken away as well. The oversell battery
+runs it to show that overselling does happen without the lock, so its zero with the lock means
+something. It lives in bench/, never in the package, and refuses to load in production.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import os
 from sqlalchemy import select
 
 from tourism import create_app, database
-from tourism.models import Departure
 from tourism.extensions import db
+from tourism.models import Departure
 from tourism.services import availability
 from tourism.services import booking as booking_service
 
