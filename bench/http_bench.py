@@ -1,7 +1,7 @@
 """HTTP benchmark: wrk against gunicorn on PostgreSQL, pages as a ratio of a bare route.
 
     .venv/bin/python bench/http_bench.py [--seconds 10] [--connections 32] [--workers 2]
-        [--worker-class sync] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/chakra_bench]
+        [--worker-class sync] [--warmup 1] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/chakra_bench]
 
 It (re)creates the benchmark database, migrates it, loads the demo data, opens one departure
 wide so holds keep succeeding, starts gunicorn on a free loopback port, runs wrk on each
@@ -110,6 +110,11 @@ def worker_rss_mib(master_pid: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--warmup", type=int, default=1,
+        help="seconds of the same load before each measured run, not counted: the first "
+        "renders after start-up fill the response cache while the other connections queue",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync")
@@ -187,6 +192,8 @@ def main() -> int:
         ]
         results = []
         for label, url, lua in targets:
+            if options.warmup:
+                wrk(url, options.warmup, options.connections, lua)
             results.append((label, wrk(url, options.seconds, options.connections, lua)))
         ceiling = results[0][1]["rps"]
         print(
