@@ -36,6 +36,7 @@ from tourism.services import availability
 
 from .factories import Factories
 from .stripe_emulator import confirm_card_setup
+from .test_payment_routes import form_for
 
 pytestmark = pytest.mark.slow
 
@@ -82,19 +83,6 @@ def _kill_at_fault(node: GunicornNode, point: str, request) -> None:
     assert "error" in outcome, f"the killed request still answered: {outcome}"
 
 
-def _form(departure, method: str) -> dict:
-    adult = departure.experience.price_categories[0]
-    return {
-        f"qty_{adult.id}": "1",
-        "name": "Ana Quispe",
-        "email": "ana@example.org",
-        "phone": "+593 99 123 4567",
-        "country": "EC",
-        "language": "en",
-        "payment_method": method,
-    }
-
-
 def _snapshot() -> dict:
     """Rows per table and every booking's and payment's status: what a repair would change."""
     db.session.rollback()
@@ -111,7 +99,7 @@ def test_worker_killed_while_holding_seats_leaves_no_booking(app, database_url, 
     make = Factories(db.session)
     departure = make.departure(capacity=2, starts_in=timedelta(days=3))
     make.booking(departure, quantities={"adult": 1})
-    departure_id, form = departure.id, _form(departure, "on_arrival")
+    departure_id, form = departure.id, form_for(departure, "on_arrival", adults=1)
     db.session.commit()
     before = _snapshot()
 
@@ -151,7 +139,7 @@ def test_worker_killed_while_paying_is_repaired_by_reconcile(
         make = Factories(db.session)
         experience = make.experience(payment_options="card,on_arrival")
         departure = make.departure(experience, capacity=4)
-        form = _form(departure, "card")
+        form = form_for(departure, "card", adults=1)
         db.session.commit()
 
         with _node(database_url, tmp_path, point, **stripe_settings) as node:

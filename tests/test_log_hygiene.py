@@ -22,6 +22,7 @@ from tourism.models import Booking, Payment, User
 
 from .factories import PASSWORD, Factories
 from .stripe_emulator import GOOD_CARD, confirm_card_setup
+from .test_payment_routes import form_for
 
 CARD_NUMBER = GOOD_CARD  # must never reach a log
 WRONG_PASSWORD = "not the password at all"
@@ -86,20 +87,8 @@ def test_a_card_payment_logs_no_secret(
     make = Factories(db.session)
     experience = make.experience(payment_options="card,on_arrival")
     departure = make.departure(experience, capacity=8)
-    adult = experience.price_categories[0]
     client = pay_app.test_client()
-    booked = client.post(
-        f"/departures/{departure.id}/book",
-        data={
-            f"qty_{adult.id}": "2",
-            "name": "Ana Quispe",
-            "email": "ana@example.org",
-            "phone": "+593 99 123 4567",
-            "country": "EC",
-            "language": "en",
-            "payment_method": "card",
-        },
-    )
+    booked = client.post(f"/departures/{departure.id}/book", data=form_for(departure, "card"))
     assert booked.status_code == 303
     booking = db.session.scalars(select(Booking)).one()
     token = booking.manage_token

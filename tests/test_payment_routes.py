@@ -30,10 +30,10 @@ def departure(pay_app):
     return make.departure(experience, capacity=8)
 
 
-def form_for(departure, method):
+def form_for(departure, method, adults: int = 2):
     adult = departure.experience.price_categories[0]
     return {
-        f"qty_{adult.id}": "2",
+        f"qty_{adult.id}": str(adults),
         "name": "Ana Quispe",
         "email": "ana@example.org",
         "phone": "+593 99 123 4567",

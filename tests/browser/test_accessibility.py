@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,16 +79,26 @@ def sign_in(page, base: str, email: str) -> None:
     assert "/login" not in page.url, page.url
 
 
+@contextmanager
+def audited_page(browser, viewport: dict, locale: str):
+    """A page in its own browser context, and where its audits put what they find; fails
+    the test with the report if anything was found."""
+    context = browser.new_context(viewport=viewport, locale=locale, bypass_csp=True)
+    found: dict[str, list[str]] = {}
+    try:
+        yield context.new_page(), found
+    finally:
+        context.close()
+    assert not found, report(found)
+
+
 def report(found: dict[str, list[str]]) -> str:
     return "\n".join(f"{url}\n  " + "\n  ".join(lines) for url, lines in found.items())
 
 
 @pytest.mark.parametrize(("locale", "viewport"), [("es-EC", PHONE), ("en-US", LAPTOP)])
 def test_public_and_booking_pages(live_server, browser, locale, viewport):
-    context = browser.new_context(viewport=viewport, locale=locale, bypass_csp=True)
-    page = context.new_page()
-    found: dict[str, list[str]] = {}
-    try:
+    with audited_page(browser, viewport, locale) as (page, found):
         check(page, live_server + "/", found)
         check(page, live_server + "/?province=mars", found, 400)  # the filters' error state
         experience = live_server + "/experiences/kallari-cacao-route"
@@ -111,30 +122,18 @@ def test_public_and_booking_pages(live_server, browser, locale, viewport):
         page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
         check(page, page.url, found)
         check(page, live_server + "/login", found)
-    finally:
-        context.close()
-    assert not found, report(found)
 
 
 def test_guide_pages(live_server, browser):
-    context = browser.new_context(viewport=PHONE, locale="es-EC", bypass_csp=True)
-    page = context.new_page()
-    found: dict[str, list[str]] = {}
-    try:
+    with audited_page(browser, PHONE, "es-EC") as (page, found):
         sign_in(page, live_server, "guia@kallari.demo")
         check(page, live_server + "/guide/", found)
         manifest = page.locator("a[href*='/guide/departures/']").first.get_attribute("href")
         check(page, live_server + manifest, found)
-    finally:
-        context.close()
-    assert not found, report(found)
 
 
 def test_management_pages(live_server, browser):
-    context = browser.new_context(viewport=LAPTOP, locale="es-EC", bypass_csp=True)
-    page = context.new_page()
-    found: dict[str, list[str]] = {}
-    try:
+    with audited_page(browser, LAPTOP, "es-EC") as (page, found):
         sign_in(page, live_server, "admin@kallari.demo")
         check(page, live_server + "/manage/", found)
         experiences = page.locator("a[href$='/experiences']").first.get_attribute("href")
@@ -147,9 +146,6 @@ def test_management_pages(live_server, browser):
         check(page, f"{live_server}/manage/experiences/{experience}/photos", found)
         check(page, f"{live_server}/manage/associations/{association}/treasury", found)
         check(page, f"{live_server}/manage/associations/{association}/reports", found)
-    finally:
-        context.close()
-    assert not found, report(found)
 
 
 def test_keyboard_users_can_skip_to_the_content(live_server, browser):
