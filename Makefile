@@ -5,14 +5,22 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := tourism
 
-.PHONY: setup translations db run serve test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe
+.PHONY: lock outdated setup translations db run serve test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+#: The lock files: every dependency, direct and transitive, pinned with its hashes
+#: (docs/decisions.md, "Installs from a lock file"). Installs never resolve versions.
+LOCK_BUILD := requirements/build.txt
+LOCK_APP := requirements/app.txt
+LOCK_DEV := requirements/dev.txt
+UV_COMPILE := --quiet --universal --python-version 3.11 --generate-hashes
+
+$(VENV)/.installed: $(LOCK_BUILD) $(LOCK_DEV) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK_BUILD)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK_DEV)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 ## setup: virtualenv, dependencies and compiled translations
@@ -66,3 +74,21 @@ extract-messages: setup
 ## update-messages: extract, then merge the strings into every catalog (English mirrors them)
 update-messages: setup
 	$(BIN)/flask translate update
+
+## lock: re-resolve the lock files from pyproject.toml, keeping current pins where they still fit
+##       (UPGRADE=1: move every package to the newest version pyproject.toml allows)
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile $(UV_COMPILE) $(if $(UPGRADE),--upgrade) requirements/build.in -o $(LOCK_BUILD)
+	$(BIN)/uv pip compile $(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml -o $(LOCK_APP)
+	$(BIN)/uv pip compile $(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra dev \
+		-c $(LOCK_APP) -o $(LOCK_DEV)
+
+## outdated: what `make lock UPGRADE=1` would change (nothing is written)
+outdated: $(VENV)/.installed
+	@rm -rf $(VENV)/outdated && mkdir -p $(VENV)/outdated
+	@$(BIN)/uv pip compile $(UV_COMPILE) --upgrade requirements/build.in -o $(VENV)/outdated/build.txt
+	@$(BIN)/uv pip compile $(UV_COMPILE) --upgrade pyproject.toml -o $(VENV)/outdated/app.txt
+	@$(BIN)/uv pip compile $(UV_COMPILE) --upgrade pyproject.toml --extra dev \
+		-c $(VENV)/outdated/app.txt -o $(VENV)/outdated/dev.txt
+	@$(BIN)/python requirements/lockfile.py $(LOCK_BUILD) $(VENV)/outdated/build.txt \
+		$(LOCK_DEV) $(VENV)/outdated/dev.txt

@@ -129,3 +129,45 @@ def test_init_refuses_an_existing_catalog_or_an_unknown_code(runner, folder):
 def test_init_needs_a_template(runner, tmp_path):
     result = invoke(runner, "init", "qu", "-d", str(tmp_path))
     assert result.exit_code != 0 and "flask translate extract" in result.output
+
+
+# --- Plural forms: the catalogs' own header decides, whatever Babel's CLDR data says --------
+
+#: Which form each count takes in Spanish and English.
+PLURAL_CASES = {0: "plural", 1: "singular", 2: "plural", 21: "plural", 1_000_000: "plural"}
+PLURAL_IDS = ("%(num)s seat left", "%(num)s seats left")
+
+
+def plural_forms_of(folder: Path, code: str) -> tuple[int, list]:
+    """The catalog's declared number of forms and the msgstr forms of every plural entry."""
+    catalog = read(folder / code / "LC_MESSAGES" / "messages.po")
+    return catalog.num_plurals, [m for m in catalog if m.id and not isinstance(m.id, str)]
+
+
+def compiled_plural(folder: Path, code: str, count: int) -> str:
+    from babel.support import Translations
+
+    with (folder / code / "LC_MESSAGES" / "messages.mo").open("rb") as handle:
+        translations = Translations(handle)
+    return translations.ngettext(*PLURAL_IDS, count) % {"num": count}
+
+
+@pytest.mark.parametrize("code", ["es", "en"])
+def test_catalogs_keep_two_plural_forms_through_update(runner, folder, code):
+    # Babel 2.19's CLDR data gives Spanish a third form ("many", for millions); the
+    # catalogs declare the two forms the interface is written in, and an update keeps them.
+    for step in (("update", "--no-extract"), ("compile",)):
+        result = invoke(runner, *step, "-d", str(folder))
+        assert result.exit_code == 0, result.output
+    forms, plurals = plural_forms_of(folder, code)
+    assert forms == 2
+    assert plurals, "the catalog has plural entries to check"
+    for message in plurals:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert len(strings) == forms and all(strings), message.id
+    expected = {
+        "es": {"singular": "Queda %(num)s cupo", "plural": "Quedan %(num)s cupos"},
+        "en": {"singular": "%(num)s seat left", "plural": "%(num)s seats left"},
+    }[code]
+    for count, form in PLURAL_CASES.items():
+        assert compiled_plural(folder, code, count) == expected[form] % {"num": count}

@@ -254,8 +254,8 @@ def write_spanish(folder: Path, template: Catalog, translate) -> Catalog:
     for message in template:
         if message.id:
             sources = message.id if isinstance(message.id, str) else tuple(message.id)
-            strings = (
-                translate(sources) if isinstance(sources, str) else tuple(map(translate, sources))
+            strings = translate(sources) if isinstance(sources, str) else plural_forms(
+                spanish, tuple(map(translate, sources))
             )
             spanish.add(sources, strings, context=message.context)
     target = folder / "es" / "LC_MESSAGES"
@@ -263,6 +263,13 @@ def write_spanish(folder: Path, template: Catalog, translate) -> Catalog:
     with (target / "messages.mo").open("wb") as handle:
         write_mo(handle, spanish)
     return spanish
+
+
+def plural_forms(catalog: Catalog, translated: tuple[str, str]) -> tuple[str, ...]:
+    """As many forms as the catalog's language has (Babel's CLDR data decides: Spanish has
+    had two, and three since Babel 2.19): the singular first, the plural for every other."""
+    singular, plural = translated
+    return (singular,) + (plural,) * (catalog.num_plurals - 1)
 
 
 def shout(source: str) -> str:
