@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 #: ``name==version ; marker \`` at the start of a line; hashes and comments follow.
-PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)(?:\s*;\s*(?P<marker>[^\\]+?))?\s*\\?$")
+PIN = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)"
+    r"(?:\s*;\s*(?P<marker>[^\\]+?))?\s*\\?$"
+)
 PROJECT = "chakra-routes (pyproject.toml)"
 
 
