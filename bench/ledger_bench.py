@@ -94,7 +94,7 @@ class Books:
 
 def build(entries_wanted: int, seed: int, now: datetime) -> dict[str, list]:
     """Every row of the benchmark, as lists of tuples per table (ids assigned here)."""
-    from tourism.services.splits import Member, Party, Share, SplitRule, split_payment
+    from tourism.services.ledger.splits import Member, Party, Share, SplitRule, split_payment
 
     rng = random.Random(seed)
     start = now - timedelta(days=30 * MONTHS)
@@ -460,7 +460,9 @@ def measure(app, repeat: int, show_plans: bool) -> list:
     from tourism.models.ledger import LedgerAccount, LedgerEntry
     from tourism.money import to_decimal
     from tourism.report_charts import charts
-    from tourism.services import ledger_checks, reports
+    from tourism.services.ledger import checks as ledger_checks
+    from tourism.services.reports import revenue as reports
+    from tourism.services.reports.periods import default_period
 
     results: list = []
     with app.test_request_context(headers={"Accept-Language": "en"}):
@@ -477,7 +479,7 @@ def measure(app, repeat: int, show_plans: bool) -> list:
         print(f"\nThe busiest association: {association.slug} ({busiest[1]:,} ledger entries)")
         today = datetime.now(UTC).date()
         now = datetime.now(UTC)
-        default = reports.default_period(today)
+        default = default_period(today)
         periods = {
             "12 months": default,
             "24 months": reports.Period(default.first.replace(year=default.first.year - 1),

@@ -182,7 +182,7 @@ def inspect(session, targets: list[Target]) -> dict:
 
     from tourism.database import utcnow
     from tourism.models import Booking, BookingLine, BookingStatus
-    from tourism.services import availability
+    from tourism.services.booking import availability
 
     session.rollback()  # read what the nodes committed, not an earlier snapshot
     ids = [t.departure_id for t in targets]

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from tourism import create_app, database
 from tourism.extensions import db
 from tourism.models import Departure
-from tourism.services import availability
-from tourism.services import booking as booking_service
+from tourism.services.booking import availability
+from tourism.services.booking import lifecycle as booking_service
 
 if os.environ.get("CHAKRA_ENV", "").strip().lower() == "production":
     raise RuntimeError("the unlocked application is a test control; never run it in production")

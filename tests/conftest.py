@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, literal, select, text
 
+from tests import factories
 from tourism import create_app
 from tourism.extensions import db
 from tourism.models.ledger import (
@@ -19,8 +20,6 @@ from tourism.models.ledger import (
     append_only_triggers_sql,
     drop_append_only_triggers_sql,
 )
-
-from . import factories
 
 #: With pytest-xdist (``-n 2``) each worker gets its own PostgreSQL database and Redis
 #: database, derived from the ones given, so workers never share rows, locks or rate limits.
@@ -195,7 +194,7 @@ def stripe_emulator(tmp_path_factory):
     A ``tests.stripe_emulator.StripeEmulator``: ``base_url``, ``js_url``,
     ``register_webhook(url, secret, events=None)``, ``unregister_webhook(id)``, ``flush()``,
     ``sign_event(payload, secret, timestamp=None)``."""
-    from .stripe_emulator import StripeEmulator
+    from tests.stripe_emulator import StripeEmulator
 
     emulator = StripeEmulator(state_dir=tmp_path_factory.mktemp("localstripe")).start()
     yield emulator
@@ -217,6 +216,6 @@ def stripe_settings(stripe_emulator) -> dict:
 @pytest.fixture
 def gateway(stripe_settings):
     """A ``StripeGateway`` talking to the emulator."""
-    from tourism.stripe_gateway import StripeGateway
+    from tourism.services.payments.stripe_gateway import StripeGateway
 
     return StripeGateway.from_config(stripe_settings)

@@ -22,7 +22,7 @@ from tourism.models import (
     Stop,
     StopText,
 )
-from tourism.services.references import new_manage_token, new_reference
+from tourism.services.booking.references import new_manage_token, new_reference
 
 _seq = itertools.count(1)
 
@@ -178,7 +178,7 @@ _hashes: dict[str, str] = {}
 
 def _password_hash(password: str) -> str:
     """argon2 at 64 MiB takes a while: hash each test password once per test session."""
-    from tourism.services.accounts import hash_password
+    from tourism.services.access.accounts import hash_password
 
     if not password:
         return ""

@@ -17,18 +17,17 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
+from tests.conftest import _test_config
+from tests.fuzzing import collect_fields, problems
+from tests.route_walk import placeholder_url, routes
+from tests.security.test_tenancy_matrix import OWN, PUBLIC, _client, _dump
 from tourism import create_app
 from tourism.database import utcnow
 from tourism.extensions import db
-from tourism.forms_auth import InvitationForm, InvitationSignInForm, ResetPasswordForm
+from tourism.forms.auth import InvitationForm, InvitationSignInForm, ResetPasswordForm
 from tourism.i18n import LOCALE_COOKIE
 from tourism.models import Association, Departure, Experience, Role, User
-from tourism.services import accounts
-
-from .conftest import _test_config
-from .fuzzing import collect_fields, problems
-from .route_walk import placeholder_url, routes
-from .test_tenancy_matrix import OWN, PUBLIC, _client, _dump
+from tourism.services.access import accounts
 
 #: Fuzzed with bodies of their own: JSON (sync, test_fuzz_requests.py) and signed raw bytes
 #: (the webhook, test_fuzz_webhook.py).

@@ -6,7 +6,8 @@ dump goes to a private directory instead of the fixed ``/tmp/localstripe.pickle`
 runs, or two xdist workers, never share state, and old state is never loaded).
 
 localstripe is a partial emulator. A few gaps are patched here so that it answers the calls
-real Stripe accepts from ``tourism.stripe_gateway`` (see ``_install_compat_patches``):
+real Stripe accepts from ``tourism.services.payments.stripe_gateway``
+(see ``_install_compat_patches``):
 
 * ``POST /v1/payment_intents`` accepts ``description`` (localstripe answered 400);
 * ``POST /v1/payment_intents/{id}/confirm`` accepts ``payment_method`` (it answered 500),

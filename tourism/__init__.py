@@ -40,7 +40,7 @@ def register_extensions(app: Flask) -> None:
     from .page_cache import init_app as init_page_cache
     from .response_cache import init_app as init_response_cache
     from .security import init_app as init_security
-    from .services import audit
+    from .services.access import audit
     from .static_files import init_app as init_static_files
 
     if app.config.get("PROXY_FIX_X_FOR"):
@@ -80,7 +80,7 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        from .services.accounts import user_for_session
+        from .services.access.accounts import user_for_session
 
         return user_for_session(db.session, token)
 

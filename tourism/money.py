@@ -48,6 +48,17 @@ def parse_amount(text: str) -> int:
     return cents
 
 
+def percent_of(amount_cents: int, percent: int) -> int:
+    """``percent`` % of ``amount_cents``, rounded half up to the cent (deposits, refunds by
+    policy). The one place a percentage of money is taken."""
+    return (amount_cents * percent + 50) // 100
+
+
+def basis_points_of(amount_cents: int, basis_points: int) -> int:
+    """``basis_points`` (1/100 of a percent) of ``amount_cents``, rounded half up."""
+    return (amount_cents * basis_points + 5_000) // 10_000
+
+
 def allocate(amount_cents: int, weights: Sequence[int]) -> list[int]:
     """Split ``amount_cents`` by integer ``weights`` so the shares sum exactly to the amount.
 

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from .money import format_money
-from .services.reports import Report, Share
+from .services.reports.revenue import Report, Share
 
 # pygal registers an import hook for its map plugins (``pygal.maps.*``, unused here) that
 # only has the legacy ``find_module``: from then on every import the other finders miss

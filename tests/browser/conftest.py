@@ -98,7 +98,7 @@ class PaymentServer:
         (the demo data fills some departures on purpose)."""
         from tourism.database import utcnow
         from tourism.models import Departure
-        from tourism.services import availability
+        from tourism.services.booking import availability
 
         with self.app.app_context():
             for departure_id in departure_ids:

@@ -12,12 +12,11 @@ import pytest
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
+from tests.factories import PASSWORD, Factories
 from tourism import create_app
 from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import Booking, Payment
-
-from ..factories import PASSWORD, Factories
 
 pytestmark = pytest.mark.browser
 

@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 
+from tests.browser.test_payment_journey import GOOD_CARD, MANAGE_URL, Tourist
 from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import BookingStatus, Departure
-
-from .test_payment_journey import GOOD_CARD, MANAGE_URL, Tourist
 
 pytestmark = pytest.mark.browser
 

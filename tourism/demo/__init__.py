@@ -44,10 +44,9 @@ from ..models import (
     StopText,
     User,
 )
-from ..services.references import new_manage_token, new_reference
-from ..services.schedules import generate_departures
+from ..services.booking.references import new_manage_token, new_reference
+from ..services.operations.recurrence import generate_departures
 from . import asopromas, kallari, tsatsayaku, winak
-from .common import EARLY_START_POLICY, STANDARD_POLICY  # noqa: F401 (re-exported)
 
 SCHEDULE_DAYS_BACK = 7
 SCHEDULE_DAYS_AHEAD = 120
@@ -195,7 +194,7 @@ DEMO_USERS = [
 
 def _demo_people(session: Session, associations, cacao_route: Experience, now) -> None:
     """Demo accounts, and the Kallari demo guide leading the next Cacao Route departures."""
-    from ..services.accounts import hash_password
+    from ..services.access.accounts import hash_password
 
     password_hash = hash_password(DEMO_PASSWORD)
     users = {}

@@ -41,8 +41,10 @@ from ..models import (
     StopVisit,
     User,
 )
-from ..services import checkin, payouts, postings, releases, split_rules
-from ..services.references import new_manage_token, new_reference
+from ..services.booking.references import new_manage_token, new_reference
+from ..services.ledger import postings, releases, split_rules
+from ..services.operations import checkin
+from ..services.treasury import payouts
 
 #: Demo shares (an association would set its own on the money-sharing page): most of the
 #: money to the host families, a fixed $2 per visitor and a fifth of the rest to the guides.

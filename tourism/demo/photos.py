@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Experience, Photo
-from ..services.photos import add_photo
+from ..services.catalog.photos import add_photo
 
 SIZE = (1280, 854)
 

@@ -6,7 +6,7 @@ UTC instant; a later version never changes what an earlier booking was sold unde
 
 **How the shares are stored.** ``parts`` is a JSON list with one object per party, integers
 only: ``{"party": "families", "basis_points": 5000, "cents_per_participant": 0}``. The
-parties are ``tourism.services.splits.Party`` values; basis points add up to 10,000.
+parties are ``tourism.services.ledger.splits.Party`` values; basis points add up to 10,000.
 ``stop_weights`` is a JSON list of ``[stop_id, weight]`` pairs weighting the families'
 part per hosted stop; empty means every hosted stop weighs the same. JSON rather than one
 column per party so a party can be added without a migration, and because the rule is

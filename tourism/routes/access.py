@@ -8,7 +8,7 @@ from flask import abort, request
 from flask_login import current_user, login_required
 
 from ..models import Role
-from ..services import audit, tenancy
+from ..services.access import audit, tenancy
 
 
 def _deny():

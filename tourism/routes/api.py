@@ -12,11 +12,12 @@ from .. import vocabulary
 from ..database import utcnow
 from ..errors import InvalidRequest
 from ..extensions import db
-from ..forms import DAYS_AHEAD, CatalogFilterForm
+from ..forms.public import DAYS_AHEAD, CatalogFilterForm
 from ..models import BookingStatus
 from ..response_cache import cached_response
-from ..services import availability, catalog
-from ..services import booking as booking_service
+from ..services.booking import availability
+from ..services.booking import lifecycle as booking_service
+from ..services.catalog import search as catalog
 from ..timefmt import display_zone, local, local_today
 from .helpers import current_locale
 from .limits import token_lookup

@@ -28,7 +28,7 @@ from flask_login import current_user, login_user, logout_user
 from ..database import utcnow, write_transactions
 from ..errors import DomainError
 from ..extensions import db, limiter
-from ..forms_auth import (
+from ..forms.auth import (
     ForgotPasswordForm,
     InvitationForm,
     InvitationSignInForm,
@@ -37,7 +37,9 @@ from ..forms_auth import (
 )
 from ..i18n import LOCALE_COOKIE, available_locales
 from ..models import Role, User
-from ..services import accounts, audit, notifications, tenancy
+from ..services.access import accounts, audit, tenancy
+from ..services.messages import account_emails, rendering
+from ..services.messages import outbox as notifications
 from .effects import send_queued_emails
 from .helpers import current_locale
 
@@ -220,11 +222,11 @@ def forgot_password():
         user, raw = found
         notifications.queue_account_email(
             db.session,
-            kind=notifications.PASSWORD_RESET,
+            kind=account_emails.PASSWORD_RESET,
             key=accounts.link_key(raw),
             recipient=user.email,
             language=user.locale or current_locale(),
-            url=notifications.absolute_url("auth.reset_password", token=raw),
+            url=rendering.absolute_url("auth.reset_password", token=raw),
         )
     db.session.commit()
     return _send_after_response(redirect(url_for("auth.forgot_password_sent"), code=303))
@@ -275,7 +277,7 @@ def accept_invitation(token: str):
             "auth/invitation.html",
             form=form,
             invitation=invitation,
-            role=notifications.role_label(invitation.role.value),
+            role=account_emails.role_label(invitation.role.value),
             token=token,
             error=error,
         )

@@ -20,12 +20,16 @@ from flask_babel import gettext as _
 from ..database import utcnow, write_transactions
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
-from ..forms import booking_form_for
+from ..forms.public import booking_form_for
 from ..i18n import available_locales
 from ..models import BookingStatus, Departure, PaymentMethod
-from ..services import availability, hold_caps, payments, transparency
-from ..services import booking as booking_service
-from ..stripe_gateway import GatewayError
+from ..services.booking import availability
+from ..services.booking import caps as hold_caps
+from ..services.booking import lifecycle as booking_service
+from ..services.ledger import transparency
+from ..services.payments import online as payments
+from ..services.payments import refunds
+from ..services.payments.stripe_gateway import GatewayError
 from .effects import gateway, send_queued_emails
 from .helpers import current_locale
 from .limits import token_lookup
@@ -181,7 +185,7 @@ def pay(token: str):
             start = payments.start_payment(db.session, booking, gateway(), utcnow(), _hold_for())
             db.session.commit()
         except GatewayError:
-            return _manage_with_error(token, payments.PaymentsUnavailable())
+            return _manage_with_error(token, refunds.PaymentsUnavailable())
         except payments.NothingToPay:
             db.session.rollback()
             return redirect(url_for("bookings.manage", token=token), code=303)
@@ -211,7 +215,7 @@ def pay_with_card(token: str):
         db.session.commit()
     except GatewayError:
         db.session.rollback()
-        return jsonify(error=str(payments.PaymentsUnavailable())), 503
+        return jsonify(error=str(refunds.PaymentsUnavailable())), 503
     except DomainError as error:
         db.session.rollback()
         body = {"error": str(error)}
@@ -259,7 +263,7 @@ def cancel(token: str):
     """Ask for confirmation, then cancel and refund as the policy says."""
     booking = booking_service.find_by_token(db.session, token)
     now = utcnow()
-    percent = payments.refund_percent(
+    percent = refunds.refund_percent(
         booking.departure.experience.cancellation_policy, booking.departure.starts_at, now
     )
     if request.method == "GET":
@@ -270,10 +274,10 @@ def cancel(token: str):
             refund_cents=(booking.paid_online_cents * percent + 50) // 100,
         )
     try:
-        refunded = payments.cancel_with_refund(db.session, booking, gateway(), now)
+        refunded = refunds.cancel_with_refund(db.session, booking, gateway(), now)
         db.session.commit()
     except GatewayError:
-        return _manage_with_error(token, payments.PaymentsUnavailable())
+        return _manage_with_error(token, refunds.PaymentsUnavailable())
     except DomainError as error:
         return _manage_with_error(token, error)
     send_queued_emails()

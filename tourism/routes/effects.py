@@ -9,8 +9,8 @@ from flask import current_app
 
 from ..database import write_transactions
 from ..extensions import db
-from ..mail import get_mailer
-from ..stripe_gateway import StripeGateway
+from ..services.messages.mail import get_mailer
+from ..services.payments.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def send_queued_emails() -> None:
     ``flask send-emails``. A mail failure never undoes a booking: the notification stays
     queued with its error and the command retries it.
     """
-    from ..services import notifications
+    from ..services.messages import outbox as notifications
 
     queued = db.session.info.pop(notifications.QUEUED_KEY, [])
     if not queued or current_app.config.get("MAIL_DELIVERY", "request") != "request":

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 
 from .. import vocabulary
 from ..database import utcnow
-from ..forms import country_name
+from ..forms.public import country_name
 from ..i18n import language_name, locales_for
 from ..money import format_money
 from ..timefmt import fmt_date, fmt_datetime, fmt_time, local

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, send_from_directory
 
-from ..services.photos import KEY_SHAPE, WIDTHS, file_name
+from ..services.catalog.photos import KEY_SHAPE, WIDTHS, file_name
 
 bp = Blueprint("media", __name__)
 

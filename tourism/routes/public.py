@@ -10,10 +10,15 @@ from flask_login import current_user
 
 from ..database import utcnow
 from ..extensions import db
-from ..forms import CatalogFilterForm
+from ..forms.public import CatalogFilterForm
 from ..i18n import LOCALE_COOKIE, available_locales
 from ..response_cache import cached_response
-from ..services import accounts, availability, catalog, payments, photos, transparency
+from ..services.access import accounts
+from ..services.booking import availability
+from ..services.catalog import photos
+from ..services.catalog import search as catalog
+from ..services.ledger import transparency
+from ..services.payments import online as payments
 from ..timefmt import display_zone, local, local_today
 from .effects import gateway
 from .helpers import current_locale

@@ -18,23 +18,28 @@ from flask_login import current_user, login_required
 from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db
-from ..forms_treasury import batch_items, period
+from ..forms.treasury import batch_items, period
 from ..models import Association, Family, Payout, PayoutMethod, Role
 from ..money import to_decimal
 from ..report_charts import charts, group_label, percent_label, stylesheet
-from ..services import (
-    payout_receipts,
+from ..services.reports import exports as report_exports
+from ..services.reports import periods
+from ..services.reports import revenue as reports
+from ..services.treasury import (
+    exports as treasury_exports,
+)
+from ..services.treasury import (
     payouts,
-    report_exports,
-    reports,
     statements,
-    treasury_exports,
+)
+from ..services.treasury import (
+    receipts as payout_receipts,
 )
 from ..timefmt import display_zone, local_today
 from .access import admins_only
 from .helpers import current_locale
 from .limits import token_lookup
-from .manage import ID, acting_user, done, page, scoped
+from .manage.blueprint import ID, acting_user, done, page, scoped
 from .media import upload_dir
 
 bp = Blueprint("treasury", __name__)
@@ -197,7 +202,7 @@ REPORT_TABLES = "any(" + ", ".join(report_exports.TABLES) + ")"
 
 def _report(association: Association) -> reports.Report:
     """The report for the months in the query string; ``InvalidPeriod`` (400) when bad."""
-    span = reports.parse_period(
+    span = periods.parse_period(
         request.args.get("from"), request.args.get("to"), local_today(), display_zone()
     )
     return reports.revenue_report(db.session, association, span, current_locale(), utcnow())
@@ -211,7 +216,7 @@ def reports_dashboard(association_id: int):
         association=association,
         label=group_label,
         percent=percent_label,
-        default=reports.default_period(local_today(), display_zone()),
+        default=periods.default_period(local_today(), display_zone()),
     )
     try:
         report = _report(association)

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..database import utcnow
 from ..extensions import csrf, db
-from ..services import webhooks
-from ..stripe_gateway import GatewayError, SignatureError
+from ..services.payments import webhooks
+from ..services.payments.stripe_gateway import GatewayError, SignatureError
 from .effects import gateway, send_queued_emails
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

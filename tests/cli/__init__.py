@@ -1,0 +1,1 @@
+"""Tests of the flask commands in tourism.cli."""

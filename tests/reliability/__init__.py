@@ -1,0 +1,1 @@
+"""Concurrency, crashes, faults, databases, backups and deployment files."""

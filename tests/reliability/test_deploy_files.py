@@ -1,0 +1,137 @@
+"""The deployment examples in deploy/ parse, and agree with each other and with the app.
+
+``systemd-analyze verify`` checks the units (with the install path pointed at this checkout,
+so the commands exist); the compose file must be valid YAML naming the services docs/DEPLOY.md
+describes; the container scheduler and the systemd timers must run the same commands, and
+every one of them must be a command the app really has.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+INSTALL_PATH = "/srv/chakra-routes/current"
+
+
+def _timer_commands() -> set[str]:
+    commands = set()
+    for timer in (DEPLOY / "systemd").glob("chakra-routes-*.timer"):
+        service = timer.with_suffix(".service").read_text()
+        found = re.search(r"^ExecStart=\S+/flask --app tourism (\S+)", service, re.MULTILINE)
+        if found:
+            commands.add(found.group(1))
+    return commands
+
+
+def test_every_timer_has_its_service_and_a_schedule():
+    timers = sorted((DEPLOY / "systemd").glob("*.timer"))
+    assert timers
+    for timer in timers:
+        assert timer.with_suffix(".service").exists(), timer.name
+        assert re.search(r"^OnCalendar=\S", timer.read_text(), re.MULTILINE), timer.name
+
+
+def test_scheduler_and_timers_run_the_same_real_commands(app):
+    script = (DEPLOY / "scheduler.sh").read_text()
+    scheduled = set(re.findall(r"\brun ([a-z-]+)", script))
+    assert scheduled == _timer_commands()
+    assert scheduled >= {
+        "send-emails",
+        "expire-holds",
+        "reconcile-payments",
+        "release-shares",
+        "send-impact-receipts",
+        "send-reminders",
+        "generate-departures",
+        "ledger-check",
+    }
+    assert scheduled <= set(app.cli.commands), scheduled - set(app.cli.commands)
+
+
+def test_scheduler_script_is_valid_bash():
+    subprocess.run(["bash", "-n", str(DEPLOY / "scheduler.sh")], check=True)  # noqa: S607
+
+
+def test_compose_file_describes_the_stack():
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert {"web", "scheduler", "db", "redis", "nginx"} <= set(services)
+    web = services["web"]["environment"]
+    assert web["CHAKRA_ENV"] == "production" and web["MAIL_DELIVERY"] == "worker"
+    assert web["PROXY_FIX_X_FOR"] == "1" and web["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    assert services["scheduler"]["command"] == ["bash", "deploy/scheduler.sh"]
+    # The compose file's own paths exist.
+    assert (ROOT / services["web"]["build"]["dockerfile"]).exists()
+    settings = web["CHAKRA_SETTINGS"].removeprefix("/app/")
+    assert (ROOT / settings).exists()
+    for volume in services["nginx"]["volumes"]:
+        source = volume.split(":")[0]
+        if source.startswith("./nginx"):
+            assert (DEPLOY / source).exists(), source
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+def test_systemd_units_verify(tmp_path):
+    units = []
+    for unit in sorted((DEPLOY / "systemd").glob("chakra-routes-*.*")):
+        if unit.suffix not in (".service", ".timer"):
+            continue
+        copy = tmp_path / unit.name
+        copy.write_text(unit.read_text().replace(INSTALL_PATH, str(ROOT)))
+        units.append(str(copy))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *units],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Unknown keys are only warnings: any output at all fails the test.
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), (
+        result.stdout + result.stderr
+    )
+
+
+@pytest.mark.skipif(
+    not (shutil.which("nginx") and shutil.which("openssl")), reason="nginx or openssl missing"
+)
+def test_nginx_configuration_is_accepted(tmp_path):
+    """``nginx -t`` on the example, with a throwaway certificate and local paths."""
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    subprocess.run(
+        [  # noqa: S607
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost",
+            "-keyout", str(tls / "privkey.pem"), "-out", str(tls / "fullchain.pem"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    site = (DEPLOY / "nginx" / "chakra-routes.conf").read_text()
+    site = (
+        site.replace("server web:8000", "server 127.0.0.1:8000")
+        .replace("/etc/nginx/tls", str(tls))
+        .replace("/var/cache/nginx/chakra", str(tmp_path / "cache"))
+    )
+    (tmp_path / "site.conf").write_text(site)
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n    access_log off;\n    include {tmp_path}/site.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        ["nginx", "-t", "-c", str(main), "-p", str(tmp_path)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr

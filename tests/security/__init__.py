@@ -1,0 +1,1 @@
+"""Attacks and hygiene: CSRF, XSS, fuzzing, tenancy, headers, logs, limits."""

@@ -1,0 +1,1 @@
+"""Tests of tourism.services, one package per room."""

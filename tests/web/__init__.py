@@ -1,0 +1,1 @@
+"""What every page shares: the response cache, static files, query counts, languages."""

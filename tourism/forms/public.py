@@ -1,0 +1,220 @@
+"""Forms: what visitors may send, with messages in their language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+
+from babel import Locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from .. import vocabulary
+from ..money import parse_amount
+from ..services.booking.lifecycle import LIMITS
+from ..timefmt import local_today
+
+#: How far ahead visitors may search: departures are generated about two months ahead, and
+#: bounding the date keeps date arithmetic far from its limits.
+DAYS_AHEAD = 730
+
+
+class WholeNumberRange(NumberRange):
+    """``NumberRange`` for whole numbers of any size. WTForms' own check turns the number
+    into a float (to test for NaN), which fails past 1e308 ("9" typed 400 times) and
+    answered 500; such a number is outside every range here, so it gets the range's
+    message. Always give ``message``."""
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, int) and abs(field.data) > 2**53:
+            raise ValidationError(self.message % {"min": self.min, "max": self.max})
+        super().__call__(form, field)
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class CatalogFilterForm(FlaskForm):
+    """The catalog's filters; read from the query string, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    province = SelectField(_l("Province"), validators=[Optional()], validate_choice=True)
+    theme = SelectField(_l("Theme"), validators=[Optional()], validate_choice=True)
+    date = DateField(_l("Date"), validators=[Optional()])
+    min_price = StringField(_l("Min. price (USD)"), validators=[Optional(), Length(max=12)])
+    max_price = StringField(_l("Max. price (USD)"), validators=[Optional(), Length(max=12)])
+    sort = SelectField(_l("Sort by"), validators=[Optional()], default="soonest")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        everywhere = [("", _l("All provinces"))]
+        self.province.choices = choices(everywhere + list(vocabulary.PROVINCES.items()))
+        self.theme.choices = choices([("", _l("All themes"))] + list(vocabulary.THEMES.items()))
+        self.sort.choices = choices(vocabulary.SORTS.items())
+
+    @staticmethod
+    def _amount(field) -> int | None:
+        if not field.data:
+            return None
+        try:
+            return parse_amount(field.data)
+        except ValueError as exc:
+            raise ValidationError(_l("Write an amount like 25 or 25.50.")) from exc
+
+    def validate_min_price(self, field) -> None:
+        self._amount(field)
+
+    def validate_max_price(self, field) -> None:
+        self._amount(field)
+
+    def validate_date(self, field) -> None:
+        if field.data is None:
+            return
+        today = local_today()
+        if not today - timedelta(days=1) <= field.data <= today + timedelta(days=DAYS_AHEAD):
+            raise ValidationError(_l("Choose a date from today on, within the next two years."))
+
+    def price_range(self) -> tuple[int | None, int | None]:
+        return self._amount(self.min_price), self._amount(self.max_price)
+
+
+#: Two-letter codes in CLDR's territory list that are not countries one lives in.
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+
+
+@lru_cache(maxsize=16)
+def country_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    """ISO country codes with names in the visitor's language, Ecuador first (built once per
+    language: every booking form shows them)."""
+    territories = Locale.parse(locale).territories
+    countries = sorted(
+        (
+            (code, name)
+            for code, name in territories.items()
+            if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
+        ),
+        key=lambda item: item[1],
+    )
+    ecuador = ("EC", territories.get("EC", "Ecuador"))
+    return (ecuador, *(c for c in countries if c[0] != "EC"))
+
+
+def country_name(code: str, locale: str) -> str:
+    return Locale.parse(locale).territories.get(code, code)
+
+
+class BookingForm(FlaskForm):
+    """Contact details and payment choice; ticket fields are added per experience."""
+
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=LIMITS["name"])])
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(),
+            Length(max=LIMITS["email"]),
+            Email(message=_l("Please give a valid email address.")),
+        ],
+    )
+    phone = TelField(
+        _l("Phone (with country code)"),
+        validators=[DataRequired(), Length(max=LIMITS["phone"])],
+    )
+    country = SelectField(_l("Country"), validators=[DataRequired()])
+    language = SelectField(_l("Language for messages"), validators=[DataRequired()])
+    special_needs = TextAreaField(
+        _l("Special needs (diet, mobility, health)"),
+        validators=[Optional(), Length(max=LIMITS["special_needs"])],
+    )
+    payment_method = RadioField(_l("Payment"), validators=[InputRequired()])
+
+    def ticket_fields(self):
+        return [field for field in self if field.name.startswith("qty_")]
+
+    def quantities(self) -> dict[int, int]:
+        return {int(f.name.removeprefix("qty_")): f.data or 0 for f in self.ticket_fields()}
+
+
+PAYMENT_LABELS = {
+    "card": _l("Pay everything now by card"),
+    "deposit": _l("Pay a %(percent)s%% deposit now by card, the rest in cash on arrival"),
+    "on_arrival": _l("Pay on arrival, in cash, to the community"),
+}
+
+
+@lru_cache(maxsize=256)
+def _booking_form_class(categories: tuple[tuple[int, str], ...], limit: int) -> type[BookingForm]:
+    """The form class for one set of ticket fields, built once: creating a form class is the
+    slow part of a booking request. Labels stay lazy, so one class serves every language."""
+
+    class ExperienceBookingForm(BookingForm):
+        pass
+
+    for category_id, code in categories:
+        setattr(
+            ExperienceBookingForm,
+            f"qty_{category_id}",
+            IntegerField(
+                vocabulary.PRICE_CATEGORIES.get(code, code),
+                default=0,
+                validators=[
+                    Optional(),
+                    WholeNumberRange(
+                        min=0,
+                        max=limit,
+                        message=_l("Choose between %(min)s and %(max)s tickets."),
+                    ),
+                ],
+            ),
+        )
+    return ExperienceBookingForm
+
+
+@lru_cache(maxsize=16)
+def _country_select_choices(locale: str) -> tuple[SelectChoice, ...]:
+    return tuple(choices(country_choices(locale)))
+
+
+def booking_form_for(
+    experience, locale: str, languages: list[str], methods: list[str], **kwargs
+) -> BookingForm:
+    """A booking form with one ticket field per active price category of ``experience``,
+    offering the payment ``methods`` that are available."""
+    form_class = _booking_form_class(
+        tuple((c.id, c.code) for c in experience.price_categories if c.is_active),
+        experience.max_tickets_per_booking,
+    )
+    form = form_class(**kwargs)
+    form.country.choices = list(_country_select_choices(locale))
+    form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
+    form.payment_method.choices = choices(
+        (m, str(PAYMENT_LABELS[m]) % {"percent": experience.deposit_percent}) for m in methods
+    )
+    if not form.is_submitted() and methods:
+        form.payment_method.data = methods[0]
+    if not form.is_submitted():
+        form.language.data = locale
+    return form

@@ -1,0 +1,13 @@
+"""Management pages for association staff and admins (a platform admin sees every association).
+
+Views are thin: a form, one service call, then a commit and a redirect, or the page again
+with the error and its status. Every object is looked up through ``tenancy.get_scoped``, so
+another association's experience, family, schedule or departure is simply not found (404).
+
+The blueprint is ``blueprint.bp``; each module of this package adds its views to it:
+``associations`` (dashboard), ``experiences`` (and photos), ``people`` (families, guides,
+invitations), ``operations`` (schedules, departures, the board), ``split_rules``.
+"""
+
+from . import associations, experiences, operations, people, split_rules  # noqa: F401
+from .blueprint import bp  # noqa: F401

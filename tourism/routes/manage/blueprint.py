@@ -1,0 +1,34 @@
+"""The ``manage`` blueprint and what its views share: the acting user, objects looked up through
+tenancy (another association's object is simply not found: 404), pages with their error and
+status, and redirects after a change."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ...errors import DomainError
+from ...extensions import db
+from ...services.access import tenancy
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+ID = "int(max=2147483647)"
+BLANK_STOP_ROWS = 2
+
+
+def acting_user():
+    return current_user._get_current_object()
+
+
+def scoped(model, object_id: int, roles=tenancy.MANAGERS):
+    return tenancy.get_scoped(db.session, model, object_id, acting_user(), roles)
+
+
+def page(template: str, status: int = 200, error: DomainError | str | None = None, **context):
+    return render_template(template, error=str(error) if error else None, **context), status
+
+
+def done(message: str, endpoint: str, **values):
+    flash(message)
+    return redirect(url_for(endpoint, **values), code=303)

@@ -1,0 +1,172 @@
+"""Experiences as staff shape them: texts, prices, stops, policy, payment options, photos,
+and publishing."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_babel import gettext as _
+
+from ...errors import DomainError
+from ...extensions import db
+from ...forms.experiences import ExperienceForm, experience_form_data, new_experience_data
+from ...forms.manage import PhotoForm
+from ...models import Association, Experience
+from ...services.associations import rosters
+from ...services.catalog import experiences as experiences_admin
+from ...services.catalog import photos
+from ..access import managers_only
+from ..media import upload_dir
+from .blueprint import BLANK_STOP_ROWS, ID, acting_user, bp, done, page, scoped
+
+# Experiences ------------------------------------------------------------------------------
+
+
+@bp.get(f"/associations/<{ID}:association_id>/experiences")
+@managers_only
+def experiences(association_id: int):
+    association = scoped(Association, association_id)
+    items = experiences_admin.list_experiences(db.session, association)
+    return page("manage/experiences.html", association=association, experiences=items)
+
+
+def _experience_page(form, association, experience=None, status=200, error=None):
+    return page(
+        "manage/experience_form.html",
+        status,
+        error,
+        form=form,
+        association=association,
+        experience=experience,
+    )
+
+
+@bp.route(f"/associations/<{ID}:association_id>/experiences/new", methods=["GET", "POST"])
+@managers_only
+def new_experience(association_id: int):
+    association = scoped(Association, association_id)
+    families = rosters.list_families(db.session, association)
+    if request.method == "GET":
+        form = ExperienceForm(families, data=new_experience_data(association))
+        form.add_blank_stops(BLANK_STOP_ROWS)
+        return _experience_page(form, association)
+    form = ExperienceForm(families)
+    if not form.validate():
+        return _experience_page(form, association, status=400)
+    try:
+        experience = experiences_admin.create_experience(db.session, association, form.to_input())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _experience_page(form, association, status=error.status_code, error=error)
+    return done(
+        _("The experience was saved as a draft."),
+        "manage.edit_experience",
+        experience_id=experience.id,
+    )
+
+
+@bp.route(f"/experiences/<{ID}:experience_id>/edit", methods=["GET", "POST"])
+@managers_only
+def edit_experience(experience_id: int):
+    experience = scoped(Experience, experience_id)
+    association = experience.association
+    families = rosters.list_families(db.session, association)
+    if request.method == "GET":
+        form = ExperienceForm(families, data=experience_form_data(experience))
+        form.add_blank_stops(BLANK_STOP_ROWS)
+        return _experience_page(form, association, experience)
+    form = ExperienceForm(families)
+    if not form.validate():
+        return _experience_page(form, association, experience, status=400)
+    try:
+        experiences_admin.update_experience(db.session, experience, form.to_input())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _experience_page(form, association, experience, error.status_code, error)
+    return done(
+        _("Your changes were saved."), "manage.edit_experience", experience_id=experience.id
+    )
+
+
+def _change_status(experience_id: int, change, message: str):
+    experience = scoped(Experience, experience_id)
+    try:
+        change(db.session, experience)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        form = ExperienceForm(
+            rosters.list_families(db.session, experience.association),
+            formdata=None,
+            data=experience_form_data(experience),
+        )
+        form.add_blank_stops(BLANK_STOP_ROWS)
+        return _experience_page(form, experience.association, experience, error.status_code, error)
+    return done(message, "manage.edit_experience", experience_id=experience.id)
+
+
+@bp.post(f"/experiences/<{ID}:experience_id>/publish")
+@managers_only
+def publish_experience(experience_id: int):
+    return _change_status(
+        experience_id,
+        experiences_admin.publish_experience,
+        _("The experience is published: tourists can find and book it."),
+    )
+
+
+@bp.post(f"/experiences/<{ID}:experience_id>/archive")
+@managers_only
+def archive_experience(experience_id: int):
+    return _change_status(
+        experience_id,
+        experiences_admin.archive_experience,
+        _("The experience is archived. Bookings already made are kept."),
+    )
+
+
+# Photos -----------------------------------------------------------------------------------
+
+
+def _photos_page(experience, form, status=200, error=None):
+    items = photos.list_photos(db.session, experience)
+    return page("manage/photos.html", status, error, experience=experience, photos=items, form=form)
+
+
+@bp.route(f"/experiences/<{ID}:experience_id>/photos", methods=["GET", "POST"])
+@managers_only
+def experience_photos(experience_id: int):
+    experience = scoped(Experience, experience_id)
+    form = PhotoForm()
+    if request.method == "GET":
+        return _photos_page(experience, form)
+    if not form.validate():
+        return _photos_page(experience, form, 400)
+    try:
+        photos.add_photo(
+            db.session,
+            experience,
+            form.photo.data.stream,
+            upload_dir(),
+            form.alt_es.data,
+            form.alt_en.data or "",
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _photos_page(experience, form, error.status_code, error)
+    return done(_("The photo was added."), "manage.experience_photos", experience_id=experience.id)
+
+
+@bp.post(f"/photos/<{ID}:photo_id>/delete")
+@managers_only
+def delete_photo(photo_id: int):
+    photo = photos.scoped_photo(db.session, photo_id, acting_user())
+    experience_id = photo.experience_id
+    names = photos.delete_photo(db.session, photo)
+    db.session.commit()
+    photos.remove_files(upload_dir(), names)  # only once the row is gone for good
+    return done(
+        _("The photo was deleted."), "manage.experience_photos", experience_id=experience_id
+    )

@@ -1,0 +1,1 @@
+"""Who may do what: accounts and sessions, tenancy, and the audit log."""

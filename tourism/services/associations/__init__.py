@@ -1,0 +1,1 @@
+"""Running an association: its dashboard, rosters of families and guides, invitations."""

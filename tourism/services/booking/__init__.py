@@ -1,0 +1,2 @@
+"""Seats and bookings: counting and locking seats, holding, confirming, cancelling, caps,
+references."""

@@ -1,0 +1,135 @@
+"""Seat counting and the departure lock that makes counting safe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session
+
+from ...database import holds_write_lock
+from ...errors import NotFound
+from ...models import Booking, BookingLine, BookingStatus, Departure, DepartureStatus
+
+
+def _seat_taking_condition(now: datetime):
+    """Confirmed bookings, and holds that have not expired yet (expired holds free seats at
+    once, before any sweep runs)."""
+    return or_(
+        Booking.status == BookingStatus.CONFIRMED,
+        and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
+    )
+
+
+def seats_taken(session: Session, departure_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    """Seats counted against capacity, per departure id, in one query."""
+    ids = list(departure_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Booking.departure_id, func.coalesce(func.sum(BookingLine.quantity), 0))
+        .join(BookingLine, BookingLine.booking_id == Booking.id)
+        .where(Booking.departure_id.in_(ids), _seat_taking_condition(now))
+        .group_by(Booking.departure_id)
+    ).all()
+    taken = {departure_id: 0 for departure_id in ids}
+    taken.update({departure_id: int(count) for departure_id, count in rows})
+    return taken
+
+
+_SEATS_TAKEN_ON_ONE = (
+    select(func.coalesce(func.sum(BookingLine.quantity), 0))
+    .join(Booking, BookingLine.booking_id == Booking.id)
+    .where(
+        Booking.departure_id == bindparam("departure_id"),
+        _seat_taking_condition(bindparam("now")),
+    )
+)
+
+
+def seats_taken_on(session: Session, departure_id: int, now: datetime) -> int:
+    """``seats_taken`` for one departure, with a statement built once (the booking path)."""
+    return int(session.scalar(_SEATS_TAKEN_ON_ONE, {"departure_id": departure_id, "now": now}))
+
+
+def seats_left(session: Session, departure: Departure, now: datetime) -> int:
+    if departure.status != DepartureStatus.SCHEDULED:
+        return 0
+    return max(departure.capacity - seats_taken_on(session, departure.id, now), 0)
+
+
+_READ_DEPARTURE = (
+    select(Departure)
+    .where(Departure.id == bindparam("departure_id"))
+    .execution_options(populate_existing=True)
+)
+_LOCK_DEPARTURE = _READ_DEPARTURE.with_for_update(key_share=True)
+
+
+def lock_departure(session: Session, departure_id: int) -> Departure:
+    """Lock the departure row for the rest of the transaction and return it fresh.
+
+    Call it once, as late as possible, but before counting seats. On PostgreSQL this is
+    ``SELECT … FOR NO KEY UPDATE``: it excludes every other seat change, yet lets others
+    insert bookings that point at the departure (their foreign-key check takes a key-share
+    lock, which ``FOR UPDATE`` would block, and two holds that inserted before locking would
+    deadlock). On SQLite the transaction already holds the database write lock
+    (``BEGIN IMMEDIATE``, see ``tourism.database``) and we check that it really does.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        statement = _LOCK_DEPARTURE
+    elif holds_write_lock(session):
+        statement = _READ_DEPARTURE
+    else:
+        raise RuntimeError(
+            "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
+        )
+    departure = session.execute(statement, {"departure_id": departure_id}).scalar_one_or_none()
+    if departure is None:
+        raise NotFound()
+    return departure
+
+
+@dataclass(frozen=True)
+class DepartureAvailability:
+    departure: Departure
+    seats_left: int
+
+    @property
+    def bookable(self) -> bool:
+        return self.seats_left > 0 and self.departure.status == DepartureStatus.SCHEDULED
+
+
+def departures_between(
+    session: Session,
+    experience_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    include_cancelled: bool = True,
+) -> list[DepartureAvailability]:
+    """Departures of one experience starting in ``[start, end)``, each with seats left."""
+    statement = (
+        select(Departure)
+        .where(
+            Departure.experience_id == experience_id,
+            Departure.starts_at >= max(start, now),
+            Departure.starts_at < end,
+        )
+        .order_by(Departure.starts_at)
+    )
+    if not include_cancelled:
+        statement = statement.where(Departure.status == DepartureStatus.SCHEDULED)
+    departures = session.execute(statement).scalars().all()
+    taken = seats_taken(session, [d.id for d in departures], now)
+    return [
+        DepartureAvailability(
+            departure=d,
+            seats_left=0
+            if d.status != DepartureStatus.SCHEDULED
+            else max(d.capacity - taken[d.id], 0),
+        )
+        for d in departures
+    ]

@@ -1,0 +1,317 @@
+"""Holding seats, confirming, cancelling and expiring bookings.
+
+Every function here runs inside the caller's transaction and only flushes; the view or
+command that called it commits once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from ... import faults
+from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
+from ...models import (
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Departure,
+    DepartureStatus,
+    Experience,
+    ExperienceStatus,
+    PaymentMethod,
+)
+from ..ledger import split_rules
+from ..messages import outbox as notifications
+from . import availability
+from . import caps as hold_caps
+from .pricing import online_due
+from .references import new_manage_token, new_reference
+
+#: Bookings close this long before the departure, so the community can prepare.
+DEFAULT_CUTOFF = timedelta(minutes=60)
+
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+LIMITS = {"name": 120, "email": 254, "phone": 40, "special_needs": 1000}
+
+
+@dataclass
+class ContactDetails:
+    name: str
+    email: str
+    phone: str
+    country: str
+    language: str
+    special_needs: str = ""
+
+
+@dataclass
+class HoldRequest:
+    departure_id: int
+    #: Tickets wanted per price category id.
+    quantities: dict[int, int]
+    contact: ContactDetails
+    payment_method: str = PaymentMethod.ON_ARRIVAL.value
+    extra: dict = field(default_factory=dict)
+    #: ``hold_caps.address_key`` of the client address, when known.
+    held_from: str | None = None
+
+
+class HoldExpired(DepartureUnavailable):
+    default_message = _l("Your seats were held for too long and have been released.")
+
+
+class TooManyTickets(InvalidRequest):
+    default_message = _l("You can book at most %(limit)s tickets at once.")
+
+
+class NoTickets(InvalidRequest):
+    default_message = _l("Choose at least one ticket.")
+
+
+class BookingClosed(DepartureUnavailable):
+    default_message = _l("This departure has already left or closed for bookings.")
+
+
+class DepartureCancelled(DepartureUnavailable):
+    default_message = _l("This departure has been cancelled.")
+
+
+class CannotCancel(DepartureUnavailable):
+    default_message = _l("This booking can no longer be cancelled online.")
+
+
+def validate_contact(contact: ContactDetails, languages: list[str]) -> ContactDetails:
+    """Check and normalise contact details; raise ``InvalidRequest`` with a clear message."""
+    name = contact.name.strip()
+    phone = contact.phone.strip()
+    needs = contact.special_needs.strip()
+    if not name:
+        raise InvalidRequest(_l("Please give the name of the person booking."))
+    for key, value in (("name", name), ("phone", phone), ("special_needs", needs)):
+        if len(value) > LIMITS[key]:
+            raise InvalidRequest(_l("A field is too long."))
+    if len(contact.email) > LIMITS["email"]:
+        raise InvalidRequest(_l("A field is too long."))
+    try:
+        email = validate_email(contact.email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InvalidRequest(_l("Please give a valid email address.")) from exc
+    allowed_phone = set("0123456789+-() ./")
+    digits = sum(ch.isdigit() for ch in phone)
+    if digits < 6 or not set(phone) <= allowed_phone:
+        raise InvalidRequest(_l("Please give a phone number we can call, with its country code."))
+    country = contact.country.strip().upper()
+    if len(country) != 2 or not country.isalpha() or not country.isascii():
+        raise InvalidRequest(_l("Please choose a country."))
+    if contact.language not in languages:
+        raise InvalidRequest(_l("Please choose a language."))
+    return ContactDetails(name, email, phone, country, contact.language, needs)
+
+
+def hold_seats(
+    session: Session,
+    request: HoldRequest,
+    now: datetime,
+    hold_for: timedelta,
+    languages: list[str],
+    cutoff: timedelta = DEFAULT_CUTOFF,
+    offered_methods: list[str] | None = None,
+    caps: hold_caps.HoldCaps | None = None,
+    accept_unpaid: bool = False,
+) -> Booking:
+    """Hold the requested seats on a departure, or raise; a raise leaves the caller's
+    transaction to roll back, and then nothing was written.
+
+    The new booking is ``held`` until ``now + hold_for``; a payment method then confirms it
+    (``confirm_booking``). With ``accept_unpaid``, a booking with nothing to pay online (pay
+    on arrival) is confirmed at once and its confirmation email queued.
+
+    Everything that does not depend on the seats left (checks, reads, the booking's insert)
+    happens first; only then is the departure row locked and its seats counted, this booking
+    included, so the lock is held for a few statements and the commit. Two requests can never
+    sell the same seat: each counts, under the lock, every booking committed before it.
+    """
+    contact = validate_contact(request.contact, languages)
+    departure = published_departure(session, request.departure_id)
+    experience = departure.experience
+    categories = {pc.id: pc for pc in experience.price_categories if pc.is_active}
+    if request.payment_method not in (offered_methods or [PaymentMethod.ON_ARRIVAL.value]):
+        raise InvalidRequest(_l("That payment method is not offered for this experience."))
+    quantities = {pc_id: qty for pc_id, qty in request.quantities.items() if qty}
+    for pc_id, qty in quantities.items():
+        if pc_id not in categories:
+            raise InvalidRequest(_l("That ticket type is not sold for this experience."))
+        if not isinstance(qty, int) or qty < 0:
+            raise InvalidRequest(_l("Ticket numbers must be whole numbers, zero or more."))
+    total_tickets = sum(quantities.values())
+    if total_tickets == 0:
+        raise NoTickets()
+    if total_tickets > experience.max_tickets_per_booking:
+        raise TooManyTickets(limit=experience.max_tickets_per_booking)
+    _check_open(departure, now, cutoff)
+    if caps is not None:
+        hold_caps.check(session, contact.email, request.held_from, now, caps)
+
+    booking = Booking(
+        departure=departure,
+        reference=new_reference(session, experience.association.code),
+        manage_token=new_manage_token(),
+        status=BookingStatus.HELD,
+        hold_expires_at=now + hold_for,
+        contact_name=contact.name,
+        contact_email=contact.email,
+        contact_phone=contact.phone,
+        country=contact.country,
+        language=contact.language,
+        special_needs=contact.special_needs,
+        currency=experience.currency,
+        total_cents=0,
+        created_at=now,
+        held_from=request.held_from,
+    )
+    # The booking's money is shared by the rule in force now, whatever is approved later.
+    booking.split_rule_id = split_rules.rule_id_in_force(session, experience.id, now)
+    for pc_id, qty in sorted(quantities.items(), key=lambda item: categories[item[0]].position):
+        booking.lines.append(
+            BookingLine(
+                price_category_id=pc_id,
+                quantity=qty,
+                unit_price_cents=categories[pc_id].price_cents,
+            )
+        )
+    booking.total_cents = sum(line.amount_cents for line in booking.lines)
+    booking.payment_method = request.payment_method
+    booking.online_due_cents = online_due(
+        booking.total_cents, request.payment_method, experience.deposit_percent
+    )
+    unpaid_accepted = accept_unpaid and booking.online_due_cents == 0
+    if unpaid_accepted:
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at, booking.hold_expires_at = now, None
+    session.add(booking)
+    session.flush()
+    try:
+        _claim_seats(session, departure.id, total_tickets, now, cutoff)
+    except DomainError:
+        # Leave nothing behind even for a caller that commits after catching this.
+        session.delete(booking)
+        session.flush()
+        raise
+    if unpaid_accepted:
+        notifications.queue(session, booking, "confirmed")
+    faults.point("booking.held")
+    return booking
+
+
+#: Built once, like the statements on this path: building them costs more than running them.
+_WITH_EXPERIENCE = [
+    joinedload(Departure.experience).options(
+        joinedload(Experience.association), joinedload(Experience.price_categories)
+    )
+]
+
+
+def published_departure(session: Session, departure_id: int) -> Departure:
+    """A bookable departure with its experience, association and price categories loaded
+    in one go (none of it read again if the session has it already); ``NotFound`` when the
+    departure does not exist or its experience is not published."""
+    departure = session.get(Departure, departure_id, options=_WITH_EXPERIENCE)
+    if departure is None or departure.experience.status != ExperienceStatus.PUBLISHED:
+        raise NotFound(_l("This departure does not exist."))
+    return departure
+
+
+def _check_open(departure: Departure, now: datetime, cutoff: timedelta) -> None:
+    if departure.status == DepartureStatus.CANCELLED:
+        raise DepartureCancelled()
+    if departure.starts_at - cutoff <= now:
+        raise BookingClosed()
+
+
+def _claim_seats(
+    session: Session, departure_id: int, tickets: int, now: datetime, cutoff: timedelta
+) -> None:
+    """Lock the departure and check that its seats, counting the booking just added, still
+    fit; raise (the caller rolls back) when they do not."""
+    departure = availability.lock_departure(session, departure_id)
+    _check_open(departure, now, cutoff)
+    taken = availability.seats_taken_on(session, departure_id, now)
+    left = departure.capacity - (taken - tickets)
+    if tickets > left:
+        if left <= 0:
+            raise SoldOut(_l("Sorry, this departure is sold out."))
+        raise SoldOut(_l("Sorry, only %(left)s seats are left on this departure."), left=left)
+
+
+def confirm_booking(
+    session: Session, booking: Booking, method: str, now: datetime, late_ok: bool = False
+) -> Booking:
+    """Accept a held booking with a payment method; the hold must still be alive.
+
+    ``late_ok`` is for a payment that succeeded after its hold lapsed: the caller has locked
+    the departure and checked that the seats are still free.
+    """
+    if booking.status == BookingStatus.CONFIRMED and booking.payment_method == method:
+        return booking  # confirming twice is harmless
+    if booking.status == BookingStatus.HELD and booking.hold_expires_at <= now and not late_ok:
+        raise HoldExpired()
+    booking.transition(BookingStatus.CONFIRMED)
+    booking.payment_method = method
+    booking.confirmed_at = now
+    booking.hold_expires_at = None
+    session.flush()
+    return booking
+
+
+def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking:
+    """Cancel a held or confirmed booking before its departure; its seats free at once."""
+    availability.lock_departure(session, booking.departure_id)
+    session.refresh(booking)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise CannotCancel()
+    if booking.departure.starts_at <= now:
+        raise CannotCancel()
+    booking.transition(BookingStatus.CANCELLED)
+    booking.cancelled_at = now
+    booking.hold_expires_at = None
+    session.flush()
+    return booking
+
+
+def expire_holds(session: Session, now: datetime) -> int:
+    """Mark every hold past its expiry as expired; returns how many. Safe to run any time."""
+    stale = (
+        session.execute(
+            select(Booking).where(
+                Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for booking in stale:
+        booking.transition(BookingStatus.EXPIRED)
+    session.flush()
+    return len(stale)
+
+
+def find_by_token(session: Session, token: str) -> Booking:
+    """The booking a manage link points to; any other token is simply not found."""
+    if not TOKEN_SHAPE.fullmatch(token or ""):
+        raise NotFound()
+    booking = session.execute(
+        select(Booking).where(Booking.manage_token == token).options(selectinload(Booking.lines))
+    ).scalar_one_or_none()
+    # The lookup is by unique index; compare again in constant time for good measure.
+    if booking is None or not hmac.compare_digest(booking.manage_token, token):
+        raise NotFound()
+    return booking

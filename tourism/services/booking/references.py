@@ -1,0 +1,36 @@
+"""Booking references people can read aloud, and manage-link secrets nobody can guess."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from ...models import Booking
+
+# Crockford-style alphabet: no 0/O, 1/I/L or U, so a reference survives a phone call.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 6
+
+
+_REFERENCE_TAKEN = select(Booking.id).where(Booking.reference == bindparam("reference"))
+
+
+def new_reference(session: Session, association_code: str) -> str:
+    """A fresh ``KAL-7F3K9Q``-style reference not used by any booking yet."""
+    while True:
+        body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
+        reference = f"{association_code.upper()}-{body}"
+        exists = session.execute(_REFERENCE_TAKEN, {"reference": reference}).first()
+        if exists is None:
+            return reference
+
+
+def new_manage_token() -> str:
+    """256 bits of randomness, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def normalize_reference(text: str) -> str:
+    return text.strip().upper().replace(" ", "")

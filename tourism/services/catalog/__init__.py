@@ -1,0 +1,1 @@
+"""Finding and shaping experiences: the public catalog, what staff may submit, photos."""

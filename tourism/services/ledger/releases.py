@@ -1,0 +1,183 @@
+"""Releasing shares: pending money becomes available to pay out once the visit happened.
+
+Once a departure has started (``now >= starts_at``) and a stop is confirmed visited, the
+stop's host family's pending share of every payment on the departure moves to available (a
+family hosting several stops is released whole at its first confirmed stop); at the first
+confirmed stop the guides', funds' and platform's shares are released too. Before that,
+money paid while the departure had no guides is handed from the guides' unassigned pool to
+the guides who ran it (``assign_guide_pool``). Everything here is idempotent: one release
+per payment and stop visit, one per payment for the others.
+
+A stop confirmed before the start releases nothing at that moment;
+``release_started_departures`` (``flask release-shares``, run every hour or so) catches up
+with those, with guides assigned late, and with cash recorded after the stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import (
+    Booking,
+    BookingStatus,
+    Departure,
+    DepartureGuide,
+    DepartureStatus,
+    Payment,
+    PaymentStatus,
+    Stop,
+    StopVisit,
+    User,
+)
+from ...models.ledger import AccountKind, AccountState, LedgerAccount, TransactionKind
+from ...money import allocate
+from . import journal as ledger
+from .postings import remaining_shares
+
+PENDING = AccountState.PENDING
+GUIDES_MEMO = "guide pool to the departure's guides"
+
+
+def _release(
+    session: Session,
+    payment: Payment,
+    memo: str,
+    accounts: Iterable[LedgerAccount],
+    at: datetime | None = None,
+):
+    kind = TransactionKind.RELEASE
+    if ledger.find_transaction(session, kind, payment_id=payment.id, memo=memo) is not None:
+        return
+    lines = []
+    held = remaining_shares(session, payment)
+    for account in accounts:
+        cents = held.get(account, 0)
+        if not cents or account.state != PENDING:
+            continue
+        available = ledger.available_twin(session, account)
+        lines += [(account, cents), (available, -cents)]
+    if lines:
+        ledger.post(
+            session,
+            kind=TransactionKind.RELEASE,
+            lines=lines,
+            payment=payment,
+            memo=memo,
+            currency=payment.currency,
+            at=at,
+        )
+
+
+def release_departure(session: Session, departure: Departure, now: datetime) -> None:
+    """Release what the confirmed stops of a departure that has started make available
+    (see the module doc). Idempotent: one release per payment and stop visit, and one per
+    payment for the guides, funds and platform."""
+    if now < departure.starts_at:
+        return
+    visits = list(
+        session.scalars(
+            select(StopVisit).where(StopVisit.departure_id == departure.id).order_by(StopVisit.id)
+        )
+    )
+    if not visits:
+        return
+    payments = session.scalars(
+        select(Payment)
+        .join(Booking, Payment.booking_id == Booking.id)
+        .where(
+            Booking.departure_id == departure.id,
+            Booking.status != BookingStatus.HELD,
+            Payment.status == PaymentStatus.SUCCEEDED,
+        )
+        .order_by(Payment.id)
+    )
+    guide_ids = _guide_ids(session, departure)
+    for payment in payments:
+        assign_guide_pool(session, departure, payment, now, guide_ids)
+        held = remaining_shares(session, payment)
+        for visit in visits:
+            stop = session.get(Stop, visit.stop_id)
+            family_accounts = [
+                a for a in held if a.kind == AccountKind.FAMILY and a.family_id == stop.family_id
+            ]
+            if stop.family_id is not None:
+                _release(session, payment, f"stop visit {visit.id}", family_accounts, now)
+        others = [a for a in held if a.kind != AccountKind.FAMILY or a.family_id is None]
+        _release(session, payment, f"departure {departure.id} started", others, now)
+
+
+def _guide_ids(session: Session, departure: Departure) -> list[int]:
+    """The departure's guides, lead first (in the order they were assigned)."""
+    return list(
+        session.scalars(
+            select(DepartureGuide.user_id)
+            .where(DepartureGuide.departure_id == departure.id)
+            .order_by(DepartureGuide.id)
+        )
+    )
+
+
+def assign_guide_pool(
+    session: Session,
+    departure: Departure,
+    payment: Payment,
+    at: datetime | None = None,
+    guide_ids: list[int] | None = None,
+) -> None:
+    """Move what ``payment`` left in the guides' unassigned pool to the departure's guides
+    (``guide_ids`` when the caller already has them)."""
+    if guide_ids is None:
+        guide_ids = _guide_ids(session, departure)
+    if not guide_ids:
+        return
+    pools = {
+        account: cents
+        for account, cents in remaining_shares(session, payment).items()
+        if account.kind == AccountKind.GUIDE and account.user_id is None
+    }
+    lines = []
+    for pool, cents in pools.items():
+        for user_id, part in zip(guide_ids, allocate(cents, [1] * len(guide_ids)), strict=True):
+            guide = ledger.account(
+                session,
+                AccountKind.GUIDE,
+                pool.association,
+                user=session.get(User, user_id),
+                state=pool.state,
+            )
+            lines.append((guide, -part))
+        lines.append((pool, cents))
+    if lines:
+        ledger.post(
+            session,
+            kind=TransactionKind.ADJUSTMENT,
+            lines=lines,
+            payment=payment,
+            memo=GUIDES_MEMO,
+            currency=payment.currency,
+            at=at,
+        )
+
+
+def release_started_departures(session: Session, now: datetime, days: int = 30) -> int:
+    """Release what confirmed stops make available on departures that started in the last
+    ``days`` days (idempotent). Returns how many departures were looked at."""
+    departures = list(
+        session.scalars(
+            select(Departure)
+            .where(
+                Departure.starts_at <= now,
+                Departure.starts_at >= now - timedelta(days=days),
+                Departure.status != DepartureStatus.CANCELLED,
+                select(StopVisit.id).where(StopVisit.departure_id == Departure.id).exists(),
+            )
+            .order_by(Departure.starts_at)
+        )
+    )
+    for departure in departures:
+        release_departure(session, departure, now)
+    return len(departures)

@@ -1,0 +1,78 @@
+"""Account emails: password resets and invitations, which belong to no booking.
+
+``notifications.queue_account_email`` puts them in the outbox; this module renders them.
+"""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ...models import Notification
+from .rendering import Rendered, message_locale, tidy_text
+
+PASSWORD_RESET = "password_reset"  # noqa: S105 (an email kind, not a password)
+INVITATION = "invitation"
+ACCOUNT_KINDS = (PASSWORD_RESET, INVITATION)
+
+
+def role_label(role: str) -> str:
+    """A membership role in words, in the current locale."""
+    labels = {
+        "admin": _("administrator"),
+        "staff": _("staff member"),
+        "guide": _("guide"),
+    }
+    return labels.get(role, role)
+
+
+def account_subject(kind: str, context: dict) -> str:
+    if kind == PASSWORD_RESET:
+        return _("Reset your Chakra Routes password")
+    return _(
+        "Invitation to join %(association)s on Chakra Routes",
+        association=context.get("association", ""),
+    )
+
+
+def render_account(kind: str, locale: str, context: dict) -> Rendered:
+    """Subject, text and HTML of an account email; call inside ``force_locale(locale)``."""
+    from ..access.accounts import INVITE_LIFETIME, RESET_LIFETIME
+
+    values = dict(
+        context,
+        kind=kind,
+        locale=locale,
+        url=context["url"],
+        association=context.get("association", ""),
+        inviter=context.get("inviter", ""),
+        role=role_label(str(context.get("role", ""))),
+        valid_hours=int(RESET_LIFETIME.total_seconds() // 3600),
+        valid_days=INVITE_LIFETIME.days,
+        site_url=current_app.config["PUBLIC_URL"].rstrip("/") + "/",
+    )
+    values["subject"] = subject = account_subject(kind, context)
+    html = render_template(f"emails/{kind}.html", **values)
+    plain = render_template(f"emails/{kind}.txt", **values)
+    return Rendered(subject=subject, text=tidy_text(plain), html=html)
+
+
+def build_account_message(notification: Notification) -> EmailMessage:
+    """The complete account email for ``notification``, in its language."""
+    context = json.loads(notification.context or "{}")
+    locale = message_locale(notification.language)
+    with force_locale(locale):
+        rendered = render_account(notification.kind, locale, context)
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = notification.recipient
+    message["Subject"] = rendered.subject
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    message["Content-Language"] = locale
+    return message

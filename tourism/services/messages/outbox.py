@@ -1,0 +1,265 @@
+"""Emails to tourists through an outbox: queue in the transaction, send after the commit.
+
+A service that changes a booking calls ``queue`` in the same transaction, which adds one
+``Notification`` row; the unique ``key`` (``booking:<id>:<kind>``) means the same message can
+never be queued twice, however often the event behind it is replayed. After the commit,
+``deliver_pending`` renders every unsent row in the booking's language, hands it to a
+``Mailer`` and marks it sent; a failure is counted and retried on the next run.
+
+Delivery is at least once: if the commit after sending fails, the message goes out again.
+
+The emails themselves are rendered by ``email_rendering`` (booking emails) and
+``account_emails`` (password resets and invitations); ``build_message`` picks the right one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from ...database import utcnow
+from ...models import Booking, BookingStatus, Departure, DepartureStatus, Notification
+from ...timefmt import local_to_utc
+from .account_emails import (
+    ACCOUNT_KINDS,
+    INVITATION,
+    build_account_message,
+)
+from .mail import Mailer
+from .rendering import (
+    IMPACT,
+    KINDS,
+    REMINDER,
+    build_booking_message,
+)
+
+#: After this many failed attempts a notification is left alone (see ``last_error``).
+MAX_ATTEMPTS = 5
+
+#: Key in ``Session.info`` listing the ids queued by the current unit of work.
+QUEUED_KEY = "queued_notification_ids"
+
+
+def notification_key(booking: Booking, kind: str) -> str:
+    return f"booking:{booking.id}:{kind}"
+
+
+_QUEUED_COLUMNS = (
+    "key",
+    "kind",
+    "booking_id",
+    "recipient",
+    "language",
+    "context",
+    "created_at",
+    "attempts",
+    "last_error",
+)
+
+
+def _queue_statement(insert):
+    # One statement: the unique key refuses a message queued before (by an earlier call or a
+    # concurrent transaction) without an error that would spoil the caller's transaction.
+    return (
+        insert(Notification)
+        .values({column: bindparam(column) for column in _QUEUED_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Notification.id)
+    )
+
+
+#: ``INSERT … ON CONFLICT DO NOTHING`` per database, built once (every booking queues one).
+_QUEUE = {
+    "postgresql": _queue_statement(postgresql_insert),
+    "sqlite": _queue_statement(sqlite_insert),
+}
+
+
+def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Notification | None:
+    """Add the ``kind`` email for ``booking`` to the outbox, unless it is already there.
+
+    Runs in the caller's transaction and only flushes. Returns the new row, or ``None`` when
+    this message was queued before (by an earlier call or a concurrent one). ``context``
+    holds JSON-serialisable extras for the template, e.g. ``refund_cents=4500``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if booking.id is None:
+        session.flush()
+    values = {
+        "key": notification_key(booking, kind),
+        "kind": kind,
+        "booking_id": booking.id,
+        "recipient": booking.contact_email,
+        "language": booking.language,
+        "context": json.dumps(context, sort_keys=True),
+        "created_at": utcnow(),
+        "attempts": 0,
+        "last_error": "",
+    }
+    new_id = session.scalar(_QUEUE[session.get_bind().dialect.name], values)
+    if new_id is None:
+        return None
+    notification = Notification(id=new_id, sent_at=None, **values)
+    make_transient_to_detached(notification)  # the row exists: known to the session, no query
+    session.add(notification)
+    # Remembered so the request that queued it can send just its own mail after commit.
+    session.info.setdefault(QUEUED_KEY, []).append(notification.id)
+    return notification
+
+
+def deliver_pending(
+    session: Session, mailer: Mailer, limit: int = 50, only_ids: list[int] | None = None
+) -> int:
+    """Render and send unsent notifications, oldest first; returns how many were sent.
+
+    Call it after the commit that queued them, then commit again. Each success sets
+    ``sent_at``; each failure increments ``attempts``, keeps ``last_error`` and moves on.
+    ``attempts`` counts every try, so a message sent at the first try has ``attempts == 1``.
+    ``only_ids`` restricts delivery to the notifications a request just queued.
+    """
+    statement = select(Notification).where(
+        Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS
+    )
+    if only_ids is not None:
+        statement = statement.where(Notification.id.in_(only_ids or [-1]))
+    pending = session.scalars(
+        statement.order_by(Notification.created_at, Notification.id)
+        .limit(limit)
+        # Two dispatchers on PostgreSQL never take the same rows (SQLite: a no-op; its
+        # callers hold the write lock anyway).
+        .with_for_update(skip_locked=True)
+    ).all()
+    sent = 0
+    for notification in pending:
+        notification.attempts += 1
+        try:
+            mailer.send(build_message(notification))
+        except Exception as error:  # any failure: keep it for the next run, try the next one
+            notification.last_error = f"{type(error).__name__}: {error}"[:2000]
+            continue
+        notification.sent_at = utcnow()
+        if notification.kind in ACCOUNT_KINDS:
+            # The link carries a secret: once mailed, the outbox no longer needs to keep it.
+            notification.context = "{}"
+        notification.last_error = ""
+        sent += 1
+    session.flush()
+    return sent
+
+
+def send_pending(session: Session, mailer: Mailer, batch_size: int = 50) -> int:
+    """Deliver everything pending in batches, committing after each; returns how many sent.
+
+    For commands and jobs only (never inside a request's transaction): committing per batch
+    records what went out early and, on SQLite, releases the write lock between batches.
+    A failing message is retried in later batches until it reaches ``MAX_ATTEMPTS``.
+    """
+    total = 0
+    while True:
+        sent = deliver_pending(session, mailer, limit=batch_size)
+        session.commit()
+        total += sent
+        if sent < batch_size:
+            return total
+
+
+def queue_reminders(session: Session, today: date, zone: ZoneInfo) -> int:
+    """Queue a reminder for every confirmed booking whose departure is on the next local day.
+
+    ``today`` is the local date; returns how many reminders were newly queued.
+    """
+    start = local_to_utc(today + timedelta(days=1), time(0, 0), zone)
+    end = local_to_utc(today + timedelta(days=2), time(0, 0), zone)
+    bookings = session.scalars(
+        select(Booking)
+        .join(Departure, Booking.departure_id == Departure.id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Departure.status == DepartureStatus.SCHEDULED,
+            Departure.starts_at >= start,
+            Departure.starts_at < end,
+        )
+        .order_by(Departure.starts_at, Booking.id)
+    ).all()
+    return sum(queue(session, booking, REMINDER) is not None for booking in bookings)
+
+
+def queue_impact_receipts(
+    session: Session, now: datetime, after: timedelta, within: timedelta
+) -> int:
+    """Queue the impact receipt (``services.impact``) of every confirmed booking that came
+    (not marked no-show) on a departure that ran and ended between ``within`` and ``after``
+    before ``now``. Each booking gets it once (its key); returns how many were newly queued.
+
+    ``after`` gives the guide time to confirm the stops and record cash; ``within`` keeps a
+    first run, or a scheduler that was down for a while, from mailing visits long past.
+    """
+    bookings = session.scalars(
+        select(Booking)
+        .join(Departure, Booking.departure_id == Departure.id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.no_show_at.is_(None),
+            Departure.status == DepartureStatus.SCHEDULED,
+            Departure.ends_at <= now - after,
+            Departure.ends_at > now - within,
+        )
+        .order_by(Departure.ends_at, Booking.id)
+    ).all()
+    return sum(queue(session, booking, IMPACT) is not None for booking in bookings)
+
+
+def queue_account_email(
+    session: Session, *, kind: str, key: str, recipient: str, language: str | None, **context: Any
+) -> Notification | None:
+    """Add an account email (``password_reset`` or ``invitation``) to the outbox, unless one
+    with ``key`` is there already; returns the new row or ``None``.
+
+    Runs in the caller's transaction and only flushes; send it after the commit like any
+    other notification (``routes.effects.send_queued_emails``). ``key`` names the message
+    once and for all: use ``accounts.link_key(raw_token)``. ``context`` is JSON-serialisable
+    and must hold ``url``, the absolute link (``absolute_url("auth.reset_password",
+    token=raw)``); an invitation also gives ``association`` (its name) and ``role``
+    (``"admin"``, ``"staff"`` or ``"guide"``), and may give ``inviter`` (a name).
+    """
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError(f"unknown account email kind {kind!r}")
+    if not context.get("url"):
+        raise ValueError("an account email needs its link: url=...")
+    if kind == INVITATION and not (context.get("association") and context.get("role")):
+        raise ValueError("an invitation needs association=... and role=...")
+    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
+        return None
+    notification = Notification(
+        key=key,
+        kind=kind,
+        booking=None,
+        recipient=recipient,
+        language=language or current_app.config["BABEL_DEFAULT_LOCALE"],
+        context=json.dumps(context, sort_keys=True),
+    )
+    try:
+        with session.begin_nested():  # as in ``queue``: a concurrent twin is refused quietly
+            session.add(notification)
+    except IntegrityError:
+        return None
+    session.info.setdefault(QUEUED_KEY, []).append(notification.id)
+    return notification
+
+
+def build_message(notification: Notification) -> EmailMessage:
+    """The complete email for ``notification``, in its language, ready for a ``Mailer``."""
+    if notification.kind in ACCOUNT_KINDS:
+        return build_account_message(notification)
+    return build_booking_message(notification)

@@ -1,0 +1,293 @@
+"""Rendering booking emails: subject, text and HTML from the ``emails/`` templates, with the
+booking's QR code inline and an iCalendar attachment where the kind calls for one.
+
+The kinds of booking email (one template pair each) are defined here; ``notifications`` queues
+and sends them. The helpers shared with account emails (``Rendered``, ``message_locale``,
+``tidy_text``, ``absolute_url``) live here too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from io import BytesIO
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import current_app, render_template
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
+from icalendar import Calendar, Event
+from sqlalchemy.orm import object_session
+
+from ...database import utcnow
+from ...i18n import available_locales
+from ...models import Booking, Notification, PaymentStatus
+from ...timefmt import fmt_date, fmt_time, vtimezone
+from ..ledger import transparency
+from . import impact
+from .mail import MESSAGE_ID_DOMAIN
+
+#: The kinds of booking email; each has ``emails/<kind>.html`` and ``emails/<kind>.txt``.
+CONFIRMED = "confirmed"
+REMINDER = "reminder"
+CANCELLED = "cancelled"
+DEPARTURE_CANCELLED = "departure_cancelled"
+LATE_PAYMENT_REFUNDED = "late_payment_refunded"
+#: After the visit: who hosted it and where the money went (``services.impact``).
+IMPACT = "impact"
+KINDS = (CONFIRMED, REMINDER, CANCELLED, DEPARTURE_CANCELLED, LATE_PAYMENT_REFUNDED, IMPACT)
+#: Kinds whose email carries the booking's QR code for check-in.
+WITH_QR = (CONFIRMED, REMINDER)
+#: Kinds that tell the tourist's calendar to drop the event the confirmation added.
+CALENDAR_CANCEL = (CANCELLED, DEPARTURE_CANCELLED)
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def build_booking_message(notification: Notification) -> EmailMessage:
+    """The complete email for the booking ``notification``, in its language."""
+    booking = notification.booking
+    if booking is None:
+        raise ValueError(f"notification {notification.key} has no booking")
+    if notification.kind not in KINDS:
+        raise ValueError(f"unknown notification kind {notification.kind!r}")
+    context = json.loads(notification.context or "{}")
+    locale = message_locale(notification.language)
+    qr_cid = make_msgid(domain=MESSAGE_ID_DOMAIN) if notification.kind in WITH_QR else None
+    with force_locale(locale):
+        rendered = render(notification.kind, booking, locale, context, qr_cid)
+        calendar = None
+        if notification.kind == CONFIRMED:
+            calendar = booking_calendar(booking, locale)
+        elif notification.kind in CALENDAR_CANCEL:
+            calendar = booking_calendar(booking, locale, cancel=True)
+
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = notification.recipient
+    message["Subject"] = rendered.subject
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    if qr_cid is not None:
+        html_part = message.get_payload()[1]
+        html_part.add_related(
+            qr_png(booking.reference),
+            maintype="image",
+            subtype="png",
+            cid=qr_cid,
+            disposition="inline",
+            filename=f"{booking.reference}.png",
+        )
+    if calendar is not None:
+        message.add_attachment(
+            calendar,
+            maintype="text",
+            subtype="calendar",
+            filename=f"{booking.reference}.ics",
+            params={"method": "CANCEL" if notification.kind in CALENDAR_CANCEL else "PUBLISH"},
+        )
+    # Last: building the MIME tree moves or drops Content-* headers set earlier.
+    message["Content-Language"] = locale
+    return message
+
+
+def message_locale(language: str | None) -> str:
+    """The booking's language when the site speaks it, else the default one."""
+    config = current_app.config
+    return language if language in available_locales() else config["BABEL_DEFAULT_LOCALE"]
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """An absolute link into the site from ``PUBLIC_URL``; needs no request, works in one."""
+    path = current_app.url_map.bind("", script_name="/").build(endpoint, values)
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+
+
+def manage_url(booking: Booking) -> str:
+    """The booking's private page: ``PUBLIC_URL/bookings/<manage_token>``."""
+    return absolute_url("bookings.manage", token=booking.manage_token)
+
+
+def when(moment: datetime) -> str:
+    """Local date and start time, as on the booking page: "Tuesday, December 2, 2025 at 8:30"."""
+    return _("%(date)s at %(time)s", date=fmt_date(moment, "full"), time=fmt_time(moment))
+
+
+def policy_lines(policy: list | None) -> list[str]:
+    """The refund tiers in words, most generous first (the wording of the booking page)."""
+    tiers = sorted(policy or [], key=lambda tier: int(tier["hours"]), reverse=True)
+    lines = []
+    for tier in tiers:
+        hours, percent = int(tier["hours"]), int(tier["percent"])
+        if hours <= 0:
+            if percent >= 100:
+                lines.append(_("Cancel any time before the departure: full refund"))
+            elif percent <= 0:
+                lines.append(_("Cancel any time before the departure: no refund"))
+            else:
+                lines.append(
+                    _(
+                        "Cancel any time before the departure: %(percent)s%% refund",
+                        percent=percent,
+                    )
+                )
+        elif percent >= 100:
+            lines.append(
+                ngettext(
+                    "Cancel at least %(num)s hour before the departure: full refund",
+                    "Cancel at least %(num)s hours before the departure: full refund",
+                    hours,
+                )
+            )
+        elif percent <= 0:
+            lines.append(
+                ngettext(
+                    "Cancel at least %(num)s hour before the departure: no refund",
+                    "Cancel at least %(num)s hours before the departure: no refund",
+                    hours,
+                )
+            )
+        else:
+            lines.append(
+                ngettext(
+                    "Cancel at least %(num)s hour before the departure: %(percent)s%% refund",
+                    "Cancel at least %(num)s hours before the departure: %(percent)s%% refund",
+                    hours,
+                    percent=percent,
+                )
+            )
+    if not tiers:
+        lines.append(_("Cancellations are not refunded."))
+    elif int(tiers[-1]["hours"]) > 0 and int(tiers[-1]["percent"]) > 0:
+        lines.append(_("Later: no refund"))
+    return lines
+
+
+def subject_for(kind: str, booking: Booking, title: str) -> str:
+    reference = booking.reference
+    if kind == CONFIRMED:
+        return _("Booking %(reference)s confirmed: %(title)s", reference=reference, title=title)
+    if kind == REMINDER:
+        return _("Tomorrow: %(title)s", title=title)
+    if kind == CANCELLED:
+        return _("Booking %(reference)s cancelled: %(title)s", reference=reference, title=title)
+    if kind == IMPACT:
+        return _("Thank you for visiting: where your money went, %(title)s", title=title)
+    if kind == DEPARTURE_CANCELLED:
+        return _(
+            "Booking %(reference)s: the departure of %(title)s has been cancelled",
+            reference=reference,
+            title=title,
+        )
+    return _("Booking %(reference)s: your payment has been refunded", reference=reference)
+
+
+def render(
+    kind: str, booking: Booking, locale: str, context: dict, qr_cid: str | None = None
+) -> Rendered:
+    """Subject, plain text and HTML of one email; call inside ``force_locale(locale)``."""
+    departure = booking.departure
+    experience = departure.experience
+    text = experience.text(locale)
+    title = text.title if text else experience.slug
+    values = dict(
+        context,
+        kind=kind,
+        booking=booking,
+        departure=departure,
+        experience=experience,
+        text=text,
+        title=title,
+        title_lang=text.locale if text and text.locale != locale else None,
+        locale=locale,
+        when=when(departure.starts_at),
+        manage_url=manage_url(booking),
+        experience_url=absolute_url("public.experience", slug=experience.slug, lang=locale),
+        paid_online_ever=any(
+            payment.provider == "stripe" and payment.status == PaymentStatus.SUCCEEDED
+            for payment in booking.payments
+        ),
+        policy_lines=policy_lines(experience.cancellation_policy),
+        qr_src=f"cid:{qr_cid[1:-1]}" if qr_cid else None,
+        refund_cents=context.get("refund_cents"),
+        reason=context.get("reason", ""),
+    )
+    session = object_session(booking)
+    if kind == CONFIRMED:
+        fees = transparency.FeeEstimate.from_config(current_app.config)
+        values["breakdown"] = transparency.booking_breakdown(session, booking, fees)
+    elif kind == IMPACT:
+        values["impact"] = impact.impact_receipt(session, booking)
+    values["subject"] = subject = subject_for(kind, booking, title)
+    html = render_template(f"emails/{kind}.html", **values)
+    plain = render_template(f"emails/{kind}.txt", **values)
+    return Rendered(subject=subject, text=tidy_text(plain), html=html)
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def tidy_text(text: str) -> str:
+    """Trailing spaces off, at most one blank line in a row, one final newline."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
+
+
+def qr_png(data: str) -> bytes:
+    """A PNG QR code of ``data`` (the booking reference), large enough to scan from a phone."""
+    buffer = BytesIO()
+    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def booking_calendar(booking: Booking, locale: str, cancel: bool = False) -> bytes:
+    """An iCalendar file with the visit as one event (or its cancellation), in local time."""
+    departure = booking.departure
+    experience = departure.experience
+    text = experience.text(locale)
+    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    link = manage_url(booking)
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//Chakra Routes//Bookings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancel else "PUBLISH")
+    event = Event()
+    event.add("uid", f"booking-{booking.reference}@chakraroutes")
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", departure.starts_at.astimezone(zone))
+    event.add("dtend", departure.ends_at.astimezone(zone))
+    event.add("summary", text.title if text else experience.slug)
+    if text and text.meeting_point:
+        event.add("location", text.meeting_point)
+    event.add(
+        "description",
+        "\n".join(
+            [
+                _("Booking reference: %(reference)s", reference=booking.reference),
+                _("See or cancel your booking: %(url)s", url=link),
+            ]
+        ),
+    )
+    event.add("url", link)
+    if cancel:
+        event.add("status", "CANCELLED")
+        event.add("sequence", 1)
+    else:
+        event.add("status", "CONFIRMED")
+        event.add("sequence", 0)
+    calendar.add_component(event)
+    calendar.add_component(vtimezone(str(zone)))
+    return calendar.to_ical()

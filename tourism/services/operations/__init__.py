@@ -1,0 +1,2 @@
+"""Running departures: schedules, guides and their calendars, the operations board,
+manifests and check-in."""

@@ -1,0 +1,166 @@
+"""Applying Stripe webhook events: each event id once, the payload only as a trigger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ...models import Booking, BookingStatus, Dispute, Payment, ProviderEvent, Refund, RefundStatus
+from ..booking import availability
+from ..ledger import postings
+from .stripe_gateway import ChargeInfo, EventInfo, PaymentDeclined, StripeGateway, stripe_ref
+
+INTENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.processing",
+    }
+)
+DISPUTE_EVENTS = frozenset(
+    {"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"}
+)
+CLOSED_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed"})
+
+
+def already_processed(session: Session, event_id: str) -> bool:
+    return session.get(ProviderEvent, event_id) is not None
+
+
+def handle_event(session: Session, event: EventInfo, gateway: StripeGateway, now: datetime) -> str:
+    """Apply one verified event. The caller commits; a ``GatewayError`` means retry later.
+
+    The event id is recorded in the same transaction as its effects, so a redelivery after
+    a commit is a no-op and a failure before it leaves nothing behind.
+    """
+    from . import online as payments
+
+    if already_processed(session, event.id):
+        return "duplicate"
+    session.add(ProviderEvent(id=event.id, provider="stripe", type=event.type, received_at=now))
+    session.flush()
+
+    object_id = stripe_ref(event.object.get("id"))
+    try:
+        if event.type in INTENT_EVENTS:
+            if not object_id:
+                return "ignored: no object id"
+            # Re-read: the payload may be stale or out of order; Stripe's current state is not.
+            intent = gateway.retrieve_intent(object_id)
+            return payments.apply_intent(session, intent, gateway, now)
+        if event.type == "charge.refunded":
+            if not object_id:
+                return "ignored: no object id"
+            return record_refunds(session, gateway.retrieve_charge(object_id))
+    except PaymentDeclined:
+        # Stripe does not know the object (a dashboard test event, another account's secret):
+        # acknowledge it, or Stripe would retry a poison event for days.
+        return "ignored: unknown to Stripe"
+    if event.type in DISPUTE_EVENTS:
+        return record_dispute(session, event.object, now)
+    return "ignored"
+
+
+def _payment_for_charge(session: Session, charge_id: str, intent_id: str | None) -> Payment | None:
+    conditions = [Payment.charge_ref == charge_id]
+    if intent_id:
+        conditions.append(Payment.provider_ref == intent_id)
+    return session.execute(select(Payment).where(or_(*conditions))).scalars().first()
+
+
+def record_refunds(session: Session, charge: ChargeInfo) -> str:
+    """Record refunds Stripe reports for a charge that we do not know yet (e.g. made in
+    Stripe's dashboard). Refunds we made ourselves are already recorded under their id."""
+    payment = _payment_for_charge(session, charge.id, charge.payment_intent_id)
+    if payment is None:
+        return "ignored: not ours"
+    booking = session.get(Booking, payment.booking_id)
+    availability.lock_departure(session, booking.departure_id)
+    known = set(
+        session.execute(
+            select(Refund.provider_ref).where(Refund.payment_id == payment.id)
+        ).scalars()
+    )
+    added: list[Refund] = []
+    for refund in charge.refunds:
+        if refund.id in known or refund.status not in ("succeeded", "pending"):
+            continue
+        added.append(
+            Refund(
+                payment_id=payment.id,
+                provider_ref=refund.id,
+                amount_cents=refund.amount,
+                reason="provider",
+                status=RefundStatus.SUCCEEDED,
+            )
+        )
+    session.add_all(added)
+    session.flush()
+    session.refresh(payment)
+    for refund in added:
+        postings.post_refund(session, refund)
+    session.refresh(booking)
+    # Refunded means the booking keeps nothing: not when the party paid the rest in cash
+    # (e.g. after a partial refund raised what was due on arrival) and is still coming.
+    kept = sum(p.net_cents for p in booking.payments)
+    if kept == 0 and booking.status == BookingStatus.CONFIRMED and added:
+        booking.transition(BookingStatus.REFUNDED)
+    return f"recorded {len(added)} refund(s)"
+
+
+def record_dispute(session: Session, data: dict, now: datetime) -> str:
+    """Create or update a dispute from a signed event. Stripe's emulator cannot serve
+    disputes, so the verified payload is used; a closed dispute is never reopened by an
+    older event arriving late."""
+    dispute_id = stripe_ref(data.get("id"))
+    charge_id = stripe_ref(data.get("charge"))
+    if not dispute_id or not charge_id:
+        return "ignored: not ours"
+    payment = _payment_for_charge(session, charge_id, stripe_ref(data.get("payment_intent")))
+    if payment is None:
+        return "ignored: not ours"
+    booking = session.get(Booking, payment.booking_id)
+    availability.lock_departure(session, booking.departure_id)
+    status = _text(data.get("status"), 40)
+    dispute = session.execute(
+        select(Dispute).where(Dispute.provider_ref == dispute_id)
+    ).scalar_one_or_none()
+    if dispute is None:
+        dispute = Dispute(
+            payment_id=payment.id,
+            provider_ref=dispute_id,
+            amount_cents=_disputed_cents(data.get("amount"), payment),
+            status=status,
+            reason=_text(data.get("reason"), 60),
+            created_at=now,
+        )
+        session.add(dispute)
+    elif dispute.status in CLOSED_DISPUTE_STATUSES:
+        return "unchanged: dispute already closed"
+    else:
+        dispute.status = status
+    if status in CLOSED_DISPUTE_STATUSES:
+        dispute.closed_at = now
+    session.flush()
+    postings.post_dispute(session, dispute)
+    return f"dispute {status}"
+
+
+def _text(value, max_length: int) -> str:
+    """A short label from the payload, as text PostgreSQL accepts (no NUL characters)."""
+    return ("" if value is None else str(value)).replace("\x00", "")[:max_length]
+
+
+def _disputed_cents(value, payment: Payment) -> int:
+    """What the dispute claims, which can never be more than was paid: a missing or absurd
+    amount stands for the whole payment, Stripe's own default."""
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 <= value <= payment.amount_cents
+    ):
+        return value
+    return payment.amount_cents

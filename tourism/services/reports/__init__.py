@@ -1,0 +1,1 @@
+"""Revenue and visitor reports of an association, and their CSV tables."""
