@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     from .security import init_app as init_security
     from .services.access import audit
     from .static_files import init_app as init_static_files
+    from .unit_of_work import init_app as init_unit_of_work
 
     if app.config.get("PROXY_FIX_X_FOR"):
         # Behind a reverse proxy: take the client address (for rate limits) from the
@@ -60,6 +61,9 @@ def register_extensions(app: Flask) -> None:
     # (teardowns run in reverse): events logged apart get their own transaction.
     app.teardown_appcontext(audit.flush_deferred)
     db.init_app(app)
+    # After the database: its teardown (leftover after-commit effects) runs before the
+    # session is removed.
+    init_unit_of_work(app)
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(

@@ -7,16 +7,50 @@ import secrets
 from pathlib import Path
 
 
+class ConfigError(RuntimeError):
+    """A setting the app cannot start with; the message names the setting and what it takes."""
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a yes/no setting: use true or false (1/0).")
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int = 0) -> int:
     value = os.environ.get(name)
-    return int(value) if value else default
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number.") from None
+    if number < minimum:
+        raise ConfigError(f"{name}={value!r} must be at least {minimum}.")
+    return number
+
+
+def _float(name: str, default: float, low: float, high: float) -> float:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number.") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name}={value!r} must be between {low} and {high}.")
+    return number
 
 
 #: CHAKRA_ENV values. "production" turns on the start-up refusals in ``tourism.security``,
@@ -59,11 +93,11 @@ def load_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "America/Guayaquil",
         #: Share of the messages a language's compiled catalog must translate before the
         #: site offers that language (tourism.i18n); Spanish, the default, is always offered.
-        "LANGUAGE_MIN_COMPLETENESS": float(os.environ.get("LANGUAGE_MIN_COMPLETENESS", "0.9")),
+        "LANGUAGE_MIN_COMPLETENESS": _float("LANGUAGE_MIN_COMPLETENESS", 0.9, 0.0, 1.0),
         "DISPLAY_TIMEZONE": "America/Guayaquil",
         "CURRENCY": "USD",
         #: Minutes a seat hold lives before it stops counting; long enough for a card payment.
-        "HOLD_MINUTES": _int("HOLD_MINUTES", 30),
+        "HOLD_MINUTES": _int("HOLD_MINUTES", 30, minimum=1),
         "AVAILABILITY_DAYS": 30,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Anonymous catalog, experience and availability responses are cached this long at
@@ -105,12 +139,12 @@ def load_config(instance_path: str) -> dict:
         "MAIL_DELIVERY": os.environ.get("MAIL_DELIVERY", "request"),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(Path(instance_path) / "outbox")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
-        "MAIL_PORT": _int("MAIL_PORT", 587),
+        "MAIL_PORT": _int("MAIL_PORT", 587, minimum=1),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
-        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30, minimum=1),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Chakra Routes <reservas@chakraroutes.example>"),
         #: Absolute address of the site, for links in emails sent outside a request.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),

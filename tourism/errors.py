@@ -43,6 +43,14 @@ class DepartureUnavailable(DomainError):
     default_message = _l("This departure can no longer be booked.")
 
 
+class DepartureCancelled(DepartureUnavailable):
+    default_message = _l("This departure has been cancelled.")
+
+
+class UnknownStop(InvalidRequest):
+    default_message = _l("That stop is not part of this experience.")
+
+
 class IllegalTransition(DomainError):
     status_code = 409
     default_message = _l("This booking cannot change from %(current)s to %(target)s.")

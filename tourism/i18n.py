@@ -17,13 +17,18 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import get_babel
+from flask_babel import get_babel, get_locale
 
 LOCALE_COOKIE = "lang"
 DEFAULT_MIN_COMPLETENESS = 0.9
 #: How each language names itself in the picker; others get Babel's name for them.
 NATIVE_NAMES = {"es": "Español", "en": "English", "qu": "Kichwa"}
 _CACHE_KEY = "chakra_locales"
+
+
+def current_locale() -> str:
+    """The language of the page being made (Spanish outside a request)."""
+    return str(get_locale() or "es")
 
 
 def _message_key(message) -> tuple[str, str | None]:

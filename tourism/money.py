@@ -20,6 +20,12 @@ def to_decimal(cents: int) -> Decimal:
     return (Decimal(cents) / CENTS_PER_UNIT).quantize(Decimal("0.01"))
 
 
+def decimal_text(cents: int) -> str:
+    """Cents as plain decimal text, ``"1234.50"``: what CSV cells and amount fields hold
+    (no currency sign, no grouping, a point whatever the language)."""
+    return str(to_decimal(cents))
+
+
 def format_money(cents: int, currency: str = "USD") -> str:
     """Format for the current locale: ``$1.234,50`` in Spanish, ``$1,234.50`` in English."""
     language = str(get_locale() or "es")

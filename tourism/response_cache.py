@@ -9,7 +9,8 @@ Signed-in pages, forms and anything personal are never cached.
 touches what these pages show (bookings and their seats, departures, experiences and their
 texts, prices, stops, families, photos, split rules) moves the generation on, so the next
 request finds its entry out of date and renders afresh; the SQLAlchemy ``after_commit`` hook
-below sees every such commit, from a view, a command or a worker. Holds that lapse change
+below sees every such commit, from a view, a command or a worker, and never lets a cache
+failure reach the one who committed. Holds that lapse change
 seats without a commit, so entries also expire after ``RESPONSE_CACHE_SECONDS`` (30 s by
 default): a page may show a seat that lapsed up to that long ago as taken, never a taken
 seat as free for longer than a commit takes — and the booking form and the hold itself
@@ -26,6 +27,7 @@ the same generation (docs/DEPLOY.md). ``RESPONSE_CACHE_SECONDS=0`` turns it off.
 from __future__ import annotations
 
 import gzip
+import logging
 import uuid
 from functools import wraps
 
@@ -36,7 +38,10 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .i18n import current_locale
+
 cache = Cache()
+log = logging.getLogger(__name__)
 
 GENERATION_KEY = "response-cache:generation"
 SESSION_TOUCHED_KEY = "response_cache_touched"
@@ -94,8 +99,6 @@ def cached_response(view):
     def wrapped(*args, **kwargs):
         if not _cacheable_request():
             return view(*args, **kwargs)
-        from .routes.helpers import current_locale
-
         # The entry remembers the generation it was rendered in; one round trip (MGET on
         # Redis) reads both, and an entry from an older generation is a miss.
         key = f"page:{current_locale()}:{request.full_path}"
@@ -148,12 +151,36 @@ def _hit_response(entry: tuple, body: bytes, mimetype: str) -> Response:
     return response
 
 
+def _stale_after_commit(session: Session) -> None:
+    session.info[SESSION_TOUCHED_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _move_generation_on(session: Session) -> None:
+    """Right at the commit, whoever commits (a view, a command, a test): best effort, never
+    raising, since the change is committed whatever the cache does."""
+    if not session.info.pop(SESSION_TOUCHED_KEY, False):
+        return
+    try:
+        if current_app and current_app.extensions.get("cache"):
+            new_generation()
+    except RuntimeError:  # committed outside an app context: nothing cached here
+        pass
+    except Exception:  # noqa: BLE001
+        log.exception("the page cache could not be told of a commit; its pages expire anyway")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_touched(session: Session) -> None:
+    session.info.pop(SESSION_TOUCHED_KEY, None)
+
+
 @event.listens_for(Session, "after_flush")
 def _note_watched_tables(session: Session, _context) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(obj, "__tablename__", None)
         if table in WATCHED_TABLES:
-            session.info[SESSION_TOUCHED_KEY] = True
+            _stale_after_commit(session)
             return
 
 
@@ -164,20 +191,4 @@ def _note_bulk_writes(state) -> None:
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in WATCHED_TABLES:
-        state.session.info[SESSION_TOUCHED_KEY] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _move_generation_on(session: Session) -> None:
-    if not session.info.pop(SESSION_TOUCHED_KEY, False):
-        return
-    try:
-        if current_app and current_app.extensions.get("cache"):
-            new_generation()
-    except RuntimeError:  # committed outside an app context: nothing cached here
-        pass
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_touched(session: Session) -> None:
-    session.info.pop(SESSION_TOUCHED_KEY, None)
+        _stale_after_commit(state.session)

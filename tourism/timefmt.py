@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import format_date, format_datetime, format_time
 
+from .database import utcnow
+
 
 def display_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
@@ -19,8 +21,6 @@ def local(moment: datetime) -> datetime:
 
 
 def local_today() -> date:
-    from .database import utcnow
-
     return local(utcnow()).date()
 
 

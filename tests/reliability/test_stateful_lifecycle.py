@@ -41,6 +41,7 @@ from hypothesis.stateful import (
 from sqlalchemy import and_, func, or_, select, text
 
 from tests.factories import SPLIT_PARTS, Factories
+from tourism import errors
 from tourism.database import utcnow, write_transactions
 from tourism.errors import DomainError, SoldOut
 from tourism.extensions import db
@@ -486,7 +487,7 @@ class BookingLife(RuleBasedStateMachine):
         if tickets == 0:
             expected = booking_service.NoTickets
         elif departure.cancelled:
-            expected = booking_service.DepartureCancelled
+            expected = errors.DepartureCancelled
         elif departure.starts_at - booking_service.DEFAULT_CUTOFF <= self.now:
             expected = booking_service.BookingClosed
         elif tickets > departure.capacity - self.seats_taken(departure):
@@ -740,7 +741,7 @@ class BookingLife(RuleBasedStateMachine):
     def _check_in(self, model: ModelBooking) -> None:
         expected = None
         if model.departure.cancelled:
-            expected = checkin.DepartureCancelled
+            expected = errors.DepartureCancelled
         elif model.status != CONFIRMED:
             expected = checkin.NotConfirmed
         elif self.now < model.departure.starts_at - checkin.CHECK_IN_OPENS:
@@ -765,7 +766,7 @@ class BookingLife(RuleBasedStateMachine):
         if amount <= 0:
             expected = checkin.InvalidCash
         elif model.departure.cancelled:
-            expected = checkin.DepartureCancelled
+            expected = errors.DepartureCancelled
         elif model.status != CONFIRMED:
             expected = checkin.NotConfirmed
         elif amount > due:
@@ -793,7 +794,7 @@ class BookingLife(RuleBasedStateMachine):
         model = payment.booking
         expected = None
         if model.departure.cancelled:
-            expected = checkin.DepartureCancelled
+            expected = errors.DepartureCancelled
         elif model.status != CONFIRMED:
             expected = checkin.NotConfirmed
         result, refusal = self.attempt(
@@ -813,7 +814,7 @@ class BookingLife(RuleBasedStateMachine):
     def _visit(self, departure: ModelDeparture, stop) -> None:
         expected = None
         if departure.cancelled:
-            expected = checkin.DepartureCancelled
+            expected = errors.DepartureCancelled
         elif self.now < departure.starts_at - checkin.CHECK_IN_OPENS:
             expected = checkin.TooEarly
         new, refusal = self.attempt(

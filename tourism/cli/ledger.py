@@ -1,5 +1,6 @@
 """Scheduled and one-off commands for the revenue ledger.
 
+- ``flask ledger-check``: daily; proves the ledger sound, exits 1 with the problems.
 - ``flask release-shares``: hourly; makes the shares of departures that ran available once
   their stops are confirmed (catches stops confirmed before the start, guides assigned
   late, cash recorded after the stops).
@@ -12,36 +13,47 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from ..database import utcnow, write_transactions
+from ..database import utcnow
 from ..extensions import db
+from ..services.ledger import adjustments, checks, releases
+from ..unit_of_work import unit_of_work
 
 
 @click.command("release-shares")
 @click.option("--days", default=30, show_default=True, help="How far back to look.")
 def release_shares_command(days: int) -> None:
     """Release the shares of departures that started and have confirmed stops."""
-    from ..services.ledger import releases
-
-    with write_transactions():
+    with unit_of_work():
         count = releases.release_started_departures(db.session, utcnow(), days)
-        db.session.commit()
     click.echo(f"Looked at {count} departure(s) with confirmed stops.")
 
 
 @click.command("ledger-backfill")
 def ledger_backfill_command() -> None:
     """Post succeeded payments, refunds and disputes the ledger does not have yet."""
-    from ..services.ledger import adjustments as postings_later
-
-    with write_transactions():
-        counts = postings_later.backfill(db.session)
-        db.session.commit()
+    with unit_of_work():
+        counts = adjustments.backfill(db.session)
     click.echo(
         f"Posted {counts['payments']} payment(s), {counts['refunds']} refund(s) "
         f"and {counts['disputes']} dispute(s)."
     )
 
 
+@click.command("ledger-check")
+def ledger_check_command() -> None:
+    """Check the ledger: balanced transactions, exact reversals, payments that match it.
+
+    Prints every problem found and exits with status 1 if there is any (for monitoring).
+    """
+    problems = checks.check(db.session)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in the ledger.", err=True)
+        raise SystemExit(1)
+    click.echo("The ledger is sound.")
+
+
 def register(app: Flask) -> None:
-    for command in (release_shares_command, ledger_backfill_command):
+    for command in (ledger_check_command, release_shares_command, ledger_backfill_command):
         app.cli.add_command(command)

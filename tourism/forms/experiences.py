@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from .. import vocabulary
 from ..models import PaymentMethod
-from ..money import parse_amount, to_decimal
+from ..money import decimal_text, parse_amount
 from ..services.catalog import experiences as exp
 from ..services.catalog.experience_input import (
     MAX_POLICY_HOURS,
@@ -239,7 +239,7 @@ def experience_form_data(experience) -> dict:
         text = texts.get(locale)
         data[locale] = {name: getattr(text, name) for name in exp.TEXT_LIMITS} if text else {}
     for category in experience.price_categories:
-        data[f"price_{category.code}"] = str(to_decimal(category.price_cents))
+        data[f"price_{category.code}"] = decimal_text(category.price_cents)
         data[f"active_{category.code}"] = category.is_active
     for stop in experience.stops:
         by_locale = {t.locale: t for t in stop.texts}

@@ -13,13 +13,13 @@ from ..database import utcnow
 from ..errors import InvalidRequest
 from ..extensions import db
 from ..forms.public import DAYS_AHEAD, CatalogFilterForm
+from ..i18n import current_locale
 from ..models import BookingStatus
 from ..response_cache import cached_response
 from ..services.booking import availability
 from ..services.booking import lifecycle as booking_service
 from ..services.catalog import search as catalog
 from ..timefmt import display_zone, local, local_today
-from .helpers import current_locale
 from .limits import token_lookup
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from ..database import utcnow, write_transactions
+from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..forms.auth import (
@@ -35,13 +35,12 @@ from ..forms.auth import (
     LoginForm,
     ResetPasswordForm,
 )
-from ..i18n import LOCALE_COOKIE, available_locales
+from ..i18n import LOCALE_COOKIE, available_locales, current_locale
 from ..models import Role, User
 from ..services.access import accounts, audit, tenancy
 from ..services.messages import account_emails, rendering
 from ..services.messages import outbox as notifications
-from .effects import send_queued_emails
-from .helpers import current_locale
+from ..unit_of_work import unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -137,26 +136,6 @@ def _sign_in(user: User, destination: str) -> Response:
     return response
 
 
-def _send_after_response(response: Response) -> Response:
-    """Send the emails this request queued once the response has gone out.
-
-    The forgot-password answer must not take longer when the address has an account (an
-    SMTP round trip would tell), so the email leaves after the visitor has the page.
-    """
-    queued = db.session.info.pop(notifications.QUEUED_KEY, [])
-    if not queued:
-        return response
-    app = current_app._get_current_object()
-
-    def send() -> None:
-        with app.app_context(), write_transactions():
-            db.session.info[notifications.QUEUED_KEY] = queued
-            send_queued_emails()
-
-    response.call_on_close(send)
-    return response
-
-
 # --- Signing in and out -----------------------------------------------------------------------
 
 
@@ -174,15 +153,15 @@ def login():
         return _login_page(form, target)
     if not form.validate():
         return _login_page(form, target, status=400)
-    user = accounts.authenticate(db.session, form.email.data, form.password.data)
+    with unit_of_work():
+        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        if user is not None:
+            accounts.start_session(user)  # and a re-hashed password, if authenticate upgraded it
+            audit.record(db.session, audit.LOGIN_SUCCEEDED, actor=user)
+            destination = target or landing_page(user)
     if user is None:
-        db.session.rollback()
         audit.record_apart(audit.LOGIN_FAILED, actor=(form.email.data or "").strip().lower())
         return _login_page(form, target, status=400, error=_("Email or password is not correct."))
-    accounts.start_session(user)  # and a re-hashed password, if authenticate upgraded it
-    audit.record(db.session, audit.LOGIN_SUCCEEDED, actor=user)
-    destination = target or landing_page(user)
-    db.session.commit()
     return _sign_in(user, destination)
 
 
@@ -190,9 +169,9 @@ def login():
 def logout():
     """End every session of the account, not just this browser's."""
     if current_user.is_authenticated:
-        accounts.end_all_sessions(current_user._get_current_object())
-        audit.record(db.session, audit.LOGOUT)
-        db.session.commit()
+        with unit_of_work():
+            accounts.end_all_sessions(current_user._get_current_object())
+            audit.record(db.session, audit.LOGOUT)
     logout_user()
     session.clear()
     flash(_("You have signed out, on this device and every other."))
@@ -211,25 +190,27 @@ def forgot_password():
         return render_template("auth/forgot.html", form=form)
     if not form.validate():
         return render_template("auth/forgot.html", form=form), 400
-    found = accounts.request_password_reset(db.session, form.email.data, utcnow())
-    audit.record(
-        db.session,
-        audit.PASSWORD_RESET_REQUESTED,
-        actor=found[0] if found else (form.email.data or "").strip().lower(),
-        detail="" if found else "no such account",
-    )
-    if found is not None:
-        user, raw = found
-        notifications.queue_account_email(
+    # The email leaves after the answer: the page must not take longer when the address has
+    # an account (an SMTP round trip would tell).
+    with unit_of_work(effects_after_response=True):
+        found = accounts.request_password_reset(db.session, form.email.data, utcnow())
+        audit.record(
             db.session,
-            kind=account_emails.PASSWORD_RESET,
-            key=accounts.link_key(raw),
-            recipient=user.email,
-            language=user.locale or current_locale(),
-            url=rendering.absolute_url("auth.reset_password", token=raw),
+            audit.PASSWORD_RESET_REQUESTED,
+            actor=found[0] if found else (form.email.data or "").strip().lower(),
+            detail="" if found else "no such account",
         )
-    db.session.commit()
-    return _send_after_response(redirect(url_for("auth.forgot_password_sent"), code=303))
+        if found is not None:
+            user, raw = found
+            notifications.queue_account_email(
+                db.session,
+                kind=account_emails.PASSWORD_RESET,
+                key=accounts.link_key(raw),
+                recipient=user.email,
+                language=user.locale or current_locale(),
+                url=rendering.absolute_url("auth.reset_password", token=raw),
+            )
+    return redirect(url_for("auth.forgot_password_sent"), code=303)
 
 
 @bp.get("/password/forgot/sent")
@@ -248,13 +229,12 @@ def reset_password(token: str):
     if not form.validate():
         return render_template("auth/reset.html", form=form, token=token), 400
     try:
-        user = accounts.reset_password(db.session, token, form.password.data, utcnow())
-        audit.record(db.session, audit.PASSWORD_RESET_COMPLETED, actor=user)
-        db.session.commit()
+        with unit_of_work():
+            user = accounts.reset_password(db.session, token, form.password.data, utcnow())
+            audit.record(db.session, audit.PASSWORD_RESET_COMPLETED, actor=user)
     except accounts.InvalidLink:
         raise
     except DomainError as error:
-        db.session.rollback()
         page = render_template("auth/reset.html", form=form, token=token, error=str(error))
         return page, error.status_code
     flash(_("Your password has been changed. Sign in with it now."))
@@ -289,14 +269,15 @@ def accept_invitation(token: str):
         return page(400)
     name = form.name.data if not invitation.has_account else ""
     try:
-        user = accounts.accept_invitation(db.session, token, name, form.password.data, utcnow())
-        accounts.start_session(user)
-        destination = landing_page(user)
-        db.session.commit()
+        with unit_of_work():
+            user = accounts.accept_invitation(
+                db.session, token, name, form.password.data, utcnow()
+            )
+            accounts.start_session(user)
+            destination = landing_page(user)
     except accounts.InvalidLink:
         raise
     except DomainError as error:
-        db.session.rollback()
         return page(error.status_code, str(error))
     flash(_("Welcome to %(association)s.", association=invitation.association.name))
     return _sign_in(user, destination)

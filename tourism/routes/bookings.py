@@ -17,21 +17,21 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from ..database import utcnow, write_transactions
+from ..database import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..forms.public import booking_form_for
-from ..i18n import available_locales
-from ..models import BookingStatus, Departure, PaymentMethod
+from ..i18n import available_locales, current_locale
+from ..models import BookingStatus, Departure, PaymentMethod, PaymentStatus
+from ..money import format_money
 from ..services.booking import availability
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
 from ..services.payments import online as payments
 from ..services.payments import refunds
-from ..services.payments.stripe_gateway import GatewayError
-from .effects import gateway, send_queued_emails
-from .helpers import current_locale
+from ..services.payments.stripe_gateway import GatewayError, current_gateway
+from ..unit_of_work import unit_of_work
 from .limits import token_lookup
 
 bp = Blueprint("bookings", __name__)
@@ -75,7 +75,7 @@ def _render_form(departure, form, status=200, error=None):
             seats_left=seats,
             closed=closed,
             error=error,
-            online_available=gateway() is not None,
+            online_available=current_gateway() is not None,
             breakdown=breakdown,
             breakdown_ticket=transparency.default_ticket(departure.experience)
             if one_ticket
@@ -86,7 +86,7 @@ def _render_form(departure, form, status=200, error=None):
 
 
 def _form_for(departure):
-    methods = payments.offered_methods(departure.experience, gateway())
+    methods = payments.offered_methods(departure.experience, current_gateway())
     return booking_form_for(
         departure.experience, current_locale(), available_locales(), methods
     ), methods
@@ -119,26 +119,24 @@ def new(departure_id: int):
         held_from=hold_caps.address_key(current_app.config["SECRET_KEY"], request.remote_addr),
     )
     try:
-        booking = booking_service.hold_seats(
-            db.session,
-            hold,
-            now=now,
-            hold_for=_hold_for(),
-            languages=available_locales(),
-            offered_methods=methods,
-            caps=hold_caps.HoldCaps.from_config(current_app.config),
-            # Pay on arrival accepts the hold at once; card payments accept it when paid.
-            accept_unpaid=True,
-        )
-        # Read before the commit expires the booking: no reload just to redirect.
-        token, confirmed = booking.manage_token, booking.status == BookingStatus.CONFIRMED
-        db.session.commit()
+        with unit_of_work():
+            booking = booking_service.hold_seats(
+                db.session,
+                hold,
+                now=now,
+                hold_for=_hold_for(),
+                languages=available_locales(),
+                offered_methods=methods,
+                caps=hold_caps.HoldCaps.from_config(current_app.config),
+                # Pay on arrival accepts the hold at once; card payments accept it when paid.
+                accept_unpaid=True,
+            )
+            # Read before the commit expires the booking: no reload just to redirect.
+            token, confirmed = booking.manage_token, booking.status == BookingStatus.CONFIRMED
     except DomainError as error:
-        db.session.rollback()
         departure = _bookable_departure(departure_id)
         return _render_form(departure, form, status=error.status_code, error=str(error))
     if confirmed:
-        send_queued_emails()
         flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
         return redirect(url_for("bookings.manage", token=token), code=303)
     return redirect(url_for("bookings.pay", token=token), code=303)
@@ -161,7 +159,7 @@ def _breakdown_of(booking):
 
 
 def _manage_with_error(token: str, error: DomainError):
-    db.session.rollback()
+    """The booking's page again with ``error``; the unit of work that failed rolled back."""
     booking = booking_service.find_by_token(db.session, token)
     page = render_template(
         "bookings/manage.html",
@@ -177,21 +175,20 @@ def _manage_with_error(token: str, error: DomainError):
 @token_lookup
 def pay(token: str):
     """The card form (Stripe.js). The page needs JavaScript; everything else does not."""
-    # This GET creates or reuses the PaymentIntent, so it takes SQLite's write lock up front.
-    with write_transactions():
-        db.session.rollback()
-        booking = booking_service.find_by_token(db.session, token)
-        try:
-            start = payments.start_payment(db.session, booking, gateway(), utcnow(), _hold_for())
-            db.session.commit()
-        except GatewayError:
-            return _manage_with_error(token, refunds.PaymentsUnavailable())
-        except payments.NothingToPay:
-            db.session.rollback()
-            return redirect(url_for("bookings.manage", token=token), code=303)
-        except DomainError as error:
-            return _manage_with_error(token, error)
-    stripe_gateway = gateway()
+    # This GET creates or reuses the PaymentIntent: a unit of work, with the write lock.
+    stripe_gateway = current_gateway()
+    try:
+        with unit_of_work():
+            booking = booking_service.find_by_token(db.session, token)
+            start = payments.start_payment(
+                db.session, booking, stripe_gateway, utcnow(), _hold_for()
+            )
+    except GatewayError:
+        return _manage_with_error(token, refunds.PaymentsUnavailable())
+    except payments.NothingToPay:
+        return redirect(url_for("bookings.manage", token=token), code=303)
+    except DomainError as error:
+        return _manage_with_error(token, error)
     return render_template(
         "bookings/pay.html",
         booking=booking,
@@ -208,26 +205,25 @@ def pay(token: str):
 def pay_with_card(token: str):
     """Charge the card set up in the browser; answers JSON for the page's script."""
     booking = booking_service.find_by_token(db.session, token)
+    booking_id = booking.id
     setup_intent = str(request.form.get("setup_intent", ""))
+    stripe_gateway = current_gateway()
     try:
-        intent = payments.pay_with_card(db.session, booking, setup_intent, gateway())
-        outcome = payments.apply_intent(db.session, intent, gateway(), utcnow())
-        db.session.commit()
+        with unit_of_work():
+            intent = payments.pay_with_card(db.session, booking, setup_intent, stripe_gateway)
+            outcome = payments.apply_intent(db.session, intent, stripe_gateway, utcnow())
     except GatewayError:
-        db.session.rollback()
         return jsonify(error=str(refunds.PaymentsUnavailable())), 503
     except DomainError as error:
-        db.session.rollback()
         body = {"error": str(error)}
         # The card set up for this try is spent; give the page a fresh one for the next card.
         try:
-            _, body["setup_client_secret"] = gateway().create_setup_intent(
-                idempotency_key=f"booking-{booking.id}-card-{utcnow().timestamp()}"
+            _, body["setup_client_secret"] = stripe_gateway.create_setup_intent(
+                idempotency_key=f"booking-{booking_id}-card-{utcnow().timestamp()}"
             )
         except (GatewayError, AttributeError, payments.PaymentDeclined):
             pass
         return jsonify(body), error.status_code
-    send_queued_emails()
     return jsonify(
         status=intent.status,
         outcome=outcome,
@@ -240,20 +236,17 @@ def pay_with_card(token: str):
 @token_lookup
 def processing(token: str):
     """Shown after paying: asks Stripe (never the browser) whether the payment went through."""
-    with write_transactions():
-        db.session.rollback()
-        booking = booking_service.find_by_token(db.session, token)
-        try:
-            payments.sync_booking(db.session, booking, gateway(), utcnow())
-            db.session.commit()
-        except GatewayError:
-            db.session.rollback()
-    send_queued_emails()
+    try:
+        with unit_of_work():
+            booking = booking_service.find_by_token(db.session, token)
+            payments.sync_booking(db.session, booking, current_gateway(), utcnow())
+    except GatewayError:
+        pass  # Stripe unreachable: the page asks again in a moment
     booking = booking_service.find_by_token(db.session, token)
     if booking.status == BookingStatus.CONFIRMED:
         flash(_("Payment received: your booking is confirmed."))
         return redirect(url_for("bookings.manage", token=token), code=303)
-    failed = bool(booking.payments) and booking.payments[-1].status.value == "failed"
+    failed = bool(booking.payments) and booking.payments[-1].status == PaymentStatus.FAILED
     return render_template("bookings/processing.html", booking=booking, failed=failed, now=utcnow())
 
 
@@ -271,19 +264,16 @@ def cancel(token: str):
             "bookings/cancel.html",
             booking=booking,
             refund_percent=percent,
-            refund_cents=(booking.paid_online_cents * percent + 50) // 100,
+            refund_cents=refunds.refund_preview(db.session, booking, percent),
         )
     try:
-        refunded = refunds.cancel_with_refund(db.session, booking, gateway(), now)
-        db.session.commit()
+        with unit_of_work():
+            refunded = refunds.cancel_with_refund(db.session, booking, current_gateway(), now)
     except GatewayError:
         return _manage_with_error(token, refunds.PaymentsUnavailable())
     except DomainError as error:
         return _manage_with_error(token, error)
-    send_queued_emails()
     if refunded:
-        from ..money import format_money
-
         flash(
             _(
                 "Your booking has been cancelled and %(amount)s will be refunded to your card.",

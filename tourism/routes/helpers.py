@@ -6,18 +6,20 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Flask, request
-from flask_babel import get_locale
 
 from .. import vocabulary
 from ..database import utcnow
 from ..forms.public import country_name
-from ..i18n import language_name, locales_for
-from ..money import format_money
+from ..i18n import current_locale, language_name, locales_for
+from ..models import (
+    BookingStatus,
+    DepartureStatus,
+    ExperienceStatus,
+    PaymentStatus,
+    RefundStatus,
+)
+from ..money import decimal_text, format_money
 from ..timefmt import fmt_date, fmt_datetime, fmt_time, local
-
-
-def current_locale() -> str:
-    return str(get_locale() or "es")
 
 
 def url_with(**changes) -> str:
@@ -34,6 +36,7 @@ def url_with(**changes) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=format_money,
+        decimal_text=decimal_text,
         datetime=fmt_datetime,
         date=fmt_date,
         time=fmt_time,
@@ -51,6 +54,12 @@ def register(app: Flask) -> None:
         PRICE_CATEGORIES=vocabulary.PRICE_CATEGORIES,
         LANGUAGES=vocabulary.LANGUAGES,
         label=vocabulary.label,
+        # Templates compare states with the enums, never with their strings.
+        BookingStatus=BookingStatus,
+        DepartureStatus=DepartureStatus,
+        ExperienceStatus=ExperienceStatus,
+        PaymentStatus=PaymentStatus,
+        RefundStatus=RefundStatus,
     )
 
     @app.context_processor

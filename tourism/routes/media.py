@@ -7,20 +7,14 @@ several nodes it must be shared storage, like the database.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, abort, send_from_directory
 
 from ..services.catalog.photos import KEY_SHAPE, WIDTHS, file_name
+from ..uploads import upload_dir
 
 bp = Blueprint("media", __name__)
 
 ONE_YEAR = 365 * 24 * 3600
-
-
-def upload_dir() -> Path:
-    configured = current_app.config.get("UPLOAD_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
 
 
 @bp.get("/media/<key>-<int:width>.webp")

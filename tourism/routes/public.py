@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..database import utcnow
 from ..extensions import db
 from ..forms.public import CatalogFilterForm
-from ..i18n import LOCALE_COOKIE, available_locales
+from ..i18n import LOCALE_COOKIE, available_locales, current_locale
 from ..response_cache import cached_response
 from ..services.access import accounts
 from ..services.booking import availability
@@ -19,9 +19,9 @@ from ..services.catalog import photos
 from ..services.catalog import search as catalog
 from ..services.ledger import transparency
 from ..services.payments import online as payments
+from ..services.payments.stripe_gateway import current_gateway
 from ..timefmt import display_zone, local, local_today
-from .effects import gateway
-from .helpers import current_locale
+from ..unit_of_work import unit_of_work
 
 bp = Blueprint("public", __name__)
 
@@ -65,7 +65,7 @@ def experience(slug: str):
         (day, list(items))
         for day, items in groupby(slots, key=lambda s: local(s.departure.starts_at).date())
     ]
-    methods = payments.offered_methods(experience, gateway())
+    methods = payments.offered_methods(experience, current_gateway())
     breakdown = transparency.quote_one_ticket(
         db.session,
         experience,
@@ -100,8 +100,8 @@ def set_language(code: str):
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
     if current_user.is_authenticated:
-        accounts.remember_locale(current_user, code)
-        db.session.commit()
+        with unit_of_work():
+            accounts.remember_locale(current_user, code)
     response = make_response(redirect(target, code=303))
     response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

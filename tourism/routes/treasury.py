@@ -19,8 +19,9 @@ from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..forms.treasury import batch_items, period
+from ..i18n import current_locale
 from ..models import Association, Family, Payout, PayoutMethod, Role
-from ..money import to_decimal
+from ..money import decimal_text
 from ..report_charts import charts, group_label, percent_label, stylesheet
 from ..services.reports import exports as report_exports
 from ..services.reports import periods
@@ -36,11 +37,11 @@ from ..services.treasury import (
     receipts as payout_receipts,
 )
 from ..timefmt import display_zone, local_today
+from ..unit_of_work import unit_of_work
+from ..uploads import upload_dir
 from .access import admins_only
-from .helpers import current_locale
 from .limits import token_lookup
 from .manage.blueprint import ID, acting_user, done, page, scoped
-from .media import upload_dir
 
 bp = Blueprint("treasury", __name__)
 
@@ -65,10 +66,6 @@ def csv_response(filename: str, header: list[str], rows) -> Response:
     )
 
 
-def money(cents: int) -> str:
-    return str(to_decimal(cents))
-
-
 # The treasurer's page -------------------------------------------------------------------------
 
 
@@ -82,7 +79,6 @@ def _overview(association, status=200, error=None, form=None):
         recent=payouts.association_payouts(db.session, association)[:20],
         methods=list(PayoutMethod),
         submitted=form,
-        to_decimal=to_decimal,
         max=max,
     )
 
@@ -99,26 +95,24 @@ def record_payouts(association_id: int):
     association = _association(association_id)
     stored: list[str] = []
     try:
-        items = batch_items(
-            db.session, association, request.form, request.files, upload_dir(), stored
-        )
-        batch, made = payouts.settle_batch(
-            db.session,
-            association,
-            items,
-            request.form.get("method", ""),
-            acting_user(),
-            utcnow(),
-        )
-        db.session.commit()
+        with unit_of_work():
+            items = batch_items(
+                db.session, association, request.form, request.files, upload_dir(), stored
+            )
+            batch, made = payouts.settle_batch(
+                db.session,
+                association,
+                items,
+                request.form.get("method", ""),
+                acting_user(),
+                utcnow(),
+            )
     except DomainError as error:
-        db.session.rollback()
         payout_receipts.remove_receipts(upload_dir(), stored)
         if error.status_code == 404:
             raise
         return _overview(association, error.status_code, error, request.form)
     except BaseException:
-        db.session.rollback()
         payout_receipts.remove_receipts(upload_dir(), stored)
         raise
     message = ngettext("%(num)s payout was recorded.", "%(num)s payouts were recorded.", len(made))
@@ -159,13 +153,14 @@ def receipt(payout_id: int):
 @bp.post(f"/manage/families/<{ID}:family_id>/statement-link")
 @admins_only
 def family_statement_link(family_id: int):
-    family = scoped(Family, family_id, ADMINS)
-    statements.statement_link_token(db.session, family)
-    db.session.commit()
+    with unit_of_work():
+        family = scoped(Family, family_id, ADMINS)
+        statements.statement_link_token(db.session, family)
+        name, association_id = family.name, family.association_id
     return done(
-        _("The statement link of %(name)s is ready.", name=family.name),
+        _("The statement link of %(name)s is ready.", name=name),
         "treasury.overview",
-        association_id=family.association_id,
+        association_id=association_id,
     )
 
 
@@ -180,7 +175,7 @@ def ledger_csv(association_id: int):
     return csv_response(
         f"ledger-{association.slug}.csv",
         treasury_exports.LEDGER_HEADER,
-        ([*row[:-2], money(row[-2]), row[-1]] for row in rows),
+        ([*row[:-2], decimal_text(row[-2]), row[-1]] for row in rows),
     )
 
 

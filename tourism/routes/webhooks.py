@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ..database import utcnow
 from ..extensions import csrf, db
 from ..services.payments import webhooks
-from ..services.payments.stripe_gateway import GatewayError, SignatureError
-from .effects import gateway, send_queued_emails
+from ..services.payments.stripe_gateway import GatewayError, SignatureError, current_gateway
+from ..unit_of_work import unit_of_work
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def stripe_event():
     """400 for a bad signature (nothing written), 2xx once applied or ignored, 503 when a
     transient failure means Stripe should retry."""
-    stripe_gateway = gateway()
+    stripe_gateway = current_gateway()
     if stripe_gateway is None:
         return jsonify(error="stripe is not configured"), 404
     try:
@@ -32,18 +32,15 @@ def stripe_event():
     except SignatureError:
         return jsonify(error="invalid signature"), 400
     try:
-        outcome = webhooks.handle_event(db.session, event, stripe_gateway, utcnow())
-        db.session.commit()
+        with unit_of_work():
+            outcome = webhooks.handle_event(db.session, event, stripe_gateway, utcnow())
     except IntegrityError:
-        db.session.rollback()
         # Two deliveries of the same event at once: the other one recorded it first.
         if webhooks.already_processed(db.session, event.id):
             return jsonify(result="duplicate"), 200
         log.warning("webhook %s hit a conflict; Stripe will retry", event.id, exc_info=True)
         return jsonify(error="conflict, retry later"), 503
     except (GatewayError, OperationalError):
-        db.session.rollback()
         log.warning("webhook %s not applied yet; Stripe will retry", event.id, exc_info=True)
         return jsonify(error="temporary failure, retry later"), 503
-    send_queued_emails()
     return jsonify(result=outcome), 200

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tourism import database
+from tourism import database, errors
 from tourism.database import utcnow, write_transactions
 from tourism.errors import IllegalTransition, InvalidRequest, NotFound, SoldOut
 from tourism.extensions import db
@@ -185,7 +185,7 @@ def test_unknown_or_unpublished_departure_is_not_found(session, make):
 def test_cancelled_or_past_departure_cannot_be_booked(session, make):
     cancelled = make.departure(status=DepartureStatus.CANCELLED)
     soon = make.departure(starts_in=timedelta(minutes=30))
-    with pytest.raises(svc.DepartureCancelled):
+    with pytest.raises(errors.DepartureCancelled):
         hold(session, cancelled)
     with pytest.raises(svc.BookingClosed):
         hold(session, soon)

@@ -11,6 +11,7 @@ import pytest
 from tests.factories import SPLIT_PARTS
 from tests.services.booking.test_lifecycle import hold
 from tourism.database import utcnow, write_transactions
+from tourism.errors import UnknownStop
 from tourism.models import Role
 from tourism.services.ledger import split_rules
 from tourism.services.ledger.split_rules import (
@@ -22,7 +23,6 @@ from tourism.services.ledger.split_rules import (
     NotAWholeNumber,
     NotTimezoneAware,
     UnknownParty,
-    UnknownStop,
 )
 from tourism.services.ledger.splits import InvalidSplitRule, Member, Party, Share, SplitRule
 

@@ -13,11 +13,12 @@ from ...database import utcnow
 from ...errors import DomainError, NotFound
 from ...extensions import db
 from ...forms.guide import ROLE_LABELS, TimeOffForm
+from ...i18n import current_locale
 from ...models import Association, Membership, Role
 from ...services.operations import guide_calendar, guides
 from ...timefmt import fmt_datetime
+from ...unit_of_work import unit_of_work
 from ..access import guides_only
-from ..helpers import current_locale
 from ..limits import token_lookup
 from .blueprint import bp
 
@@ -58,22 +59,27 @@ def time_off():
     starts_at, ends_at = form.period()
     association = db.session.get(Association, form.association_id.data)
     try:
-        _period, conflicts = guides.add_time_off(
-            db.session, current_user, association, starts_at, ends_at, form.note.data, now=utcnow()
-        )
-        # Read what the messages need before the commit expires the objects.
-        notes = [
-            _(
-                "You are assigned to %(title)s on %(when)s: tell the staff so they can find "
-                "another guide.",
-                title=_title(departure),
-                when=fmt_datetime(departure.starts_at, "short"),
+        with unit_of_work():
+            _period, conflicts = guides.add_time_off(
+                db.session,
+                current_user,
+                association,
+                starts_at,
+                ends_at,
+                form.note.data,
+                now=utcnow(),
             )
-            for departure in conflicts
-        ]
-        db.session.commit()
+            # Read what the messages need before the commit expires the objects.
+            notes = [
+                _(
+                    "You are assigned to %(title)s on %(when)s: tell the staff so they can find "
+                    "another guide.",
+                    title=_title(departure),
+                    when=fmt_datetime(departure.starts_at, "short"),
+                )
+                for departure in conflicts
+            ]
     except DomainError as error:
-        db.session.rollback()
         return _time_off_page(form, status=error.status_code, error=str(error))
     flash(_("Your time off is saved."))
     for note in notes:
@@ -89,8 +95,8 @@ def _title(departure) -> str:
 @bp.post("/time-off/<int(max=2147483647):time_off_id>/remove")
 @guides_only
 def remove_time_off(time_off_id: int):
-    guides.remove_time_off(db.session, current_user, time_off_id)
-    db.session.commit()
+    with unit_of_work():
+        guides.remove_time_off(db.session, current_user, time_off_id)
     flash(_("The time off was removed."))
     return redirect(url_for(".time_off"), code=303)
 
@@ -115,8 +121,8 @@ def rotate_calendar(membership_id: int):
     if membership is None or membership.user_id != current_user.id or membership.role != Role.GUIDE:
         raise NotFound()
     had_one = membership.ical_token is not None
-    guide_calendar.rotate_ical_token(membership)
-    db.session.commit()
+    with unit_of_work():
+        guide_calendar.rotate_ical_token(membership)
     if had_one:
         flash(_("The old calendar address no longer works. Subscribe again with the new one."))
     else:

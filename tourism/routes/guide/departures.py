@@ -25,13 +25,14 @@ from ...database import utcnow
 from ...errors import DomainError, NotFound
 from ...extensions import db
 from ...forms.guide import ROLE_LABELS, AssignGuideForm, CashForm, ReferenceForm
+from ...i18n import current_locale
 from ...models import Booking, Stop, User
 from ...money import format_money
 from ...services.operations import checkin, guides
 from ...services.operations import manifest as manifests
 from ...services.operations.guide_calendar import cash_outstanding_cents
+from ...unit_of_work import unit_of_work
 from ..access import guides_only
-from ..helpers import current_locale
 from .blueprint import BOOKING, DEPARTURE, bp, see_manifest, tel_href
 
 # The manifest and its actions ---------------------------------------------------------------
@@ -81,10 +82,9 @@ def _booking_action(departure_id: int, booking_id: int, action, message):
     booking = _booking(departure_id, booking_id)
     name = booking.contact_name
     try:
-        action(db.session, booking, current_user, utcnow())
-        db.session.commit()
+        with unit_of_work():
+            action(db.session, booking, current_user, utcnow())
     except DomainError as error:
-        db.session.rollback()
         return _render_manifest(departure_id, error.status_code, str(error))
     flash(message(name))
     return see_manifest(departure_id, f"b-{booking_id}")
@@ -143,17 +143,16 @@ def cash(departure_id: int, booking_id: int):
     if not form.validate():
         return _render_manifest(departure_id, 400, cash_form=form, cash_booking_id=booking_id)
     try:
-        checkin.record_cash(
-            db.session,
-            booking,
-            form.cents(),
-            current_user,
-            utcnow(),
-            client_ref=form.client_ref.data or None,
-        )
-        db.session.commit()
+        with unit_of_work():
+            checkin.record_cash(
+                db.session,
+                booking,
+                form.cents(),
+                current_user,
+                utcnow(),
+                client_ref=form.client_ref.data or None,
+            )
     except DomainError as error:
-        db.session.rollback()
         return _render_manifest(
             departure_id,
             error.status_code,
@@ -173,10 +172,9 @@ def stop_visited(departure_id: int, stop_id: int):
     if stop is None:
         raise NotFound()
     try:
-        checkin.confirm_stop_visited(db.session, departure, stop, current_user, utcnow())
-        db.session.commit()
+        with unit_of_work():
+            checkin.confirm_stop_visited(db.session, departure, stop, current_user, utcnow())
     except DomainError as error:
-        db.session.rollback()
         return _render_manifest(departure_id, error.status_code, str(error))
     flash(_("The visit to this stop is confirmed."))
     return see_manifest(departure_id, "stops")
@@ -193,14 +191,13 @@ def scan(departure_id: int):
         status = 400
         if form.validate():
             try:
-                booking = checkin.booking_on(db.session, departure, form.reference.data)
-                checkin.check_in(db.session, booking, current_user, utcnow())
-                name, people = booking.contact_name, booking.participants
-                owed = cash_outstanding_cents(booking)
-                currency = booking.currency
-                db.session.commit()
+                with unit_of_work():
+                    booking = checkin.booking_on(db.session, departure, form.reference.data)
+                    checkin.check_in(db.session, booking, current_user, utcnow())
+                    name, people = booking.contact_name, booking.participants
+                    owed = cash_outstanding_cents(booking)
+                    currency = booking.currency
             except DomainError as error_:
-                db.session.rollback()
                 status, error = error_.status_code, str(error_)
             else:
                 flash(
@@ -232,10 +229,11 @@ def assign(departure_id: int):
         return _render_manifest(departure_id, 400, assign_form=form)
     guide = db.session.get(User, form.user_id.data)
     try:
-        guides.assign_guide(db.session, departure, guide, form.role.data, current_user, utcnow())
-        db.session.commit()
+        with unit_of_work():
+            guides.assign_guide(
+                db.session, departure, guide, form.role.data, current_user, utcnow()
+            )
     except DomainError as error:
-        db.session.rollback()
         return _render_manifest(departure_id, error.status_code, str(error), assign_form=form)
     flash(_("The guide is assigned."))
     return see_manifest(departure_id, "guides")
@@ -248,8 +246,8 @@ def unassign(departure_id: int, user_id: int):
     guide = db.session.get(User, user_id)
     if guide is None:
         raise NotFound()
-    guides.unassign_guide(db.session, departure, guide, current_user, utcnow())
-    db.session.commit()
+    with unit_of_work():
+        guides.unassign_guide(db.session, departure, guide, current_user, utcnow())
     flash(_("The guide was taken off this departure."))
     return see_manifest(departure_id, "guides")
 
@@ -266,12 +264,11 @@ def sync():
     payload = request.get_json(silent=True)
     actions = payload.get("actions") if isinstance(payload, dict) else None
     try:
-        if not isinstance(actions, list):
-            raise checkin.InvalidAction()
-        results = checkin.apply_offline_actions(db.session, current_user, actions, utcnow())
-        db.session.commit()
+        with unit_of_work():
+            if not isinstance(actions, list):
+                raise checkin.InvalidAction()
+            results = checkin.apply_offline_actions(db.session, current_user, actions, utcnow())
     except DomainError as error:
-        db.session.rollback()
         return jsonify(error={"status": error.status_code, "message": str(error)}), (
             error.status_code
         )

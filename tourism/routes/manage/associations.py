@@ -9,6 +9,7 @@ from ...errors import DomainError
 from ...extensions import db
 from ...forms.manage import AssociationForm
 from ...services.associations import management
+from ...unit_of_work import unit_of_work
 from ..access import managers_only, platform_admin_required
 from .blueprint import acting_user, bp, done, page
 
@@ -31,12 +32,11 @@ def new_association():
     if not form.validate():
         return page("manage/association_form.html", 400, form=form)
     try:
-        association = management.create_association(
-            db.session, acting_user(), form.to_input(), utcnow()
-        )
-        db.session.commit()
+        with unit_of_work():
+            association = management.create_association(
+                db.session, acting_user(), form.to_input(), utcnow()
+            )
     except DomainError as error:
-        db.session.rollback()
         return page("manage/association_form.html", error.status_code, error, form=form)
     return done(
         _("%(name)s was created. Invite its first admin.", name=association.name),

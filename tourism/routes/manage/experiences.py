@@ -14,8 +14,9 @@ from ...models import Association, Experience
 from ...services.associations import rosters
 from ...services.catalog import experiences as experiences_admin
 from ...services.catalog import photos
+from ...unit_of_work import unit_of_work
+from ...uploads import upload_dir
 from ..access import managers_only
-from ..media import upload_dir
 from .blueprint import BLANK_STOP_ROWS, ID, acting_user, bp, done, page, scoped
 
 # Experiences ------------------------------------------------------------------------------
@@ -53,10 +54,11 @@ def new_experience(association_id: int):
     if not form.validate():
         return _experience_page(form, association, status=400)
     try:
-        experience = experiences_admin.create_experience(db.session, association, form.to_input())
-        db.session.commit()
+        with unit_of_work():
+            experience = experiences_admin.create_experience(
+                db.session, association, form.to_input()
+            )
     except DomainError as error:
-        db.session.rollback()
         return _experience_page(form, association, status=error.status_code, error=error)
     return done(
         _("The experience was saved as a draft."),
@@ -79,10 +81,9 @@ def edit_experience(experience_id: int):
     if not form.validate():
         return _experience_page(form, association, experience, status=400)
     try:
-        experiences_admin.update_experience(db.session, experience, form.to_input())
-        db.session.commit()
+        with unit_of_work():
+            experiences_admin.update_experience(db.session, experience, form.to_input())
     except DomainError as error:
-        db.session.rollback()
         return _experience_page(form, association, experience, error.status_code, error)
     return done(
         _("Your changes were saved."), "manage.edit_experience", experience_id=experience.id
@@ -92,10 +93,9 @@ def edit_experience(experience_id: int):
 def _change_status(experience_id: int, change, message: str):
     experience = scoped(Experience, experience_id)
     try:
-        change(db.session, experience)
-        db.session.commit()
+        with unit_of_work():
+            change(db.session, experience)
     except DomainError as error:
-        db.session.rollback()
         form = ExperienceForm(
             rosters.list_families(db.session, experience.association),
             formdata=None,
@@ -144,17 +144,16 @@ def experience_photos(experience_id: int):
     if not form.validate():
         return _photos_page(experience, form, 400)
     try:
-        photos.add_photo(
-            db.session,
-            experience,
-            form.photo.data.stream,
-            upload_dir(),
-            form.alt_es.data,
-            form.alt_en.data or "",
-        )
-        db.session.commit()
+        with unit_of_work():
+            photos.add_photo(
+                db.session,
+                experience,
+                form.photo.data.stream,
+                upload_dir(),
+                form.alt_es.data,
+                form.alt_en.data or "",
+            )
     except DomainError as error:
-        db.session.rollback()
         return _photos_page(experience, form, error.status_code, error)
     return done(_("The photo was added."), "manage.experience_photos", experience_id=experience.id)
 
@@ -164,8 +163,8 @@ def experience_photos(experience_id: int):
 def delete_photo(photo_id: int):
     photo = photos.scoped_photo(db.session, photo_id, acting_user())
     experience_id = photo.experience_id
-    names = photos.delete_photo(db.session, photo)
-    db.session.commit()
+    with unit_of_work():
+        names = photos.delete_photo(db.session, photo)
     photos.remove_files(upload_dir(), names)  # only once the row is gone for good
     return done(
         _("The photo was deleted."), "manage.experience_photos", experience_id=experience_id

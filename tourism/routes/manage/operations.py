@@ -27,10 +27,10 @@ from ...services.access import tenancy
 from ...services.booking import availability
 from ...services.operations import board as operations_board
 from ...services.operations import schedules as schedules_admin
-from ...services.payments.stripe_gateway import GatewayError
+from ...services.payments.stripe_gateway import GatewayError, current_gateway
 from ...timefmt import display_zone, local, local_to_utc, local_today
+from ...unit_of_work import unit_of_work
 from ..access import managers_only
-from ..effects import gateway, send_queued_emails
 from .blueprint import ID, acting_user, bp, done, page, scoped
 
 #: The window a new schedule previews and fills by default.
@@ -68,12 +68,15 @@ def generate_departures(experience_id: int):
     if not form.validate():
         return _schedules_page(experience, form, 400)
     try:
-        created = schedules_admin.generate_for_experience(
-            db.session, experience, form.window_from.data, form.window_until.data, display_zone()
-        )
-        db.session.commit()
+        with unit_of_work():
+            created = schedules_admin.generate_for_experience(
+                db.session,
+                experience,
+                form.window_from.data,
+                form.window_until.data,
+                display_zone(),
+            )
     except DomainError as error:
-        db.session.rollback()
         return _schedules_page(experience, form, error.status_code, error)
     message = ngettext(
         "%(num)s departure was created.", "%(num)s departures were created.", len(created)
@@ -101,17 +104,16 @@ def new_schedule(experience_id: int):
         return page("manage/schedule_form.html", 400, **context)
     window = (form.window_from.data, form.window_until.data, display_zone())
     try:
-        if not form.save.data:
-            context["preview"] = schedules_admin.preview_schedule(
+        with unit_of_work():
+            if not form.save.data:
+                context["preview"] = schedules_admin.preview_schedule(
+                    db.session, experience, form.to_input(), *window
+                )
+                return page("manage/schedule_form.html", **context)
+            _schedule, created = schedules_admin.create_schedule(
                 db.session, experience, form.to_input(), *window
             )
-            return page("manage/schedule_form.html", **context)
-        _schedule, created = schedules_admin.create_schedule(
-            db.session, experience, form.to_input(), *window
-        )
-        db.session.commit()
     except DomainError as error:
-        db.session.rollback()
         return page("manage/schedule_form.html", error.status_code, error, **context)
     message = ngettext(
         "The schedule was saved and %(num)s departure was created.",
@@ -139,10 +141,11 @@ def edit_departure(departure_id: int):
         return page("manage/departure_form.html", 400, **context)
     starts_at = local_to_utc(form.day.data, form.start_time.data.replace(tzinfo=None))
     try:
-        schedules_admin.update_departure(db.session, departure, form.capacity.data, starts_at, now)
-        db.session.commit()
+        with unit_of_work():
+            schedules_admin.update_departure(
+                db.session, departure, form.capacity.data, starts_at, now
+            )
     except DomainError as error:
-        db.session.rollback()
         return page("manage/departure_form.html", error.status_code, error, **context)
     return done(
         _("The departure was updated."), "manage.schedules", experience_id=departure.experience_id
@@ -164,18 +167,15 @@ def cancel_departure(departure_id: int):
     if not form.validate():
         return page("manage/departure_cancel.html", 400, **context)
     try:
-        affected = schedules_admin.cancel_departure(
-            db.session, departure, form.reason.data, gateway(), utcnow()
-        )
-        db.session.commit()
+        with unit_of_work():
+            affected = schedules_admin.cancel_departure(
+                db.session, departure, form.reason.data, current_gateway(), utcnow()
+            )
     except GatewayError:
-        db.session.rollback()
         error = _("The card refunds could not be made right now. Nothing was cancelled; try again.")
         return page("manage/departure_cancel.html", 503, error, **context)
     except DomainError as error:
-        db.session.rollback()
         return page("manage/departure_cancel.html", error.status_code, error, **context)
-    send_queued_emails()
     message = ngettext(
         "The departure was cancelled; %(num)s booking was refunded and told.",
         "The departure was cancelled; %(num)s bookings were refunded and told.",

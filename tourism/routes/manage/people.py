@@ -9,13 +9,13 @@ from ...database import utcnow
 from ...errors import DomainError
 from ...extensions import db
 from ...forms.manage import FamilyForm, GuideForm, InviteForm
+from ...i18n import current_locale
 from ...models import Association, Family, Role
 from ...services.access import tenancy
 from ...services.associations import management, rosters
 from ...services.messages import rendering
+from ...unit_of_work import unit_of_work
 from ..access import managers_only
-from ..effects import send_queued_emails
-from ..helpers import current_locale
 from .blueprint import ID, acting_user, bp, done, page, scoped
 
 # Families and guides ----------------------------------------------------------------------
@@ -38,13 +38,12 @@ def _save_family(form, association, family=None):
     if not form.validate():
         return page(template, 400, form=form, association=association, family=family)
     try:
-        if family is None:
-            rosters.create_family(db.session, association, form.to_input())
-        else:
-            rosters.update_family(db.session, family, form.to_input())
-        db.session.commit()
+        with unit_of_work():
+            if family is None:
+                rosters.create_family(db.session, association, form.to_input())
+            else:
+                rosters.update_family(db.session, family, form.to_input())
     except DomainError as error:
-        db.session.rollback()
         return page(template, error.status_code, error, form=form, association=association)
     return done(_("The family was saved."), "manage.families", association_id=association.id)
 
@@ -114,10 +113,9 @@ def edit_guide(membership_id: int):
     if not form.validate():
         return page("manage/guide_form.html", 400, form=form, **context)
     try:
-        rosters.update_guide(db.session, membership, form.to_input())
-        db.session.commit()
+        with unit_of_work():
+            rosters.update_guide(db.session, membership, form.to_input())
     except DomainError as error:
-        db.session.rollback()
         return page("manage/guide_form.html", error.status_code, error, form=form, **context)
     return done(
         _("The guide's details were saved."),
@@ -146,21 +144,19 @@ def invite(association_id: int):
     if not form.validate():
         return page("manage/invite.html", 400, **context)
     try:
-        invitation = management.invite_member(
-            db.session,
-            user,
-            association,
-            form.email.data,
-            form.role.data,
-            utcnow(),
-            link=invitation_link,
-            language=user.locale or current_locale(),
-        )
-        db.session.commit()
+        with unit_of_work():
+            invitation = management.invite_member(
+                db.session,
+                user,
+                association,
+                form.email.data,
+                form.role.data,
+                utcnow(),
+                link=invitation_link,
+                language=user.locale or current_locale(),
+            )
     except DomainError as error:
-        db.session.rollback()
         return page("manage/invite.html", error.status_code, error, **context)
-    send_queued_emails()
     context.update(
         invitation=invitation, form=InviteForm(management.invitable_roles(user), formdata=None)
     )

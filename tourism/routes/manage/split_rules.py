@@ -19,10 +19,12 @@ from ...errors import DomainError
 from ...extensions import db
 from ...forms.split_rules import PARTY_LABELS, format_percent, split_rule_form
 from ...models import Experience, Role, Stop
+from ...money import decimal_text
 from ...services.access import tenancy
 from ...services.ledger import split_rules
 from ...services.ledger.splits import Party
 from ...timefmt import local_to_utc, local_today
+from ...unit_of_work import unit_of_work
 from ..access import managers_only
 from .blueprint import ID, acting_user, bp, done, page, scoped
 
@@ -41,7 +43,7 @@ def _form_data(rule, stops) -> dict:
     for part in rule.parts:
         data[f"percent_{part['party']}"] = format_percent(int(part["basis_points"]))
         cents = int(part["cents_per_participant"])
-        data[f"fixed_{part['party']}"] = f"{cents // 100}.{cents % 100:02d}" if cents else ""
+        data[f"fixed_{part['party']}"] = decimal_text(cents) if cents else ""
     weights = {int(stop_id): int(weight) for stop_id, weight in rule.stop_weights}
     for stop in stops:
         data[f"weight_{stop.id}"] = weights.get(stop.id, 0 if weights else 1)
@@ -92,21 +94,20 @@ def split_rules_page(experience_id: int):
         return _page(experience, form, status=400)
     parts, weights = form.parts(), form.stop_weights()
     try:
-        if request.form.get("action") != APPROVE:
-            example = _example_price(experience)
-            preview = split_rules.example_split(
-                db.session, experience, parts, weights, example.price_cents if example else 0, 1
+        with unit_of_work():
+            if request.form.get("action") != APPROVE:
+                example = _example_price(experience)
+                preview = split_rules.example_split(
+                    db.session, experience, parts, weights, example.price_cents if example else 0, 1
+                )
+                return _page(experience, form, preview=preview)
+            now = utcnow()
+            day = form.effective_on.data
+            effective_from = now if day is None or day == today else local_to_utc(day, time.min)
+            rule = split_rules.approve_rule(
+                db.session, experience, parts, acting_user(), effective_from, now, weights
             )
-            return _page(experience, form, preview=preview)
-        now = utcnow()
-        day = form.effective_on.data
-        effective_from = now if day is None or day == today else local_to_utc(day, time.min)
-        rule = split_rules.approve_rule(
-            db.session, experience, parts, acting_user(), effective_from, now, weights
-        )
-        db.session.commit()
     except DomainError as error:
-        db.session.rollback()
         return _page(experience, form, error.status_code, error)
     return done(
         _("Version %(version)d of the split rule is approved.", version=rule.version),

@@ -20,7 +20,7 @@ from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from ...database import utcnow
+from ...database import utcnow, write_transactions
 from ...extensions import db
 from ...models import AuditEvent, User
 
@@ -112,7 +112,6 @@ def flush_deferred(_exception: BaseException | None = None) -> None:
 
 
 def _write(events: list[AuditEvent]) -> None:
-    from ...database import write_transactions
 
     session = Session(bind=db.engine, expire_on_commit=False)
     try:

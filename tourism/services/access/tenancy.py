@@ -28,6 +28,7 @@ from ...models import (
     StopVisit,
     User,
 )
+from . import audit
 
 MANAGERS = (Role.ADMIN, Role.STAFF)
 EVERYONE = (Role.ADMIN, Role.STAFF, Role.GUIDE)
@@ -86,8 +87,6 @@ def get_scoped(session: Session, model, object_id: int, user: User | None, roles
         raise NotFound()
     association_id = association_of(obj)
     if not has_role(user, association_id, roles):
-        from . import audit  # the audit log names users; imported late to avoid a cycle
-
         audit.record_apart(
             audit.ACCESS_DENIED,
             actor=user,

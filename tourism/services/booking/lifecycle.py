@@ -17,7 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ... import faults
-from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
+from ...errors import (
+    DepartureCancelled,
+    DepartureUnavailable,
+    DomainError,
+    InvalidRequest,
+    NotFound,
+    SoldOut,
+)
 from ...models import (
     Booking,
     BookingLine,
@@ -79,10 +86,6 @@ class NoTickets(InvalidRequest):
 
 class BookingClosed(DepartureUnavailable):
     default_message = _l("This departure has already left or closed for bookings.")
-
-
-class DepartureCancelled(DepartureUnavailable):
-    default_message = _l("This departure has been cancelled.")
 
 
 class CannotCancel(DepartureUnavailable):

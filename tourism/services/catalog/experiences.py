@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ... import vocabulary
-from ...errors import DomainError, InvalidRequest
+from ...errors import DomainError, InvalidRequest, UnknownStop
 from ...models import (
     Association,
     Experience,
@@ -61,10 +61,6 @@ class SlugTaken(DomainError):
 
 class UnknownFamily(InvalidRequest):
     default_message = _l("That family is not part of this association.")
-
-
-class UnknownStop(InvalidRequest):
-    default_message = _l("That stop is not part of this experience.")
 
 
 class StopInUse(DomainError):

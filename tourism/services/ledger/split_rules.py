@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from ...errors import DomainError
+from ...errors import DomainError, UnknownStop
 from ...models import Booking, Experience, Role, SplitRule, Stop, User
 from ..access import audit
 from ..access.tenancy import has_role
@@ -56,11 +56,6 @@ class NotAWholeNumber(RuleError):
 
 class BasisPointsDoNotAddUp(RuleError):
     default_message = _l("The percentages add up to %(total)s%%; they must add up to 100%%.")
-
-
-class UnknownStop(RuleError):
-    status_code = 404
-    default_message = _l("That stop is not part of this experience.")
 
 
 class NotTimezoneAware(RuleError):

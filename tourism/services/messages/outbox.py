@@ -20,22 +20,23 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_request_context
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from ...database import utcnow
+from ...database import utcnow, write_transactions
 from ...models import Booking, BookingStatus, Departure, DepartureStatus, Notification
 from ...timefmt import local_to_utc
+from ...unit_of_work import after_commit
 from .account_emails import (
     ACCOUNT_KINDS,
     INVITATION,
     build_account_message,
 )
-from .mail import Mailer
+from .mail import Mailer, get_mailer
 from .rendering import (
     IMPACT,
     KINDS,
@@ -113,9 +114,59 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
     notification = Notification(id=new_id, sent_at=None, **values)
     make_transient_to_detached(notification)  # the row exists: known to the session, no query
     session.add(notification)
-    # Remembered so the request that queued it can send just its own mail after commit.
-    session.info.setdefault(QUEUED_KEY, []).append(notification.id)
+    _send_after_commit(session, notification.id)
     return notification
+
+
+class _Delivery:
+    """The after-commit effect of a unit of work that queued mail: send just those rows."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.ids: list[int] = []
+        # Commands send what is pending themselves (``send_pending``), and workers do with
+        # ``MAIL_DELIVERY=worker``: only a request hands its own mail over at once.
+        self.for_request = has_request_context()
+
+    def __call__(self) -> None:
+        if self.for_request:
+            deliver_queued(self.session, self.ids)
+
+
+def _send_after_commit(session: Session, notification_id: int) -> None:
+    """Have this unit of work send its own mail once it commits (``MAIL_DELIVERY=request``;
+    with ``worker`` the scheduled ``send-emails`` does)."""
+    delivery = after_commit(session, _Delivery(session), key=QUEUED_KEY)
+    delivery.ids.append(notification_id)
+    session.info[QUEUED_KEY] = delivery.ids
+
+
+def deliver_queued(session: Session, ids: list[int]) -> None:
+    """Deliver the notifications ``ids`` that a unit of work queued and committed.
+
+    Only those are sent here; older or failed ones are the job of ``flask send-emails``. A
+    mail failure never undoes the change: the notification stays queued with its error and
+    the command retries it.
+    """
+    if session.info.get(QUEUED_KEY) is ids:
+        session.info.pop(QUEUED_KEY)
+    if not ids or not sends_at_once():
+        return
+    # Marking mail as sent is a write: on SQLite take the write lock up front, even in a GET.
+    with write_transactions():
+        session.rollback()
+        try:
+            deliver_pending(session, get_mailer(current_app.config), only_ids=ids)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+
+def sends_at_once() -> bool:
+    """Whether mail leaves as soon as its change commits (``MAIL_DELIVERY=request``, the
+    default on one machine) rather than from the scheduled ``send-emails``."""
+    return current_app.config.get("MAIL_DELIVERY", "request") == "request"
 
 
 def deliver_pending(
@@ -227,7 +278,7 @@ def queue_account_email(
     with ``key`` is there already; returns the new row or ``None``.
 
     Runs in the caller's transaction and only flushes; send it after the commit like any
-    other notification (``routes.effects.send_queued_emails``). ``key`` names the message
+    other notification (it is, by the unit of work that commits it). ``key`` names the message
     once and for all: use ``accounts.link_key(raw_token)``. ``context`` is JSON-serialisable
     and must hold ``url``, the absolute link (``absolute_url("auth.reset_password",
     token=raw)``); an invitation also gives ``association`` (its name) and ``role``
@@ -254,7 +305,7 @@ def queue_account_email(
             session.add(notification)
     except IntegrityError:
         return None
-    session.info.setdefault(QUEUED_KEY, []).append(notification.id)
+    _send_after_commit(session, notification.id)
     return notification
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...errors import DomainError, InvalidRequest, NotFound
+from ...errors import DepartureCancelled, DomainError, InvalidRequest, NotFound
 from ...models import (
     Booking,
     BookingStatus,
@@ -51,10 +51,6 @@ class NotConfirmed(CheckInRefused):
     default_message = _l(
         "Booking %(reference)s is not confirmed, so it is not valid for the visit."
     )
-
-
-class DepartureCancelled(CheckInRefused):
-    default_message = _l("This departure has been cancelled.")
 
 
 class TooEarly(CheckInRefused):

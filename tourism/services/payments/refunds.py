@@ -25,6 +25,7 @@ from ...models import (
     Refund,
     RefundStatus,
 )
+from ...money import percent_of
 from ..access import audit
 from ..booking import availability
 from ..booking import lifecycle as booking_service
@@ -99,6 +100,23 @@ def refund_payment(
     return info.amount
 
 
+def policy_refunds(
+    session: Session, booking: Booking, percent: int
+) -> list[tuple[Payment, int]]:
+    """What ``percent`` of the policy refunds of each of the booking's card payments: each
+    payment is refunded on its own, rounded to the cent on its own."""
+    return [
+        (payment, percent_of(payment.net_cents, percent))
+        for payment in payments_of(session, booking)
+        if payment.status == PaymentStatus.SUCCEEDED and payment.net_cents > 0
+    ]
+
+
+def refund_preview(session: Session, booking: Booking, percent: int) -> int:
+    """What cancelling now would refund, computed exactly as ``cancel_with_refund`` will."""
+    return sum(amount for _, amount in policy_refunds(session, booking, percent))
+
+
 def cancel_with_refund(
     session: Session, booking: Booking, gateway: StripeGateway | None, now: datetime
 ) -> int:
@@ -111,10 +129,8 @@ def cancel_with_refund(
         booking.departure.experience.cancellation_policy, booking.departure.starts_at, now
     )
     refunded = 0
-    for payment in payments_of(session, booking):
-        if payment.status == PaymentStatus.SUCCEEDED and payment.net_cents > 0:
-            amount = (payment.net_cents * percent + 50) // 100
-            refunded += refund_payment(session, payment, amount, "tourist_cancelled", gateway)
+    for payment, amount in policy_refunds(session, booking, percent):
+        refunded += refund_payment(session, payment, amount, "tourist_cancelled", gateway)
     notifications.queue(session, booking, "cancelled", refund_cents=refunded)
     return refunded
 

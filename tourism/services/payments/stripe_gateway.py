@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import stripe
+from flask import current_app
 
 #: Stripe's own default: events signed more than five minutes ago are refused.
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -302,3 +303,12 @@ class StripeGateway:
         if not stripe_ref(event.id) or not stripe_ref(event.type, MAX_EVENT_TYPE):
             raise SignatureError("signed but malformed event")
         return event
+
+
+def current_gateway() -> StripeGateway | None:
+    """The app's Stripe gateway, made once per app; None when Stripe is not configured (the
+    site then offers pay on arrival only)."""
+    app = current_app._get_current_object()
+    if "stripe_gateway" not in app.extensions:
+        app.extensions["stripe_gateway"] = StripeGateway.from_config(app.config)
+    return app.extensions["stripe_gateway"]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ...models import Booking, BookingStatus, Dispute, Payment, ProviderEvent, Refund, RefundStatus
 from ..booking import availability
 from ..ledger import postings
+from . import online as payments
 from .stripe_gateway import ChargeInfo, EventInfo, PaymentDeclined, StripeGateway, stripe_ref
 
 INTENT_EVENTS = frozenset(
@@ -36,8 +37,6 @@ def handle_event(session: Session, event: EventInfo, gateway: StripeGateway, now
     The event id is recorded in the same transaction as its effects, so a redelivery after
     a commit is a no-op and a failure before it leaves nothing behind.
     """
-    from . import online as payments
-
     if already_processed(session, event.id):
         return "duplicate"
     session.add(ProviderEvent(id=event.id, provider="stripe", type=event.type, received_at=now))

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ...money import to_decimal
+from ...money import decimal_text
 from .revenue import Report, Share
 
 CURRENCY = "USD"
-
-
-def _money(cents: int) -> str:
-    return str(to_decimal(cents))
 
 
 def _percent(share: Share) -> str:
@@ -26,22 +22,23 @@ def _months(report: Report) -> Iterable[list]:
     for m in report.months:
         yield [
             m.month,
-            _money(m.gross_cents),
-            _money(m.refunded_cents),
-            _money(m.disputes_lost_cents),
-            _money(m.net_cents),
+            decimal_text(m.gross_cents),
+            decimal_text(m.refunded_cents),
+            decimal_text(m.disputes_lost_cents),
+            decimal_text(m.net_cents),
             CURRENCY,
         ]
 
 
 def _experiences(report: Report) -> Iterable[list]:
     for e in report.experiences:
-        yield [e.experience_id, e.title, _money(e.gross_cents), _money(e.net_cents), CURRENCY]
+        gross, net = decimal_text(e.gross_cents), decimal_text(e.net_cents)
+        yield [e.experience_id, e.title, gross, net, CURRENCY]
 
 
 def _shares(shares: list[Share]) -> Iterable[list]:
     for share in shares:
-        yield [share.group, _money(share.cents), _percent(share), CURRENCY]
+        yield [share.group, decimal_text(share.cents), _percent(share), CURRENCY]
 
 
 def _visitors(report: Report) -> Iterable[list]:

@@ -19,7 +19,7 @@ from ...models import (
     Payout,
     User,
 )
-from ...money import to_decimal
+from ...money import decimal_text
 from .statements import Statement
 
 LEDGER_HEADER = [
@@ -51,10 +51,6 @@ PAYOUT_HEADER = [
     "ledger_transaction",
 ]
 STATEMENT_HEADER = ["line", "booking", "departure_utc", "experience", "amount", "currency"]
-
-
-def _money(cents: int) -> str:
-    return str(to_decimal(cents))
 
 
 #: What a spreadsheet reads as the start of a formula (or, tab and carriage return, as the
@@ -137,7 +133,7 @@ def payout_rows(payouts: Iterable[Payout]) -> Iterator[list]:
             payout.user_id or "",
             str(payout.method),
             payout.reference,
-            _money(payout.amount_cents),
+            decimal_text(payout.amount_cents),
             payout.currency,
             payout.recorded_by.name,
             payout.ledger_transaction_id,
@@ -153,7 +149,7 @@ def statement_rows(result: Statement) -> Iterator[list]:
             visit.booking_reference or "",
             when,
             visit.experience or "",
-            _money(visit.credited_cents),
+            decimal_text(visit.credited_cents),
             "USD",
         ]
         if visit.reversed_cents:
@@ -162,7 +158,7 @@ def statement_rows(result: Statement) -> Iterator[list]:
                 visit.booking_reference or "",
                 when,
                 visit.experience or "",
-                _money(-visit.reversed_cents),
+                decimal_text(-visit.reversed_cents),
                 "USD",
             ]
     for payout in result.payouts:
@@ -171,10 +167,10 @@ def statement_rows(result: Statement) -> Iterator[list]:
             payout.reference,
             _when(payout.created_at),
             str(payout.method),
-            _money(-payout.amount_cents),
+            decimal_text(-payout.amount_cents),
             payout.currency,
         ]
-    yield ["total_earned", "", "", "", _money(result.earned_cents), "USD"]
-    yield ["total_paid", "", "", "", _money(result.paid_cents), "USD"]
-    yield ["owed_pending", "", "", "", _money(result.pending_cents), "USD"]
-    yield ["owed_available", "", "", "", _money(result.available_cents), "USD"]
+    yield ["total_earned", "", "", "", decimal_text(result.earned_cents), "USD"]
+    yield ["total_paid", "", "", "", decimal_text(result.paid_cents), "USD"]
+    yield ["owed_pending", "", "", "", decimal_text(result.pending_cents), "USD"]
+    yield ["owed_available", "", "", "", decimal_text(result.available_cents), "USD"]

@@ -1,0 +1,70 @@
+"""Commands that keep departures running: sweeping expired holds, filling the calendar from
+the weekly schedules, cancelling a departure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from ..database import utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Departure, Schedule
+from ..services.booking import lifecycle
+from ..services.operations import recurrence
+from ..services.payments import refunds
+from ..services.payments.stripe_gateway import current_gateway
+from ..timefmt import display_zone, local_today
+from ..unit_of_work import unit_of_work
+from .messages import send_mail_now
+
+
+@click.command("expire-holds")
+def expire_holds_command() -> None:
+    """Mark seat holds past their expiry as expired. Safe to run as often as you like."""
+    with unit_of_work():
+        count = lifecycle.expire_holds(db.session, utcnow())
+    click.echo(f"Expired {count} hold(s).")
+
+
+@click.command("generate-departures")
+@click.option("--days", default=60, show_default=True, help="How many days ahead to fill.")
+def generate_departures_command(days: int) -> None:
+    """Create departures from every schedule for the coming days (existing ones are kept)."""
+    today = local_today()
+    with unit_of_work():
+        total = 0
+        for schedule in db.session.execute(select(Schedule)).scalars():
+            total += len(
+                recurrence.generate_departures(
+                    db.session, schedule, today, today + timedelta(days=days), display_zone()
+                )
+            )
+    click.echo(f"Created {total} departure(s).")
+
+
+@click.command("cancel-departure")
+@click.argument("departure_id", type=int)
+@click.option("--reason", required=True, help="Shown to the tourists (weather, river level…).")
+def cancel_departure_command(departure_id: int, reason: str) -> None:
+    """Cancel a departure: every booking on it is refunded in full and notified."""
+    try:
+        with unit_of_work():
+            departure = db.session.get(Departure, departure_id)
+            if departure is None:
+                raise click.ClickException(f"No departure {departure_id}.")
+            affected = refunds.cancel_departure(
+                db.session, departure, reason, current_gateway(), utcnow()
+            )
+    except DomainError as error:
+        raise click.ClickException(str(error)) from error
+    send_mail_now()
+    click.echo(f"Departure {departure_id} cancelled; {len(affected)} booking(s) refunded and told.")
+
+
+def register(app: Flask) -> None:
+    for command in (expire_holds_command, generate_departures_command, cancel_departure_command):
+        app.cli.add_command(command)
