@@ -20,6 +20,7 @@ from tourism.models import (
     PaymentStatus,
     Refund,
 )
+from tourism.money import percent_of
 from tourism.services.booking.pricing import online_due
 from tourism.services.payments import online as payments
 from tourism.services.payments import refunds
@@ -188,6 +189,35 @@ def test_cancellation_refunds_what_the_policy_gives(make, gateway, hours, refund
     assert booking.status == BookingStatus.CANCELLED
     assert gateway.retrieve_charge(payment.charge_ref).amount_refunded == refunded
     assert "cancelled" in notifications_of(booking)
+
+
+@pytest.mark.parametrize(("method", "percent"), [("card", 50), ("deposit", 50), ("deposit", 33)])
+def test_the_cancel_page_preview_is_what_cancelling_refunds(make, gateway, method, percent):
+    # Odd cents: a 30% deposit of 3 × $33.33 is $30.00, then 33% of it rounds.
+    booking = held_booking(make, method=method, qty=3)
+    booking.lines[0].unit_price_cents = 33_33
+    booking.total_cents = 3 * 33_33
+    booking.online_due_cents = online_due(booking.total_cents, method, 30)
+    booking.departure.experience.cancellation_policy = [{"hours": 0, "percent": percent}]
+    pay(gateway, booking)
+    payments.sync_booking(db.session, booking, gateway, utcnow())
+    preview = refunds.refund_preview(db.session, booking, percent)
+    assert preview == percent_of(booking.paid_online_cents, percent) > 0
+    assert refunds.cancel_with_refund(db.session, booking, gateway, utcnow()) == preview
+
+
+def test_the_preview_rounds_each_payment_as_its_refund_does(make, gateway):
+    booking = held_booking(make)
+    pay(gateway, booking)
+    payments.sync_booking(db.session, booking, gateway, utcnow())
+    [(payment, amount)] = refunds.policy_refunds(db.session, booking, 50)
+    assert payment.net_cents == booking.total_cents and amount == percent_of(
+        payment.net_cents, 50
+    )
+    # A payment already refunded in full leaves nothing to preview or refund.
+    refunds.refund_payment(db.session, payment, payment.net_cents, "test", gateway)
+    db.session.refresh(payment)
+    assert refunds.refund_preview(db.session, booking, 100) == 0
 
 
 def test_cancelled_departure_refunds_everyone_in_full(make, gateway):
