@@ -99,6 +99,9 @@ def load_config(instance_path: str) -> dict:
         #: Minutes a seat hold lives before it stops counting; long enough for a card payment.
         "HOLD_MINUTES": _int("HOLD_MINUTES", 30, minimum=1),
         "AVAILABILITY_DAYS": 30,
+        #: Days after a visit that what a visitor wrote about their needs (maybe health
+        #: data) is kept; ``flask forget-special-needs`` erases it then (privacy notice).
+        "SPECIAL_NEEDS_KEEP_DAYS": _int("SPECIAL_NEEDS_KEEP_DAYS", 30, minimum=1),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Anonymous catalog, experience and availability responses are cached this long at
         # most (0: off); CACHE_TYPE=RedisCache + CACHE_REDIS_URL share it between workers

@@ -34,6 +34,21 @@ def format_money(cents: int, currency: str = "USD") -> str:
     )
 
 
+def format_parts(currency: str = "USD") -> dict[str, str]:
+    """How ``format_money`` writes amounts in the current locale, in pieces a script can use
+    to write them the same way: ``prefix``, ``group`` and ``decimal`` separators, ``suffix``
+    (``$``, ``.``, ``,``, ``""`` for Spanish)."""
+    sample = format_money(123456789, currency)  # 1,234,567.89
+    first, last = sample.index("1"), sample.rindex("9")
+    body = sample[first : last + 1]
+    return {
+        "prefix": sample[:first],
+        "suffix": sample[last + 1 :],
+        "group": "" if body[1].isdigit() else body[1],
+        "decimal": body[-3],
+    }
+
+
 _AMOUNT = re.compile(r"(?P<units>[0-9]{1,9})(?:[.,](?P<cents>[0-9]{1,2}))?")
 
 

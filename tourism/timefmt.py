@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import format_date, format_datetime, format_time
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .database import utcnow
 
@@ -44,6 +46,41 @@ def fmt_date(moment: datetime | date, style: str = "medium") -> str:
 
 def fmt_time(moment: datetime, style: str = "short") -> str:
     return format_time(moment, style)
+
+
+#: Names of the zones the site may show times in; any other is named by its city.
+ZONE_NAMES = {"America/Guayaquil": _l("Ecuador time")}
+
+
+def utc_offset_text(moment: datetime, zone: ZoneInfo) -> str:
+    """``UTC−5``, ``UTC+5:30``, ``UTC``: the zone's offset at ``moment``."""
+    offset = moment.astimezone(zone).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "\u2212"  # a real minus sign
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_label(moment: datetime | None = None) -> str:
+    """Which clock the site's times follow, for visitors who are elsewhere:
+    "Ecuador time, UTC−5" ("hora de Ecuador, UTC−5")."""
+    zone = display_zone()
+    name = ZONE_NAMES.get(zone.key) or zone.key.rsplit("/", 1)[-1].replace("_", " ")
+    return _("%(zone)s, %(offset)s", zone=name, offset=utc_offset_text(moment or utcnow(), zone))
+
+
+def fmt_time_zoned(moment: datetime, style: str = "short") -> str:
+    """A local time with its zone: "10:30 (Ecuador time, UTC−5)"."""
+    return _("%(time)s (%(zone)s)", time=fmt_time(moment, style), zone=zone_label(moment))
+
+
+def when(moment: datetime, zoned: bool = False, date_style: str = "full") -> str:
+    """Local date and start time, as pages and emails show a departure: "Tuesday, December
+    2, 2025 at 8:30", with the zone for visitors when ``zoned``."""
+    time_text = fmt_time_zoned(moment) if zoned else fmt_time(moment)
+    return _("%(date)s at %(time)s", date=fmt_date(moment, date_style), time=time_text)
 
 
 @lru_cache(maxsize=8)

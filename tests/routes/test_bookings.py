@@ -34,6 +34,7 @@ def form_for(departure, **changes) -> dict:
         "country": "EC",
         "language": "es",
         "special_needs": "Vegetariana",
+        "special_needs_consent": "y",
         "payment_method": "on_arrival",
     }
     data.update(changes)
@@ -143,7 +144,7 @@ def test_sold_out_is_409_with_a_clear_message(client, session, make):
     make.booking(departure, quantities={"adult": 2})
     response = client.post(f"/departures/{departure.id}/book", data=form_for(departure), headers=EN)
     assert response.status_code == 409
-    assert "only 1 seats are left" in response.get_data(as_text=True)
+    assert "only 1 seat is left" in response.get_data(as_text=True)
     assert bookings(session) == 1
 
 

@@ -206,6 +206,7 @@ def test_booking_forms_with_payloads_are_stored_and_emailed_as_text(client, worl
                 "country": "EC",
                 "language": "en",
                 "special_needs": marked(payload),
+                "special_needs_consent": "y",
                 "payment_method": "on_arrival",
             },
             headers=EN,

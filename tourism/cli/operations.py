@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Departure, Schedule
-from ..services.booking import lifecycle
+from ..services.booking import lifecycle, privacy
 from ..services.operations import recurrence
 from ..services.payments import refunds
 from ..services.payments.stripe_gateway import current_gateway
@@ -65,6 +65,27 @@ def cancel_departure_command(departure_id: int, reason: str) -> None:
     click.echo(f"Departure {departure_id} cancelled; {len(affected)} booking(s) refunded and told.")
 
 
+@click.command("forget-special-needs")
+@click.option(
+    "--after-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Days after the visit (default: SPECIAL_NEEDS_KEEP_DAYS, 30).",
+)
+def forget_special_needs_command(after_days: int | None) -> None:
+    """Erase what visitors wrote about their needs (it may be health data) once their visit
+    is that many days past, as the privacy notice promises. Run it daily."""
+    days = after_days or current_app.config["SPECIAL_NEEDS_KEEP_DAYS"]
+    with unit_of_work():
+        count = privacy.forget_special_needs(db.session, utcnow(), timedelta(days=days))
+    click.echo(f"Erased the special needs of {count} booking(s).")
+
+
 def register(app: Flask) -> None:
-    for command in (expire_holds_command, generate_departures_command, cancel_departure_command):
+    for command in (
+        expire_holds_command,
+        generate_departures_command,
+        cancel_departure_command,
+        forget_special_needs_command,
+    ):
         app.cli.add_command(command)

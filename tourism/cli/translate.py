@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: The language the strings are written in: its catalog mirrors them (see translation_tools).
 SOURCE_LANGUAGE = "en"
 #: Marks the extraction looks for besides Babel's defaults (_, gettext, ngettext…).
-KEYWORDS = ("_l", "lazy_gettext")
+KEYWORDS = ("_l", "lazy_gettext", "_ln:1,2", "lazy_ngettext:1,2")
 
 translate = AppGroup("translate", help="Extract, update, compile and start message catalogs.")
 

@@ -134,7 +134,8 @@ def seed_demo(
             description_es=data["description_es"],
             description_en=data["description_en"],
             contact_email=f"{data['slug']}.demo@example.org",
-            contact_phone="+593 99 000 0000",
+            identity_is_demo=True,
+            **data["identity"],
         )
         session.add(association)
         associations[data["slug"]] = association

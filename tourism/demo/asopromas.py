@@ -6,9 +6,15 @@ from __future__ import annotations
 from datetime import time
 
 from ..models import ExperienceStatus
-from .common import STANDARD_POLICY, paragraphs
+from .common import STANDARD_POLICY, demo_identity, paragraphs
 
 ASSOCIATION = {
+    "identity": demo_identity(
+        "Asociación de Producción de Cacao y Derivados Aromas del Sur (demo)",
+        3,
+        "Zamora, Zamora Chinchipe",
+        "0003",
+    ),
     "slug": "asopromas",
     "name": "Asociación de Producción de Cacao y Derivados Aromas del Sur (ASOPROMÁS)",
     "code": "ASO",

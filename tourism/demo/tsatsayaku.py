@@ -6,9 +6,15 @@ from __future__ import annotations
 from datetime import time
 
 from ..models import ExperienceStatus
-from .common import STANDARD_POLICY, paragraphs
+from .common import STANDARD_POLICY, demo_identity, paragraphs
 
 ASSOCIATION = {
+    "identity": demo_identity(
+        "Asociación Tsatsayaku (demo)",
+        4,
+        "Tena, Napo",
+        "0004",
+    ),
     "slug": "tsatsayaku",
     "name": "Tsatsayaku",
     "code": "TSA",

@@ -6,9 +6,15 @@ from __future__ import annotations
 from datetime import time
 
 from ..models import ExperienceStatus
-from .common import EARLY_START_POLICY, STANDARD_POLICY, paragraphs
+from .common import EARLY_START_POLICY, STANDARD_POLICY, demo_identity, paragraphs
 
 ASSOCIATION = {
+    "identity": demo_identity(
+        "Asociación Wiñak (demo)",
+        2,
+        "Archidona, Napo",
+        "0002",
+    ),
     "slug": "winak",
     "name": "Wiñak",
     "code": "WIN",

@@ -21,7 +21,7 @@ from ..services.catalog.experience_input import (
     MAX_STOPS,
     MAX_TICKETS,
 )
-from .manage import BAD_CHOICE, TOO_LONG, checkboxes_field, text_field, whole_field
+from .manage import BAD_CHOICE, checkboxes_field, text_field, too_long, whole_field
 from .public import choices
 
 PAYMENT_OPTION_LABELS = {
@@ -48,7 +48,10 @@ class SpanishTextsForm(Form):
 class EnglishTextsForm(SpanishTextsForm):
     # No Optional(): it would stop the chain before validate_title sees an empty title.
     title = StringField(
-        _l("Title"), validators=[Length(max=exp.TEXT_LIMITS["title"], message=TOO_LONG)]
+        _l("Title"),
+        validators=[
+            Length(max=exp.TEXT_LIMITS["title"], message=too_long(exp.TEXT_LIMITS["title"]))
+        ],
     )
 
     def validate_title(self, field) -> None:
@@ -60,7 +63,7 @@ class StopRowForm(Form):
     stop_id = HiddenField()
     family_id = SelectField(_l("Host family"), default="", invalid_choice_message=BAD_CHOICE)
     duration_minutes = whole_field(_l("Minutes"), 1, exp.MAX_DURATION_MINUTES, required=False)
-    name_es = StringField(_l("Name (Spanish)"), validators=[Length(max=200, message=TOO_LONG)])
+    name_es = StringField(_l("Name (Spanish)"), validators=[Length(max=200, message=too_long(200))])
     description_es = text_field(_l("Description (Spanish)"), 5000, area=True)
     name_en = text_field(_l("Name (English)"), 200)
     description_en = text_field(_l("Description (English)"), 5000, area=True)
@@ -211,7 +214,7 @@ for _code, _label in vocabulary.PRICE_CATEGORIES.items():
         ExperienceForm,
         f"price_{_code}",
         StringField(
-            _label, validators=[Optional(), Length(max=12, message=TOO_LONG), _validate_price]
+            _label, validators=[Optional(), Length(max=12, message=too_long(12)), _validate_price]
         ),
     )
     setattr(ExperienceForm, f"active_{_code}", BooleanField(_l("On sale"), default=True))

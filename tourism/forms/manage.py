@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -36,7 +37,13 @@ REQUIRED = _l("This information is required.")
 WHOLE = _l("Write a whole number.")
 BAD_DATE = _l("Write a date like 2025-06-14.")
 BAD_TIME = _l("Write a time like 08:30.")
-TOO_LONG = _l("Write at most %(max)d characters.")
+
+
+def too_long(limit: int):
+    """The message for a text over ``limit`` characters (one plural rule per language)."""
+    return _ln("Write at most %(num)s character.", "Write at most %(num)s characters.", limit)
+
+
 RANGE = _l("Choose a number from %(min)s to %(max)s.")
 BAD_CHOICE = _l("Choose an option from the list.")
 WEEKDAY_LABELS = {
@@ -59,7 +66,7 @@ class MultiCheckboxField(SelectMultipleField):
 def text_field(label, limit: int, required: bool = False, area: bool = False):
     field = TextAreaField if area else StringField
     first = InputRequired(message=REQUIRED) if required else Optional()
-    return field(label, validators=[first, Length(max=limit, message=TOO_LONG)])
+    return field(label, validators=[first, Length(max=limit, message=too_long(limit))])
 
 
 def whole_field(label, low: int, high: int, required: bool = True):
@@ -97,8 +104,45 @@ def checkboxes_field(label, vocabulary_items, required: bool = False):
 # Associations, families, guides, invitations ----------------------------------------------
 
 
-class AssociationForm(FlaskForm):
+class AssociationDetailsForm(FlaskForm):
+    """What an association's admins edit themselves: its name, who sells (legal name, RUC,
+    address) and how tourists reach it."""
+
     name = text_field(_l("Name"), 160, required=True)
+    legal_name = text_field(_l("Legal name"), 200)
+    tax_id = text_field(_l("RUC (tax number)"), 20)
+    address = text_field(_l("Address"), 300)
+    contact_email = EmailField(
+        _l("Contact email"), validators=[Optional(), Length(max=254, message=too_long(254))]
+    )
+    contact_phone = TelField(
+        _l("Contact phone (also on WhatsApp)"),
+        validators=[Optional(), Length(max=40, message=too_long(40))],
+    )
+    founded_year = whole_field(_l("Year founded"), 1900, 2100, required=False)
+    description_es = text_field(_l("Description in Spanish"), 5000, area=True)
+    description_en = text_field(_l("Description in English"), 5000, area=True)
+
+    def details(self) -> dict:
+        return {
+            "name": self.name.data,
+            "legal_name": self.legal_name.data or "",
+            "tax_id": self.tax_id.data or "",
+            "address": self.address.data or "",
+            "contact_email": self.contact_email.data or "",
+            "contact_phone": self.contact_phone.data or "",
+            "description_es": self.description_es.data or "",
+            "description_en": self.description_en.data or "",
+            "founded_year": self.founded_year.data,
+        }
+
+    def to_details(self) -> management.AssociationDetails:
+        return management.AssociationDetails(**self.details())
+
+
+class AssociationForm(AssociationDetailsForm):
+    """A new association (platform admins): its details, plus the address and code."""
+
     slug = text_field(_l("Web address (e.g. kallari)"), 60, required=True)
     code = text_field(_l("Booking code (three letters, e.g. KAL)"), 3, required=True)
     province = SelectField(
@@ -106,27 +150,13 @@ class AssociationForm(FlaskForm):
         choices=choices(vocabulary.PROVINCES.items()),
         invalid_choice_message=BAD_CHOICE,
     )
-    founded_year = whole_field(_l("Year founded"), 1900, 2100, required=False)
-    contact_email = EmailField(
-        _l("Contact email"), validators=[Optional(), Length(max=254, message=TOO_LONG)]
-    )
-    contact_phone = TelField(
-        _l("Contact phone"), validators=[Optional(), Length(max=40, message=TOO_LONG)]
-    )
-    description_es = text_field(_l("Description in Spanish"), 5000, area=True)
-    description_en = text_field(_l("Description in English"), 5000, area=True)
 
     def to_input(self) -> management.AssociationInput:
         return management.AssociationInput(
-            name=self.name.data,
             slug=self.slug.data.strip().lower(),
             code=self.code.data.strip().upper(),
             province=self.province.data,
-            contact_email=self.contact_email.data or "",
-            contact_phone=self.contact_phone.data or "",
-            description_es=self.description_es.data or "",
-            description_en=self.description_en.data or "",
-            founded_year=self.founded_year.data,
+            **self.details(),
         )
 
 
@@ -138,7 +168,7 @@ class FamilyForm(FlaskForm):
     community = text_field(_l("Community"), 160)
     contact_name = text_field(_l("Contact person"), 160)
     contact_phone = TelField(
-        _l("Contact phone"), validators=[Optional(), Length(max=40, message=TOO_LONG)]
+        _l("Contact phone"), validators=[Optional(), Length(max=40, message=too_long(40))]
     )
     languages = checkboxes_field(_l("Languages spoken"), vocabulary.LANGUAGES.items())
     representative_gender = SelectField(
@@ -165,7 +195,7 @@ YES_NO = [("", _l("Prefers not to say")), ("yes", _l("Yes")), ("no", _l("No"))]
 
 
 class GuideForm(FlaskForm):
-    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=40, message=TOO_LONG)])
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=40, message=too_long(40))])
     community = text_field(_l("Community"), 160)
     languages = checkboxes_field(_l("Guides in"), vocabulary.LANGUAGES.items())
     under_30 = SelectField(
@@ -187,7 +217,7 @@ class GuideForm(FlaskForm):
 class InviteForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[InputRequired(message=REQUIRED), Length(max=254, message=TOO_LONG)],
+        validators=[InputRequired(message=REQUIRED), Length(max=254, message=too_long(254))],
     )
     role = SelectField(_l("Role"), invalid_choice_message=BAD_CHOICE)
 

@@ -7,10 +7,13 @@ from functools import lru_cache
 
 from babel import Locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -31,7 +34,9 @@ from wtforms.validators import (
 
 from .. import vocabulary
 from ..money import parse_amount
+from ..services.booking import lifecycle
 from ..services.booking.lifecycle import LIMITS
+from ..services.booking.pricing import Quote, quote
 from ..timefmt import local_today
 
 #: How far ahead visitors may search: departures are generated about two months ahead, and
@@ -49,6 +54,17 @@ class WholeNumberRange(NumberRange):
         if isinstance(field.data, int) and abs(field.data) > 2**53:
             raise ValidationError(self.message % {"min": self.min, "max": self.max})
         super().__call__(form, field)
+
+
+def field_problems(form) -> list[tuple[str, str]]:
+    """Every error of ``form`` as (field id, "Label: message"), in the form's order, for a
+    summary at the top of the page."""
+    return [
+        (field.id, f"{field.label.text}: {error}")
+        for field in form
+        if field.type not in ("CSRFTokenField", "HiddenField")
+        for error in field.errors
+    ]
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -128,7 +144,15 @@ def country_name(code: str, locale: str) -> str:
 
 
 class BookingForm(FlaskForm):
-    """Contact details and payment choice; ticket fields are added per experience."""
+    """Contact details and payment choice; ticket fields are added per experience.
+
+    Everything a visitor can get wrong is checked here, so they see every problem at once,
+    each next to its field: the tickets (at least one, within the limit and the seats left,
+    which the view sets in ``seats_left``), the phone, and consent for special needs. The
+    booking service checks again; only a race for the last seats is left for it to find."""
+
+    #: The most tickets one booking may have (set on each experience's form class).
+    max_tickets = 10
 
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=LIMITS["name"])])
     email = EmailField(
@@ -149,13 +173,76 @@ class BookingForm(FlaskForm):
         _l("Special needs (diet, mobility, health)"),
         validators=[Optional(), Length(max=LIMITS["special_needs"])],
     )
+    #: Explicit consent to the use of ``special_needs``, which may be health data (its label,
+    #: naming the association, is written by the template).
+    special_needs_consent = BooleanField(_l("I agree"))
     payment_method = RadioField(_l("Payment"), validators=[InputRequired()])
+    #: The quote the page showed (``Quote.key``): a booking is made only for an amount the
+    #: visitor has seen (the page's script keeps it current as tickets change).
+    quoted = HiddenField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        #: Seats left on the departure, when the view knows them.
+        self.seats_left: int | None = None
+        #: Problems with the tickets as a whole (none chosen, too many), shown on the
+        #: tickets' fieldset.
+        self.ticket_errors: list[str] = []
+        #: More tickets were asked for than there are seats left (a conflict, not a typo).
+        self.seats_short = False
 
     def ticket_fields(self):
         return [field for field in self if field.name.startswith("qty_")]
 
     def quantities(self) -> dict[int, int]:
         return {int(f.name.removeprefix("qty_")): f.data or 0 for f in self.ticket_fields()}
+
+    def quote_for(self, experience) -> Quote:
+        methods = [choice.value for choice in self.payment_method.choices]
+        method = self.payment_method.data if self.payment_method.data in methods else None
+        return quote(experience, self.quantities(), method)
+
+    def validate_phone(self, field) -> None:
+        if field.data and not lifecycle.phone_is_callable(field.data.strip()):
+            raise ValidationError(
+                _l("Please give a phone number we can call, with its country code.")
+            )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        self.ticket_errors = []
+        if not any(field.errors for field in self.ticket_fields()):
+            total = sum(self.quantities().values())
+            if total == 0:
+                self.ticket_errors.append(str(lifecycle.NoTickets()))
+            elif total > self.max_tickets:
+                self.ticket_errors.append(str(lifecycle.TooManyTickets(self.max_tickets)))
+            elif self.seats_left is not None and 0 < self.seats_left < total:
+                self.ticket_errors.append(str(lifecycle.seats_left_message(self.seats_left)))
+                self.seats_short = True
+        if (self.special_needs.data or "").strip() and not self.special_needs_consent.data:
+            self.special_needs_consent.errors = [
+                *self.special_needs_consent.errors,
+                str(lifecycle.NEEDS_CONSENT_MISSING),
+            ]
+        return valid and not self.ticket_errors and not self.special_needs_consent.errors
+
+    def error_list(self) -> list[tuple[str, str]]:
+        """Every problem as (id of the field to jump to, message), in the page's order."""
+        found = []
+        tickets = self.ticket_fields()
+        for field in tickets:
+            found.extend((field.id, f"{field.label.text}: {error}") for error in field.errors)
+        if tickets:
+            found.extend((tickets[0].id, error) for error in self.ticket_errors)
+        for field in self:
+            if field in tickets or field.type in ("CSRFTokenField", "HiddenField"):
+                continue
+            if field is self.special_needs_consent:  # its message says what it is about
+                found.extend((field.id, error) for error in field.errors)
+                continue
+            found.extend((field.id, f"{field.label.text}: {error}") for error in field.errors)
+        return found
 
 
 PAYMENT_LABELS = {
@@ -171,7 +258,7 @@ def _booking_form_class(categories: tuple[tuple[int, str], ...], limit: int) -> 
     slow part of a booking request. Labels stay lazy, so one class serves every language."""
 
     class ExperienceBookingForm(BookingForm):
-        pass
+        max_tickets = limit
 
     for category_id, code in categories:
         setattr(
@@ -185,7 +272,12 @@ def _booking_form_class(categories: tuple[tuple[int, str], ...], limit: int) -> 
                     WholeNumberRange(
                         min=0,
                         max=limit,
-                        message=_l("Choose between %(min)s and %(max)s tickets."),
+                        message=_ln(
+                            "Choose between %(min)s and %(num)s ticket.",
+                            "Choose between %(min)s and %(num)s tickets.",
+                            limit,
+                            min=0,
+                        ),
                     ),
                 ],
             ),

@@ -18,7 +18,7 @@ from wtforms.validators import Length, ValidationError
 
 from ..services.ledger.splits import BASIS_POINTS, Party
 from .experiences import parse_price
-from .manage import TOO_LONG, date_field, whole_field
+from .manage import date_field, too_long, whole_field
 
 #: Party → its label on the form and in the tourist-facing lines.
 PARTY_LABELS = {
@@ -153,7 +153,7 @@ for _party in Party:
         f"percent_{_party}",
         StringField(
             _l("Share (%)"),
-            validators=[Length(max=8, message=TOO_LONG), _validate_percent],
+            validators=[Length(max=8, message=too_long(8)), _validate_percent],
             default="0",
         ),
     )
@@ -162,6 +162,6 @@ for _party in Party:
         f"fixed_{_party}",
         StringField(
             _l("Fixed per visitor ($)"),
-            validators=[Length(max=12, message=TOO_LONG), _validate_fixed],
+            validators=[Length(max=12, message=too_long(12)), _validate_fixed],
         ),
     )

@@ -81,6 +81,9 @@ class Booking(db.Model):
     country: Mapped[str] = mapped_column(String(2))
     language: Mapped[str] = mapped_column(String(10))
     special_needs: Mapped[str] = mapped_column(Text, default="")
+    #: When the visitor agreed that the association may use ``special_needs`` (it may be
+    #: health data) to prepare the visit; a booking with needs always has it.
+    special_needs_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

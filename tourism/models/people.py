@@ -33,6 +33,15 @@ class Association(db.Model):
     description_en: Mapped[str] = mapped_column(Text, default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    #: Who sells the visits, as tourists and the law need it: the registered name, the tax
+    #: number (Ecuador's RUC) and the postal address, shown on public pages, booking pages,
+    #: emails and the terms of sale.
+    legal_name: Mapped[str] = mapped_column(String(200), default="")
+    tax_id: Mapped[str] = mapped_column(String(20), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    #: The identity above was invented for the demo data: pages say so. Cleared when an
+    #: admin saves the association's details.
+    identity_is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     families: Mapped[list[Family]] = relationship(back_populates="association")
@@ -42,6 +51,17 @@ class Association(db.Model):
         return (self.description_en if locale == "en" else self.description_es) or (
             self.description_es or self.description_en
         )
+
+    @property
+    def whatsapp_number(self) -> str:
+        """The contact phone as WhatsApp's links want it (digits only, with the country
+        code); empty when the phone has too few digits to be one."""
+        digits = "".join(ch for ch in self.contact_phone if ch.isdigit())
+        if self.contact_phone.strip().startswith("+") or len(digits) > 10:
+            return digits if len(digits) >= 8 else ""
+        if digits.startswith("0") and len(digits) >= 9:
+            return "593" + digits[1:]  # an Ecuadorian number written nationally: 099 …
+        return ""
 
 
 class Family(db.Model):

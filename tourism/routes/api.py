@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import vocabulary
 from ..database import utcnow
@@ -105,7 +106,13 @@ def experience_availability(slug: str):
     if last < first:
         raise InvalidRequest(_("'to' must not be before 'from'."))
     if (last - first).days > MAX_RANGE_DAYS:
-        raise InvalidRequest(_("Ask for at most %(days)s days at a time.", days=MAX_RANGE_DAYS))
+        raise InvalidRequest(
+            ngettext(
+                "Ask for at most %(num)s day at a time.",
+                "Ask for at most %(num)s days at a time.",
+                MAX_RANGE_DAYS,
+            )
+        )
     zone = display_zone()
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -16,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ..database import utcnow
 from ..errors import DomainError, NotFound
@@ -23,11 +25,12 @@ from ..extensions import db, limiter
 from ..forms.public import booking_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus, Departure, PaymentMethod, PaymentStatus
-from ..money import format_money
-from ..services.booking import availability
+from ..money import format_money, format_parts
+from ..services.booking import availability, statement
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
+from ..services.messages import rendering
 from ..services.payments import online as payments
 from ..services.payments import refunds
 from ..services.payments.stripe_gateway import GatewayError, current_gateway
@@ -52,7 +55,9 @@ def _bookable_departure(departure_id: int) -> Departure:
         abort(404)
 
 
-def _render_form(departure, form, status=200, error=None):
+def _render_form(departure, form, status=200, error=None, review=False):
+    """The booking form with the total the chosen tickets make; ``review``: the visitor
+    sent tickets whose total the page had not shown them yet, so it asks them to check it."""
     now = utcnow()
     closed = departure.starts_at - booking_service.DEFAULT_CUTOFF <= now
     seats = 0 if closed else availability.seats_left(db.session, departure, now)
@@ -66,6 +71,8 @@ def _render_form(departure, form, status=200, error=None):
         method or (methods[0] if methods else None),
         transparency.FeeEstimate.from_config(current_app.config),
     )
+    quote = form.quote_for(departure.experience)
+    form.quoted.data = quote.key
     return (
         render_template(
             "bookings/new.html",
@@ -75,6 +82,9 @@ def _render_form(departure, form, status=200, error=None):
             seats_left=seats,
             closed=closed,
             error=error,
+            review=review,
+            quote=quote,
+            money_parts=format_parts(departure.experience.currency),
             online_available=current_gateway() is not None,
             breakdown=breakdown,
             breakdown_ticket=transparency.default_ticket(departure.experience)
@@ -99,10 +109,15 @@ def new(departure_id: int):
     departure = _bookable_departure(departure_id)
     form, methods = _form_for(departure)
     if not form.is_submitted() or "recalculate" in request.form:
-        # "Update the breakdown" re-renders with the chosen tickets; nothing is held.
+        # "Update the total" re-renders with the chosen tickets; nothing is held.
         return _render_form(departure, form)
+    form.seats_left = availability.seats_left(db.session, departure, utcnow())
     if not form.validate():
-        return _render_form(departure, form, status=400)
+        return _render_form(departure, form, status=409 if form.seats_short else 400)
+    # A browser always sends the quote its page showed; when it is not the total of what
+    # was sent (no script ran to update it), show the total and ask again.
+    if "quoted" in request.form and form.quoted.data != form.quote_for(departure.experience).key:
+        return _render_form(departure, form, review=True)
     now = utcnow()
     hold = booking_service.HoldRequest(
         departure_id=departure.id,
@@ -114,6 +129,7 @@ def new(departure_id: int):
             country=form.country.data,
             language=form.language.data,
             special_needs=form.special_needs.data or "",
+            special_needs_consent=bool(form.special_needs_consent.data),
         ),
         payment_method=form.payment_method.data,
         held_from=hold_caps.address_key(current_app.config["SECRET_KEY"], request.remote_addr),
@@ -147,8 +163,37 @@ def new(departure_id: int):
 def manage(token: str):
     """The tourist's private page for one booking."""
     booking = booking_service.find_by_token(db.session, token)
-    return render_template(
-        "bookings/manage.html", booking=booking, now=utcnow(), breakdown=_breakdown_of(booking)
+    return render_template("bookings/manage.html", **_manage_context(booking))
+
+
+def _manage_context(booking, error: DomainError | None = None) -> dict:
+    """The booking page's facts: its money, where it goes, and the QR code for check-in."""
+    confirmed = booking.status == BookingStatus.CONFIRMED
+    return {
+        "booking": booking,
+        "now": utcnow(),
+        "error": str(error) if error else None,
+        "breakdown": _breakdown_of(booking),
+        "money": statement.money_summary(booking),
+        "qr_svg": Markup(rendering.qr_svg(booking.reference)) if confirmed else None,  # noqa: S704 (segno's own SVG of our reference)
+    }
+
+
+@bp.get("/bookings/<token>/calendar.ics")
+@token_lookup
+def calendar(token: str):
+    """The visit as a calendar event ("add to my calendar"); a cancelled booking's file
+    removes it again."""
+    booking = booking_service.find_by_token(db.session, token)
+    cancelled = booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED)
+    body = rendering.booking_calendar(booking, current_locale(), cancel=cancelled)
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="{booking.reference}.ics"',
+            "Cache-Control": "private, no-cache",
+        },
     )
 
 
@@ -161,14 +206,9 @@ def _breakdown_of(booking):
 def _manage_with_error(token: str, error: DomainError):
     """The booking's page again with ``error``; the unit of work that failed rolled back."""
     booking = booking_service.find_by_token(db.session, token)
-    page = render_template(
-        "bookings/manage.html",
-        booking=booking,
-        now=utcnow(),
-        error=str(error),
-        breakdown=_breakdown_of(booking),
+    return render_template("bookings/manage.html", **_manage_context(booking, error)), (
+        error.status_code
     )
-    return page, error.status_code
 
 
 @bp.get("/bookings/<token>/pay")

@@ -9,7 +9,7 @@ from flask import Flask, request
 
 from .. import vocabulary
 from ..database import utcnow
-from ..forms.public import country_name
+from ..forms.public import country_name, field_problems
 from ..i18n import current_locale, language_name, locales_for
 from ..models import (
     BookingStatus,
@@ -19,7 +19,18 @@ from ..models import (
     RefundStatus,
 )
 from ..money import decimal_text, format_money
-from ..timefmt import fmt_date, fmt_datetime, fmt_time, local
+from ..services.catalog.photos import share_width
+from ..services.messages.rendering import absolute_url
+from ..timefmt import (
+    display_zone,
+    fmt_date,
+    fmt_datetime,
+    fmt_time,
+    fmt_time_zoned,
+    local,
+    utc_offset_text,
+    zone_label,
+)
 
 
 def url_with(**changes) -> str:
@@ -40,6 +51,8 @@ def register(app: Flask) -> None:
         datetime=fmt_datetime,
         date=fmt_date,
         time=fmt_time,
+        #: A time a visitor abroad reads: "10:30 (Ecuador time, UTC−5)".
+        zoned_time=fmt_time_zoned,
         localtime=local,
         country=lambda code: country_name(code, current_locale()),
     )
@@ -49,6 +62,13 @@ def register(app: Flask) -> None:
         utcnow=utcnow,
         timedelta=timedelta,
         url_with=url_with,
+        zone_label=zone_label,
+        #: "UTC−5": the offset of the site's zone now.
+        zone_offset=lambda: utc_offset_text(utcnow(), display_zone()),
+        #: An absolute URL from PUBLIC_URL (link previews, emails): never the request's host.
+        public_url=absolute_url,
+        share_width=share_width,
+        field_problems=field_problems,
         PROVINCES=vocabulary.PROVINCES,
         THEMES=vocabulary.THEMES,
         PRICE_CATEGORIES=vocabulary.PRICE_CATEGORIES,

@@ -1,4 +1,5 @@
-"""Public pages: the catalog, an experience, and the language switch."""
+"""Public pages: the catalog, an experience, the privacy notice, the terms of sale, and the
+language switch."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from ..i18n import LOCALE_COOKIE, available_locales, current_locale
 from ..response_cache import cached_response
 from ..services.access import accounts
 from ..services.booking import availability
-from ..services.catalog import photos
+from ..services.booking.lifecycle import DEFAULT_CUTOFF
+from ..services.catalog import photos, sellers
 from ..services.catalog import search as catalog
 from ..services.ledger import transparency
 from ..services.payments import online as payments
@@ -80,6 +82,45 @@ def experience(slug: str):
         days=days,
         breakdown=breakdown,
         breakdown_ticket=transparency.default_ticket(experience),
+        methods=methods,
+    )
+
+
+@bp.get("/privacy")
+@cached_response
+def privacy():
+    """The privacy notice (Ecuador's LOPDP and the GDPR): what is collected, why, for how
+    long, the visitor's rights, and whom to ask (each association that sells)."""
+    return render_template(
+        "public/privacy.html",
+        sellers=sellers.sellers(db.session),
+        needs_keep_days=current_app.config["SPECIAL_NEEDS_KEEP_DAYS"],
+    )
+
+
+@bp.get("/terms")
+@cached_response
+def terms_index():
+    """Each association sells its own visits under its own terms: the list of them."""
+    return render_template("public/terms_index.html", sellers=sellers.sellers(db.session))
+
+
+@bp.get("/associations/<slug>/terms")
+@cached_response
+def terms(slug: str):
+    """An association's terms of sale, made from its identity and its experiences' payment
+    options and cancellation policies."""
+    seller = sellers.seller_terms(db.session, slug)
+    gateway = current_gateway()
+    return render_template(
+        "public/terms.html",
+        association=seller.association,
+        experiences=[
+            (experience, payments.offered_methods(experience, gateway))
+            for experience in seller.experiences
+        ],
+        hold_minutes=current_app.config["HOLD_MINUTES"],
+        cutoff_minutes=int(DEFAULT_CUTOFF.total_seconds() // 60),
     )
 
 

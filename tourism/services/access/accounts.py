@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,14 @@ INVITE_LIFETIME = timedelta(days=7)
 
 
 class WeakPassword(InvalidRequest):
-    default_message = _l("Choose a password of at least %(n)s characters.")
+    def __init__(self, n: int) -> None:
+        super().__init__(
+            _ln(
+                "Choose a password of at least %(num)s character.",
+                "Choose a password of at least %(num)s characters.",
+                n,
+            )
+        )
 
 
 class InvalidLink(NotFound):

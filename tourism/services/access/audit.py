@@ -36,6 +36,7 @@ REFUND_REQUESTED = "refund.requested"
 PAYOUT_RECORDED = "payout.recorded"
 SPLIT_RULE_APPROVED = "split_rule.approved"
 DEPARTURE_CANCELLED = "departure.cancelled"
+ASSOCIATION_UPDATED = "association.updated"
 
 SYSTEM = "system"
 TOURIST = "tourist"

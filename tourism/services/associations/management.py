@@ -28,7 +28,7 @@ from ...models import (
     Role,
     User,
 )
-from ..access import accounts, tenancy
+from ..access import accounts, audit, tenancy
 from ..messages import outbox as notifications
 from .staff_input import clean_email, clean_text
 
@@ -130,6 +130,33 @@ class AssociationInput:
     description_es: str = ""
     description_en: str = ""
     founded_year: int | None = None
+    legal_name: str = ""
+    tax_id: str = ""
+    address: str = ""
+
+
+#: Ecuador's RUC: 13 digits (a company's ends in 001).
+TAX_ID_SHAPE = re.compile(r"[0-9]{13}")
+
+
+def _founded_year(year: int | None, now: datetime) -> int | None:
+    if year is not None and (isinstance(year, bool) or not 1900 <= year <= now.year):
+        raise InvalidRequest(_l("Give the year the association was founded, or leave it empty."))
+    return year
+
+
+def _identity(data) -> dict[str, str]:
+    """The seller's identity as tourists and the terms of sale show it, cleaned."""
+    tax_id = "".join((data.tax_id or "").split())
+    if tax_id and not TAX_ID_SHAPE.fullmatch(tax_id):
+        raise InvalidRequest(_l("The RUC has 13 digits."))
+    return {
+        "legal_name": clean_text(data.legal_name, 200),
+        "tax_id": tax_id,
+        "address": clean_text(data.address, 300),
+        "contact_email": clean_email(data.contact_email, required=False),
+        "contact_phone": clean_text(data.contact_phone, 40),
+    }
 
 
 def create_association(
@@ -148,9 +175,7 @@ def create_association(
         raise InvalidRequest(_l("The code is three letters, like KAL."))
     if data.province not in vocabulary.PROVINCES:
         raise InvalidRequest(_l("Choose a province."))
-    year = data.founded_year
-    if year is not None and (isinstance(year, bool) or not 1900 <= year <= now.year):
-        raise InvalidRequest(_l("Give the year the association was founded, or leave it empty."))
+    year = _founded_year(data.founded_year, now)
     taken = session.scalar(
         select(func.count(Association.id)).where(
             (Association.slug == slug) | (Association.code == code)
@@ -164,8 +189,7 @@ def create_association(
         code=code,
         province=data.province,
         founded_year=year,
-        contact_email=clean_email(data.contact_email, required=False),
-        contact_phone=clean_text(data.contact_phone, 40),
+        **_identity(data),
         description_es=clean_text(data.description_es, 5_000),
         description_en=clean_text(data.description_en, 5_000),
     )
@@ -174,6 +198,52 @@ def create_association(
             session.add(association)
     except IntegrityError as exc:
         raise AssociationTaken() from exc
+    return association
+
+
+@dataclass(frozen=True)
+class AssociationDetails:
+    """What an association's admins keep up to date themselves: how tourists see who sells
+    the visit and how to reach them. The address and booking code never change."""
+
+    name: str
+    legal_name: str = ""
+    tax_id: str = ""
+    address: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    description_es: str = ""
+    description_en: str = ""
+    founded_year: int | None = None
+
+
+def update_association(
+    session: Session, actor: User, association: Association, data: AssociationDetails, now
+) -> Association:
+    """Save the details of ``association``; its admins (and platform admins) only. What
+    they save is their own identity, so it is no longer marked as demo data."""
+    if not tenancy.has_role(actor, association.id, (Role.ADMIN,)):
+        raise NotFound()
+    values = {
+        "name": clean_text(data.name, 160, _l("Please give the association's name.")),
+        "founded_year": _founded_year(data.founded_year, now),
+        "description_es": clean_text(data.description_es, 5_000),
+        "description_en": clean_text(data.description_en, 5_000),
+        **_identity(data),
+    }
+    changed = sorted(key for key, value in values.items() if getattr(association, key) != value)
+    for key, value in values.items():
+        setattr(association, key, value)
+    association.identity_is_demo = False
+    audit.record(
+        session,
+        audit.ASSOCIATION_UPDATED,
+        actor=actor,
+        target=f"associations:{association.id}",
+        association_id=association.id,
+        detail=",".join(changed),
+    )
+    session.flush()
     return association
 
 

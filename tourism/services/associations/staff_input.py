@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from ... import vocabulary
 from ...errors import InvalidRequest
 from ..access import accounts
+from ..catalog.experience_input import text_too_long
 
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -19,7 +20,7 @@ def clean_text(value: str | None, limit: int, required_message=None) -> str:
     if required_message is not None and not value:
         raise InvalidRequest(required_message)
     if len(value) > limit:
-        raise InvalidRequest(_l("A text is longer than %(n)s characters.", n=limit))
+        raise InvalidRequest(text_too_long(limit))
     return value
 
 

@@ -17,7 +17,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,17 @@ from ...models import Booking, BookingStatus, Departure, PaymentMethod
 
 class TooManyOpenBookings(DomainError):
     status_code = 429
-    default_message = _l(
-        "You already have %(count)d unpaid bookings waiting. Pay for or cancel one of them "
-        "before booking again."
-    )
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            _ln(
+                "You already have %(num)s unpaid booking waiting. Pay for or cancel it before "
+                "booking again.",
+                "You already have %(num)s unpaid bookings waiting. Pay for or cancel one of "
+                "them before booking again.",
+                count,
+            )
+        )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -58,6 +59,9 @@ class ContactDetails:
     country: str
     language: str
     special_needs: str = ""
+    #: The visitor agreed that the association may use ``special_needs`` (it may be health
+    #: data) to prepare the visit; required when there are needs.
+    special_needs_consent: bool = False
 
 
 @dataclass
@@ -77,7 +81,23 @@ class HoldExpired(DepartureUnavailable):
 
 
 class TooManyTickets(InvalidRequest):
-    default_message = _l("You can book at most %(limit)s tickets at once.")
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            _ln(
+                "You can book at most %(num)s ticket at once.",
+                "You can book at most %(num)s tickets at once.",
+                limit,
+            )
+        )
+
+
+def seats_left_message(left: int):
+    """The sold-out message naming the seats left, with the plural the count needs."""
+    return _ln(
+        "Sorry, only %(num)s seat is left on this departure.",
+        "Sorry, only %(num)s seats are left on this departure.",
+        left,
+    )
 
 
 class NoTickets(InvalidRequest):
@@ -90,6 +110,19 @@ class BookingClosed(DepartureUnavailable):
 
 class CannotCancel(DepartureUnavailable):
     default_message = _l("This booking can no longer be cancelled online.")
+
+
+#: Said when special needs come without the visitor's consent to their use.
+NEEDS_CONSENT_MISSING = _l(
+    "To send us your special needs, agree that the association may use them to prepare your "
+    "visit; or leave the field empty."
+)
+
+
+def phone_is_callable(phone: str) -> bool:
+    """A phone number someone could dial: at least six digits and only the usual signs."""
+    allowed = set("0123456789+-() ./")
+    return sum(ch.isdigit() for ch in phone) >= 6 and set(phone) <= allowed
 
 
 def validate_contact(contact: ContactDetails, languages: list[str]) -> ContactDetails:
@@ -108,16 +141,16 @@ def validate_contact(contact: ContactDetails, languages: list[str]) -> ContactDe
         email = validate_email(contact.email.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidRequest(_l("Please give a valid email address.")) from exc
-    allowed_phone = set("0123456789+-() ./")
-    digits = sum(ch.isdigit() for ch in phone)
-    if digits < 6 or not set(phone) <= allowed_phone:
+    if not phone_is_callable(phone):
         raise InvalidRequest(_l("Please give a phone number we can call, with its country code."))
     country = contact.country.strip().upper()
     if len(country) != 2 or not country.isalpha() or not country.isascii():
         raise InvalidRequest(_l("Please choose a country."))
     if contact.language not in languages:
         raise InvalidRequest(_l("Please choose a language."))
-    return ContactDetails(name, email, phone, country, contact.language, needs)
+    if needs and not contact.special_needs_consent:
+        raise InvalidRequest(NEEDS_CONSENT_MISSING)
+    return ContactDetails(name, email, phone, country, contact.language, needs, bool(needs))
 
 
 def hold_seats(
@@ -176,6 +209,7 @@ def hold_seats(
         country=contact.country,
         language=contact.language,
         special_needs=contact.special_needs,
+        special_needs_consent_at=now if contact.special_needs else None,
         currency=experience.currency,
         total_cents=0,
         created_at=now,
@@ -252,7 +286,7 @@ def _claim_seats(
     if tickets > left:
         if left <= 0:
             raise SoldOut(_l("Sorry, this departure is sold out."))
-        raise SoldOut(_l("Sorry, only %(left)s seats are left on this departure."), left=left)
+        raise SoldOut(seats_left_message(left))
 
 
 def confirm_booking(

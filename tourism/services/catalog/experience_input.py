@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 
 from ... import vocabulary
 from ...errors import InvalidRequest
@@ -88,10 +89,19 @@ def _codes(values, allowed: dict | set, message) -> list[str]:
     return codes
 
 
+def text_too_long(limit: int):
+    """The message for a text over ``limit`` characters."""
+    return _ln(
+        "A text is longer than %(num)s character.",
+        "A text is longer than %(num)s characters.",
+        limit,
+    )
+
+
 def clean_text(value: str, limit: int) -> str:
     value = (value or "").strip()
     if len(value) > limit:
-        raise InvalidRequest(_l("A text is longer than %(n)s characters.", n=limit))
+        raise InvalidRequest(text_too_long(limit))
     return value
 
 
@@ -110,7 +120,12 @@ def validate(data: ExperienceInput) -> None:
         data.duration_minutes,
         15,
         MAX_DURATION_MINUTES,
-        _l("The duration must be between %(low)s and %(high)s minutes."),
+        _ln(
+            "The duration must be between %(low)s and %(num)s minute.",
+            "The duration must be between %(low)s and %(num)s minutes.",
+            MAX_DURATION_MINUTES,
+            low=15,
+        ),
     )
     whole(
         data.max_tickets_per_booking,
@@ -135,7 +150,13 @@ def validate(data: ExperienceInput) -> None:
     _validate_prices(data.prices)
     _validate_policy(data.policy)
     if len(data.stops) > MAX_STOPS:
-        raise InvalidRequest(_l("An experience can have at most %(n)s stops.", n=MAX_STOPS))
+        raise InvalidRequest(
+            _ln(
+                "An experience can have at most %(num)s stop.",
+                "An experience can have at most %(num)s stops.",
+                MAX_STOPS,
+            )
+        )
 
 
 def _validate_prices(prices: tuple[PriceInput, ...]) -> None:
@@ -150,9 +171,21 @@ def _validate_prices(prices: tuple[PriceInput, ...]) -> None:
 
 def _validate_policy(policy: tuple[tuple[int, int], ...]) -> None:
     if len(policy) > MAX_POLICY_TIERS:
-        raise InvalidRequest(_l("Give at most %(n)s refund tiers.", n=MAX_POLICY_TIERS))
+        raise InvalidRequest(
+            _ln(
+                "Give at most %(num)s refund tier.",
+                "Give at most %(num)s refund tiers.",
+                MAX_POLICY_TIERS,
+            )
+        )
     for hours, percent in policy:
-        whole(hours, 0, MAX_POLICY_HOURS, _l("Notice must be between %(low)s and %(high)s hours."))
+        notice = _ln(
+            "Notice must be between %(low)s and %(num)s hour.",
+            "Notice must be between %(low)s and %(num)s hours.",
+            MAX_POLICY_HOURS,
+            low=0,
+        )
+        whole(hours, 0, MAX_POLICY_HOURS, notice)
         whole(percent, 0, 100, _l("A refund must be between 0 and 100 percent."))
     tiers = sorted(policy, reverse=True)
     if len({hours for hours, _ in tiers}) != len(tiers):

@@ -10,6 +10,7 @@ importable from here too).
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -231,7 +232,12 @@ def _sync_stops(session: Session, experience: Experience, stops: tuple[StopInput
                 item.duration_minutes,
                 1,
                 MAX_DURATION_MINUTES,
-                _l("The duration must be between %(low)s and %(high)s minutes."),
+                _ln(
+                    "The duration must be between %(low)s and %(num)s minute.",
+                    "The duration must be between %(low)s and %(num)s minutes.",
+                    MAX_DURATION_MINUTES,
+                    low=1,
+                ),
             )
     removed = [stop for stop_id, stop in by_id.items() if stop_id not in given_ids]
     for stop in removed:

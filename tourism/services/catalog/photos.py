@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from ...errors import InvalidRequest, NotFound
 from ...models import Experience, Photo
 from ..access import tenancy
+from .experience_input import text_too_long
 
 WIDTHS = (320, 640, 1280)
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -46,7 +48,15 @@ class ImageTooLarge(InvalidRequest):
 
 class TooManyPhotos(InvalidRequest):
     status_code = 409
-    default_message = _l("An experience can have at most %(n)s photos.")
+
+    def __init__(self, n: int) -> None:
+        super().__init__(
+            _ln(
+                "An experience can have at most %(num)s photo.",
+                "An experience can have at most %(num)s photos.",
+                n,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,28 @@ def file_name(key: str, width: int) -> str:
     return f"{key}-{width}.webp"
 
 
+#: JPEG quality of the copies link previews get (WhatsApp and others do not all read WebP).
+SHARE_JPEG_QUALITY = 80
+
+
+def jpeg_copy(upload_dir: str | Path, key: str, width: int) -> bytes | None:
+    """A stored photo as JPEG, for link previews (``og:image``); None when the file is not
+    there. Made from the WebP on request: previews are fetched rarely and then cached."""
+    path = Path(upload_dir) / file_name(key, width)
+    try:
+        with Image.open(path) as image:
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="JPEG", quality=SHARE_JPEG_QUALITY)
+    except FileNotFoundError:
+        return None
+    return out.getvalue()
+
+
+def share_width(photo: Photo) -> int:
+    """The stored width that link previews get: the largest."""
+    return max(int(width) for width in photo.widths.split(","))
+
+
 def _write(folder: Path, name: str, data: bytes) -> None:
     temporary = folder / f".{name}.{secrets.token_hex(4)}.tmp"
     temporary.write_bytes(data)
@@ -168,7 +200,7 @@ def add_photo(
     if not alt_es:
         raise InvalidRequest(_l("Describe the photo in Spanish for people who cannot see it."))
     if len(alt_es) > ALT_LIMIT or len(alt_en) > ALT_LIMIT:
-        raise InvalidRequest(_l("A text is longer than %(n)s characters.", n=ALT_LIMIT))
+        raise InvalidRequest(text_too_long(ALT_LIMIT))
     count = session.scalar(select(func.count(Photo.id)).where(Photo.experience_id == experience.id))
     if count >= MAX_PHOTOS:
         raise TooManyPhotos(n=MAX_PHOTOS)

@@ -25,10 +25,11 @@ from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy.orm import object_session
 
+from ... import timefmt
 from ...database import utcnow
 from ...i18n import available_locales
 from ...models import Booking, Notification, PaymentStatus
-from ...timefmt import fmt_date, fmt_time, vtimezone
+from ...timefmt import vtimezone
 from ..ledger import transparency
 from . import impact
 from .mail import MESSAGE_ID_DOMAIN
@@ -121,8 +122,9 @@ def manage_url(booking: Booking) -> str:
 
 
 def when(moment: datetime) -> str:
-    """Local date and start time, as on the booking page: "Tuesday, December 2, 2025 at 8:30"."""
-    return _("%(date)s at %(time)s", date=fmt_date(moment, "full"), time=fmt_time(moment))
+    """Local date and start time with the zone, as on the booking page: "Tuesday, December
+    2, 2025 at 8:30 (Ecuador time, UTC−5)": the reader may be in another zone."""
+    return timefmt.when(moment, zoned=True)
 
 
 def policy_lines(policy: list | None) -> list[str]:
@@ -215,12 +217,16 @@ def render(
         when=when(departure.starts_at),
         manage_url=manage_url(booking),
         experience_url=absolute_url("public.experience", slug=experience.slug, lang=locale),
+        calendar_url=absolute_url("bookings.calendar", token=booking.manage_token),
+        terms_url=absolute_url("public.terms", slug=experience.association.slug, lang=locale),
+        privacy_url=absolute_url("public.privacy", lang=locale),
         paid_online_ever=any(
             payment.provider == "stripe" and payment.status == PaymentStatus.SUCCEEDED
             for payment in booking.payments
         ),
         policy_lines=policy_lines(experience.cancellation_policy),
         qr_src=f"cid:{qr_cid[1:-1]}" if qr_cid else None,
+        qr_side=qr_side(booking.reference) if qr_cid else 0,
         refund_cents=context.get("refund_cents"),
         reason=context.get("reason", ""),
     )
@@ -245,11 +251,36 @@ def tidy_text(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
 
 
+def qr_code(data: str) -> segno.QRCode:
+    """The QR code of ``data`` (the booking reference): always a standard QR code. segno
+    would pick a Micro QR code for data this short, and phone cameras and the guide's
+    scanner (``BarcodeDetector`` with ``qr_code``) do not read those."""
+    return segno.make(data, error="m", micro=False)
+
+
+#: Pixels per module of the emailed QR code, which is shown at its own size (a reference's
+#: code is 21 modules plus the quiet zone: 174 px).
+QR_SCALE = 6
+
+
 def qr_png(data: str) -> bytes:
-    """A PNG QR code of ``data`` (the booking reference), large enough to scan from a phone."""
+    """A PNG QR code of ``data``, large enough to scan from a phone."""
     buffer = BytesIO()
-    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=4)
+    qr_code(data).save(buffer, kind="png", scale=QR_SCALE, border=4)
     return buffer.getvalue()
+
+
+def qr_side(data: str) -> int:
+    """The width (and height) of ``qr_png(data)`` in pixels."""
+    return qr_code(data).symbol_size(scale=QR_SCALE, border=4)[0]
+
+
+def qr_svg(data: str) -> str:
+    """The same QR code as inline SVG for a page (no image request, nothing for the CSP to
+    refuse); it scales with its box."""
+    return qr_code(data).svg_inline(
+        scale=1, border=4, omitsize=True, dark="#000", light="#fff", title=data
+    )
 
 
 def booking_calendar(booking: Booking, locale: str, cancel: bool = False) -> bytes:

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,9 +31,15 @@ MAX_DURATION_MINUTES = 14 * 24 * 60
 
 class CapacityBelowSold(DomainError):
     status_code = 409
-    default_message = _l(
-        "%(taken)s seats are already booked or being paid for; the capacity cannot be lower."
-    )
+
+    def __init__(self, taken: int) -> None:
+        super().__init__(
+            _ln(
+                "%(num)s seat is already booked or being paid for; the capacity cannot be lower.",
+                "%(num)s seats are already booked or being paid for; the capacity cannot be lower.",
+                taken,
+            )
+        )
 
 
 class DepartureLocked(DomainError):
@@ -85,7 +92,13 @@ def check_window(start: date, end: date) -> None:
     if end < start:
         raise InvalidRequest(_l("The last day must not be before the first day."))
     if (end - start).days >= MAX_WINDOW_DAYS:
-        raise InvalidRequest(_l("Choose a window of at most %(n)s days.", n=MAX_WINDOW_DAYS))
+        raise InvalidRequest(
+            _ln(
+                "Choose a window of at most %(num)s day.",
+                "Choose a window of at most %(num)s days.",
+                MAX_WINDOW_DAYS,
+            )
+        )
 
 
 def build_schedule(experience: Experience, data: ScheduleInput) -> Schedule:
@@ -99,7 +112,12 @@ def build_schedule(experience: Experience, data: ScheduleInput) -> Schedule:
         data.duration_minutes,
         15,
         MAX_DURATION_MINUTES,
-        _l("The duration must be between %(low)s and %(high)s minutes."),
+        _ln(
+            "The duration must be between %(low)s and %(num)s minute.",
+            "The duration must be between %(low)s and %(num)s minutes.",
+            MAX_DURATION_MINUTES,
+            low=15,
+        ),
     )
     _whole(data.capacity, 1, MAX_CAPACITY, _l("The capacity must be between %(low)s and %(high)s."))
     if data.valid_until is not None and data.valid_until < data.valid_from:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import case, literal
 
 from ...errors import InvalidRequest
@@ -82,7 +83,13 @@ def parse_period(
     if period.first > period.last:
         raise InvalidPeriod(_l("The first month comes after the last one."))
     if len(period.months) > MAX_MONTHS:
-        raise InvalidPeriod(_l("A report covers at most %(months)s months.", months=MAX_MONTHS))
+        raise InvalidPeriod(
+            _ln(
+                "A report covers at most %(num)s month.",
+                "A report covers at most %(num)s months.",
+                MAX_MONTHS,
+            )
+        )
     return period
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -65,7 +66,14 @@ class UnknownMethod(PayoutError):
 
 
 class ReferenceTooLong(PayoutError):
-    default_message = _l("A reference is longer than %(n)s characters.")
+    def __init__(self, n: int) -> None:
+        super().__init__(
+            _ln(
+                "A reference is longer than %(num)s character.",
+                "A reference is longer than %(num)s characters.",
+                n,
+            )
+        )
 
 
 class EmptyBatch(PayoutError):

@@ -7,7 +7,8 @@
   var form = document.getElementById("card-form");
   if (!form || typeof Stripe === "undefined") { return; }
   var data = form.dataset;
-  var stripe = Stripe(data.publishableKey);
+  // Card errors in the page's language ("es", "en"; Stripe falls back to English).
+  var stripe = Stripe(data.publishableKey, { locale: data.locale || "auto" });
   var card = stripe.elements().create("card");
   card.mount("#card-element");
   var errors = document.getElementById("card-errors");
