@@ -21,8 +21,8 @@ ASSOCIATION = {
     "province": "zamora_chinchipe",
     "founded_year": 2013,
     "description_es": paragraphs(
-        "Asociación creada en 2013 en Zamora Chinchipe y Morona Santiago: 50 % shuar y 50 % "
-        "mestiza, con 49 % de mujeres. De sus 160 productores en certificación orgánica, 84 "
+        "Asociación creada en 2013 en Zamora Chinchipe y Morona Santiago: 50% shuar y 50% "
+        "mestiza, con 49% de mujeres. De sus 160 productores en certificación orgánica, 84 "
         "ya están certificados.",
         "Tiene su propia planta de chocolate y la marca Kujeñito, premiada por la mejor "
         "pasta de cacao en la Expo Amazonía 2019. En 2022 exportó directamente 500 kg de "
@@ -68,7 +68,7 @@ KUJENITO_CHOCOLATE = {
         "es": {
             "title": "Chocolate Kujeñito: del grano a la tableta con ASOPROMÁS",
             "summary": (
-                "Conozca el cacao ancestral de una finca shuar, la escuela de agroecología "
+                "Conoce el cacao ancestral de una finca shuar, la escuela de agroecología "
                 "y la planta donde ASOPROMÁS elabora su chocolate Kujeñito."
             ),
             "description": paragraphs(
@@ -76,12 +76,11 @@ KUJENITO_CHOCOLATE = {
                 "y mestizos. Rescata árboles de cacao ancestral por su aroma y su alto "
                 "porcentaje de almendra blanca, y paga mejor su grano para que se "
                 "conserven.",
-                "Empezará en una finca con árboles ancestrales, seguirá en la escuela de "
-                "agroecología, donde se aprenden bioinsumos y poda, y terminará en la "
+                "Empezarás en una finca con árboles ancestrales, seguirás en la escuela de "
+                "agroecología, donde se aprenden bioinsumos y poda, y terminarás en la "
                 "planta de chocolate Kujeñito, cuya pasta de cacao fue premiada en la "
                 "Expo Amazonía 2019.",
-                "Verá cada paso, del tostado al templado, y se llevará una tableta hecha "
-                "por usted.",
+                "Verás cada paso, del tostado al templado, y te llevarás una tableta hecha por ti.",
             ),
             "what_to_bring": (
                 "Calzado cerrado (obligatorio dentro de la planta), ropa cómoda, gorra y agua."

@@ -66,22 +66,22 @@ CACAO_ROUTE = {
         "es": {
             "title": "Ruta del Cacao Kallari",
             "summary": (
-                "Del árbol a la tableta: recorra tres chakras kichwa de Napo y termine con "
+                "Del árbol a la tableta: recorre tres chakras kichwa de Napo y termina con "
                 "una cata del chocolate de Kallari."
             ),
             "description": paragraphs(
                 "La Ruta del Cacao Kallari es turismo vivencial: une el trabajo en la "
                 "chakra, la cultura kichwa y el mercado justo que la asociación ha "
                 "construido desde 1997 con más de 850 familias de Napo.",
-                "Las chakramamas le mostrarán cómo el cacao fino de aroma crece a la sombra "
+                "Las chakramamas te mostrarán cómo el cacao fino de aroma crece a la sombra "
                 "de cedros y laureles, junto a yuca, plátano, guayusa y frutas como la "
-                "chonta o el arazá. Verá cómo se injerta el cacao ancestral para conservar "
-                "su genética, y participará en la cosecha, la fermentación y el secado.",
+                "chonta o el arazá. Verás cómo se injerta el cacao ancestral para conservar "
+                "su genética, y participarás en la cosecha, la fermentación y el secado.",
                 "El recorrido termina en la cata de chocolate de la asociación. Cada "
                 "entrada se reparte entre la asociación y las familias anfitrionas.",
             ),
             "what_to_bring": (
-                "Botas de caucho (se prestan si las pide con tiempo), ropa ligera de manga "
+                "Botas de caucho (te las prestamos si las pides con tiempo), ropa ligera de manga "
                 "larga, impermeable, repelente, protector solar y una botella de agua "
                 "reutilizable."
             ),
@@ -152,7 +152,7 @@ CACAO_ROUTE = {
             {
                 "es": (
                     "Cosecha, fermentación y secado",
-                    "Abra una mazorca, pruebe la pulpa fresca y siga el grano por la "
+                    "Abre una mazorca, prueba la pulpa fresca y sigue el grano por la "
                     "fermentación y el secado. Almuerzo con yuca, plátano y frutas de la "
                     "chakra.",
                 ),
@@ -198,16 +198,16 @@ MINGA_CRAFTS = {
         "es": {
             "title": "Minga y taller de artesanías con Kallari",
             "summary": (
-                "Únase a una minga en la chakra y aprenda a hacer joyería de semillas y "
+                "Únete a una minga en la chakra y aprende a hacer joyería de semillas y "
                 "cerámica con artesanas kichwa."
             ),
             "description": paragraphs(
                 "La minga, el trabajo colectivo, es uno de los principios con los que se "
-                "organiza Kallari. Durante una hora trabajará junto a la comunidad en una "
+                "organiza Kallari. Durante una hora trabajarás junto a la comunidad en una "
                 "chakra: limpiar, sembrar o cosechar, según la temporada.",
                 "Después, en el taller, las artesanas enseñan a elegir y perforar semillas "
                 "de la chakra para collares y pulseras, y a modelar piezas sencillas de "
-                "cerámica. Cada participante se lleva lo que ha hecho.",
+                "cerámica. Te llevas a casa lo que hayas hecho.",
             ),
             "what_to_bring": (
                 "Ropa que se pueda ensuciar, botas de caucho, repelente e impermeable."

@@ -63,15 +63,15 @@ CHAKRA_SCHOOL = {
                 "producción. En esta jornada las chakramamas enseñan cómo se planifica: "
                 "qué se siembra para comer pronto, qué para dentro de unos años y qué "
                 "árboles darán sombra a los nietos.",
-                "Sembrará árboles nativos como cedro, laurel o canelo en una parcela en "
-                "restauración y conocerá plantas medicinales como la ortiga o el ají "
+                "Sembrarás árboles nativos como cedro, laurel o canelo en una parcela en "
+                "restauración y conocerás plantas medicinales como la ortiga o el ají "
                 "negro.",
                 "La jornada termina con un almuerzo de la chakra: yuca, plátano, maíz y "
                 "frutas de temporada.",
             ),
             "what_to_bring": (
                 "Botas de caucho, sombrero, protector solar, repelente, impermeable y "
-                "cuaderno si quiere tomar notas."
+                "cuaderno si quieres tomar notas."
             ),
             "meeting_point": (
                 "Demo: cancha de la Comunidad demo Tsatsayaku Alto, 07:15 (punto de "

@@ -22,7 +22,7 @@ ASSOCIATION = {
     "founded_year": 2010,
     "description_es": paragraphs(
         "Organización kichwa creada en 2010 por familias agricultoras para dejar de "
-        "depender de intermediarios. Tiene 250 socios, el 66 % mujeres, trabaja con 80 "
+        "depender de intermediarios. Tiene 250 socios, el 66% mujeres, trabaja con 80 "
         "comunidades de Pastaza y Napo y beneficia indirectamente a unas 4.000 familias.",
         "Sus chakras diversificadas están en las faldas del Sumaco y el Napo-Galeras. En 14 "
         "años ha certificado como orgánicos a 614 agricultores; exporta guayusa a India y "
@@ -62,16 +62,16 @@ GUAYUSA_DAWN = {
         "es": {
             "title": "Guayusa al amanecer y chakra con Wiñak",
             "summary": (
-                "Comparta la guayusa antes del alba con una familia kichwa y pase la mañana "
+                "Comparte la guayusa antes del alba con una familia kichwa y pasa la mañana "
                 "en su chakra, de la cosecha a la cocina."
             ),
             "description": paragraphs(
                 "En las familias kichwa el día empieza de madrugada, alrededor de una olla "
                 "de guayusa: una hoja con cafeína que se bebe como infusión mientras se "
                 "conversa y se organiza la jornada.",
-                "Con la primera luz, una chakramama le guía por su chakra: cacao fino de "
+                "Con la primera luz, una chakramama te guía por su chakra: cacao fino de "
                 "aroma, guayusa, yuca, camote, ají negro y plantas medicinales. Wiñak, con "
-                "250 socios y un 66 % de mujeres, exporta esta guayusa a India y este "
+                "250 socios y un 66% de mujeres, exporta esta guayusa a India y este "
                 "cacao a Japón.",
                 "La mañana termina cocinando juntos con lo cosechado.",
             ),
