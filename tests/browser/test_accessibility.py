@@ -120,8 +120,11 @@ def test_public_and_booking_pages(live_server, browser, locale, viewport):
         page.select_option("select[name=country]", "EC")
         page.locator("form[method=post] button.button--primary[type=submit]").click()
         page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
-        check(page, page.url, found)
+        check(page, page.url, found)  # with its QR code and the seller's details
         check(page, live_server + "/login", found)
+        check(page, live_server + "/privacy", found)
+        check(page, live_server + "/terms", found)
+        check(page, live_server + "/associations/kallari/terms", found)
 
 
 def test_guide_pages(live_server, browser):
@@ -146,6 +149,7 @@ def test_management_pages(live_server, browser):
         check(page, f"{live_server}/manage/experiences/{experience}/photos", found)
         check(page, f"{live_server}/manage/associations/{association}/treasury", found)
         check(page, f"{live_server}/manage/associations/{association}/reports", found)
+        check(page, f"{live_server}/manage/associations/{association}/edit", found)
 
 
 def test_keyboard_users_can_skip_to_the_content(live_server, browser):
@@ -168,7 +172,10 @@ def test_keyboard_users_can_skip_to_the_content(live_server, browser):
         context.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/experiences/kallari-cacao-route", "/login"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/experiences/kallari-cacao-route", "/login", "/privacy", "/associations/kallari/terms"],
+)
 def test_pages_reflow_at_320_pixels_without_sideways_scrolling(live_server, browser, path):
     """WCAG 1.4.10: at 320 CSS pixels (a 1280-pixel screen zoomed to 400 %) nothing but
     data tables may need horizontal scrolling."""
