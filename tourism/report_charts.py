@@ -15,6 +15,7 @@ from .charts import Chart, bar_chart, donut_chart, horizontal_bar_chart
 from .charts import stylesheet as chart_stylesheet
 from .money import format_money
 from .services.reports.revenue import Report, Share
+from .timefmt import fmt_month
 
 #: Labels of the report's groups (beneficiary types, genders, ages).
 GROUP_LABELS = {
@@ -61,7 +62,7 @@ def _shares(key: str, title: str, shares: list[Share]) -> Chart:
 
 def charts(report: Report) -> dict[str, Chart]:
     """The dashboard's charts, keyed like the CSV tables they repeat."""
-    months = [m.month for m in report.months]
+    months = [fmt_month(m.month, "short") for m in report.months]
     empty = _("No data for these months")
     return {
         "months": bar_chart(

@@ -6,8 +6,9 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from flask import current_app
-from flask_babel import format_date, format_datetime, format_time
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -34,8 +35,29 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo | None = None) -> datetime:
 
 
 def fmt_datetime(moment: datetime, style: str = "medium") -> str:
+    """A local date and time in the visitor's language. ``medium`` is the medium date with
+    the short time ("5 jun 2026, 8:00"): nobody here needs the seconds Babel's medium time
+    adds ("8:00:00")."""
     # Flask-Babel converts to BABEL_DEFAULT_TIMEZONE (America/Guayaquil) before formatting.
+    if style == "medium":
+        locale = get_locale()
+        pattern = str(locale.datetime_formats["medium"]).format(
+            locale.time_formats["short"].pattern, locale.date_formats["medium"].pattern
+        )
+        return format_datetime(moment, pattern)
     return format_datetime(moment, style)
+
+
+def fmt_month(month: str, style: str = "long") -> str:
+    """A ``YYYY-MM`` month in words in the visitor's language: "junio de 2026" / "June 2026"
+    (``long``), "jun 2026" / "Jun 2026" (``short``). Anything else is shown as it is."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except (ValueError, AttributeError):
+        return str(month)
+    skeleton = "yMMMM" if style == "long" else "yMMM"
+    return format_skeleton(skeleton, first, locale=get_locale())
 
 
 def fmt_date(moment: datetime | date, style: str = "medium") -> str:

@@ -79,3 +79,19 @@ def test_expire_holds_command(runner, session, make):
     assert "1" in result.output
     session.expire_all()
     assert session.get(Booking, stale.id).status == BookingStatus.EXPIRED
+
+
+def test_seed_demo_refuses_production_settings_without_the_explicit_flag(runner, session):
+    runner.app.config["CHAKRA_ENV"] = "production"
+    try:
+        refused = runner.invoke(args=["seed-demo"])
+        assert refused.exit_code == 1
+        assert "Refusing to load the demo data: CHAKRA_ENV is production" in refused.output
+        assert "--i-know-this-is-production" in refused.output
+        assert session.scalar(select(func.count(Association.id))) == 0
+        session.rollback()  # end the test's read, as a separate process would have none
+        allowed = runner.invoke(args=["seed-demo", "--i-know-this-is-production"])
+        assert allowed.exit_code == 0, allowed.output
+        assert session.scalar(select(func.count(Association.id))) > 0
+    finally:
+        runner.app.config["CHAKRA_ENV"] = "development"

@@ -670,3 +670,26 @@ def test_guessing_a_password_through_an_invitation_is_limited_too(build):
     ]
     assert codes == [400, 400, 429]
     assert client.get(f"/invitations/{raw}").status_code == 200
+
+
+def test_successful_sign_ins_do_not_count_toward_the_account_limit(build):
+    """Six good sign-ins in a minute are fine; wrong passwords still close the account, and
+    the per-IP limit still counts every attempt."""
+    app = _limited_app(build, ip="100 per minute", account="3 per minute")
+    user = Factories(db.session).user(email="guia@example.org")
+    db.session.commit()
+    client = app.test_client()
+    good = [login(client, user.email, PASSWORD, **_from("10.0.4.1")).status_code for _ in range(6)]
+    assert good == [303] * 6
+    wrong = [login(client, user.email, "wrong", **_from("10.0.4.1")).status_code for _ in range(4)]
+    assert wrong == [400, 400, 400, 429]
+    assert login(client, user.email, PASSWORD, **_from("10.0.4.2")).status_code == 429
+
+
+def test_the_per_ip_limit_counts_successful_sign_ins_too(build):
+    app = _limited_app(build, ip="3 per minute", account="100 per minute")
+    user = Factories(db.session).user(email="guia@example.org")
+    db.session.commit()
+    client = app.test_client()
+    codes = [login(client, user.email, PASSWORD, **_from("10.0.5.1")).status_code for _ in range(4)]
+    assert codes == [303, 303, 303, 429]

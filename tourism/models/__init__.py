@@ -20,7 +20,15 @@ from .ledger import (
     LedgerTransaction,
     TransactionKind,
 )
-from .operations import AuthToken, DepartureGuide, GuideRole, GuideTimeOff, Photo, StopVisit
+from .operations import (
+    AuthToken,
+    DepartureGuide,
+    GuideRole,
+    GuideTimeOff,
+    Photo,
+    ScheduleGuide,
+    StopVisit,
+)
 from .payment import (
     Dispute,
     Notification,
@@ -77,6 +85,7 @@ __all__ = [
     "PriceCategory",
     "Role",
     "Schedule",
+    "ScheduleGuide",
     "SplitRule",
     "Stop",
     "StopText",

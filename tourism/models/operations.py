@@ -40,6 +40,30 @@ class DepartureGuide(db.Model):
     user = relationship("User")
 
 
+class ScheduleGuide(db.Model):
+    """A default guide of a weekly schedule: the departures the schedule generates are given
+    this guide in this role, where the guide is free (no other departure, no time off)."""
+
+    __tablename__ = "schedule_guides"
+    __table_args__ = (UniqueConstraint("schedule_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[GuideRole] = mapped_column(
+        Enum(
+            GuideRole,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    schedule = relationship("Schedule")
+    user = relationship("User")
+
+
 class GuideTimeOff(db.Model):
     """A period in which a guide cannot be assigned."""
 

@@ -82,6 +82,26 @@ def _limited(view):
     return _limited_per_ip(view)
 
 
+def _failed(response: Response) -> bool:
+    """A sign-in that did not succeed: anything but the redirect into the account."""
+    return response.status_code != 303
+
+
+def _limited_sign_in(view):
+    """Sign-in: per IP on every attempt, per account on failed attempts only. A person who
+    signs in and out six times a minute (a shared phone, a guide re-opening the app) is not
+    guessing; an account under attack is still closed after a few wrong passwords, and then
+    even the right one waits."""
+    view = limiter.limit(
+        _account_limit,
+        key_func=_submitted_account,
+        methods=["POST"],
+        scope="account",
+        deduct_when=_failed,
+    )(view)
+    return _limited_per_ip(view)
+
+
 @bp.context_processor
 def _password_rules() -> dict:
     return {"min_length": accounts.MIN_PASSWORD_LENGTH}
@@ -144,7 +164,7 @@ def _login_page(form, target, status=200, error=None):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@_limited
+@_limited_sign_in
 def login():
     """Email and password; then the page that sent the visitor here, or their home."""
     form = LoginForm()

@@ -25,6 +25,7 @@ from ..timefmt import (
     display_zone,
     fmt_date,
     fmt_datetime,
+    fmt_month,
     fmt_time,
     fmt_time_zoned,
     local,
@@ -53,6 +54,7 @@ def register(app: Flask) -> None:
         time=fmt_time,
         #: A time a visitor abroad reads: "10:30 (Ecuador time, UTC−5)".
         zoned_time=fmt_time_zoned,
+        month=fmt_month,
         localtime=local,
         country=lambda code: country_name(code, current_locale()),
     )

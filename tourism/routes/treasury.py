@@ -283,7 +283,7 @@ def _guide_statements(span):
 @login_required
 def guide_statement():
     span, days = period(request.args)
-    return page("treasury/statement.html", statements=_guide_statements(span), days=days)
+    return page("treasury/guide_statement.html", statements=_guide_statements(span), days=days)
 
 
 @bp.get(f"/guide/statement/<{ID}:association_id>/statement.csv")

@@ -9,12 +9,25 @@ from flask_login import current_user
 
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import current_locale
 from ...services.access import tenancy
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 ID = "int(max=2147483647)"
 BLANK_STOP_ROWS = 2
+
+
+@bp.context_processor
+def _titles() -> dict:
+    return {"experience_title": experience_title}
+
+
+def experience_title(experience) -> str:
+    """An experience's title in the visitor's language (Spanish when missing), never its
+    web address: headings are for people."""
+    text = experience.text(current_locale())
+    return text.title if text else experience.slug
 
 
 def acting_user():

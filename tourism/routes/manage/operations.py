@@ -8,27 +8,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import request
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from ...database import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...forms.assignments import BulkAssignForm, NewScheduleForm
 from ...forms.manage import (
     CancelDepartureForm,
     DepartureForm,
     OperationsForm,
-    ScheduleForm,
     WindowForm,
 )
 from ...models import Association, Departure, Experience
 from ...services.access import tenancy
 from ...services.booking import availability
+from ...services.operations import assignments, guides
 from ...services.operations import board as operations_board
 from ...services.operations import schedules as schedules_admin
+from ...services.operations.assignments import Outcome
 from ...services.payments.stripe_gateway import GatewayError, current_gateway
-from ...timefmt import display_zone, local, local_to_utc, local_today
+from ...timefmt import display_zone, fmt_datetime, local, local_to_utc, local_today
 from ...unit_of_work import unit_of_work
 from ..access import managers_only
 from .blueprint import ID, acting_user, bp, done, page, scoped
@@ -42,22 +44,38 @@ def _window_defaults() -> dict:
     return {"window_from": today, "window_until": today + timedelta(days=DEFAULT_WINDOW_DAYS)}
 
 
-def _schedules_page(experience, window_form=None, status=200, error=None):
+def schedules_page(experience, window_form=None, assign_form=None, status=200, error=None):
+    """An experience's schedules (with their default guides) and coming departures (with
+    theirs), with the forms to create departures and to assign a guide to many."""
+    schedule_list = schedules_admin.list_schedules(db.session, experience)
+    departures = schedules_admin.upcoming_departures(db.session, experience, utcnow())
+    team = guides.guides_of(db.session, experience.association_id)
+    if assign_form is None:
+        today = local_today()
+        assign_form = BulkAssignForm(
+            formdata=None,
+            data={"first_day": today, "last_day": today + timedelta(days=DEFAULT_WINDOW_DAYS)},
+        )
+        assign_form.offer(team, [item.departure.id for item in departures])
     return page(
         "manage/schedules.html",
         status,
         error,
         experience=experience,
-        schedules=schedules_admin.list_schedules(db.session, experience),
-        departures=schedules_admin.upcoming_departures(db.session, experience, utcnow()),
+        association=experience.association,
+        schedules=schedule_list,
+        default_guides=assignments.default_guides_by_schedule(db.session, schedule_list),
+        departures=departures,
         window_form=window_form or WindowForm(formdata=None, data=_window_defaults()),
+        assign_form=assign_form,
+        has_guides=bool(team),
     )
 
 
 @bp.get(f"/experiences/<{ID}:experience_id>/schedules")
 @managers_only
 def schedules(experience_id: int):
-    return _schedules_page(scoped(Experience, experience_id))
+    return schedules_page(scoped(Experience, experience_id))
 
 
 @bp.post(f"/experiences/<{ID}:experience_id>/departures/generate")
@@ -66,7 +84,7 @@ def generate_departures(experience_id: int):
     experience = scoped(Experience, experience_id)
     form = WindowForm()
     if not form.validate():
-        return _schedules_page(experience, form, 400)
+        return schedules_page(experience, form, status=400)
     try:
         with unit_of_work():
             created = schedules_admin.generate_for_experience(
@@ -77,7 +95,7 @@ def generate_departures(experience_id: int):
                 display_zone(),
             )
     except DomainError as error:
-        return _schedules_page(experience, form, error.status_code, error)
+        return schedules_page(experience, form, status=error.status_code, error=error)
     message = ngettext(
         "%(num)s departure was created.", "%(num)s departures were created.", len(created)
     )
@@ -89,16 +107,19 @@ def generate_departures(experience_id: int):
 def new_schedule(experience_id: int):
     """Fill in a weekly schedule, preview the departures it makes, then save."""
     experience = scoped(Experience, experience_id)
-    context = {"experience": experience, "preview": None}
+    context = {"experience": experience, "association": experience.association, "preview": None}
+    team = guides.guides_of(db.session, experience.association_id)
     if request.method == "GET":
         defaults = _window_defaults() | {
             "valid_from": local_today(),
             "duration_minutes": experience.duration_minutes,
             "capacity": 12,
         }
-        form = ScheduleForm(formdata=None, data=defaults)
+        form = NewScheduleForm(formdata=None, data=defaults)
+        form.offer_guides(team)
         return page("manage/schedule_form.html", form=form, **context)
-    form = ScheduleForm()
+    form = NewScheduleForm()
+    form.offer_guides(team)
     context["form"] = form
     if not form.validate():
         return page("manage/schedule_form.html", 400, **context)
@@ -110,9 +131,10 @@ def new_schedule(experience_id: int):
                     db.session, experience, form.to_input(), *window
                 )
                 return page("manage/schedule_form.html", **context)
-            _schedule, created = schedules_admin.create_schedule(
-                db.session, experience, form.to_input(), *window
+            _schedule, created, results = schedules_admin.create_schedule(
+                db.session, experience, form.to_input(), *window, now=utcnow()
             )
+            skipped = [_skipped_line(r) for r in results if r.outcome == Outcome.SKIPPED]
     except DomainError as error:
         return page("manage/schedule_form.html", error.status_code, error, **context)
     message = ngettext(
@@ -120,7 +142,18 @@ def new_schedule(experience_id: int):
         "The schedule was saved and %(num)s departures were created.",
         len(created),
     )
+    for line in skipped:
+        flash(line)
     return done(message, "manage.schedules", experience_id=experience.id)
+
+
+def _skipped_line(result) -> str:
+    return _(
+        "%(name)s was not given the departure of %(when)s: %(reason)s",
+        name=result.guide.name,
+        when=fmt_datetime(result.departure.starts_at, "short"),
+        reason=result.reason,
+    )
 
 
 @bp.route(f"/departures/<{ID}:departure_id>/edit", methods=["GET", "POST"])

@@ -32,5 +32,14 @@ def new_manage_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def normalize_reference(text: str) -> str:
-    return text.strip().upper().replace(" ", "")
+def normalize_reference(text: str, association_code: str | None = None) -> str:
+    """A reference as it is stored (``KAL-7F3K9Q``) from what someone typed or scanned: any
+    case, with or without the dash, with spaces or other separators (``kal 7f3k9q``,
+    ``KAL7F3K9Q``, ``kal–7f3k9q``). Given the association's code, the six characters alone
+    (``7f3k9q``) are enough too."""
+    cleaned = "".join(char for char in text.upper() if char.isascii() and char.isalnum())
+    if association_code and len(cleaned) == REFERENCE_LENGTH:
+        cleaned = association_code.upper() + cleaned
+    if len(cleaned) <= REFERENCE_LENGTH:
+        return cleaned
+    return f"{cleaned[:-REFERENCE_LENGTH]}-{cleaned[-REFERENCE_LENGTH:]}"

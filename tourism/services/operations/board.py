@@ -137,8 +137,10 @@ def _rows(session: Session, departures: list[Departure], now: datetime) -> list[
         if booking.status == BookingStatus.CONFIRMED:
             row.sold += booking.participants
             row.bookings += 1
-            # Only confirmed bookings will turn up; a hold still being paid is not cash due.
-            row.due_on_arrival_cents += booking.due_on_arrival_cents
+            # Only confirmed bookings will turn up (a hold still being paid is not cash due),
+            # and a party marked as not come will not pay on the day.
+            if booking.no_show_at is None:
+                row.due_on_arrival_cents += booking.due_on_arrival_cents
         elif booking.hold_expires_at is not None and booking.hold_expires_at > now:
             row.held += booking.participants
     guides = defaultdict(list)

@@ -203,7 +203,8 @@ def record_cash(
 
 def booking_on(session: Session, departure: Departure, reference: str) -> Booking:
     """The booking with this reference (as typed or scanned) on this departure."""
-    cleaned = normalize_reference(reference or "")[:16]
+    code = departure.experience.association.code
+    cleaned = normalize_reference((reference or "")[:40], code)[:16]
     booking = session.execute(
         select(Booking).where(Booking.reference == cleaned, Booking.departure_id == departure.id)
     ).scalar_one_or_none()

@@ -52,7 +52,7 @@ class ScheduleItem:
     participants: int
     bookings: int
     languages: list[str]
-    #: Cash still to collect on arrival from confirmed bookings.
+    #: Cash still to collect on arrival from confirmed bookings not marked as not come.
     cash_due_cents: int
     currency: str
 
@@ -122,7 +122,9 @@ def _summaries(session: Session, rows, locale: str) -> list[ScheduleItem]:
                 participants=sum(b.participants for b in party),
                 bookings=len(party),
                 languages=sorted({b.language for b in party}),
-                cash_due_cents=sum(cash_outstanding_cents(b) for b in party),
+                cash_due_cents=sum(
+                    cash_outstanding_cents(b) for b in party if b.no_show_at is None
+                ),
                 currency=departure.experience.currency,
             )
         )

@@ -99,7 +99,7 @@ def departure_for(session: Session, departure_id: int, user: User) -> Departure:
 # Assignments -------------------------------------------------------------------------------
 
 
-def _lock_guide(session: Session, user: User) -> None:
+def lock_guide(session: Session, user: User) -> None:
     """Serialise changes to one guide's calendar (SQLite's write lock already does)."""
     if session.get_bind().dialect.name != "sqlite":
         session.execute(select(User.id).where(User.id == user.id).with_for_update())
@@ -148,18 +148,26 @@ def assign_guide(
     Refused when the user is not a guide of the departure's association, when it would make
     a second lead, or when it overlaps another of their departures or their time off.
     """
-    association_id = tenancy.association_of(departure)
-    if not tenancy.has_role(acting_user, association_id, tenancy.MANAGERS):
+    if not is_manager(acting_user, departure):
         raise NotFound()
+    return place_guide(session, departure, user, role, now)
+
+
+def place_guide(
+    session: Session, departure: Departure, user: User, role: GuideRole | str, now: datetime
+) -> DepartureGuide:
+    """``assign_guide`` without asking who acts: for callers that have checked it already,
+    or that act for the association itself (departures generated from a schedule)."""
+    association_id = tenancy.association_of(departure)
     try:
         role = GuideRole(role)
     except ValueError as exc:
         raise InvalidRequest() from exc
     departure = lock_departure(session, departure.id)
-    _lock_guide(session, user)
+    lock_guide(session, user)
     if departure.status == DepartureStatus.CANCELLED:
         raise DepartureUnavailable(_l("This departure has been cancelled."))
-    if not _is_guide_of(session, user, association_id):
+    if not is_guide_of(user, association_id):
         raise NotAGuide(name=user.name)
     current = session.execute(
         select(DepartureGuide).where(DepartureGuide.departure_id == departure.id)
@@ -204,7 +212,8 @@ def unassign_guide(
     session.flush()
 
 
-def _is_guide_of(session: Session, user: User, association_id: int) -> bool:
+def is_guide_of(user: User, association_id: int) -> bool:
+    """Whether ``user`` is an active guide of the association."""
     return user.is_active_account and any(
         m.association_id == association_id and m.role == Role.GUIDE for m in user.memberships
     )
@@ -212,12 +221,17 @@ def _is_guide_of(session: Session, user: User, association_id: int) -> bool:
 
 def guide_choices(session: Session, departure: Departure) -> list[User]:
     """The active guides of the departure's association, by name."""
+    return guides_of(session, tenancy.association_of(departure))
+
+
+def guides_of(session: Session, association_id: int) -> list[User]:
+    """The active guides of an association, by name."""
     return list(
         session.execute(
             select(User)
             .join(Membership, Membership.user_id == User.id)
             .where(
-                Membership.association_id == tenancy.association_of(departure),
+                Membership.association_id == association_id,
                 Membership.role == Role.GUIDE,
                 User.is_active_account.is_(True),
             )
@@ -261,7 +275,7 @@ def add_time_off(
     people fall ill and families have emergencies, and refusing would only hide that. Those
     departures are returned so the guide is told and the staff can reassign them (the
     manifest flags the overlap)."""
-    if not _is_guide_of(session, user, association.id):
+    if not is_guide_of(user, association.id):
         raise NotFound()
     note = (note or "").strip()
     if (
@@ -271,7 +285,7 @@ def add_time_off(
         or len(note) > 200
     ):
         raise InvalidTimeOff()
-    _lock_guide(session, user)
+    lock_guide(session, user)
     time_off = GuideTimeOff(
         user_id=user.id,
         association_id=association.id,

@@ -51,7 +51,9 @@ class Manifest:
 
     @property
     def outstanding_cents(self) -> int:
-        return sum(row.outstanding_cents for row in self.rows)
+        """Cash still to collect from the parties that may still turn up: a party marked
+        as not come pays nothing on the day, whatever it still owes."""
+        return sum(row.outstanding_cents for row in self.rows if row.booking.no_show_at is None)
 
     def as_data(self) -> dict:
         """What the page embeds for working offline (no contact details)."""

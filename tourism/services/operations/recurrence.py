@@ -10,8 +10,10 @@ from dateutil.rrule import weekdays as RRULE_WEEKDAYS  # noqa: N812
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...database import utcnow
 from ...errors import InvalidRequest
 from ...models import Departure, Schedule
+from .assignments import AssignmentResult, apply_default_guides
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _BY_CODE: dict[str, weekday] = dict(zip(WEEKDAY_CODES, RRULE_WEEKDAYS, strict=True))
@@ -41,12 +43,39 @@ def occurrences(schedule: Schedule, start: date, end: date, zone: ZoneInfo) -> l
 
 
 def generate_departures(
-    session: Session, schedule: Schedule, start: date, end: date, zone: ZoneInfo
+    session: Session,
+    schedule: Schedule,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    now: datetime | None = None,
 ) -> list[Departure]:
     """Create the schedule's departures between two local dates; existing ones are kept.
+    New departures get the schedule's default guides where each is free.
 
     Running it again over the same window creates nothing new, so it is safe to schedule.
     """
+    return generate_with_guides(session, schedule, start, end, zone, now)[0]
+
+
+def generate_with_guides(
+    session: Session,
+    schedule: Schedule,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+) -> tuple[list[Departure], list[AssignmentResult]]:
+    """``generate_departures``, also returning how each default guide fared on each new
+    departure (assigned, or skipped and why: another departure at that time, time off)."""
+    created = _create_departures(session, schedule, start, end, zone)
+    results = apply_default_guides(session, schedule, created, now or utcnow())
+    return created, results
+
+
+def _create_departures(
+    session: Session, schedule: Schedule, start: date, end: date, zone: ZoneInfo
+) -> list[Departure]:
     wanted = occurrences(schedule, start, end, zone)
     if not wanted:
         return []

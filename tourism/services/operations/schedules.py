@@ -14,14 +14,25 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from ...database import utcnow
 from ...errors import DomainError, InvalidRequest
-from ...models import Departure, DepartureStatus, Experience, ExperienceStatus, Schedule
+from ...models import (
+    Departure,
+    DepartureGuide,
+    DepartureStatus,
+    Experience,
+    ExperienceStatus,
+    GuideRole,
+    Schedule,
+    User,
+)
 from ..booking import availability
 from ..payments import refunds
 from ..payments.stripe_gateway import StripeGateway
 from . import recurrence as schedules
+from .assignments import AssignmentResult, set_default_guides
 
 #: The longest window one preview or generation may cover.
 MAX_WINDOW_DAYS = 366
@@ -73,6 +84,8 @@ class ScheduleInput:
     capacity: int
     valid_from: date
     valid_until: date | None = None
+    #: Default guides (person, role) that the schedule's departures are given.
+    guides: tuple[tuple[User, GuideRole], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,15 +184,21 @@ def create_schedule(
     start: date,
     end: date,
     zone: ZoneInfo,
-) -> tuple[Schedule, list[Departure]]:
-    """Save the schedule and create its departures in ``[start, end]``."""
+    now: datetime | None = None,
+) -> tuple[Schedule, list[Departure], list[AssignmentResult]]:
+    """Save the schedule with its default guides and create its departures in
+    ``[start, end]``, each given the default guides where they are free. Returns the
+    schedule, the departures made and how each default guide fared on each."""
     if experience.status == ExperienceStatus.ARCHIVED:
         raise ExperienceArchived()
     check_window(start, end)
+    now = now or utcnow()
     schedule = build_schedule(experience, data)
     session.add(schedule)
     session.flush()
-    return schedule, schedules.generate_departures(session, schedule, start, end, zone)
+    set_default_guides(session, schedule, data.guides, now)
+    created, results = schedules.generate_with_guides(session, schedule, start, end, zone, now)
+    return schedule, created, results
 
 
 def list_schedules(session: Session, experience: Experience) -> list[Schedule]:
@@ -209,6 +228,8 @@ def generate_for_experience(
 class DepartureSeats:
     departure: Departure
     taken: int
+    #: Its guides, the lead first.
+    guides: tuple[DepartureGuide, ...] = ()
 
     @property
     def free(self) -> int:
@@ -232,8 +253,21 @@ def upcoming_departures(
             .order_by(Departure.starts_at)
         ).scalars()
     )
-    taken = availability.seats_taken(session, [d.id for d in departures], now)
-    return [DepartureSeats(departure=d, taken=taken[d.id]) for d in departures]
+    ids = [d.id for d in departures]
+    taken = availability.seats_taken(session, ids, now)
+    guides: dict[int, list[DepartureGuide]] = {i: [] for i in ids}
+    if ids:
+        for assignment in session.scalars(
+            select(DepartureGuide)
+            .where(DepartureGuide.departure_id.in_(ids))
+            .options(selectinload(DepartureGuide.user))
+            .order_by(DepartureGuide.role != GuideRole.LEAD, DepartureGuide.id)
+        ):
+            guides[assignment.departure_id].append(assignment)
+    return [
+        DepartureSeats(departure=d, taken=taken[d.id], guides=tuple(guides[d.id]))
+        for d in departures
+    ]
 
 
 def update_departure(

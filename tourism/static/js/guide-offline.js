@@ -70,6 +70,7 @@
 
   function sync() {
     var items = load().filter(function (a) { return !a.error; });
+    var sent = items;
     if (!items.length || syncing) { return; }
     syncing = true;
     var body = JSON.stringify({ actions: items.map(function (a) { return a.action; }) });
@@ -90,20 +91,27 @@
         return false;
       });
       save(left);
-      sessionStorage.setItem("chakra-guide-synced", "1");
-      // Show the server's state (amounts, undo buttons) now that it has everything.
-      if (!left.some(function (a) { return !a.error; })) { location.reload(); } else { render(); }
+      var done = sent.filter(function (a) { var r = byId[a.action.id]; return r && r.ok; })
+        .map(function (a) { return a.done || a.label; });
+      sessionStorage.setItem("chakra-guide-synced", JSON.stringify(done));
+      // Show the server's state (amounts, undo buttons) now that it has everything: load the
+      // page again with a GET. Never location.reload(): when this page is the answer to a
+      // form sent before (a reference that was refused), a reload would send that form again
+      // and bring its error back instead of what was just recorded.
+      if (!left.some(function (a) { return !a.error; })) {
+        location.replace(location.pathname + location.search);
+      } else { render(); }
     }).catch(function (error) {
       render(error && error.message === "signin" ? opts.msgSignin : null);
     }).then(function () { syncing = false; });
   }
 
-  function record(action, label) {
+  function record(action, label, done) {
     action.id = uuid();
     action.at = new Date().toISOString();
     action.departure_id = manifest.departure_id;
     var items = load();
-    items.push({ action: action, label: label });
+    items.push({ action: action, label: label, done: done });
     save(items);
     render();
     sync();
@@ -117,9 +125,16 @@
     form.replaceWith(note);
   }
 
+  // As the server reads a reference: any case, with or without the dash or spaces; the six
+  // characters after the association's code are enough.
+  function bare(text) { return (text || "").toUpperCase().replace(/[^0-9A-Z]/g, ""); }
   function findBooking(text) {
-    var wanted = (text || "").toUpperCase().replace(/\s+/g, "");
-    return manifest.bookings.filter(function (b) { return b.reference === wanted; })[0];
+    var wanted = bare(text);
+    if (!wanted) { return undefined; }
+    return manifest.bookings.filter(function (b) {
+      var ref = bare(b.reference);
+      return ref === wanted || (wanted.length === 6 && ref.slice(-6) === wanted);
+    })[0];
   }
 
   document.addEventListener("submit", function (event) {
@@ -137,7 +152,7 @@
         return;  // online: the server says what is wrong
       }
       event.preventDefault();
-      record({ type: "check_in", booking_reference: found.reference }, found.name);
+      record({ type: "check_in", booking_reference: found.reference }, found.name, found.done);
       result.textContent = "✓ " + found.name + " (" + found.participants + ") — " + opts.msgDone;
       form.elements.reference.value = "";
       return;
@@ -164,8 +179,20 @@
   window.addEventListener("online", sync);
   window.addEventListener("offline", function () { render(); });
   setInterval(sync, 30000);
-  render(sessionStorage.getItem("chakra-guide-synced") && !load().length ? opts.msgSynced : null);
+  // After a sync the page was loaded again: say what was recorded, one line each.
+  var synced = null;
+  try { synced = JSON.parse(sessionStorage.getItem("chakra-guide-synced")); } catch (e) { synced = null; }
   sessionStorage.removeItem("chakra-guide-synced");
+  render(synced && !load().length ? opts.msgSynced : null);
+  if (synced && synced.length) {
+    var recorded = document.getElementById("synced-list");
+    synced.forEach(function (text) {
+      var li = document.createElement("li");
+      li.textContent = "✓ " + text;
+      recorded.appendChild(li);
+    });
+    box.hidden = false;
+  }
   sync();
 
   // QR codes hold the booking reference; read them with the camera where the browser can.
