@@ -286,3 +286,48 @@ def test_the_list_shows_the_associations_experiences_only(client, staff, kallari
         as_text=True
     )
     assert "mine" in html and "theirs" not in html
+
+
+def test_add_a_stop_without_saving_then_save_them_all(client, staff, kallari, family):
+    """Without JavaScript, "Add a stop" sends the form and gets it back as typed with one
+    more row, saving nothing; a new row ticked for removal is dropped; then saving keeps
+    every stop. There is no limit of three empty rows."""
+    url = f"/manage/associations/{kallari.id}/experiences/new"
+    data = form_data(family, **{"stops-2-name_es": "Río Napo", "add_stop": "1"})
+    for n in range(3, 6):
+        grown = client.post(url, data=data, headers=EN)
+        assert grown.status_code == 200
+        html = grown.get_data(as_text=True)
+        assert count(Experience) == 0
+        assert 'value="Río Napo"' in html and "is not valid" not in html
+        assert f'name="stops-{n}-name_es"' in html
+        assert f'name="stops-{n + 1}-name_es"' not in html
+        data[f"stops-{n}-name_es"] = f"Parada {n}"
+    # A new row ticked for removal disappears at the next "Add a stop".
+    data["stops-5-remove"] = "y"
+    shrunk = client.post(url, data=data, headers=EN).get_data(as_text=True)
+    assert 'value="Parada 5"' not in shrunk and 'value="Parada 4"' in shrunk
+    del data["stops-5-remove"], data["stops-5-name_es"], data["add_stop"]
+    saved = client.post(url, data=data)
+    assert saved.status_code == 303
+    experience = db.session.scalars(select(Experience)).one()
+    names = [stop.text("es").name for stop in experience.stops]
+    assert names == [
+        "Chakra de la familia Grefa",
+        "Planta de chocolate",
+        "Río Napo",
+        "Parada 3",
+        "Parada 4",
+    ]
+
+
+def test_headings_show_the_title_not_the_web_address(client, staff, kallari, make):
+    experience = make.experience(kallari)
+    experience.texts[0].title = "Ruta del Cacao Kallari"
+    db.session.commit()
+    for path in ("edit", "schedules", "photos"):
+        html = client.get(f"/manage/experiences/{experience.id}/{path}", headers=ES).get_data(
+            as_text=True
+        )
+        heading = html.split("<h1>", 1)[1].split("</h1>", 1)[0]
+        assert "Ruta del Cacao Kallari" in heading and experience.slug not in heading, path

@@ -335,11 +335,11 @@ def test_the_board_shows_sold_held_free_guides_and_cash_due(client, staff, busy_
     response = client.get(f"/manage/operations?day={busy_day['day'].isoformat()}", headers=EN)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    cells = re.findall(r'<td class="number">([^<]*)</td>', html)
+    cells = re.findall(r'<td class="number" data-label="[^"]*">([^<]*)</td>', html)
     assert cells[:4] == ["3 / 10", "2", "5", "$105.00"]
     assert busy_day["due"] == 10500
     assert "Luis Shiguango (lead)" in html
-    assert "Otra" not in html and html.count('<td class="number">3 / 10</td>') == 1
+    assert "Otra" not in html and html.count('data-label="Sold">3 / 10</td>') == 1
 
 
 def test_the_week_view_includes_the_whole_week(client, staff, busy_day, make, experience):

@@ -59,7 +59,11 @@ def test_the_dashboard_shows_charts_and_tables_without_scripts(client, world, tr
         assert f'id="chart-{key}"' in svgs
     assert "Cacao Route" in body and "Guayusa Dawn" in body
     table = re.sub(r"\s+", " ", body)
-    assert '<th scope="row">2025-01</th><td class="number">$100.00</td>' in table
+    assert (
+        '<th scope="row">January 2025</th><td class="number" data-label="Gross">$100.00</td>'
+        in table
+    )
+    assert "January 2025 to March 2025" in body  # months in words, not 2025-01
     assert "Net revenue: $100.00" in body
     assert "To families: $49.00; platform commission and card fees: $15.80" in body
     assert "Conservation fund: $4.90" in body
@@ -72,6 +76,7 @@ def test_money_and_shares_follow_the_visitors_language(client, world, treasurer)
     body = client.get(url(world, from_="2025-01", to="2025-03"), headers={"Accept-Language": "es"})
     text = body.get_data(as_text=True)
     assert "$100,00" in text and "36,7 %" in text
+    assert "enero de 2025" in text and "2025-01</th>" not in text
 
 
 def test_the_treasury_links_to_the_reports(client, world, treasurer):
@@ -84,7 +89,7 @@ def test_the_treasury_links_to_the_reports(client, world, treasurer):
 def test_by_default_the_last_twelve_months_are_shown(client, world, treasurer):
     response = client.get(url(world), headers=EN)
     assert response.status_code == 200
-    months = re.findall(r'<th scope="row">(\d{4}-\d{2})</th>', response.get_data(as_text=True))
+    months = re.findall(r'<th scope="row">(\w+ \d{4})</th>', response.get_data(as_text=True))
     assert len(months) == 24  # the revenue table and the visitors table
 
 

@@ -85,6 +85,8 @@ PERSONAL = {
 #: Pages about one object of an association.
 TENANT = {
     "manage.archive_experience",
+    "manage.assign_departures",
+    "manage.schedule_guides",
     "manage.cancel_departure",
     "manage.delete_photo",
     "manage.edit_association",

@@ -12,7 +12,6 @@ from ..timefmt import display_zone, local_today
 from ..unit_of_work import unit_of_work
 from ..uploads import upload_dir
 
-
 #: The flag that lets ``seed-demo`` run under production settings anyway.
 PRODUCTION_FLAG = "--i-know-this-is-production"
 

@@ -100,21 +100,26 @@ class BulkAssignForm(FlaskForm):
         self.guide_id.choices = [(str(user.id), user.name) for user in guides]
         self.departure_ids.choices = [(str(i), str(i)) for i in departure_ids]
 
-    def validate_scope(self, field) -> None:
+    def validate(self, extra_validators=None) -> bool:
+        # The button under the list means the ticked departures, whatever the radio says.
         if self.assign_ticked.data:
-            field.data = SELECTED
-
-    def validate_departure_ids(self, field) -> None:
-        if self.scope.data == SELECTED and not field.data:
-            raise ValidationError(_l("Tick at least one departure in the list."))
-
-    def validate_last_day(self, field) -> None:
-        if self.scope.data != RANGE:
-            return
-        if self.first_day.data is None or field.data is None:
-            raise ValidationError(_l("Give the first and the last day."))
-        if field.data < self.first_day.data:
-            raise ValidationError(_l("The last day must not be before the first day."))
+            self.scope.data = SELECTED
+            self.scope.raw_data = [SELECTED]
+        valid = super().validate(extra_validators)
+        # Checked here, not as field validators: Optional() ends an empty field's checks.
+        if self.scope.data == SELECTED and not self.departure_ids.errors:
+            if not self.departure_ids.data:
+                self.departure_ids.errors.append(_l("Tick at least one departure in the list."))
+                valid = False
+        if self.scope.data == RANGE and not (self.first_day.errors or self.last_day.errors):
+            first, last = self.first_day.data, self.last_day.data
+            if first is None or last is None:
+                self.last_day.errors.append(_l("Give the first and the last day."))
+                valid = False
+            elif last < first:
+                self.last_day.errors.append(_l("The last day must not be before the first day."))
+                valid = False
+        return valid
 
     def guide(self) -> User:
         return self._guides[self.guide_id.data]

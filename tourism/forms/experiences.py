@@ -124,6 +124,15 @@ class ExperienceForm(FlaskForm):
         for row in self.stops:
             row.form.family_id.choices = self.family_choices
 
+    def drop_removed_new_stops(self) -> None:
+        """Forget the rows never saved that are ticked for removal (saved stops stay, ticked,
+        until the form is saved: unticking them is how one changes one's mind)."""
+        self.stops.entries = [
+            row for row in self.stops.entries if row.form.stop_id.data or not row.form.remove.data
+        ]
+        if not self.stops.entries:
+            self.add_blank_stops(1)
+
     def add_blank_stops(self, count: int) -> None:
         for _ in range(count):
             if len(self.stops) >= MAX_STOPS:

@@ -289,7 +289,7 @@ def test_preview_equals_what_saving_generates(session, kallari, make):
         session, experience, weekly(), start, end, display_zone()
     )
     assert preview and not any(item.exists for item in preview)
-    _schedule, created = schedules_admin.create_schedule(
+    _schedule, created, _results = schedules_admin.create_schedule(
         session, experience, weekly(), start, end, display_zone()
     )
     assert [d.starts_at for d in created] == [item.starts_at for item in preview]

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from tourism.database import utcnow, write_transactions
 from tourism.errors import NotFound
 from tourism.models import BookingStatus, Payment, PaymentStatus, Role, StopVisit
+from tourism.services.operations import board, guide_calendar, manifest
 from tourism.services.operations import checkin as svc
-from tourism.services.operations import manifest
 
 
 @pytest.fixture(autouse=True)
@@ -284,3 +284,46 @@ def test_manifest_lists_confirmed_parties_with_money_and_stops(make, session, tr
     offline = data.as_data()
     assert offline["bookings"][0]["reference"] == trip["ana"].reference
     assert "contact_phone" not in str(offline)
+
+
+def test_a_no_show_owes_nothing_on_the_day(session, trip):
+    """The cash to collect counts the parties that may still come: Ben, marked as not come,
+    still owes his $45 on paper, but nobody will collect it."""
+    before = manifest.manifest(session, trip["departure"], "es")
+    assert before.outstanding_cents == 11500 + 4500
+    svc.mark_no_show(session, trip["ben"], trip["guide"], trip["now"])
+    after = manifest.manifest(session, trip["departure"], "es")
+    assert after.outstanding_cents == 11500
+    ben = next(row for row in after.rows if row.booking.contact_name == "Ben")
+    assert ben.outstanding_cents == 4500  # the booking's own balance is unchanged
+    # The guide's schedule and the staff's board agree.
+    [item] = guide_calendar.my_schedule(
+        session, trip["guide"], trip["now"] - timedelta(minutes=1)
+    )
+    assert item.cash_due_cents == 11500
+    row = board.departure_row(session, trip["departure"], trip["now"])
+    assert row.due_on_arrival_cents == 11500
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["{ref}", "{lower}", "{bare}", "{bare_lower}", " {code} {body} ", "{code}–{body}", "{body}"],
+)
+def test_a_reference_is_found_however_it_is_typed(session, trip, typed):
+    reference = trip["ana"].reference
+    code, body = reference.split("-")
+    text = typed.format(
+        ref=reference,
+        lower=reference.lower(),
+        bare=code + body,
+        bare_lower=(code + body).lower(),
+        code=code.lower(),
+        body=body.lower(),
+    )
+    assert svc.booking_on(session, trip["departure"], text).id == trip["ana"].id
+
+
+def test_an_unknown_reference_is_said_back_as_typed(session, trip):
+    with pytest.raises(svc.UnknownReference) as caught:
+        svc.booking_on(session, trip["departure"], "  kal4n4y7t ")
+    assert "kal4n4y7t" in str(caught.value)

@@ -15,7 +15,8 @@ from ...services.access import tenancy
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 ID = "int(max=2147483647)"
-BLANK_STOP_ROWS = 2
+#: Empty stop rows a new or edited experience starts with; "Add a stop" gives more.
+BLANK_STOP_ROWS = 1
 
 
 @bp.context_processor

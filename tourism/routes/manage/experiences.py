@@ -14,10 +14,14 @@ from ...models import Association, Experience
 from ...services.associations import rosters
 from ...services.catalog import experiences as experiences_admin
 from ...services.catalog import photos
+from ...services.catalog.experience_input import MAX_STOPS
 from ...unit_of_work import unit_of_work
 from ...uploads import upload_dir
 from ..access import managers_only
 from .blueprint import BLANK_STOP_ROWS, ID, acting_user, bp, done, page, scoped
+
+#: The name of the "Add a stop" button.
+ADD_STOP = "add_stop"
 
 # Experiences ------------------------------------------------------------------------------
 
@@ -38,7 +42,17 @@ def _experience_page(form, association, experience=None, status=200, error=None)
         form=form,
         association=association,
         experience=experience,
+        max_stops=MAX_STOPS,
     )
+
+
+def _one_more_stop(form, association, experience=None):
+    """"Add a stop": the form again as it was typed, with one more empty stop row and
+    without the new rows ticked for removal. Nothing is saved or checked yet: it works
+    without JavaScript (stops.js adds the row in the page when it can)."""
+    form.drop_removed_new_stops()
+    form.add_blank_stops(1)
+    return _experience_page(form, association, experience)
 
 
 @bp.route(f"/associations/<{ID}:association_id>/experiences/new", methods=["GET", "POST"])
@@ -51,6 +65,8 @@ def new_experience(association_id: int):
         form.add_blank_stops(BLANK_STOP_ROWS)
         return _experience_page(form, association)
     form = ExperienceForm(families)
+    if ADD_STOP in request.form:
+        return _one_more_stop(form, association)
     if not form.validate():
         return _experience_page(form, association, status=400)
     try:
@@ -78,6 +94,8 @@ def edit_experience(experience_id: int):
         form.add_blank_stops(BLANK_STOP_ROWS)
         return _experience_page(form, association, experience)
     form = ExperienceForm(families)
+    if ADD_STOP in request.form:
+        return _one_more_stop(form, association, experience)
     if not form.validate():
         return _experience_page(form, association, experience, status=400)
     try:

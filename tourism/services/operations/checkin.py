@@ -209,7 +209,8 @@ def booking_on(session: Session, departure: Departure, reference: str) -> Bookin
         select(Booking).where(Booking.reference == cleaned, Booking.departure_id == departure.id)
     ).scalar_one_or_none()
     if booking is None:
-        raise UnknownReference(reference=cleaned or "—")
+        # Say it back as it was typed: the normalised form may look like nothing they wrote.
+        raise UnknownReference(reference=" ".join((reference or "").split())[:30] or "—")
     return booking
 
 
