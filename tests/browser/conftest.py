@@ -32,7 +32,15 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(live_site):
+    """The address of the live server with the demo data."""
+    return live_site.url
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory):
+    """The live server with the demo data: its address (``url``) and its app (``app``), for
+    tests that look up the demo data's ids."""
     database = tmp_path_factory.mktemp("browser") / "browser.sqlite3"
     app = create_app(
         {
@@ -52,7 +60,7 @@ def live_server(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", app=app)
     server.shutdown()
 
 

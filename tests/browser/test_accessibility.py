@@ -133,10 +133,15 @@ def test_guide_pages(live_server, browser):
         check(page, live_server + "/guide/", found)
         manifest = page.locator("a[href*='/guide/departures/']").first.get_attribute("href")
         check(page, live_server + manifest, found)
+        check(page, live_server + manifest + "/scan", found)
+        check(page, live_server + "/guide/time-off", found)
+        check(page, live_server + "/guide/statement", found)
 
 
-def test_management_pages(live_server, browser):
-    with audited_page(browser, LAPTOP, "es-EC") as (page, found):
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_management_pages(live_server, browser, viewport):
+    """On a laptop, and on a phone where every table is a stack of cards."""
+    with audited_page(browser, viewport, "es-EC") as (page, found):
         sign_in(page, live_server, "admin@kallari.demo")
         check(page, live_server + "/manage/", found)
         experiences = page.locator("a[href$='/experiences']").first.get_attribute("href")
@@ -150,6 +155,12 @@ def test_management_pages(live_server, browser):
         check(page, f"{live_server}/manage/associations/{association}/treasury", found)
         check(page, f"{live_server}/manage/associations/{association}/reports", found)
         check(page, f"{live_server}/manage/associations/{association}/edit", found)
+        check(page, f"{live_server}/manage/associations/{association}/families", found)
+        check(page, f"{live_server}/manage/operations?view=week", found)
+        check(page, f"{live_server}/manage/experiences/{experience}/schedules", found)
+        guides = page.locator("a[href*='/manage/schedules/']").first.get_attribute("href")
+        check(page, live_server + guides, found)
+        check(page, f"{live_server}/manage/experiences/{experience}/schedules/new", found)
 
 
 def test_keyboard_users_can_skip_to_the_content(live_server, browser):

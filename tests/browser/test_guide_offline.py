@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 from tests.factories import PASSWORD, Factories
@@ -62,7 +63,14 @@ def wait_until(page, function: str, arg=None, timeout: float = 15.0) -> None:
     the site's Content-Security-Policy forbids (no 'unsafe-eval'). ``page.evaluate`` goes
     through the DevTools protocol, which the policy does not govern."""
     deadline = time.monotonic() + timeout
-    while not page.evaluate(function, arg):
+    while True:
+        try:
+            if page.evaluate(function, arg):
+                return
+        except PlaywrightError as error:
+            # The page loads itself again (a GET) once a sync is done.
+            if "context was destroyed" not in str(error):
+                raise
         assert time.monotonic() < deadline, f"timed out waiting for {function}"
         page.wait_for_timeout(100)
 
