@@ -13,10 +13,13 @@ from tourism.models import (
     Booking,
     BookingStatus,
     Departure,
+    DepartureGuide,
     Experience,
     ExperienceStatus,
+    GuideRole,
     LedgerTransaction,
     Photo,
+    ScheduleGuide,
     SplitRule,
 )
 from tourism.services.ledger import checks
@@ -95,3 +98,18 @@ def test_seed_demo_refuses_production_settings_without_the_explicit_flag(runner,
         assert session.scalar(select(func.count(Association.id))) > 0
     finally:
         runner.app.config["CHAKRA_ENV"] = "development"
+
+
+def test_generate_departures_gives_the_schedules_default_guides(runner, session, make):
+    schedule = make.schedule()
+    guide = make.guide(schedule.experience.association)
+    session.add(ScheduleGuide(schedule=schedule, user=guide, role=GuideRole.LEAD))
+    session.commit()
+    result = runner.invoke(args=["generate-departures", "--days", "14"])
+    assert result.exit_code == 0, result.output
+    coming = session.scalar(select(func.count(Departure.id)).where(Departure.starts_at > utcnow()))
+    assert coming > 0
+    # Every departure still to come has the guide (one earlier today has already started).
+    assert session.scalar(
+        select(func.count(DepartureGuide.id)).where(DepartureGuide.user_id == guide.id)
+    ) == coming

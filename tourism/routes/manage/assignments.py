@@ -55,7 +55,9 @@ def assign_departures(experience_id: int):
     coming = schedules_admin.upcoming_departures(db.session, experience, now)
     form.offer(association_guides(experience.association_id), [d.departure.id for d in coming])
     if not form.validate():
-        return schedules_page(experience, assign_form=form, status=400)
+        # Said at the top too: the list of departures can be long on a phone.
+        problems = " ".join(str(text) for texts in form.errors.values() for text in texts)
+        return schedules_page(experience, assign_form=form, status=400, error=problems)
     guide = form.guide()
     try:
         with unit_of_work():
