@@ -5,7 +5,7 @@ each guide is free; see ``services/operations/assignments.py``. A new table only
 row changes.
 
 Revision ID: 8c4f2b61d7e3
-Revises: 5b1d7e2a9c40
+Revises: 7c4e1a9d2b10
 Create Date: 2026-11-26 09:00:00.000000
 
 """
@@ -17,7 +17,7 @@ import tourism.database
 
 # revision identifiers, used by Alembic.
 revision = '8c4f2b61d7e3'
-down_revision = '5b1d7e2a9c40'
+down_revision = '7c4e1a9d2b10'
 branch_labels = None
 depends_on = None
 
