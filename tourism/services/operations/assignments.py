@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -78,9 +79,9 @@ class NothingSelected(InvalidRequest):
 
 class SelectionTooLarge(InvalidRequest):
     default_message = _l(
-        "Choose at most %(days)s days or %(count)s departures at once.",
-        days=MAX_RANGE_DAYS,
-        count=MAX_BATCH,
+        "Choose at most %(range)s or %(batch)s at once.",
+        range=_ln("%(num)s day", "%(num)s days", MAX_RANGE_DAYS),
+        batch=_ln("%(num)s departure", "%(num)s departures", MAX_BATCH),
     )
 
 
