@@ -20,6 +20,7 @@ from tourism.models.ledger import (
     append_only_triggers_sql,
     drop_append_only_triggers_sql,
 )
+from tourism.services.booking import seat_check
 
 #: With pytest-xdist (``-n 2``) each worker gets its own PostgreSQL database and Redis
 #: database, derived from the ones given, so workers never share rows, locks or rate limits.
@@ -123,11 +124,18 @@ def make_app(database_url, tmp_path):
         return app
 
     yield build
+    wrong_counters = []
     for app in apps:
         with app.app_context():
             db.session.remove()
+            if not wrong_counters:
+                # Whatever the test did, every departure's seat counter still matches its
+                # confirmed bookings (models/seat_counter.py).
+                wrong_counters = seat_check.mismatches(db.session)
+                db.session.remove()
             _empty_tables()
             db.engine.dispose()
+    assert not wrong_counters, "seat counters out of step: " + "; ".join(map(str, wrong_counters))
 
 
 def _empty_tables() -> None:

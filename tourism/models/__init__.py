@@ -1,5 +1,6 @@
 """All models, importable from one place so Alembic sees every table."""
 
+from . import seat_counter  # noqa: F401  (the counter's flush hook)
 from .audit import AuditEvent, AuditLogIsAppendOnly
 from .booking import TRANSITIONS, Booking, BookingLine, BookingStatus, PaymentMethod
 from .catalog import (

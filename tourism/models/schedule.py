@@ -49,6 +49,9 @@ class Departure(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     capacity: Mapped[int]
+    #: Tickets of the confirmed bookings, kept by ``models/seat_counter.py`` (live holds are
+    #: counted from the bookings); ``flask seat-check`` recounts it.
+    seats_confirmed: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[DepartureStatus] = mapped_column(
         Enum(
             DepartureStatus,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ...database import holds_write_lock
@@ -14,44 +14,57 @@ from ...errors import NotFound
 from ...models import Booking, BookingLine, BookingStatus, Departure, DepartureStatus
 
 
-def _seat_taking_condition(now: datetime):
-    """Confirmed bookings, and holds that have not expired yet (expired holds free seats at
-    once, before any sweep runs)."""
-    return or_(
-        Booking.status == BookingStatus.CONFIRMED,
-        and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
+def _live_holds(now):
+    """Tickets of the holds that have not expired yet, per departure (expired holds free
+    seats at once, before any sweep runs). Confirmed tickets are on the departure row
+    (``Departure.seats_confirmed``), so only these few rows are read from the bookings."""
+    return (
+        select(
+            Booking.departure_id.label("departure_id"),
+            func.sum(BookingLine.quantity).label("seats"),
+        )
+        .join(BookingLine, BookingLine.booking_id == Booking.id)
+        .where(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now)
+        .group_by(Booking.departure_id)
     )
 
 
 def seats_taken(session: Session, departure_ids: Iterable[int], now: datetime) -> dict[int, int]:
-    """Seats counted against capacity, per departure id, in one query."""
+    """Seats counted against capacity, per departure id, in one query: the confirmed
+    tickets kept on the departure plus the live holds."""
     ids = list(departure_ids)
     if not ids:
         return {}
+    held = _live_holds(now).where(Booking.departure_id.in_(ids)).subquery()
     rows = session.execute(
-        select(Booking.departure_id, func.coalesce(func.sum(BookingLine.quantity), 0))
-        .join(BookingLine, BookingLine.booking_id == Booking.id)
-        .where(Booking.departure_id.in_(ids), _seat_taking_condition(now))
-        .group_by(Booking.departure_id)
+        select(Departure.id, Departure.seats_confirmed + func.coalesce(held.c.seats, 0))
+        .outerjoin(held, held.c.departure_id == Departure.id)
+        .where(Departure.id.in_(ids))
     ).all()
     taken = {departure_id: 0 for departure_id in ids}
     taken.update({departure_id: int(count) for departure_id, count in rows})
     return taken
 
 
-_SEATS_TAKEN_ON_ONE = (
-    select(func.coalesce(func.sum(BookingLine.quantity), 0))
-    .join(Booking, BookingLine.booking_id == Booking.id)
-    .where(
-        Booking.departure_id == bindparam("departure_id"),
-        _seat_taking_condition(bindparam("now")),
+_SEATS_TAKEN_ON_ONE = select(
+    Departure.seats_confirmed
+    + func.coalesce(
+        select(func.sum(BookingLine.quantity))
+        .join(Booking, BookingLine.booking_id == Booking.id)
+        .where(
+            Booking.departure_id == bindparam("departure_id"),
+            Booking.status == BookingStatus.HELD,
+            Booking.hold_expires_at > bindparam("now"),
+        )
+        .scalar_subquery(),
+        0,
     )
-)
+).where(Departure.id == bindparam("departure_id"))
 
 
 def seats_taken_on(session: Session, departure_id: int, now: datetime) -> int:
     """``seats_taken`` for one departure, with a statement built once (the booking path)."""
-    return int(session.scalar(_SEATS_TAKEN_ON_ONE, {"departure_id": departure_id, "now": now}))
+    return int(session.scalar(_SEATS_TAKEN_ON_ONE, {"departure_id": departure_id, "now": now}) or 0)
 
 
 def seats_left(session: Session, departure: Departure, now: datetime) -> int:
