@@ -58,11 +58,13 @@ RAW_HOLD = [
         "INSERT INTO booking_lines (booking_id, price_category_id, quantity, unit_price_cents)"
         " VALUES (currval('bookings_id_seq'), %(adult)s, 1, 2500)"
     ),
+    "UPDATE departures SET seats_confirmed = seats_confirmed + 1 WHERE id = %(dep)s",
     "SELECT * FROM departures WHERE id = %(dep)s FOR NO KEY UPDATE",
     (
-        "SELECT coalesce(sum(l.quantity), 0) FROM booking_lines l JOIN bookings b"
-        " ON b.id = l.booking_id WHERE b.departure_id = %(dep)s AND (b.status = 'confirmed'"
-        " OR (b.status = 'held' AND b.hold_expires_at > now()))"
+        "SELECT d.seats_confirmed + coalesce((SELECT sum(l.quantity) FROM booking_lines l"
+        " JOIN bookings b ON b.id = l.booking_id WHERE b.departure_id = %(dep)s"
+        " AND b.status = 'held' AND b.hold_expires_at > now()), 0)"
+        " FROM departures d WHERE d.id = %(dep)s"
     ),
     (
         "INSERT INTO notifications (key, kind, booking_id, recipient, language, context,"

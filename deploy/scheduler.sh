@@ -19,6 +19,7 @@ while true; do
   if ((minute == 20)); then run send-impact-receipts; fi
   if ((hour == 6 && minute == 0)); then run generate-departures; fi
   if ((hour == 7 && minute == 0)); then run ledger-check; fi
+  if ((hour == 7 && minute == 10)); then run seat-check; fi
   if ((hour == 7 && minute == 30)); then run forget-special-needs; fi
   if ((hour == 13 && minute == 0)); then run send-reminders; fi
   sleep $((60 - 10#$(date -u +%S)))
