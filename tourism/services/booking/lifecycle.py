@@ -231,9 +231,6 @@ def hold_seats(
         booking.total_cents, request.payment_method, experience.deposit_percent
     )
     unpaid_accepted = accept_unpaid and booking.online_due_cents == 0
-    if unpaid_accepted:
-        booking.status = BookingStatus.CONFIRMED
-        booking.confirmed_at, booking.hold_expires_at = now, None
     session.add(booking)
     session.flush()
     try:
@@ -244,6 +241,12 @@ def hold_seats(
         session.flush()
         raise
     if unpaid_accepted:
+        # Confirmed only once its seats are claimed under the lock: the departure's
+        # confirmed-seat counter (models/seat_counter.py) moves after the count, never
+        # before it.
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at, booking.hold_expires_at = now, None
+        session.flush()
         notifications.queue(session, booking, "confirmed")
     faults.point("booking.held")
     return booking
