@@ -273,3 +273,19 @@ def test_staff_of_another_association_find_nothing(client, make, winak, experien
     shared.login(client, member(make, winak, Role.ADMIN))
     assert client.get(f"/manage/schedules/{route['schedule'].id}/guides").status_code == 404
     assert client.post(bulk_url(experience), data={}).status_code == 404
+
+
+def test_an_empty_guide_or_departure_value_is_refused_not_a_500(
+    client, staff, experience, team, route
+):
+    """``assistant_ids=`` (an empty checkbox value) once slipped past the choice check."""
+    url = f"/manage/schedules/{route['schedule'].id}/guides"
+    response = client.post(url, data={"lead_id": "", "assistant_ids": ""}, headers=EN)
+    assert response.status_code == 400
+    assert db.session.scalars(select(ScheduleGuide.user_id)).all() == []
+    response = client.post(
+        bulk_url(experience),
+        data={"guide_id": str(team["rosa"].id), "scope": "selected", "departure_ids": ""},
+        headers=EN,
+    )
+    assert response.status_code == 400

@@ -8,7 +8,7 @@ import dataclasses
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SubmitField
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from ..models import GuideRole, User
 from ..services.operations.assignments import Selection
@@ -26,9 +26,9 @@ class DefaultGuidesFields:
     Mixed into a ``FlaskForm``; call ``offer_guides`` before validating."""
 
     lead_id = SelectField(_l("Lead guide"), default="", invalid_choice_message=BAD_CHOICE)
-    assistant_ids = MultiCheckboxField(
-        _l("Assistants"), validators=[Optional()], invalid_choice_message=BAD_CHOICE
-    )
+    #: No ``Optional()``: it would clear the "not a valid choice" error of an empty value
+    #: (``assistant_ids=``) and let it through; an empty list is valid without it.
+    assistant_ids = MultiCheckboxField(_l("Assistants"), invalid_choice_message=BAD_CHOICE)
 
     def offer_guides(self, guides: list[User]) -> None:
         self._guides = {str(user.id): user for user in guides}
@@ -88,7 +88,7 @@ class BulkAssignForm(FlaskForm):
         invalid_choice_message=BAD_CHOICE,
     )
     departure_ids = MultiCheckboxField(
-        _l("Departures"), validators=[Optional()], invalid_choice_message=BAD_CHOICE
+        _l("Departures"), invalid_choice_message=BAD_CHOICE
     )
     first_day = date_field(_l("First day"), required=False)
     last_day = date_field(_l("Last day"), required=False)
@@ -106,7 +106,7 @@ class BulkAssignForm(FlaskForm):
             self.scope.data = SELECTED
             self.scope.raw_data = [SELECTED]
         valid = super().validate(extra_validators)
-        # Checked here, not as field validators: Optional() ends an empty field's checks.
+        # Checked here: an empty list passes the field's own choice check.
         if self.scope.data == SELECTED and not self.departure_ids.errors:
             if not self.departure_ids.data:
                 self.departure_ids.errors.append(_l("Tick at least one departure in the list."))
