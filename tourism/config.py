@@ -98,6 +98,9 @@ def load_config(instance_path: str) -> dict:
         "CURRENCY": "USD",
         #: Minutes a seat hold lives before it stops counting; long enough for a card payment.
         "HOLD_MINUTES": _int("HOLD_MINUTES", 30, minimum=1),
+        #: However often the card page is opened, a hold ends at the latest this many minutes
+        #: after the booking was made (opening the page extends it by HOLD_MINUTES up to here).
+        "HOLD_MAX_MINUTES": _int("HOLD_MAX_MINUTES", 60, minimum=1),
         "AVAILABILITY_DAYS": 30,
         #: Days after a visit that what a visitor wrote about their needs (maybe health
         #: data) is kept; ``flask forget-special-needs`` erases it then (privacy notice).
@@ -129,6 +132,11 @@ def load_config(instance_path: str) -> dict:
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
         "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        # Every Stripe call: seconds to connect, seconds to wait for the answer, and how many
+        # times a failed call is retried (idempotency keys make retried creates safe).
+        "STRIPE_CONNECT_TIMEOUT": _float("STRIPE_CONNECT_TIMEOUT", 5.0, 0.1, 60.0),
+        "STRIPE_READ_TIMEOUT": _float("STRIPE_READ_TIMEOUT", 20.0, 0.1, 120.0),
+        "STRIPE_MAX_RETRIES": _int("STRIPE_MAX_RETRIES", 1),
         # The card processor's usual price (2.9% + 30 cents), used only to *estimate* the
         # fee in the "where your money goes" breakdown; the ledger uses the real fee.
         "CARD_FEE_BASIS_POINTS": _int("CARD_FEE_BASIS_POINTS", 290),

@@ -27,6 +27,8 @@ POINTS = {
     "payments.charged": "card charged on Stripe, nothing recorded",
     # The payment is marked succeeded, the split posted, the booking confirmed: not committed.
     "payments.applied": "payment, ledger and booking changed in an open transaction",
+    # Stripe made an owed refund; we have not recorded it yet.
+    "refunds.paid": "refund made on Stripe, not recorded",
 }
 
 ENVIRONMENT_VARIABLE = "CHAKRA_FAULT"

@@ -96,6 +96,15 @@ def unit_of_work(
         run_effects(session)
 
 
+def release(session: Session | None = None) -> None:
+    """End the session's open transaction before a network call (Stripe), so that no lock
+    is held while waiting on another system: on SQLite a request that writes holds the
+    database write lock from its first read. Only for code that has written nothing yet
+    (what it flushed is committed); ORM objects read so far are expired, so read what the
+    call needs before releasing."""
+    (session if session is not None else db.session).commit()  # no transaction: a no-op
+
+
 def _after_response(ready: dict) -> None:
     if not ready:
         return

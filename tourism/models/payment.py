@@ -21,6 +21,9 @@ class PaymentStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
+    #: Stripe took money that is not what we asked for (another amount or currency): never
+    #: confirms a booking, never enters the split, is refunded in full.
+    MISMATCH = "mismatch"
 
 
 class Payment(db.Model):
@@ -46,6 +49,10 @@ class Payment(db.Model):
         _enum(PaymentStatus), default=PaymentStatus.PENDING
     )
     failure_message: Mapped[str] = mapped_column(String(300), default="")
+    #: What the processor says it received, when that is not ``amount_cents`` /
+    #: ``currency`` (a ``mismatch`` payment); empty otherwise.
+    received_cents: Mapped[int | None]
+    received_currency: Mapped[str | None] = mapped_column(String(3))
     #: Cash: the guide who collected it.
     collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Cash recorded offline: the id the guide's phone gave the action, so a replayed sync

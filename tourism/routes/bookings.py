@@ -24,7 +24,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..forms.public import booking_form_for
 from ..i18n import available_locales, current_locale
-from ..models import BookingStatus, Departure, PaymentMethod, PaymentStatus
+from ..models import BookingStatus, Departure, PaymentMethod
 from ..money import format_money, format_parts
 from ..services.booking import availability, statement
 from ..services.booking import caps as hold_caps
@@ -211,27 +211,54 @@ def _manage_with_error(token: str, error: DomainError):
     )
 
 
+def _hold_max() -> timedelta:
+    return timedelta(minutes=current_app.config["HOLD_MAX_MINUTES"])
+
+
+#: How often the processing page asks again by itself (every 3 seconds) before it stops and
+#: tells the tourist we will write to them.
+MAX_PROCESSING_POLLS = 40
+
+
+def _payment_problem(booking, state: str, status: int, refund_cents: int = 0):
+    """The page that ends a card payment that did not confirm the booking, saying why."""
+    return render_template(
+        "bookings/payment_problem.html",
+        booking=booking,
+        state=state,
+        refund_cents=refund_cents,
+    ), status
+
+
 @bp.get("/bookings/<token>/pay")
 @token_lookup
 def pay(token: str):
     """The card form (Stripe.js). The page needs JavaScript; everything else does not."""
-    # This GET creates or reuses the PaymentIntent: a unit of work, with the write lock.
     stripe_gateway = current_gateway()
+    booking = booking_service.find_by_token(db.session, token)
+    now = utcnow()
     try:
+        # Stripe first, with no lock held; then record the attempt in a unit of work.
+        prepared = payments.prepare_payment(db.session, booking, stripe_gateway, now)
         with unit_of_work():
-            booking = booking_service.find_by_token(db.session, token)
-            start = payments.start_payment(
-                db.session, booking, stripe_gateway, utcnow(), _hold_for()
+            start = payments.record_payment_start(
+                db.session, prepared, now, _hold_for(), _hold_max()
             )
     except GatewayError:
-        return _manage_with_error(token, refunds.PaymentsUnavailable())
+        return _payment_problem(booking, "gateway_down", 503)
+    except refunds.PaymentsUnavailable:
+        return _payment_problem(booking, "gateway_down", 503)
+    except payments.PaymentRefused:
+        return _payment_problem(booking, "refused", 502)
+    except booking_service.HoldExpired:
+        return _payment_problem(booking, "expired", 409)
     except payments.NothingToPay:
         return redirect(url_for("bookings.manage", token=token), code=303)
     except DomainError as error:
         return _manage_with_error(token, error)
     return render_template(
         "bookings/pay.html",
-        booking=booking,
+        booking=start.payment.booking,
         payment=start.payment,
         client_secret=start.client_secret,
         setup_client_secret=start.setup_client_secret,
@@ -243,51 +270,87 @@ def pay(token: str):
 @bp.post("/bookings/<token>/pay")
 @limiter.limit(_booking_rate_limit)
 def pay_with_card(token: str):
-    """Charge the card set up in the browser; answers JSON for the page's script."""
-    booking = booking_service.find_by_token(db.session, token)
-    booking_id = booking.id
-    setup_intent = str(request.form.get("setup_intent", ""))
+    """Charge the card set up in the browser. Always answers JSON for the page's script:
+    ``error`` to show (with a fresh ``setup_client_secret`` when another card may be
+    tried), or ``next``, the page to go to (the processing page whenever the card may have
+    been charged: it asks Stripe what happened)."""
+    processing_url = url_for("bookings.processing", token=token)
     stripe_gateway = current_gateway()
     try:
-        with unit_of_work():
-            intent = payments.pay_with_card(db.session, booking, setup_intent, stripe_gateway)
-            outcome = payments.apply_intent(db.session, intent, stripe_gateway, utcnow())
+        booking = booking_service.find_by_token(db.session, token)
+        booking_id = booking.id
+        intent = payments.pay_with_card(
+            db.session, booking, str(request.form.get("setup_intent", "")), stripe_gateway
+        )
     except GatewayError:
-        return jsonify(error=str(refunds.PaymentsUnavailable())), 503
+        # Stripe did not answer: the card may or may not have been charged.
+        return jsonify(error=str(refunds.PaymentsUnavailable()), next=processing_url), 503
+    except (booking_service.HoldExpired, payments.NothingToPay):
+        return jsonify(error=_("This booking can no longer be paid."), next=processing_url), 409
     except DomainError as error:
         body = {"error": str(error)}
-        # The card set up for this try is spent; give the page a fresh one for the next card.
-        try:
-            _, body["setup_client_secret"] = stripe_gateway.create_setup_intent(
-                idempotency_key=f"booking-{booking_id}-card-{utcnow().timestamp()}"
-            )
-        except (GatewayError, AttributeError, payments.PaymentDeclined):
-            pass
+        if stripe_gateway is not None and error.status_code < 500:
+            # The card set up for this try is spent; a fresh one for the next card.
+            try:
+                _setup_id, body["setup_client_secret"] = stripe_gateway.create_setup_intent(
+                    idempotency_key=f"booking-{booking_id}-card-{utcnow().timestamp()}"
+                )
+            except (GatewayError, payments.PaymentDeclined):
+                pass
         return jsonify(body), error.status_code
+    except Exception:  # noqa: BLE001 — the page's script must always get an answer it reads
+        current_app.logger.exception("card payment failed unexpectedly")
+        db.session.rollback()
+        return jsonify(error=_("We could not confirm your payment yet."), next=processing_url), 500
+    try:
+        with unit_of_work():
+            outcome = payments.apply_intent(db.session, intent, stripe_gateway, utcnow())
+    except Exception:  # noqa: BLE001 — charged maybe: the processing page asks Stripe again
+        current_app.logger.exception("recording a card payment failed")
+        return jsonify(error=_("We could not confirm your payment yet."), next=processing_url), 202
     return jsonify(
         status=intent.status,
         outcome=outcome,
         client_secret=intent.client_secret,
-        next=url_for("bookings.processing", token=token),
+        next=processing_url,
     )
 
 
 @bp.get("/bookings/<token>/processing")
 @token_lookup
 def processing(token: str):
-    """Shown after paying: asks Stripe (never the browser) whether the payment went through."""
-    try:
-        with unit_of_work():
-            booking = booking_service.find_by_token(db.session, token)
-            payments.sync_booking(db.session, booking, current_gateway(), utcnow())
-    except GatewayError:
-        pass  # Stripe unreachable: the page asks again in a moment
+    """Shown after paying: asks Stripe (never the browser) whether the payment went through,
+    and ends on a page that says what happened."""
+    gateway = current_gateway()
     booking = booking_service.find_by_token(db.session, token)
-    if booking.status == BookingStatus.CONFIRMED:
+    gateway_down = False
+    try:
+        intents = payments.pending_intents(db.session, booking, gateway)
+        if intents:
+            with unit_of_work():
+                for intent in intents:
+                    payments.apply_intent(db.session, intent, gateway, utcnow())
+    except (GatewayError, payments.PaymentDeclined):
+        gateway_down = True  # Stripe unreachable or confused: the page says so
+    booking = booking_service.find_by_token(db.session, token)
+    state = payments.checkout_state(booking)
+    if state.name == "confirmed":
         flash(_("Payment received: your booking is confirmed."))
         return redirect(url_for("bookings.manage", token=token), code=303)
-    failed = bool(booking.payments) and booking.payments[-1].status == PaymentStatus.FAILED
-    return render_template("bookings/processing.html", booking=booking, failed=failed, now=utcnow())
+    if state.name in ("mismatch", "late_refunded", "refunded", "expired"):
+        return _payment_problem(booking, state.name, 200, state.refund_cents)
+    polls = max(0, min(request.args.get("polls", 0, type=int) or 0, MAX_PROCESSING_POLLS))
+    return render_template(
+        "bookings/processing.html",
+        booking=booking,
+        failed=state.name == "failed",
+        failure_message=state.message,
+        gateway_down=gateway_down,
+        refresh_url=url_for("bookings.processing", token=token, polls=polls + 1)
+        if polls < MAX_PROCESSING_POLLS and state.name == "pending"
+        else None,
+        now=utcnow(),
+    )
 
 
 @bp.route("/bookings/<token>/cancel", methods=["GET", "POST"])

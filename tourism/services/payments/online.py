@@ -10,7 +10,7 @@ Refunds and cancellations (with their refunds) live in ``refunds``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ... import faults
-from ...errors import DepartureUnavailable, InvalidRequest
+from ...errors import DepartureUnavailable, DomainError, InvalidRequest
 from ...models import (
     Booking,
     BookingStatus,
@@ -27,7 +27,10 @@ from ...models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    RefundStatus,
 )
+from ...unit_of_work import release, unit_of_work
+from ..access import audit
 from ..booking import availability
 from ..booking import lifecycle as booking_service
 from ..ledger import adjustments as postings_later
@@ -38,7 +41,7 @@ from .refunds import (
     refund_payment,
     require_gateway,
 )
-from .stripe_gateway import IntentInfo, PaymentDeclined, StripeGateway
+from .stripe_gateway import GatewayError, IntentInfo, PaymentDeclined, StripeGateway
 
 #: PaymentIntent statuses in which the same intent can still be paid.
 PAYABLE_STATUSES = frozenset(
@@ -50,12 +53,35 @@ class NothingToPay(DepartureUnavailable):
     default_message = _l("This booking has nothing left to pay online.")
 
 
+class PaymentRefused(DomainError):
+    """Stripe refused to open the payment (a 400: e.g. an amount under its minimum)."""
+
+    status_code = 502
+    default_message = _l(
+        "The payment processor refused this payment. You were not charged. You can try again "
+        "later or choose to pay on arrival."
+    )
+
+
 @dataclass(frozen=True)
 class PaymentStart:
     payment: Payment
     client_secret: str
     setup_client_secret: str
     setup_intent_id: str
+
+
+@dataclass(frozen=True)
+class PreparedPayment:
+    """What Stripe gave for a payment attempt, before anything is recorded or locked."""
+
+    booking_id: int
+    attempt: int
+    amount_cents: int
+    currency: str
+    intent: IntentInfo
+    setup_intent_id: str
+    setup_client_secret: str
 
 
 def offered_methods(experience, gateway: StripeGateway | None) -> list[str]:
@@ -68,82 +94,148 @@ def offered_methods(experience, gateway: StripeGateway | None) -> list[str]:
     ]
 
 
+def _check_payable(booking: Booking, now: datetime) -> None:
+    if booking.status == BookingStatus.EXPIRED or (
+        booking.status == BookingStatus.HELD and booking.hold_expires_at <= now
+    ):
+        raise booking_service.HoldExpired()
+    if booking.status != BookingStatus.HELD or booking.online_due_cents <= 0:
+        raise NothingToPay()
+
+
+def prepare_payment(
+    session: Session, booking: Booking, gateway: StripeGateway | None, now: datetime
+) -> PreparedPayment:
+    """Ask Stripe for the booking's PaymentIntent (the pending one, if Stripe can still take
+    it for the amount we asked, else a new one) and a SetupIntent for the card form.
+
+    The network part of paying: it takes no lock and writes nothing, and the caller must not
+    hold a transaction open on SQLite. ``record_payment_start`` then records it under the lock.
+    """
+    _check_payable(booking, now)
+    gateway = require_gateway(gateway)
+    booking_id, amount, currency = booking.id, booking.online_due_cents, booking.currency
+    payments = payments_of(session, booking)
+    pending = next(
+        (p for p in reversed(payments) if p.status == PaymentStatus.PENDING and p.provider_ref),
+        None,
+    )
+    pending_ref = pending.provider_ref if pending is not None else None
+    attempt = pending.attempt if pending is not None else len(payments) + 1
+    if pending is not None and (pending.amount_cents, pending.currency) != (amount, currency):
+        pending_ref, attempt = None, len(payments) + 1
+    reference, new_attempt = booking.reference, len(payments) + 1
+    release(session)  # no transaction, so no lock, while Stripe answers
+    intent = None
+    try:
+        if pending_ref:
+            intent = gateway.retrieve_intent(pending_ref)
+            if intent.status not in PAYABLE_STATUSES or (intent.amount, intent.currency) != (
+                amount,
+                currency,
+            ):
+                # Not payable any more, or changed at Stripe since we made it: a new attempt.
+                intent, attempt = None, new_attempt
+        if intent is None:
+            intent = gateway.create_intent(
+                amount,
+                currency,
+                metadata={
+                    "booking_id": str(booking_id),
+                    "booking_reference": reference,
+                    "attempt": str(attempt),
+                },
+                idempotency_key=f"booking-{booking_id}-attempt-{attempt}",
+            )
+        setup_id, setup_secret = gateway.create_setup_intent(
+            idempotency_key=f"booking-{booking_id}-attempt-{attempt}-card-{now.timestamp()}"
+        )
+    except PaymentDeclined as exc:
+        raise PaymentRefused() from exc
+    return PreparedPayment(booking_id, attempt, amount, currency, intent, setup_id, setup_secret)
+
+
+def record_payment_start(
+    session: Session,
+    prepared: PreparedPayment,
+    now: datetime,
+    hold_for: timedelta,
+    hold_max: timedelta | None = None,
+) -> PaymentStart:
+    """Record the attempt ``prepare_payment`` made at Stripe, under the departure lock, and
+    extend the hold so it outlives the payment attempt, but never past ``hold_max`` from the
+    booking's creation (reloading the card page cannot keep seats held for ever). A payment
+    that still arrives late is handled by ``apply_intent``."""
+    booking = session.get(Booking, prepared.booking_id)
+    availability.lock_departure(session, booking.departure_id)
+    session.refresh(booking)
+    _check_payable(booking, now)
+    if (booking.online_due_cents, booking.currency) != (prepared.amount_cents, prepared.currency):
+        raise NothingToPay()  # changed meanwhile; the page asks again
+    extended = max(booking.hold_expires_at, now + hold_for)
+    if hold_max is not None:
+        extended = min(extended, booking.created_at + hold_max)
+    booking.hold_expires_at = max(booking.hold_expires_at, extended)
+
+    payments = payments_of(session, booking)
+    payment = next((p for p in payments if p.provider_ref == prepared.intent.id), None)
+    if payment is None:
+        for stale in payments:
+            if stale.status == PaymentStatus.PENDING and stale.provider_ref:
+                stale.status = PaymentStatus.CANCELED  # replaced by this attempt
+        payment = Payment(
+            booking_id=booking.id,
+            provider="stripe",
+            provider_ref=prepared.intent.id,
+            attempt=prepared.attempt,
+            amount_cents=prepared.amount_cents,
+            currency=prepared.currency,
+            status=PaymentStatus.PENDING,
+            created_at=now,
+        )
+        session.add(payment)
+    session.flush()
+    return PaymentStart(
+        payment,
+        prepared.intent.client_secret or "",
+        prepared.setup_client_secret,
+        prepared.setup_intent_id,
+    )
+
+
 def start_payment(
     session: Session,
     booking: Booking,
     gateway: StripeGateway | None,
     now: datetime,
     hold_for: timedelta,
+    hold_max: timedelta | None = None,
 ) -> PaymentStart:
-    """Create (or reuse) the PaymentIntent for a held booking, and extend its hold.
-
-    The hold is extended so it outlives the payment attempt; a payment that still arrives late
-    is handled by ``apply_intent``.
-    """
-    availability.lock_departure(session, booking.departure_id)
-    session.refresh(booking)
-    if booking.status != BookingStatus.HELD or booking.online_due_cents <= 0:
-        raise NothingToPay()
-    gateway = require_gateway(gateway)
-    if booking.hold_expires_at <= now:
-        raise booking_service.HoldExpired()
-    booking.hold_expires_at = max(booking.hold_expires_at, now + hold_for)
-
-    payments = payments_of(session, booking)
-    intent = None
-    payment = next((p for p in reversed(payments) if p.status == PaymentStatus.PENDING), None)
-    if payment is not None and payment.provider_ref:
-        intent = gateway.retrieve_intent(payment.provider_ref)
-        if intent.status not in PAYABLE_STATUSES:
-            payment.status = (
-                PaymentStatus.CANCELED if intent.status == "canceled" else payment.status
-            )
-            payment, intent = None, None
-    if payment is None:
-        payment = Payment(
-            booking_id=booking.id,
-            provider="stripe",
-            attempt=len(payments) + 1,
-            amount_cents=booking.online_due_cents,
-            currency=booking.currency,
-            status=PaymentStatus.PENDING,
-            created_at=now,
-        )
-        session.add(payment)
-        session.flush()
-    if intent is None:
-        intent = gateway.create_intent(
-            payment.amount_cents,
-            payment.currency,
-            metadata={
-                "booking_id": str(booking.id),
-                "booking_reference": booking.reference,
-                "payment_id": str(payment.id),
-            },
-            idempotency_key=f"booking-{booking.id}-attempt-{payment.attempt}",
-            description=booking.reference,
-        )
-        payment.provider_ref = intent.id
-    setup_id, setup_secret = gateway.create_setup_intent(
-        idempotency_key=f"booking-{booking.id}-attempt-{payment.attempt}-card-{now.timestamp()}"
-    )
-    session.flush()
-    return PaymentStart(payment, intent.client_secret or "", setup_secret, setup_id)
+    """``prepare_payment`` then ``record_payment_start``, for callers that hold no lock yet."""
+    prepared = prepare_payment(session, booking, gateway, now)
+    return record_payment_start(session, prepared, now, hold_for, hold_max)
 
 
 def pay_with_card(
     session: Session, booking: Booking, setup_intent_id: str, gateway: StripeGateway | None
 ) -> IntentInfo:
-    """Charge the card the tourist set up in the browser to the booking's pending intent."""
+    """Charge the card the tourist set up in the browser to the booking's pending intent.
+
+    Network only: it releases the transaction before calling Stripe; the caller applies the
+    intent it returns (``apply_intent``) in a unit of work of its own."""
     payment = next(
         (p for p in reversed(payments_of(session, booking)) if p.status == PaymentStatus.PENDING),
         None,
     )
     if payment is None or not payment.provider_ref or booking.status != BookingStatus.HELD:
+        if booking.status == BookingStatus.EXPIRED:
+            raise booking_service.HoldExpired()
         raise NothingToPay()
     gateway = require_gateway(gateway)
     if not setup_intent_id.startswith("seti_") or len(setup_intent_id) > 100:
         raise InvalidRequest()
+    intent_id = payment.provider_ref
+    release(session)
     try:
         payment_method = gateway.setup_intent_payment_method(setup_intent_id)
     except PaymentDeclined:
@@ -151,11 +243,15 @@ def pay_with_card(
     if payment_method is None:
         raise InvalidRequest(_l("The card could not be saved. Please try again."))
     try:
-        intent = gateway.confirm_intent(payment.provider_ref, payment_method)
+        intent = gateway.confirm_intent(intent_id, payment_method)
     except PaymentDeclined as exc:
-        raise InvalidRequest(_l("The card was declined. Please try another card.")) from exc
+        raise CardDeclined() from exc
     faults.point("payments.charged")
     return intent
+
+
+class CardDeclined(InvalidRequest):
+    default_message = _l("The card was declined. Please try another card.")
 
 
 def _payment_for_intent(session: Session, intent: IntentInfo, now: datetime) -> Payment | None:
@@ -165,7 +261,9 @@ def _payment_for_intent(session: Session, intent: IntentInfo, now: datetime) -> 
     if payment is not None:
         return payment
     # A PaymentIntent we never recorded (a crash between Stripe and our commit): find the
-    # booking from the metadata we attached when creating it.
+    # booking from the metadata we attached when creating it. Anyone with the secret key can
+    # write that metadata, so what the payment must bring is what the booking owes, never
+    # what the intent says.
     booking_id = intent.metadata.get("booking_id", "")
     booking = session.get(Booking, int(booking_id)) if booking_id.isdigit() else None
     if booking is None or booking.reference != intent.metadata.get("booking_reference"):
@@ -178,8 +276,8 @@ def _payment_for_intent(session: Session, intent: IntentInfo, now: datetime) -> 
         provider="stripe",
         provider_ref=intent.id,
         attempt=attempts + 1,
-        amount_cents=intent.amount,
-        currency=intent.currency,
+        amount_cents=booking.online_due_cents,
+        currency=booking.currency,
         status=PaymentStatus.PENDING,
         created_at=now,
     )
@@ -189,12 +287,21 @@ def _payment_for_intent(session: Session, intent: IntentInfo, now: datetime) -> 
 
 
 def apply_intent(
-    session: Session, intent: IntentInfo, gateway: StripeGateway | None, now: datetime
+    session: Session,
+    intent: IntentInfo,
+    gateway: StripeGateway | None,
+    now: datetime,
+    check_amounts: bool = True,
 ) -> str:
     """Bring our records in line with a PaymentIntent as Stripe reports it now.
 
     Idempotent and order-proof: it looks only at the intent's current state, so applying it
-    twice, or after an older event, changes nothing. Returns what happened, for logs.
+    twice, or after an older event, changes nothing. Makes no network call (refunds it
+    decides on are owed, and paid after the commit). Returns what happened, for logs.
+
+    A succeeded intent confirms only when it received exactly the amount, in the currency,
+    that we asked for; anything else is a ``mismatch`` (``check_amounts=False`` exists only
+    so tests can show what the check prevents).
     """
     payment = _payment_for_intent(session, intent, now)
     if payment is None:
@@ -205,6 +312,8 @@ def apply_intent(
     session.refresh(booking)
 
     if intent.status == "succeeded":
+        if payment.status == PaymentStatus.MISMATCH:
+            return "unchanged"
         if payment.status == PaymentStatus.SUCCEEDED:
             if payment.fee_cents is None and intent.fee_cents is not None:
                 payment.fee_cents = intent.fee_cents
@@ -212,6 +321,8 @@ def apply_intent(
                 postings_later.post_fee(session, payment)
                 return "fee recorded"
             return "unchanged"
+        if check_amounts and not intent.matches(payment.amount_cents, payment.currency):
+            return _record_mismatch(session, booking, payment, intent, gateway, now)
         payment.status = PaymentStatus.SUCCEEDED
         payment.succeeded_at = now
         payment.charge_ref = intent.charge_id
@@ -222,8 +333,8 @@ def apply_intent(
         outcome = _settle_paid_booking(session, booking, payment, gateway, now)
         faults.point("payments.applied")
         return outcome
-    if payment.status == PaymentStatus.SUCCEEDED:
-        return "unchanged"  # never downgrade a payment Stripe once confirmed
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH):
+        return "unchanged"  # never downgrade a payment Stripe once took
     if intent.status == "canceled":
         payment.status = PaymentStatus.CANCELED
         return "canceled"
@@ -232,6 +343,39 @@ def apply_intent(
         payment.failure_message = intent.failure_message[:300]
         return "failed"
     return "pending"
+
+
+def _record_mismatch(
+    session: Session,
+    booking: Booking,
+    payment: Payment,
+    intent: IntentInfo,
+    gateway: StripeGateway | None,
+    now: datetime,
+) -> str:
+    """Stripe took money that is not what we asked for: keep it apart from the split, give
+    it all back, and tell the association. The booking stays as it was (held seats lapse)."""
+    received = intent.amount_received or 0
+    payment.status = PaymentStatus.MISMATCH
+    payment.succeeded_at = now
+    payment.charge_ref = intent.charge_id
+    payment.fee_cents = intent.fee_cents
+    payment.received_cents = received
+    payment.received_currency = intent.currency[:3]
+    payment.failure_message = (
+        f"received {received} {intent.currency}, asked {payment.amount_cents} {payment.currency}"
+    )[:300]
+    session.flush()
+    audit.record(
+        session,
+        audit.PAYMENT_MISMATCH,
+        target=f"booking:{booking.reference}",
+        association_id=booking.departure.experience.association_id,
+        detail=f"payment {payment.id} ({intent.id}): {payment.failure_message}",
+        at=now,
+    )
+    refund_payment(session, payment, received, "mismatch", gateway)
+    return "mismatch: refunded"
 
 
 def _settle_paid_booking(
@@ -268,33 +412,45 @@ def _settle_paid_booking(
     return f"refunded {amount}: booking no longer active"
 
 
+def pending_intents(
+    session: Session, booking: Booking, gateway: StripeGateway | None
+) -> list[IntentInfo]:
+    """Stripe's current view of the booking's pending payments (network; releases the
+    transaction first). Apply each with ``apply_intent`` in a unit of work."""
+    if gateway is None:
+        return []
+    refs = [
+        p.provider_ref
+        for p in payments_of(session, booking)
+        if p.status == PaymentStatus.PENDING and p.provider_ref
+    ]
+    release(session)
+    return [gateway.retrieve_intent(ref) for ref in refs]
+
+
 def sync_booking(
     session: Session, booking: Booking, gateway: StripeGateway | None, now: datetime
 ) -> str:
     """Ask Stripe about the booking's pending payment and apply the answer."""
     if gateway is None:
         return "no gateway"
-    pending = [
-        p
-        for p in payments_of(session, booking)
-        if p.status == PaymentStatus.PENDING and p.provider_ref
-    ]
     outcome = "nothing pending"
-    for payment in pending:
-        outcome = apply_intent(session, gateway.retrieve_intent(payment.provider_ref), gateway, now)
+    for intent in pending_intents(session, booking, gateway):
+        outcome = apply_intent(session, intent, gateway, now)
     return outcome
 
 
-def reconcile_payments(
-    session: Session, gateway: StripeGateway, now: datetime, since: datetime
-) -> dict[str, int]:
-    """Repair bookings whose confirmation was missed (a lost webhook, a crash before commit).
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    changed: int = 0
+    #: (intent id, why) for each intent that could not be repaired.
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
-    Asks Stripe about every pending payment we know, and about every PaymentIntent that
-    succeeded since ``since`` (including ones we never recorded). Running it twice changes
-    nothing the second time.
-    """
-    counts = {"checked": 0, "changed": 0}
+
+def reconcile_candidates(session: Session, gateway: StripeGateway, since: datetime) -> list[str]:
+    """The intents worth asking Stripe about: every pending payment we know, and every
+    PaymentIntent that succeeded since ``since`` that we have not recorded as paid."""
     pending = (
         session.execute(
             select(Payment.provider_ref).where(
@@ -307,24 +463,80 @@ def reconcile_payments(
         .scalars()
         .all()
     )
-    succeeded = set(
+    settled = set(
         session.execute(
-            select(Payment.provider_ref).where(Payment.status == PaymentStatus.SUCCEEDED)
+            select(Payment.provider_ref).where(
+                Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH))
+            )
         ).scalars()
     )
-    candidates = list(
+    release(session)
+    return list(
         dict.fromkeys(
             list(pending)
             + [
                 intent_id
                 for intent_id in gateway.recent_succeeded_intent_ids(since)
-                if intent_id and intent_id not in succeeded
+                if intent_id and intent_id not in settled
             ]
         )
     )
-    for intent_id in candidates:
-        counts["checked"] += 1
-        outcome = apply_intent(session, gateway.retrieve_intent(intent_id), gateway, now)
+
+
+def reconcile_payments(
+    session: Session, gateway: StripeGateway, now: datetime, since: datetime
+) -> ReconcileReport:
+    """Repair bookings whose confirmation was missed (a lost webhook, a crash before commit).
+
+    Each intent is asked about outside any transaction and applied in a unit of work of its
+    own, so one that Stripe does not know, or that fails, is reported and the others are
+    still repaired (and stay repaired). Running it twice changes nothing the second time.
+    """
+    report = ReconcileReport()
+    for intent_id in reconcile_candidates(session, gateway, since):
+        report.checked += 1
+        try:
+            intent = gateway.retrieve_intent(intent_id)
+            with unit_of_work(session):
+                outcome = apply_intent(session, intent, gateway, now)
+        except (GatewayError, PaymentDeclined, DomainError) as exc:
+            report.failed.append((intent_id, f"{type(exc).__name__}: {exc}"[:300]))
+            continue
         if outcome not in ("unchanged", "pending", "ignored: not ours"):
-            counts["changed"] += 1
-    return counts
+            report.changed += 1
+    return report
+
+
+@dataclass(frozen=True)
+class CheckoutState:
+    """Where a card payment stands, for the page the tourist sees after paying."""
+
+    #: ``confirmed``, ``mismatch``, ``late_refunded``, ``refunded``, ``expired``, ``failed``
+    #: or ``pending``.
+    name: str
+    #: What is being (or was) refunded, in cents, where that is the outcome.
+    refund_cents: int = 0
+    message: str = ""
+
+
+def checkout_state(booking: Booking) -> CheckoutState:
+    """The outcome of the booking's last card payment attempt, as far as we know it."""
+    if booking.status == BookingStatus.CONFIRMED:
+        return CheckoutState("confirmed")
+    last = booking.payments[-1] if booking.payments else None
+    owed_back = (
+        sum(r.amount_cents for r in last.refunds if r.status != RefundStatus.FAILED) if last else 0
+    )
+    if last is not None and last.status == PaymentStatus.MISMATCH:
+        return CheckoutState("mismatch", owed_back)
+    if last is not None and last.status == PaymentStatus.SUCCEEDED:
+        if booking.status == BookingStatus.EXPIRED:
+            return CheckoutState("late_refunded", owed_back)
+        return CheckoutState("refunded", owed_back)
+    if booking.status == BookingStatus.EXPIRED:
+        return CheckoutState("expired")
+    if booking.status != BookingStatus.HELD:
+        return CheckoutState("refunded", owed_back)
+    if last is not None and last.status == PaymentStatus.FAILED:
+        return CheckoutState("failed", message=last.failure_message)
+    return CheckoutState("pending")

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import faults
 from ...errors import DomainError, InvalidRequest
 from ...models import (
     Booking,
@@ -26,12 +27,13 @@ from ...models import (
     RefundStatus,
 )
 from ...money import percent_of
+from ...unit_of_work import after_commit, release, unit_of_work
 from ..access import audit
 from ..booking import availability
 from ..booking import lifecycle as booking_service
 from ..ledger import postings
 from ..messages import outbox as notifications
-from .stripe_gateway import StripeGateway
+from .stripe_gateway import GatewayError, PaymentDeclined, RefundInfo, StripeGateway
 
 
 class PaymentsUnavailable(DomainError):
@@ -63,46 +65,204 @@ def refund_percent(policy: list[dict], starts_at: datetime, now: datetime) -> in
 
 
 def refund_payment(
-    session: Session, payment: Payment, amount_cents: int, reason: str, gateway
+    session: Session, payment: Payment, amount_cents: int, reason: str, gateway=None
 ) -> int:
-    """Refund ``amount_cents`` of a Stripe payment and record it once. Returns the amount."""
-    if amount_cents <= 0 or payment.provider != "stripe":
+    """Owe ``amount_cents`` of a Stripe payment back, to be paid once the transaction commits.
+
+    Called under the departure lock, so it makes no network call: the refund is recorded as
+    owed (``pending``, no provider id) and paid after the commit by ``pay_owed_refund`` (or,
+    after a crash, by ``flask finish-refunds``). Returns the amount owed.
+    """
+    refund = owe_refund(session, payment, amount_cents, reason)
+    if refund is None:
         return 0
-    gateway = require_gateway(gateway)
-    info = gateway.refund(
-        payment.provider_ref, amount_cents, idempotency_key=f"payment-{payment.id}-refund-{reason}"
+    if gateway is not None:
+        after_commit(session, _OwedRefunds(session, gateway), key=OWED_KEY).add(refund.id)
+    return refund.amount_cents
+
+
+def owe_refund(session: Session, payment: Payment, amount_cents: int, reason: str) -> Refund | None:
+    """Record that ``amount_cents`` of ``payment`` is owed back, never more than is left of it
+    (received, less every refund paid or owed). Idempotent per payment and reason."""
+    if amount_cents <= 0 or payment.provider != "stripe" or not payment.provider_ref:
+        return None
+    session.flush()
+    refunds = list(session.execute(select(Refund).where(Refund.payment_id == payment.id)).scalars())
+    same = next(
+        (r for r in refunds if r.reason == reason and r.status != RefundStatus.FAILED), None
     )
-    existing = session.execute(
-        select(Refund).where(Refund.provider_ref == info.id)
+    if same is not None:
+        return same
+    received = (
+        payment.received_cents if payment.status == PaymentStatus.MISMATCH else payment.amount_cents
+    ) or 0
+    left = received - sum(r.amount_cents for r in refunds if r.status != RefundStatus.FAILED)
+    amount = min(amount_cents, left)
+    if amount <= 0:
+        return None
+    refund = Refund(
+        payment_id=payment.id,
+        provider_ref=None,
+        amount_cents=amount,
+        reason=reason,
+        status=RefundStatus.PENDING,
+    )
+    session.add(refund)
+    session.flush()
+    booking = payment.booking
+    audit.record(
+        session,
+        audit.REFUND_REQUESTED,
+        target=f"booking:{booking.reference}",
+        association_id=booking.departure.experience.association_id,
+        detail=f"{amount} cents of payment {payment.id} owed, {reason}",
+    )
+    return refund
+
+
+#: ``after_commit`` key of the refunds owed by the transaction.
+OWED_KEY = "payments.owed_refunds"
+
+
+class _OwedRefunds:
+    """After the commit: pay the refunds the transaction recorded as owed, each on its own.
+    One that fails (Stripe down) stays owed for ``flask finish-refunds``."""
+
+    def __init__(self, session: Session, gateway: StripeGateway) -> None:
+        self.session = session
+        self.gateway = gateway
+        self.ids: list[int] = []
+
+    def add(self, refund_id: int) -> None:
+        self.ids.append(refund_id)
+
+    def __call__(self) -> None:
+        finish_refunds(self.session, self.gateway, self.ids)
+
+
+def owed_refund_ids(session: Session) -> list[int]:
+    """Every refund recorded as owed and not paid yet, oldest first."""
+    return list(
+        session.execute(
+            select(Refund.id)
+            .where(Refund.status == RefundStatus.PENDING, Refund.provider_ref.is_(None))
+            .order_by(Refund.id)
+        ).scalars()
+    )
+
+
+def finish_refunds(
+    session: Session, gateway: StripeGateway, refund_ids: list[int] | None = None
+) -> dict[str, list]:
+    """Pay owed refunds (``refund_ids``, or all), committing each on its own. Never raises
+    for one refund: what could not be paid is reported and stays owed."""
+    result: dict[str, list] = {"paid": [], "failed": [], "owed": []}
+    for refund_id in owed_refund_ids(session) if refund_ids is None else refund_ids:
+        try:
+            outcome = pay_owed_refund(session, refund_id, gateway)
+        except GatewayError as exc:
+            release(session)
+            result["owed"].append((refund_id, str(exc)[:200]))
+            continue
+        result["failed" if outcome == "failed" else "paid"].append(refund_id)
+    return result
+
+
+def pay_owed_refund(session: Session, refund_id: int, gateway: StripeGateway) -> str:
+    """Pay one owed refund at Stripe, outside any transaction, then record it in its own.
+
+    The Stripe call carries an idempotency key and the refund's id in its metadata, so a
+    retry after a crash never refunds twice: Stripe answers the same refund, and where a
+    processor ignores the key, the refund already made is found on the charge by its id.
+    """
+    refund = session.get(Refund, refund_id)
+    if refund is None or refund.status != RefundStatus.PENDING or refund.provider_ref:
+        release(session)
+        return "unchanged"
+    intent_id, amount = refund.payment.provider_ref, refund.amount_cents
+    charge_id = refund.payment.charge_ref
+    release(session)  # no transaction (no lock) while Stripe answers
+    try:
+        info = gateway.refund(
+            intent_id,
+            amount,
+            idempotency_key=f"refund-{refund_id}",
+            metadata={"refund_id": str(refund_id)},
+        )
+    except PaymentDeclined as exc:
+        info = _already_made(gateway, charge_id, refund_id)
+        if info is None:
+            with unit_of_work(session):
+                _record_refund_failure(session, refund_id, str(exc))
+            return "failed"
+    faults.point("refunds.paid")
+    with unit_of_work(session):
+        return record_paid_refund(session, refund_id, info)
+
+
+def _already_made(gateway: StripeGateway, charge_id: str | None, refund_id: int):
+    if not charge_id:
+        return None
+    try:
+        charge = gateway.retrieve_charge(charge_id)
+    except PaymentDeclined:
+        return None
+    return next((r for r in charge.refunds if r.metadata.get("refund_id") == str(refund_id)), None)
+
+
+def _record_refund_failure(session: Session, refund_id: int, message: str) -> None:
+    refund = session.get(Refund, refund_id)
+    availability.lock_departure(session, refund.payment.booking.departure_id)
+    session.refresh(refund)
+    if refund.status != RefundStatus.PENDING:
+        return
+    refund.status = RefundStatus.FAILED
+    booking = refund.payment.booking
+    audit.record(
+        session,
+        audit.REFUND_FAILED,
+        target=f"booking:{booking.reference}",
+        association_id=booking.departure.experience.association_id,
+        detail=f"refund {refund.id}: {message[:200]}",
+    )
+
+
+def record_paid_refund(session: Session, refund_id: int, info: RefundInfo) -> str:
+    """Stripe made the owed refund ``refund_id``: record its id and post the reversal."""
+    refund = session.get(Refund, refund_id)
+    booking = refund.payment.booking
+    availability.lock_departure(session, booking.departure_id)
+    session.refresh(refund)
+    if refund.status != RefundStatus.PENDING:
+        return "unchanged"
+    # The charge.refunded webhook may have recorded it first (as made in the dashboard).
+    twin = session.execute(
+        select(Refund).where(Refund.provider_ref == info.id, Refund.id != refund.id)
     ).scalar_one_or_none()
-    if existing is None:
-        refund = Refund(
-            payment_id=payment.id,
-            provider_ref=info.id,
-            amount_cents=info.amount,
-            reason=reason,
-            status=RefundStatus.SUCCEEDED
-            if info.status in ("succeeded", "pending")
-            else RefundStatus.FAILED,
-        )
-        session.add(refund)
-        session.flush()
-        session.refresh(payment)
+    if twin is not None:
+        refund.status = RefundStatus.FAILED  # not paid twice: the twin stands for it
+        return "recorded by webhook"
+    refund.provider_ref = info.id
+    refund.amount_cents = info.amount
+    refund.status = (
+        RefundStatus.SUCCEEDED if info.status in ("succeeded", "pending") else RefundStatus.FAILED
+    )
+    session.flush()
+    session.refresh(refund.payment)
+    if refund.payment.status == PaymentStatus.SUCCEEDED:
         postings.post_refund(session, refund)
-        booking = payment.booking
-        audit.record(
-            session,
-            audit.REFUND_REQUESTED,
-            target=f"booking:{booking.reference}",
-            association_id=booking.departure.experience.association_id,
-            detail=f"{info.amount} cents of payment {payment.id}, {reason}, {refund.status}",
-        )
-    return info.amount
+    audit.record(
+        session,
+        audit.REFUND_REQUESTED,
+        target=f"booking:{booking.reference}",
+        association_id=booking.departure.experience.association_id,
+        detail=f"{info.amount} cents of payment {refund.payment_id}, {refund.reason}, "
+        f"{refund.status}",
+    )
+    return str(refund.status)
 
 
-def policy_refunds(
-    session: Session, booking: Booking, percent: int
-) -> list[tuple[Payment, int]]:
+def policy_refunds(session: Session, booking: Booking, percent: int) -> list[tuple[Payment, int]]:
     """What ``percent`` of the policy refunds of each of the booking's card payments: each
     payment is refunded on its own, rounded to the cent on its own."""
     return [

@@ -57,6 +57,12 @@ class IntentInfo:
     fee_cents: int | None
     metadata: dict = field(default_factory=dict)
     failure_message: str = ""
+    #: What Stripe actually received (``amount_received``); None until it has received any.
+    amount_received: int | None = None
+
+    def matches(self, amount_cents: int, currency: str) -> bool:
+        """Whether this intent received exactly ``amount_cents`` in ``currency``."""
+        return self.currency == currency.upper() and self.amount_received == amount_cents
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class RefundInfo:
     amount: int
     status: str
     charge_id: str | None
+    currency: str = ""
+    metadata: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,24 @@ def _get(obj, name, default=None):
     return getattr(obj, name, default)
 
 
+def _metadata(obj) -> dict[str, str]:
+    metadata = _get(obj, "metadata") or {}
+    if isinstance(metadata, stripe.StripeObject):  # SDK 16 objects are not mappings
+        metadata = metadata.to_dict()
+    return {key: str(value) for key, value in dict(metadata).items()}
+
+
+def _refund(refund) -> RefundInfo:
+    return RefundInfo(
+        refund.id,
+        int(refund.amount),
+        refund.status,
+        _id(_get(refund, "charge")),
+        str(_get(refund, "currency") or "").upper(),
+        _metadata(refund),
+    )
+
+
 def _id(obj) -> str | None:
     if obj is None or isinstance(obj, str):
         return obj
@@ -108,13 +134,20 @@ class StripeGateway:
         webhook_secret: str,
         api_base: str | None = None,
         js_url: str = "https://js.stripe.com/v3/",
-        max_network_retries: int = 2,
+        max_network_retries: int = 1,
         http_client: stripe.HTTPClient | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 20.0,
     ) -> None:
         self.publishable_key = publishable_key
         self.webhook_secret = webhook_secret
         self.js_url = js_url
+        self.max_network_retries = max_network_retries
+        self.timeouts = (connect_timeout, read_timeout)
         addresses = {"api": api_base.rstrip("/")} if api_base else None
+        if http_client is None:
+            # The SDK's default waits 80 s per try: far too long for a visitor or a worker.
+            http_client = stripe.RequestsClient(timeout=self.timeouts)
         self.client = stripe.StripeClient(
             secret_key,
             base_addresses=addresses,
@@ -133,6 +166,9 @@ class StripeGateway:
             webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or "",
             api_base=config.get("STRIPE_API_BASE") or None,
             js_url=config.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/",
+            max_network_retries=int(config.get("STRIPE_MAX_RETRIES", 1)),
+            connect_timeout=float(config.get("STRIPE_CONNECT_TIMEOUT", 5)),
+            read_timeout=float(config.get("STRIPE_READ_TIMEOUT", 20)),
         )
 
     def _call(self, function, *args, **kwargs):
@@ -156,9 +192,12 @@ class StripeGateway:
         if balance is not None and not isinstance(balance, str):
             fee = _get(balance, "fee")
         error = _get(intent, "last_payment_error")
-        metadata = _get(intent, "metadata") or {}
-        if isinstance(metadata, stripe.StripeObject):  # SDK 16 objects are not mappings
-            metadata = metadata.to_dict()
+        metadata = _metadata(intent)
+        received = _get(intent, "amount_received")
+        if received is None and intent.status == "succeeded":
+            # The emulator has no ``amount_received``: what the succeeded charge took.
+            received = _get(charge, "amount") if not isinstance(charge, str) else None
+            received = intent.amount if received is None else received
         return IntentInfo(
             id=intent.id,
             status=intent.status,
@@ -167,8 +206,9 @@ class StripeGateway:
             client_secret=_get(intent, "client_secret"),
             charge_id=_id(charge),
             fee_cents=int(fee) if fee is not None else None,
-            metadata={key: str(value) for key, value in dict(metadata).items()},
+            metadata=metadata,
             failure_message=str(_get(error, "message") or "") if error else "",
+            amount_received=int(received) if received is not None else None,
         )
 
     def create_intent(
@@ -177,15 +217,16 @@ class StripeGateway:
         currency: str,
         metadata: dict[str, str],
         idempotency_key: str,
-        description: str = "",
     ) -> IntentInfo:
+        """A PaymentIntent for ``amount_cents``. The booking's reference goes in the metadata,
+        not in ``description`` (which the stock emulator refuses; Stripe's dashboard shows and
+        searches metadata just as well)."""
         intent = self._call(
             self.client.v1.payment_intents.create,
             params={
                 "amount": amount_cents,
                 "currency": currency.lower(),
                 "metadata": metadata,
-                "description": description,
                 "payment_method_types": ["card"],
             },
             options={"idempotency_key": idempotency_key},
@@ -248,13 +289,25 @@ class StripeGateway:
 
     # Refunds and charges ----------------------------------------------------------------
 
-    def refund(self, intent_id: str, amount_cents: int, idempotency_key: str) -> RefundInfo:
+    def refund(
+        self,
+        intent_id: str,
+        amount_cents: int,
+        idempotency_key: str,
+        metadata: dict[str, str] | None = None,
+    ) -> RefundInfo:
+        params: dict = {"payment_intent": intent_id, "amount": amount_cents}
+        if metadata:
+            params["metadata"] = metadata
         refund = self._call(
             self.client.v1.refunds.create,
-            params={"payment_intent": intent_id, "amount": amount_cents},
+            params=params,
             options={"idempotency_key": idempotency_key},
         )
-        return RefundInfo(refund.id, int(refund.amount), refund.status, _id(refund.charge))
+        return _refund(refund)
+
+    def retrieve_refund(self, refund_id: str) -> RefundInfo:
+        return _refund(self._call(self.client.v1.refunds.retrieve, refund_id))
 
     def retrieve_charge(self, charge_id: str) -> ChargeInfo:
         charge = self._call(self.client.v1.charges.retrieve, charge_id)
@@ -266,11 +319,7 @@ class StripeGateway:
             payment_intent_id=_id(_get(charge, "payment_intent")),
             amount=int(charge.amount),
             amount_refunded=int(_get(charge, "amount_refunded") or 0),
-            refunds=tuple(
-                RefundInfo(r.id, int(r.amount), r.status, _id(r.charge))
-                for r in refunds.data
-                if _id(r.charge) == charge_id
-            ),
+            refunds=tuple(_refund(r) for r in refunds.data if _id(r.charge) == charge_id),
         )
 
     # Webhooks ---------------------------------------------------------------------------

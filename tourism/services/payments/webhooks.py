@@ -7,7 +7,16 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ...models import Booking, BookingStatus, Dispute, Payment, ProviderEvent, Refund, RefundStatus
+from ...models import (
+    Booking,
+    BookingStatus,
+    Dispute,
+    Payment,
+    PaymentStatus,
+    ProviderEvent,
+    Refund,
+    RefundStatus,
+)
 from ..booking import availability
 from ..ledger import postings
 from . import online as payments
@@ -78,14 +87,20 @@ def record_refunds(session: Session, charge: ChargeInfo) -> str:
         return "ignored: not ours"
     booking = session.get(Booking, payment.booking_id)
     availability.lock_departure(session, booking.departure_id)
-    known = set(
-        session.execute(
-            select(Refund.provider_ref).where(Refund.payment_id == payment.id)
-        ).scalars()
-    )
+    ours = list(session.execute(select(Refund).where(Refund.payment_id == payment.id)).scalars())
+    known = {r.provider_ref for r in ours}
+    # Refunds we owe carry their id in Stripe's metadata: one made but not recorded yet (the
+    # webhook came first) is ours to record, as paid, not a second refund.
+    owed = {str(r.id): r for r in ours if r.status == RefundStatus.PENDING and not r.provider_ref}
     added: list[Refund] = []
     for refund in charge.refunds:
         if refund.id in known or refund.status not in ("succeeded", "pending"):
+            continue
+        mine = owed.get(refund.metadata.get("refund_id", ""))
+        if mine is not None:
+            mine.provider_ref, mine.amount_cents = refund.id, refund.amount
+            mine.status = RefundStatus.SUCCEEDED
+            added.append(mine)
             continue
         added.append(
             Refund(
@@ -99,8 +114,9 @@ def record_refunds(session: Session, charge: ChargeInfo) -> str:
     session.add_all(added)
     session.flush()
     session.refresh(payment)
-    for refund in added:
-        postings.post_refund(session, refund)
+    if payment.status == PaymentStatus.SUCCEEDED:  # a mismatch never entered the ledger
+        for refund in added:
+            postings.post_refund(session, refund)
     session.refresh(booking)
     # Refunded means the booking keeps nothing: not when the party paid the rest in cash
     # (e.g. after a partial refund raised what was due on arrival) and is still coming.

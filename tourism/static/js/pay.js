@@ -34,6 +34,9 @@
       body: body
     });
     var result = await response.json().catch(function () { return {}; });
+    // "next": the card may have been charged, or there is nothing more to try here; the
+    // page there asks Stripe what happened and says it in the visitor's language.
+    if (!response.ok && result.next) { return window.location.assign(result.next); }
     if (!response.ok) {
       if (result.setup_client_secret) { data.setupClientSecret = result.setup_client_secret; }
       return fail(result.error);
