@@ -16,6 +16,8 @@ from flask import Flask
 from ..database import utcnow
 from ..extensions import db
 from ..services.ledger import adjustments, checks, releases
+from ..services.payments import processor_check
+from ..services.payments.stripe_gateway import current_gateway
 from ..unit_of_work import unit_of_work
 
 
@@ -40,18 +42,46 @@ def ledger_backfill_command() -> None:
 
 
 @click.command("ledger-check")
-def ledger_check_command() -> None:
-    """Check the ledger: balanced transactions, exact reversals, payments that match it.
+@click.option(
+    "--against-processor",
+    is_flag=True,
+    help="Also compare every card payment and refund with Stripe's own record.",
+)
+def ledger_check_command(against_processor: bool) -> None:
+    """Check the ledger: balanced transactions, exact reversals, payments that match it;
+    with --against-processor, also that our payments and refunds match Stripe's.
 
     Prints every problem found and exits with status 1 if there is any (for monitoring).
     """
     problems = checks.check(db.session)
     for problem in problems:
         click.echo(problem)
+    if against_processor:
+        problems += _processor_problems()
     if problems:
         click.echo(f"{len(problems)} problem(s) in the ledger.", err=True)
         raise SystemExit(1)
     click.echo("The ledger is sound.")
+
+
+def _processor_problems() -> list[str]:
+    gateway = current_gateway()
+    if gateway is None:
+        raise click.ClickException("Stripe is not configured (STRIPE_SECRET_KEY).")
+    report = processor_check.check_against_processor(db.session, gateway)
+    for line in report.problems:
+        click.echo(line)
+    for line in report.mismatches:
+        click.echo(f"mismatch (refused, refunded): {line}")
+    for line in report.owed:
+        click.echo(f"owed: {line}")
+    click.echo(
+        f"Compared {report.payments_checked} payment(s) and {report.refunds_checked} "
+        f"refund(s) with Stripe: {len(report.problems)} disagreement(s), "
+        f"{len(report.mismatches)} mismatched payment(s) refused, "
+        f"{len(report.owed)} refund(s) still owed."
+    )
+    return report.problems
 
 
 def register(app: Flask) -> None:
