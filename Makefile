@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+STRIPE_EMULATOR_PORT ?= 8420
 export FLASK_APP := tourism
 
 .PHONY: lock outdated setup translations db run serve test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe
@@ -52,16 +53,16 @@ test: setup
 test-browser: setup
 	$(BIN)/pytest -q -m browser -p no:cacheprovider
 
-## stripe-emulator: a local Stripe (localstripe) on http://127.0.0.1:8420 for development
+## stripe-emulator: a local Stripe (stock localstripe) on http://127.0.0.1:$(STRIPE_EMULATOR_PORT)
 stripe-emulator: setup
-	$(BIN)/python -W ignore::DeprecationWarning -c "from aiohttp import web; from localstripe.server import app; web.run_app(app, host='127.0.0.1', port=8420)"
+	$(BIN)/python -W ignore::DeprecationWarning -c "from aiohttp import web; from localstripe.server import app; web.run_app(app, host='127.0.0.1', port=$(STRIPE_EMULATOR_PORT))"
 
 ## run-with-stripe: make run, paying by card through the emulator (start it first)
 run-with-stripe: export STRIPE_SECRET_KEY := sk_test_local
 run-with-stripe: export STRIPE_PUBLISHABLE_KEY := pk_test_local
 run-with-stripe: export STRIPE_WEBHOOK_SECRET := whsec_local
-run-with-stripe: export STRIPE_API_BASE := http://127.0.0.1:8420
-run-with-stripe: export STRIPE_JS_URL := http://127.0.0.1:8420/js.stripe.com/v3/
+run-with-stripe: export STRIPE_API_BASE := http://127.0.0.1:$(STRIPE_EMULATOR_PORT)
+run-with-stripe: export STRIPE_JS_URL := http://127.0.0.1:$(STRIPE_EMULATOR_PORT)/js.stripe.com/v3/
 run-with-stripe: run
 
 lint: setup

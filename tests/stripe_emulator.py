@@ -5,12 +5,14 @@ daemon thread, bound to 127.0.0.1 on a port the OS picks, with an empty store wh
 dump goes to a private directory instead of the fixed ``/tmp/localstripe.pickle`` (so two
 runs, or two xdist workers, never share state, and old state is never loaded).
 
-localstripe is a partial emulator. A few gaps are patched here so that it answers the calls
-real Stripe accepts from ``tourism.services.payments.stripe_gateway``
-(see ``_install_compat_patches``):
+localstripe is a partial emulator. A few features it lacks are added here, each as real
+Stripe behaves (see ``_install_compat_patches``). A patch may only add what localstripe
+lacks, never make it accept what it refuses from the app: the card flow must work with the
+stock emulator the Makefile starts (tests/reliability/test_stock_emulator.py proves it; e.g.
+stock localstripe refuses a PaymentIntent ``description``, so the gateway sends none).
 
-* ``POST /v1/payment_intents`` accepts ``description`` (localstripe answered 400);
-* ``POST /v1/payment_intents/{id}/confirm`` accepts ``payment_method`` (it answered 500),
+* ``POST /v1/payment_intents/{id}/confirm`` accepts ``payment_method`` (it answered 500;
+  Stripe attaches the method and confirms; the app itself updates then confirms),
   and after a decline a new payment method (given there or by updating the intent) may be
   confirmed again (it stayed stuck in ``requires_payment_method``);
 * ``POST /v1/refunds`` refuses to refund more than is left on the charge, with a 400 like
@@ -92,14 +94,6 @@ def _install_compat_patches() -> None:
     PaymentIntent = ls_resources.PaymentIntent
     Refund = ls_resources.Refund
     Charge = ls_resources.Charge
-
-    original_pi_init = PaymentIntent.__init__
-
-    def pi_init(self, *args, description=None, **kwargs):
-        if description is not None and not isinstance(description, str):
-            raise UserError(400, "Bad request")
-        original_pi_init(self, *args, **kwargs)
-        self.description = description or None
 
     original_confirm = PaymentIntent._api_confirm.__func__
 
@@ -185,7 +179,6 @@ def _install_compat_patches() -> None:
 
     SetupIntent._api_confirm = classmethod(seti_confirm)
     SetupIntent._attach_pm = seti_attach_pm
-    PaymentIntent.__init__ = pi_init
     PaymentIntent._update = pi_update
     PaymentIntent._api_confirm = classmethod(pi_confirm)
     Refund.__init__ = refund_init

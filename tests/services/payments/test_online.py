@@ -61,6 +61,12 @@ def pay(gateway, booking, card="pm_card_visa"):
     return start.payment
 
 
+def settle(gateway) -> dict:
+    """Pay the refunds the transaction owes, as the after-commit effect (or
+    ``flask finish-refunds``) does: outside the lock, one Stripe call each."""
+    return refunds.finish_refunds(db.session, gateway)
+
+
 def notifications_of(booking) -> list[str]:
     return sorted(
         db.session.scalars(select(Notification.kind).where(Notification.booking_id == booking.id))
@@ -167,6 +173,10 @@ def test_late_payment_after_seats_were_sold_is_refunded_and_told(make, gateway):
     )
     assert outcome.startswith("refunded")
     assert booking.status == BookingStatus.EXPIRED
+    # Owed under the lock, paid after it: Stripe has refunded nothing yet.
+    assert payment.refunded_cents == 0
+    assert gateway.retrieve_charge(payment.charge_ref).amount_refunded == 0
+    assert len(settle(gateway)["paid"]) == 1
     assert payment.refunded_cents == payment.amount_cents
     assert gateway.retrieve_charge(payment.charge_ref).amount_refunded == payment.amount_cents
     assert notifications_of(booking) == ["late_payment_refunded"]
@@ -187,6 +197,7 @@ def test_cancellation_refunds_what_the_policy_gives(make, gateway, hours, refund
     refunded = refunds.cancel_with_refund(db.session, booking, gateway, utcnow())
     assert refunded == booking.total_cents * refunded_percent // 100
     assert booking.status == BookingStatus.CANCELLED
+    settle(gateway)
     assert gateway.retrieve_charge(payment.charge_ref).amount_refunded == refunded
     assert "cancelled" in notifications_of(booking)
 
@@ -216,6 +227,7 @@ def test_the_preview_rounds_each_payment_as_its_refund_does(make, gateway):
     )
     # A payment already refunded in full leaves nothing to preview or refund.
     refunds.refund_payment(db.session, payment, payment.net_cents, "test", gateway)
+    settle(gateway)
     db.session.refresh(payment)
     assert refunds.refund_preview(db.session, booking, 100) == 0
 
@@ -231,7 +243,8 @@ def test_cancelled_departure_refunds_everyone_in_full(make, gateway):
     assert {b.id for b in affected} == {first.id, cash.id}
     assert departure.status == DepartureStatus.CANCELLED
     assert first.status == cash.status == BookingStatus.CANCELLED
-    assert first.paid_online_cents == 0
+    assert first.paid_online_cents == first.total_cents  # owed, not paid under the lock
+    assert settle(gateway)["paid"] and first.paid_online_cents == 0
     assert first.payments[0].refunded_cents == first.total_cents
     assert "departure_cancelled" in notifications_of(first)
     assert "departure_cancelled" in notifications_of(cash)
@@ -242,9 +255,9 @@ def test_reconcile_repairs_a_missed_confirmation_and_is_idempotent(make, gateway
     booking = held_booking(make)
     pay(gateway, booking)  # Stripe took the money, but no webhook ever reached us
     since = utcnow() - timedelta(days=1)
-    assert payments.reconcile_payments(db.session, gateway, utcnow(), since)["changed"] == 1
+    assert payments.reconcile_payments(db.session, gateway, utcnow(), since).changed == 1
     assert booking.status == BookingStatus.CONFIRMED
-    assert payments.reconcile_payments(db.session, gateway, utcnow(), since)["changed"] == 0
+    assert payments.reconcile_payments(db.session, gateway, utcnow(), since).changed == 0
 
 
 def test_reconcile_finds_an_intent_we_never_recorded(make, gateway):

@@ -53,7 +53,7 @@ def _event(intent_id="pi_123", event_type="payment_intent.succeeded", created=No
 
 def test_create_and_retrieve_intent(gateway):
     metadata = {"booking_reference": "CR-7Q2K", "booking_id": "42"}
-    created = gateway.create_intent(8_000, "usd", metadata, _key(), description="CR-7Q2K")
+    created = gateway.create_intent(8_000, "usd", metadata, _key())
 
     assert created.id.startswith("pi_")
     assert created.amount == 8_000
