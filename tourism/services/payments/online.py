@@ -459,6 +459,7 @@ def reconcile_candidates(session: Session, gateway: StripeGateway, since: dateti
                 Payment.provider_ref.is_not(None),
                 Payment.created_at >= since,
             )
+            .order_by(Payment.id)
         )
         .scalars()
         .all()
