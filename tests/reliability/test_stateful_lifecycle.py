@@ -85,6 +85,7 @@ from tourism.services.payments.stripe_gateway import (
     RefundInfo,
 )
 from tourism.services.treasury import payouts
+from tourism.unit_of_work import run_effects
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +129,7 @@ class Processor:
         self._keys[key] = (params, answer)
         return answer
 
-    def create_intent(self, amount_cents, currency, metadata, idempotency_key, description=""):
+    def create_intent(self, amount_cents, currency, metadata, idempotency_key):
         def make():
             intent_id = f"pi_{next(self._ids)}"
             self.intents[intent_id] = IntentInfo(
@@ -164,6 +165,7 @@ class Processor:
             charge_id=charge,
             fee_cents=fee,
             failure_message="",
+            amount_received=self.intents[intent_id].amount,
         )
         return self.intents[intent_id]
 
@@ -180,7 +182,7 @@ class Processor:
     def refunded(self, charge_id) -> int:
         return sum(r.amount for r in self.refunds[charge_id])
 
-    def refund(self, intent_id, amount_cents, idempotency_key):
+    def refund(self, intent_id, amount_cents, idempotency_key, metadata=None):
         def make():
             intent = self.retrieve_intent(intent_id)
             if intent.status != "succeeded":
@@ -379,7 +381,8 @@ class BookingLife(RuleBasedStateMachine):
     # Running steps like requests ---------------------------------------------------------
 
     def attempt(self, action):
-        """Run ``action(session)`` in one write transaction: commit what it did and return
+        """Run ``action(session)`` in one write transaction: commit what it did, run its
+        after-commit effects, and return
         ``(result, None)``, or roll back a refusal and return ``(None, refusal)``."""
         session = db.session
         session.rollback()
@@ -393,6 +396,7 @@ class BookingLife(RuleBasedStateMachine):
                 session.rollback()
                 raise
             session.commit()
+        run_effects(session)  # as unit_of_work does: e.g. pay the refunds it owes
         return result, None
 
     def refused(self, refusal, expected) -> None:
@@ -528,7 +532,9 @@ class BookingLife(RuleBasedStateMachine):
     def _start_payment(self, model: ModelBooking) -> None:
         pending = [p for p in model.payments if p.status == PaymentStatus.PENDING]
         expected = None
-        if model.status != HELD:
+        if model.status == EXPIRED:  # the hold ended (swept): said as such, not "nothing to pay"
+            expected = booking_service.HoldExpired
+        elif model.status != HELD:
             expected = payments.NothingToPay
         elif model.hold_expires_at <= self.now:
             expected = booking_service.HoldExpired
