@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,10 @@ from tourism.models import (
     AccountKind,
     AccountState,
     LedgerTransaction,
+    Payment,
+    PaymentStatus,
     Payout,
+    Refund,
     Role,
     TransactionKind,
 )
@@ -310,3 +314,38 @@ def test_a_guide_sees_only_their_own_statement(client, world, make):
     rows = _rows(client.get(f"/guide/statement/{world.kallari.id}/statement.csv"))
     assert ["total_earned", "", "", "", "8.00", "USD"] in rows
     assert client.get(f"/guide/statement/{world.winak.id}/statement.csv").status_code == 404
+
+
+def _mismatch(world, booking) -> Payment:
+    payment = Payment(
+        booking_id=booking.id,
+        provider="stripe",
+        provider_ref="pi_" + uuid.uuid4().hex[:20],
+        amount_cents=9_000,
+        currency="USD",
+        received_cents=100,
+        received_currency="USD",
+        status=PaymentStatus.MISMATCH,
+        created_at=utcnow(),
+    )
+    db.session.add(payment)
+    db.session.flush()
+    db.session.add(
+        Refund(payment_id=payment.id, amount_cents=100, reason="mismatch", status="pending")
+    )
+    db.session.commit()
+    return payment
+
+
+def test_the_treasury_shows_its_own_mismatched_payments_only(client, world, treasurer, make):
+    before = client.get(f"/manage/associations/{world.kallari.id}/treasury", headers=EN)
+    assert "did not match" not in before.get_data(as_text=True)  # control: none yet
+    _mismatch(world, world.booking)
+    other = make.booking(make.departure(make.experience(world.winak)))
+    _mismatch(world, other)
+    html = client.get(f"/manage/associations/{world.kallari.id}/treasury", headers=EN).get_data(
+        as_text=True
+    )
+    assert "Payments refused because they did not match" in html
+    assert world.booking.reference in html and other.reference not in html
+    assert "$90.00" in html and "$1.00" in html

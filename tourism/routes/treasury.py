@@ -23,6 +23,7 @@ from ..i18n import current_locale
 from ..models import Association, Family, Payout, PayoutMethod, Role
 from ..money import decimal_text
 from ..report_charts import charts, group_label, percent_label, stylesheet
+from ..services.payments import processor_check
 from ..services.reports import exports as report_exports
 from ..services.reports import periods
 from ..services.reports import revenue as reports
@@ -77,6 +78,7 @@ def _overview(association, status=200, error=None, form=None):
         association=association,
         lines=payouts.beneficiary_balances(db.session, association),
         recent=payouts.association_payouts(db.session, association)[:20],
+        mismatches=processor_check.mismatched_payments(db.session, association.id),
         methods=list(PayoutMethod),
         submitted=form,
         max=max,

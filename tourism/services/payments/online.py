@@ -453,7 +453,8 @@ def reconcile_candidates(session: Session, gateway: StripeGateway, since: dateti
     PaymentIntent that succeeded since ``since`` that we have not recorded as paid."""
     pending = (
         session.execute(
-            select(Payment.provider_ref).where(
+            select(Payment.provider_ref)
+            .where(
                 Payment.status == PaymentStatus.PENDING,
                 Payment.provider == "stripe",
                 Payment.provider_ref.is_not(None),

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import Payment, PaymentStatus, Refund, RefundStatus
+from ...models import (
+    Booking,
+    Departure,
+    Experience,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 from ...unit_of_work import release
 from .stripe_gateway import GatewayError, PaymentDeclined, StripeGateway
 
@@ -113,3 +121,36 @@ def check_against_processor(session: Session, gateway: StripeGateway) -> Process
         if charge and info.charge_id and info.charge_id != charge:
             report.problems.append(f"refund {rid} ({ref}): made on another charge at Stripe")
     return report
+
+
+@dataclass(frozen=True)
+class MismatchLine:
+    payment: Payment
+    #: What was given back so far, and what is still owed back.
+    refunded_cents: int
+    owed_cents: int
+
+
+def mismatched_payments(session: Session, association_id: int, limit: int = 50):
+    """The association's payments refused for not matching what was asked (newest first),
+    for its admins: each was refunded automatically, or is owed back."""
+    rows = session.execute(
+        select(Payment)
+        .join(Booking, Booking.id == Payment.booking_id)
+        .join(Departure, Departure.id == Booking.departure_id)
+        .join(Experience, Experience.id == Departure.experience_id)
+        .where(
+            Experience.association_id == association_id,
+            Payment.status == PaymentStatus.MISMATCH,
+        )
+        .order_by(Payment.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [
+        MismatchLine(
+            payment,
+            sum(r.amount_cents for r in payment.refunds if r.status == RefundStatus.SUCCEEDED),
+            sum(r.amount_cents for r in payment.refunds if r.status == RefundStatus.PENDING),
+        )
+        for payment in rows
+    ]
