@@ -15,6 +15,7 @@ while true; do
   run send-emails
   if ((minute % 5 == 0)); then run expire-holds; fi
   if ((minute % 15 == 10)); then run reconcile-payments; fi
+  if ((minute % 15 == 5)); then run finish-refunds; fi
   if ((minute == 0)); then run release-shares; fi
   if ((minute == 20)); then run send-impact-receipts; fi
   if ((hour == 6 && minute == 0)); then run generate-departures; fi
