@@ -32,8 +32,12 @@ def stripe_event():
     except SignatureError:
         return jsonify(error="invalid signature"), 400
     try:
+        # Stripe first, with no transaction open; then the event's effects in one.
+        fetched = webhooks.fetch_object(event, stripe_gateway)
         with unit_of_work():
-            outcome = webhooks.handle_event(db.session, event, stripe_gateway, utcnow())
+            outcome = webhooks.handle_event(
+                db.session, event, stripe_gateway, utcnow(), fetched=fetched
+            )
     except IntegrityError:
         # Two deliveries of the same event at once: the other one recorded it first.
         if webhooks.already_processed(db.session, event.id):

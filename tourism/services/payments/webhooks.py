@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -20,7 +21,14 @@ from ...models import (
 from ..booking import availability
 from ..ledger import postings
 from . import online as payments
-from .stripe_gateway import ChargeInfo, EventInfo, PaymentDeclined, StripeGateway, stripe_ref
+from .stripe_gateway import (
+    ChargeInfo,
+    EventInfo,
+    IntentInfo,
+    PaymentDeclined,
+    StripeGateway,
+    stripe_ref,
+)
 
 INTENT_EVENTS = frozenset(
     {
@@ -40,33 +48,62 @@ def already_processed(session: Session, event_id: str) -> bool:
     return session.get(ProviderEvent, event_id) is not None
 
 
-def handle_event(session: Session, event: EventInfo, gateway: StripeGateway, now: datetime) -> str:
+@dataclass(frozen=True)
+class Fetched:
+    """Stripe's current state of what an event is about, read before any transaction."""
+
+    intent: IntentInfo | None = None
+    charge: ChargeInfo | None = None
+    #: Stripe does not know the object (a dashboard test event, another account's secret).
+    unknown: bool = False
+
+
+def fetch_object(event: EventInfo, gateway: StripeGateway) -> Fetched:
+    """Re-read the event's object from Stripe (the payload may be stale or out of order).
+    Network only: call it with no transaction open, so no lock is held while Stripe answers.
+    A ``GatewayError`` means retry later."""
+    object_id = stripe_ref(event.object.get("id"))
+    if not object_id:
+        return Fetched()
+    try:
+        if event.type in INTENT_EVENTS:
+            return Fetched(intent=gateway.retrieve_intent(object_id))
+        if event.type == "charge.refunded":
+            return Fetched(charge=gateway.retrieve_charge(object_id))
+    except PaymentDeclined:
+        return Fetched(unknown=True)
+    return Fetched()
+
+
+def handle_event(
+    session: Session,
+    event: EventInfo,
+    gateway: StripeGateway,
+    now: datetime,
+    fetched: Fetched | None = None,
+) -> str:
     """Apply one verified event. The caller commits; a ``GatewayError`` means retry later.
 
     The event id is recorded in the same transaction as its effects, so a redelivery after
-    a commit is a no-op and a failure before it leaves nothing behind.
+    a commit is a no-op and a failure before it leaves nothing behind. ``fetched``: what
+    ``fetch_object`` read before the transaction (read here when not given).
     """
+    if fetched is None:
+        fetched = fetch_object(event, gateway)
     if already_processed(session, event.id):
         return "duplicate"
     session.add(ProviderEvent(id=event.id, provider="stripe", type=event.type, received_at=now))
     session.flush()
 
-    object_id = stripe_ref(event.object.get("id"))
-    try:
-        if event.type in INTENT_EVENTS:
-            if not object_id:
-                return "ignored: no object id"
-            # Re-read: the payload may be stale or out of order; Stripe's current state is not.
-            intent = gateway.retrieve_intent(object_id)
-            return payments.apply_intent(session, intent, gateway, now)
-        if event.type == "charge.refunded":
-            if not object_id:
-                return "ignored: no object id"
-            return record_refunds(session, gateway.retrieve_charge(object_id))
-    except PaymentDeclined:
-        # Stripe does not know the object (a dashboard test event, another account's secret):
-        # acknowledge it, or Stripe would retry a poison event for days.
-        return "ignored: unknown to Stripe"
+    if event.type in INTENT_EVENTS or event.type == "charge.refunded":
+        if fetched.unknown:
+            # Acknowledge it, or Stripe would retry a poison event for days.
+            return "ignored: unknown to Stripe"
+        if fetched.intent is not None:
+            return payments.apply_intent(session, fetched.intent, gateway, now)
+        if fetched.charge is not None:
+            return record_refunds(session, fetched.charge)
+        return "ignored: no object id"
     if event.type in DISPUTE_EVENTS:
         return record_dispute(session, event.object, now)
     return "ignored"
