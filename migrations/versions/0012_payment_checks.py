@@ -5,7 +5,7 @@ kept as a ``mismatch`` (a new value of the non-native ``paymentstatus`` enum, wh
 DDL) with what was actually received. Two nullable columns: no existing row changes.
 
 Revision ID: 9d1e5a7c3f20
-Revises: 8c4f2b61d7e3
+Revises: 5d2e8a41c9f0
 Create Date: 2026-12-03 23:45:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9d1e5a7c3f20'
-down_revision = '8c4f2b61d7e3'
+down_revision = '5d2e8a41c9f0'
 branch_labels = None
 depends_on = None
 
