@@ -480,6 +480,8 @@ def test_a_card_payment_and_a_cancellation_through_stripe(stripe_world, gateway)
     assert checks.check(session) == []
 
     assert refunds.cancel_with_refund(session, booking, gateway, utcnow()) == 4_500
+    assert transactions(session, TransactionKind.REFUND) == 0  # owed: posted once paid
+    assert refunds.finish_refunds(session, gateway)["paid"]  # after the commit, as in a request
     assert transactions(session, TransactionKind.REFUND) == 1
     assert world.held(AccountKind.STRIPE_CLEARING) == 4_500
     for (party, member), cents in shares.items():
