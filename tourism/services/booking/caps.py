@@ -6,8 +6,12 @@ may have ``per_email`` of them at a time, one client address ``per_address`` (hi
 hostel or a school shares one address). The address is stored only as a keyed hash
 (``address_key``), never as the address itself.
 
-The count runs before the departure is locked, so two simultaneous requests may both pass
-at the cap's edge; the per-address rate limit on the booking form bounds that.
+The caps hold exactly under concurrency: the check serialises holds of one email (and of
+one address) before it counts, until the transaction that inserts the booking ends. On
+PostgreSQL that is a transaction-level advisory lock per email and per address (always taken
+in that order, email first, so two holds never wait on each other crosswise); SQLite has one
+writer at a time and every hold's transaction takes the write lock first (``BEGIN
+IMMEDIATE``), so the count there already sees every booking committed before it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ...errors import DomainError
@@ -91,10 +95,28 @@ _OPEN_COUNTS = select(
 )
 
 
+#: First key of the advisory locks taken here: one number per kind of thing serialised.
+EMAIL_LOCK, ADDRESS_LOCK = 0x43415001, 0x43415002
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:kind, hashtext(:value))")
+
+
+def serialise(session: Session, email: str, held_from: str | None) -> None:
+    """Make holds of this email and this address wait for each other until the transaction
+    ends (PostgreSQL); on SQLite the write lock the hold's transaction holds does it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(_ADVISORY_LOCK, {"kind": EMAIL_LOCK, "value": email.lower()})
+    if held_from:
+        session.execute(_ADVISORY_LOCK, {"kind": ADDRESS_LOCK, "value": held_from})
+
+
 def check(
     session: Session, email: str, held_from: str | None, now: datetime, caps: HoldCaps
 ) -> None:
-    """Raise ``TooManyOpenBookings`` when this email or address is at its cap (one query)."""
+    """Raise ``TooManyOpenBookings`` when this email or address is at its cap (one query,
+    after ``serialise``: see the module doc)."""
+    serialise(session, email, held_from)
     by_email, by_address = session.execute(
         _OPEN_COUNTS,
         {
