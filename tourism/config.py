@@ -159,6 +159,13 @@ def load_config(instance_path: str) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Chakra Routes <reservas@chakraroutes.example>"),
         #: Absolute address of the site, for links in emails sent outside a request.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        #: Host names production answers besides PUBLIC_URL's (comma-separated); others get
+        #: a 400 (tourism.security.trusted_hosts). The loopback names are for health checks.
+        "ALLOWED_HOSTS": [
+            name.strip()
+            for name in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+            if name.strip()
+        ],
         #: Number of reverse proxies in front of the app whose X-Forwarded-For to trust (0: none).
         "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
         # Cookies: never readable by scripts, not sent on cross-site posts, and in production

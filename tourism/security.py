@@ -151,6 +151,8 @@ def init_app(app: Flask) -> None:
     if is_production(app.config):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+        if app.config.get("TRUSTED_HOSTS") is None:
+            app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
     # SQL parameters carry session, manage and reset tokens and password hashes: SQLAlchemy
     # leaves them out of its INFO records and of error messages (settings may switch it back).
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -158,6 +160,16 @@ def init_app(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     quiet_secret_bearing_loggers()
     app.after_request(_add_headers)
+
+
+def trusted_hosts(config) -> list[str]:
+    """The ``Host`` names production answers: PUBLIC_URL's, plus ``ALLOWED_HOSTS`` (by
+    default the loopback names a node's own health check uses). Any other host gets a 400
+    from Flask before a view runs. Links never come from the request's host anyway
+    (``absolute_url``); this keeps a mistaken proxy from serving the site under any name."""
+    names = [urlsplit(config.get("PUBLIC_URL") or "").hostname or ""]
+    names += [name.strip() for name in config.get("ALLOWED_HOSTS") or () if name.strip()]
+    return list(dict.fromkeys(name for name in names if name))
 
 
 # Start-up refusal ----------------------------------------------------------------------------

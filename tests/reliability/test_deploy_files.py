@@ -135,3 +135,17 @@ def test_nginx_configuration_is_accepted(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
+
+
+def test_nginx_answers_only_the_site_name():
+    """A default server ends requests for any other host (444, no TLS handshake); the site's
+    server is reached only under its own name, never the catch-all ``_``."""
+    site = (DEPLOY / "nginx" / "chakra-routes.conf").read_text()
+    blocks = site.split("server {")[1:]
+    default = [b for b in blocks if "default_server" in b]
+    assert len(default) == 1
+    assert "return 444;" in default[0] and "ssl_reject_handshake on;" in default[0]
+    proxied = [b for b in blocks if "proxy_pass" in b]
+    assert proxied and all("server_name reservas.chakraroutes.example;" in b for b in proxied)
+    assert all("server_name _;" not in b for b in blocks if b not in default)
+    assert "$host" not in "".join(b for b in blocks if "return 301" in b)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -20,6 +20,7 @@ from ..response_cache import cached_response
 from ..services.booking import availability
 from ..services.booking import lifecycle as booking_service
 from ..services.catalog import search as catalog
+from ..services.messages.rendering import absolute_url
 from ..timefmt import display_zone, local, local_today
 from .limits import token_lookup
 
@@ -72,7 +73,7 @@ def experiences():
                 "duration_minutes": entry.experience.duration_minutes,
                 "from_price": _money(entry.from_price_cents, entry.experience.currency),
                 "next_departure": _iso(entry.next_departure),
-                "url": url_for("public.experience", slug=entry.experience.slug, _external=True),
+                "url": absolute_url("public.experience", slug=entry.experience.slug),
             }
             for entry in entries
         ]
@@ -138,7 +139,7 @@ def experience_availability(slug: str):
                 "capacity": slot.departure.capacity,
                 "seats_left": slot.seats_left,
                 "status": slot.departure.status.value,
-                "book_url": url_for("bookings.new", departure_id=slot.departure.id, _external=True)
+                "book_url": absolute_url("bookings.new", departure_id=slot.departure.id)
                 if slot.bookable
                 else None,
             }
@@ -171,7 +172,7 @@ def booking_status(token: str):
         paid_online=_money(booking.paid_online_cents, booking.currency),
         due_on_arrival=_money(booking.due_on_arrival_cents, booking.currency),
         checked_in=booking.checked_in_at is not None,
-        manage_url=url_for("bookings.manage", token=booking.manage_token, _external=True),
+        manage_url=absolute_url("bookings.manage", token=booking.manage_token),
     )
     # The token is a key: keep the answer out of shared caches.
     response.headers["Cache-Control"] = "private, no-store"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..errors import DomainError
 from ..extensions import db
@@ -42,6 +42,12 @@ def register(app: Flask) -> None:
         return error_response(
             400, _("This form has expired or was not sent from our site. Please try again.")
         )
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_error: SecurityError):
+        # A Host production does not answer (TRUSTED_HOSTS): no URL can be built for it, so
+        # no page either; a short plain answer in no particular language.
+        return "Bad Request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

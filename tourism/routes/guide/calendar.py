@@ -15,6 +15,7 @@ from ...extensions import db
 from ...forms.guide import ROLE_LABELS, TimeOffForm
 from ...i18n import current_locale
 from ...models import Association, Membership, Role
+from ...services.messages.rendering import absolute_url
 from ...services.operations import guide_calendar, guides
 from ...timefmt import fmt_datetime
 from ...unit_of_work import unit_of_work
@@ -107,7 +108,7 @@ def calendar():
     """How to subscribe to my schedule from a calendar app, with the secret address."""
     memberships = guides.guide_memberships(current_user)
     feeds = [
-        (m, url_for(".feed", token=m.ical_token, _external=True) if m.ical_token else None)
+        (m, absolute_url("guide.feed", token=m.ical_token) if m.ical_token else None)
         for m in memberships
     ]
     return render_template("guide/calendar.html", feeds=feeds)
@@ -139,7 +140,7 @@ def feed(token: str):
         db.session,
         membership,
         utcnow(),
-        link=lambda d: url_for(".manifest", departure_id=d.id, _external=True),
+        link=lambda d: absolute_url("guide.manifest", departure_id=d.id),
     )
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="chakra-routes.ics"'
