@@ -39,7 +39,7 @@ db: setup
 
 ## run: set everything up and serve on http://127.0.0.1:$(PORT)
 run: db
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	RESPONSE_CACHE_IN_PROCESS=true $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## serve: the same behind gunicorn (production-like; see gunicorn.conf.py)
 serve: db

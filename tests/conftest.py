@@ -57,6 +57,9 @@ def _test_config(url: str, **overrides) -> dict:
         "OPEN_BOOKINGS_PER_EMAIL": 10_000,
         "OPEN_BOOKINGS_PER_ADDRESS": 10_000,
         "SERVER_NAME": "localhost",
+        # One process: the in-process cache may hold the response cache (tests that start
+        # several processes use Redis).
+        "RESPONSE_CACHE_IN_PROCESS": True,
         # Fifty threads race in the concurrency tests; give each its own connection.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 60, "pool_timeout": 60},
     }

@@ -110,6 +110,9 @@ def load_config(instance_path: str) -> dict:
         # most (0: off); CACHE_TYPE=RedisCache + CACHE_REDIS_URL share it between workers
         # and nodes (tourism/response_cache.py).
         "RESPONSE_CACHE_SECONDS": _int("RESPONSE_CACHE_SECONDS", 30),
+        #: The site runs as one process (``make run``): an in-process SimpleCache may hold the
+        #: response cache. Otherwise only a shared cache (Redis) does, or none at all.
+        "RESPONSE_CACHE_IN_PROCESS": _bool("RESPONSE_CACHE_IN_PROCESS", False),
         "CACHE_TYPE": os.environ.get("CACHE_TYPE", "SimpleCache"),
         "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", ""),
         "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "chakra:"),

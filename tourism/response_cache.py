@@ -16,18 +16,34 @@ default): a page may show a seat that lapsed up to that long ago as taken, never
 seat as free for longer than a commit takes — and the booking form and the hold itself
 always count seats afresh under the departure's lock.
 
-**Compression.** A hit is compressed once per process and entry (Brotli or gzip, with
-Flask-Compress's settings) and the compressed bytes are reused until the generation moves.
+**Compression.** A hit is compressed once per process and *content* (Brotli or gzip, with
+Flask-Compress's settings): the compressed bytes are kept under a digest of the bytes they
+compress, so an entry rendered afresh, whether after a commit or after it expired within the
+same generation, can never be answered with an older page's compressed bytes.
 
-**Where.** ``CACHE_TYPE``: ``SimpleCache`` (one process, the default for ``make run``) or
-``RedisCache`` with ``CACHE_REDIS_URL`` in production, so every worker and every node sees
-the same generation (docs/DEPLOY.md). ``RESPONSE_CACHE_SECONDS=0`` turns it off.
+**Where.** ``CACHE_TYPE``: ``RedisCache`` with ``CACHE_REDIS_URL`` in production, so every
+worker and every node sees the same generation (docs/DEPLOY.md). An in-process cache
+(``SimpleCache``) cannot tell other processes of a commit, so it is used only when
+``RESPONSE_CACHE_IN_PROCESS`` says the site runs as one process (``make run``, tests);
+otherwise there is no response cache at all (gunicorn's workers would each show their own
+idea of the seats). ``RESPONSE_CACHE_SECONDS=0`` turns it off.
+
+**Failures.** The cache is an optimisation: when its store cannot be reached, the request is
+rendered as if there were no cache, the failure logged (once per ``OUTAGE_LOG_SECONDS``), and
+the store left alone for ``RETRY_SECONDS`` so that each request does not wait on it.
+
+The bound this gives (docs/RELIABILITY.md, "How stale a page can be"): a seat taken by a
+commit is shown as taken by every page, in every encoding and worker, as soon as the commit
+returns; a seat freed without a commit (a hold that lapses) may be shown as taken for up to
+``RESPONSE_CACHE_SECONDS`` after it lapsed.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
+import time
 import uuid
 from functools import wraps
 
@@ -67,9 +83,34 @@ WATCHED_TABLES = frozenset(
 )
 
 
+#: Cache types that live in one process: each gunicorn worker would have its own.
+IN_PROCESS_TYPES = frozenset({"SimpleCache", "simple", "flask_caching.backends.SimpleCache"})
+#: After a failure, the store is not asked again for this long (the request renders afresh).
+RETRY_SECONDS = 5.0
+OUTAGE_LOG_SECONDS = 60.0
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("CACHE_TYPE", "SimpleCache")
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
+    # A Redis that does not answer must cost a request little: short timeouts, then bypass.
+    options = dict(app.config.get("CACHE_OPTIONS") or {})
+    options.setdefault("socket_connect_timeout", 0.5)
+    options.setdefault("socket_timeout", 0.5)
+    if app.config["CACHE_TYPE"] in ("RedisCache", "redis"):
+        app.config["CACHE_OPTIONS"] = options
+    if (
+        app.config.get("RESPONSE_CACHE_SECONDS", 0) > 0
+        and app.config["CACHE_TYPE"] in IN_PROCESS_TYPES
+        and not app.config.get("RESPONSE_CACHE_IN_PROCESS")
+    ):
+        # Several processes would each keep their own pages and generation: no cache at all.
+        log.info(
+            "response cache off: CACHE_TYPE=%s is not shared between processes "
+            "(set CACHE_TYPE=RedisCache, or RESPONSE_CACHE_IN_PROCESS for one process)",
+            app.config["CACHE_TYPE"],
+        )
+        app.config["RESPONSE_CACHE_SECONDS"] = 0
     cache.init_app(app)
 
 
@@ -77,10 +118,59 @@ def _enabled() -> bool:
     return current_app.config.get("RESPONSE_CACHE_SECONDS", 0) > 0
 
 
+class _Outage:
+    """When the store last failed, so requests skip it for a while instead of each waiting."""
+
+    failed_at = 0.0
+    logged_at = 0.0
+    #: A commit could not move the generation on: the first read that works does it.
+    generation_owed = False
+
+    @classmethod
+    def store_is_down(cls) -> bool:
+        return time.monotonic() - cls.failed_at < RETRY_SECONDS
+
+    @classmethod
+    def note(cls, what: str, error: Exception) -> None:
+        now = time.monotonic()
+        cls.failed_at = now
+        if now - cls.logged_at >= OUTAGE_LOG_SECONDS:
+            cls.logged_at = now
+            log.warning(
+                "response cache store unreachable (%s: %s); pages are rendered uncached",
+                what,
+                type(error).__name__,
+            )
+
+
 def new_generation() -> str:
     value = uuid.uuid4().hex
     cache.set(GENERATION_KEY, value, timeout=0)
     return value
+
+
+def _read(key: str):
+    """The current generation and the entry, or None when the store is down."""
+    if _Outage.store_is_down():
+        return None
+    try:
+        if _Outage.generation_owed:
+            new_generation()
+            _Outage.generation_owed = False
+        current, hit = cache.get_many(GENERATION_KEY, key)
+        if current is None:
+            current = new_generation()
+    except Exception as error:  # noqa: BLE001 — a cache that fails is no cache
+        _Outage.note("read", error)
+        return None
+    return current, hit
+
+
+def _write(key: str, entry: tuple) -> None:
+    try:
+        cache.set(key, entry, timeout=current_app.config["RESPONSE_CACHE_SECONDS"])
+    except Exception as error:  # noqa: BLE001
+        _Outage.note("write", error)
 
 
 def _cacheable_request() -> bool:
@@ -102,31 +192,29 @@ def cached_response(view):
         # The entry remembers the generation it was rendered in; one round trip (MGET on
         # Redis) reads both, and an entry from an older generation is a miss.
         key = f"page:{current_locale()}:{request.full_path}"
-        current, hit = cache.get_many(GENERATION_KEY, key)
-        if current is None:
-            current = new_generation()
+        read = _read(key)
+        if read is None:
+            return view(*args, **kwargs)
+        current, hit = read
         if hit is not None and hit[0] == current:
             _, body, mimetype = hit
-            return _hit_response((current, key), body, mimetype)
+            return _hit_response(body, mimetype)
         response = make_response(view(*args, **kwargs))
         if response.status_code == 200 and not response.direct_passthrough:
-            cache.set(
-                key,
-                (current, response.get_data(), response.mimetype),
-                timeout=current_app.config["RESPONSE_CACHE_SECONDS"],
-            )
+            _write(key, (current, response.get_data(), response.mimetype))
         return response
 
     return wrapped
 
 
 #: Compressed bodies of cache hits, in this process: compressing the same bytes again on
-#: every hit cost more than fetching them. Keyed by the entry's generation, so never stale.
-_compressed: dict[tuple, bytes] = {}
+#: every hit cost more than fetching them. Keyed by a digest of the bytes compressed (and the
+#: algorithm), so they are always those bytes compressed: never another rendering's.
+_compressed: dict[tuple[bytes, str], bytes] = {}
 COMPRESSED_ENTRIES = 512
 
 
-def _hit_response(entry: tuple, body: bytes, mimetype: str) -> Response:
+def _hit_response(body: bytes, mimetype: str) -> Response:
     """A cache hit, compressed as Flask-Compress would (same settings), which then leaves
     it alone because it already has a ``Content-Encoding``."""
     response = Response(body, 200, mimetype=mimetype)
@@ -136,7 +224,8 @@ def _hit_response(entry: tuple, body: bytes, mimetype: str) -> Response:
     algorithm = request.accept_encodings.best_match(config["COMPRESS_ALGORITHM"])
     if algorithm not in ("br", "gzip"):
         return response
-    data = _compressed.get((*entry, algorithm))
+    entry = (hashlib.blake2b(body, digest_size=16).digest(), algorithm)
+    data = _compressed.get(entry)
     if data is None:
         if algorithm == "br":
             data = brotli.compress(body, quality=config["COMPRESS_BR_LEVEL"])
@@ -144,7 +233,7 @@ def _hit_response(entry: tuple, body: bytes, mimetype: str) -> Response:
             data = gzip.compress(body, config["COMPRESS_LEVEL"])
         if len(_compressed) >= COMPRESSED_ENTRIES:
             _compressed.clear()
-        _compressed[(*entry, algorithm)] = data
+        _compressed[entry] = data
     response.set_data(data)
     response.headers["Content-Encoding"] = algorithm
     response.vary.add("Accept-Encoding")
@@ -162,12 +251,17 @@ def _move_generation_on(session: Session) -> None:
     if not session.info.pop(SESSION_TOUCHED_KEY, False):
         return
     try:
-        if current_app and current_app.extensions.get("cache"):
-            new_generation()
+        if not (current_app and current_app.extensions.get("cache")):
+            return
     except RuntimeError:  # committed outside an app context: nothing cached here
-        pass
-    except Exception:  # noqa: BLE001
-        log.exception("the page cache could not be told of a commit; its pages expire anyway")
+        return
+    try:
+        new_generation()
+    except Exception as error:  # noqa: BLE001
+        # Pages are not read from a store that failed (for RETRY_SECONDS); the next read that
+        # works moves the generation on first.
+        _Outage.generation_owed = True
+        _Outage.note("commit", error)
 
 
 @event.listens_for(Session, "after_rollback")
