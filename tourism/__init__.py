@@ -75,6 +75,7 @@ def register_extensions(app: Flask) -> None:
     )
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    _configure_limit_storage(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -87,6 +88,19 @@ def register_extensions(app: Flask) -> None:
         from .services.access.accounts import user_for_session
 
         return user_for_session(db.session, token)
+
+
+def _configure_limit_storage(app: Flask) -> None:
+    """A rate-limit store that cannot be reached is logged and bypassed: each process then
+    counts the same limits in its own memory until the store answers again (docs/SECURITY.md),
+    and never waits long on it."""
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+        options.setdefault("socket_connect_timeout", 0.5)
+        options.setdefault("socket_timeout", 0.5)
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = options
 
 
 def register_blueprints(app: Flask) -> None:

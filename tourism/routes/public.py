@@ -6,9 +6,19 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from itertools import groupby
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask_login import current_user
 
+from .. import readiness
 from ..database import utcnow
 from ..extensions import db
 from ..forms.public import CatalogFilterForm
@@ -126,8 +136,20 @@ def terms(slug: str):
 
 @bp.get("/healthz")
 def health():
-    """For load balancers and the benchmark's ceiling: the app answers, nothing else."""
+    """Liveness, for process supervisors and the benchmark's ceiling: the app answers,
+    nothing else is asked (``/readyz`` asks the database and Redis)."""
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.get("/readyz")
+def ready():
+    """Readiness, for load balancers: 503 when the database does not answer; Redis that does
+    not answer is reported as "degraded" (tourism.readiness)."""
+    report, status = readiness.readiness()
+    response = jsonify(report)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/language/<code>")
