@@ -34,7 +34,7 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from . import models  # noqa: F401  (every table registered before migrations look)
-    from .database import configure_engine
+    from .database import configure_engine, engine_options
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
     from .page_cache import init_app as init_page_cache
@@ -60,12 +60,13 @@ def register_extensions(app: Flask) -> None:
     # Registered before the database so it runs after the request's session is removed
     # (teardowns run in reverse): events logged apart get their own transaction.
     app.teardown_appcontext(audit.flush_deferred)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     # After the database: its teardown (leftover after-commit effects) runs before the
     # session is removed.
     init_unit_of_work(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(
         app,
         db,

@@ -89,6 +89,13 @@ def load_config(instance_path: str) -> dict:
             "DATABASE_URL", default_database_uri(instance_path)
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        #: Longest a statement waits for a lock before the request gives up with a "busy,
+        #: please try again" 503 (Retry-After): PostgreSQL's lock_timeout, in milliseconds.
+        "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 5000, minimum=1),
+        #: The same for SQLite's single write lock (busy_timeout): writers queue for it.
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 30000, minimum=1),
+        #: Seconds a busy answer asks the client to wait before trying again.
+        "BUSY_RETRY_AFTER_SECONDS": _int("BUSY_RETRY_AFTER_SECONDS", 5, minimum=1),
         "BABEL_DEFAULT_LOCALE": "es",
         "BABEL_DEFAULT_TIMEZONE": "America/Guayaquil",
         #: Share of the messages a language's compiled catalog must translate before the

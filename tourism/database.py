@@ -72,7 +72,34 @@ def write_transactions() -> Iterator[None]:
         _forced_begin.reset(token)
 
 
-def configure_engine(engine: Engine) -> None:
+def engine_options(config) -> dict:
+    """``SQLALCHEMY_ENGINE_OPTIONS`` with the lock timeout: on PostgreSQL a statement waits
+    at most ``DATABASE_LOCK_TIMEOUT_MS`` for a lock (``lock_timeout``), then fails, and the
+    request answers "busy, please try again" (``is_busy``) instead of queueing without end."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        connect_args = dict(options.get("connect_args") or {})
+        timeout = int(config.get("DATABASE_LOCK_TIMEOUT_MS", 5000))
+        extra = connect_args.get("options", "")
+        connect_args["options"] = f"{extra} -c lock_timeout={timeout}".strip()
+        options["connect_args"] = connect_args
+    return options
+
+
+#: PostgreSQL's SQLSTATEs for "gave up waiting for a lock" (lock_timeout; NOWAIT).
+BUSY_SQLSTATES = frozenset({"55P03"})
+
+
+def is_busy(error: BaseException) -> bool:
+    """True for an error that only says the database was busy: a lock not obtained within
+    the timeout (PostgreSQL) or SQLite's write lock still taken after ``busy_timeout``."""
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    return type(original).__module__.startswith("sqlite3") and "database is locked" in str(original)
+
+
+def configure_engine(engine: Engine, busy_timeout_ms: int = 30000) -> None:
     """Attach the SQLite transaction recipe to ``engine``; other databases are left alone."""
     if engine.dialect.name != "sqlite":
         return
@@ -83,7 +110,7 @@ def configure_engine(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")

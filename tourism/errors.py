@@ -54,3 +54,11 @@ class UnknownStop(InvalidRequest):
 class IllegalTransition(DomainError):
     status_code = 409
     default_message = _l("This booking cannot change from %(current)s to %(target)s.")
+
+
+class Busy(DomainError):
+    """The database was busy (a lock not obtained in time): nothing was changed, and the
+    same request a few seconds later normally goes through."""
+
+    status_code = 503
+    default_message = _l("We are very busy right now. Nothing was changed; please try again.")

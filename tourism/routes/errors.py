@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import sys
+
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from ..errors import DomainError
+from ..database import is_busy
+from ..errors import Busy, DomainError
 from ..extensions import db
 
 MESSAGES = {
@@ -58,6 +62,17 @@ def register(app: Flask) -> None:
             body, code = response
             return body, code, {"Retry-After": error.get_response().headers["Retry-After"]}
         return response
+
+    @app.errorhandler(OperationalError)
+    def _database_trouble(error: OperationalError):
+        db.session.rollback()
+        if is_busy(error):
+            # A lock not obtained in time: nothing was written; the client may try again.
+            body, status = error_response(503, str(Busy()))
+            retry = str(current_app.config.get("BUSY_RETRY_AFTER_SECONDS", 5))
+            return body, status, {"Retry-After": retry, "Cache-Control": "no-store"}
+        current_app.log_exception(sys.exc_info())
+        return error_response(500, MESSAGES[500]())
 
     @app.errorhandler(500)
     def _server_error(error):
