@@ -9,21 +9,12 @@ is 43) with ``[redacted]``. ``gunicorn.conf.py`` selects this logger.
 
 from __future__ import annotations
 
-import re
-
 from gunicorn.glogging import Logger
 
-#: A token: 32+ URL-safe characters between ``/``, ``=`` or the start, and ``/ ? & # .`` or
-#: the end (a feed's ``.ics`` stays). Long slugs are redacted too, which costs nothing.
-TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])")
-REDACTED = "[redacted]"
+from .redaction import REDACTED, TOKEN, redact  # noqa: F401  (the names tests use)
 
 #: The atoms of the log format that hold an address (request line, path, query, referrer).
 ADDRESS_ATOMS = ("r", "U", "q", "f", "{referer}i")
-
-
-def redact(text: str | None) -> str | None:
-    return TOKEN.sub(REDACTED, text) if text else text
 
 
 class RedactingLogger(Logger):

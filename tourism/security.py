@@ -14,7 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app
+from flask.json.provider import DefaultJSONProvider
 
+from . import redaction
 from .config import ENVIRONMENTS, default_database_uri
 
 #: Stripe's own hosts, allowed only when Stripe.js is loaded from Stripe (not an emulator):
@@ -159,7 +161,21 @@ def init_app(app: Flask) -> None:
     options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     quiet_secret_bearing_loggers()
+    redaction.install()
+    app.json = GuardedJSONProvider(app)
     app.after_request(_add_headers)
+
+
+class GuardedJSONProvider(DefaultJSONProvider):
+    """JSON bodies too deeply nested to parse are bad input like any other: parsing raises
+    ``ValueError``, so ``request.get_json`` answers 400 (or None when ``silent``), never a
+    ``RecursionError`` and a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def trusted_hosts(config) -> list[str]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SubmitField
 from wtforms.validators import InputRequired, ValidationError
 
 from ..models import GuideRole, User
 from ..services.operations.assignments import Selection
+from .base import FlaskForm
 from .guide import ROLE_LABELS
 from .manage import BAD_CHOICE, REQUIRED, MultiCheckboxField, ScheduleForm, date_field
 from .public import choices

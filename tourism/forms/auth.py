@@ -7,9 +7,10 @@ strong enough or a link still works is the accounts service's rule.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from .base import FlaskForm
 
 #: As long as any email address can be (RFC 5321).
 EMAIL_MAX = 254

@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from .. import vocabulary
@@ -21,6 +20,7 @@ from ..services.catalog.experience_input import (
     MAX_STOPS,
     MAX_TICKETS,
 )
+from .base import FlaskForm, Form
 from .manage import BAD_CHOICE, checkboxes_field, text_field, too_long, whole_field
 from .public import choices
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..models import GuideRole
 from ..money import parse_amount
 from ..timefmt import local_to_utc, local_today
+from .base import FlaskForm
 from .public import choices
 
 ROLE_LABELS = {GuideRole.LEAD.value: _l("Lead guide"), GuideRole.ASSISTANT.value: _l("Assistant")}

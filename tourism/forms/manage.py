@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -31,6 +30,7 @@ from ..services.associations import management, rosters
 from ..services.operations import schedules as schedules_admin
 from ..services.operations.recurrence import WEEKDAY_CODES
 from ..timefmt import local_today
+from .base import FlaskForm
 from .public import WholeNumberRange, choices
 
 REQUIRED = _l("This information is required.")

@@ -8,7 +8,6 @@ from functools import lru_cache
 from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -38,6 +37,7 @@ from ..services.booking import lifecycle
 from ..services.booking.lifecycle import LIMITS
 from ..services.booking.pricing import Quote, quote
 from ..timefmt import local_today
+from .base import FlaskForm
 
 #: How far ahead visitors may search: departures are generated about two months ahead, and
 #: bounding the date keeps date arithmetic far from its limits.

@@ -12,11 +12,11 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length, ValidationError
 
 from ..services.ledger.splits import BASIS_POINTS, Party
+from .base import FlaskForm
 from .experiences import parse_price
 from .manage import date_field, too_long, whole_field
 

@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ...models import Notification
+from ...text_input import one_line
 from .rendering import Rendered, message_locale, tidy_text
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 (an email kind, not a password)
@@ -70,7 +71,7 @@ def build_account_message(notification: Notification) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = notification.recipient
-    message["Subject"] = rendered.subject
+    message["Subject"] = one_line(rendered.subject)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")

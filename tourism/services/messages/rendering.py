@@ -29,6 +29,7 @@ from ... import timefmt
 from ...database import utcnow
 from ...i18n import available_locales
 from ...models import Booking, Notification, PaymentStatus
+from ...text_input import one_line
 from ...timefmt import vtimezone
 from ..ledger import transparency
 from . import impact
@@ -77,7 +78,7 @@ def build_booking_message(notification: Notification) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = notification.recipient
-    message["Subject"] = rendered.subject
+    message["Subject"] = one_line(rendered.subject)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")

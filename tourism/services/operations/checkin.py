@@ -28,6 +28,7 @@ from ...models import (
     User,
 )
 from ...money import format_money
+from ...text_input import is_clean_line
 from ..booking.availability import lock_departure
 from ..booking.references import normalize_reference
 from ..ledger import postings, releases
@@ -256,6 +257,10 @@ def _visit(session: Session, departure: Departure, stop: Stop) -> StopVisit | No
 # Offline sync ------------------------------------------------------------------------------
 
 
+#: Longer than any reference we make (``KAL-7F3K9Q``): anything longer is not one.
+MAX_REFERENCE_LENGTH = 40
+
+
 def _int(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
         raise InvalidAction()
@@ -281,7 +286,7 @@ def _when(value, now: datetime) -> datetime:
 def _apply(session: Session, guide: User, action: dict, now: datetime) -> str:
     kind = action.get("type")
     action_id = action.get("id")
-    if kind not in ACTION_TYPES or not isinstance(action_id, str) or not 0 < len(action_id) <= 64:
+    if kind not in ACTION_TYPES or not is_clean_line(action_id, 64):
         raise InvalidAction()
     at = _when(action.get("at"), now)
     departure = session.get(Departure, _int(action.get("departure_id")))
@@ -294,7 +299,7 @@ def _apply(session: Session, guide: User, action: dict, now: datetime) -> str:
             raise StopNotOnRoute()
         return _status(confirm_stop_visited(session, departure, stop, guide, at)[1])
     reference = action.get("booking_reference")
-    if not isinstance(reference, str):
+    if not is_clean_line(reference, MAX_REFERENCE_LENGTH):
         raise InvalidAction()
     booking = booking_on(session, departure, reference)
     if kind == "check_in":

@@ -1,0 +1,42 @@
+"""The base classes every form here derives from: ``FlaskForm`` for a page's form, ``Form``
+for one nested in it. Both refuse control characters in every text field: a one-line field
+(StringField and its kinds) takes none at all, a text area tabs and line breaks only
+(tourism/text_input.py)."""
+
+from __future__ import annotations
+
+import flask_wtf
+import wtforms
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField, TextAreaField
+from wtforms.meta import DefaultMeta
+from wtforms.validators import ValidationError
+
+from ..text_input import has_control_characters
+
+ONE_LINE = _l("Please write this on one line, without special characters.")
+TEXT = _l("Please remove the special characters from this text.")
+
+
+def no_control_characters(_form, field) -> None:
+    multiline = isinstance(field, TextAreaField)
+    if isinstance(field.data, str) and has_control_characters(field.data, multiline):
+        raise ValidationError(TEXT if multiline else ONE_LINE)
+
+
+class _CleanTextMeta:
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        if isinstance(field, StringField):
+            field.validators = [*field.validators, no_control_characters]
+        return field
+
+
+class FlaskForm(flask_wtf.FlaskForm):
+    class Meta(_CleanTextMeta, flask_wtf.FlaskForm.Meta):
+        pass
+
+
+class Form(wtforms.Form):
+    class Meta(_CleanTextMeta, DefaultMeta):
+        pass

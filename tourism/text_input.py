@@ -1,0 +1,36 @@
+"""What text a visitor or a phone may send: no control characters.
+
+A line break in a one-line field ends up where one line is expected (an email's Subject, a
+CSV cell, a log line) and breaks it; a NUL cannot even be stored by PostgreSQL. Forms refuse
+such input (tourism/forms/base.py), the JSON endpoints too, and text that is already stored
+is made one line where one line is required (``one_line``).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: C0 and C1 control characters, DEL, and Unicode's line and paragraph separators.
+_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: The same, but a text of several lines may hold tabs and line breaks.
+_MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_RUNS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def has_control_characters(value: str, multiline: bool = False) -> bool:
+    """True when ``value`` holds a character a field of its kind must not hold."""
+    return bool((_MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD).search(value))
+
+
+def is_clean_line(value: object, max_length: int) -> bool:
+    """A non-empty string of at most ``max_length`` characters, on one line."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= max_length
+        and not has_control_characters(value)
+    )
+
+
+def one_line(value: str) -> str:
+    """``value`` on one line: every run of whitespace or control characters becomes a space."""
+    return _RUNS.sub(" ", value).strip()
