@@ -112,30 +112,35 @@ def init_app(app: Flask) -> None:
         )
         app.config["RESPONSE_CACHE_SECONDS"] = 0
     cache.init_app(app)
+    app.extensions["response_cache_outage"] = Outage()
+
+
+def _outage() -> Outage:
+    return current_app.extensions["response_cache_outage"]
 
 
 def _enabled() -> bool:
     return current_app.config.get("RESPONSE_CACHE_SECONDS", 0) > 0
 
 
-class _Outage:
-    """When the store last failed, so requests skip it for a while instead of each waiting."""
+class Outage:
+    """When the app's store last failed, so requests skip it for a while instead of each
+    waiting (one per app: ``app.extensions["response_cache_outage"]``)."""
 
-    failed_at = 0.0
-    logged_at = 0.0
-    #: A commit could not move the generation on: the first read that works does it.
-    generation_owed = False
+    def __init__(self) -> None:
+        self.failed_at = -RETRY_SECONDS
+        self.logged_at = -OUTAGE_LOG_SECONDS
+        #: A commit could not move the generation on: the first read that works does it.
+        self.generation_owed = False
 
-    @classmethod
-    def store_is_down(cls) -> bool:
-        return time.monotonic() - cls.failed_at < RETRY_SECONDS
+    def store_is_down(self) -> bool:
+        return time.monotonic() - self.failed_at < RETRY_SECONDS
 
-    @classmethod
-    def note(cls, what: str, error: Exception) -> None:
+    def note(self, what: str, error: Exception) -> None:
         now = time.monotonic()
-        cls.failed_at = now
-        if now - cls.logged_at >= OUTAGE_LOG_SECONDS:
-            cls.logged_at = now
+        self.failed_at = now
+        if now - self.logged_at >= OUTAGE_LOG_SECONDS:
+            self.logged_at = now
             log.warning(
                 "response cache store unreachable (%s: %s); pages are rendered uncached",
                 what,
@@ -151,17 +156,18 @@ def new_generation() -> str:
 
 def _read(key: str):
     """The current generation and the entry, or None when the store is down."""
-    if _Outage.store_is_down():
+    outage = _outage()
+    if outage.store_is_down():
         return None
     try:
-        if _Outage.generation_owed:
+        if outage.generation_owed:
             new_generation()
-            _Outage.generation_owed = False
+            outage.generation_owed = False
         current, hit = cache.get_many(GENERATION_KEY, key)
         if current is None:
             current = new_generation()
     except Exception as error:  # noqa: BLE001 — a cache that fails is no cache
-        _Outage.note("read", error)
+        outage.note("read", error)
         return None
     return current, hit
 
@@ -170,7 +176,7 @@ def _write(key: str, entry: tuple) -> None:
     try:
         cache.set(key, entry, timeout=current_app.config["RESPONSE_CACHE_SECONDS"])
     except Exception as error:  # noqa: BLE001
-        _Outage.note("write", error)
+        _outage().note("write", error)
 
 
 def _cacheable_request() -> bool:
@@ -260,8 +266,8 @@ def _move_generation_on(session: Session) -> None:
     except Exception as error:  # noqa: BLE001
         # Pages are not read from a store that failed (for RETRY_SECONDS); the next read that
         # works moves the generation on first.
-        _Outage.generation_owed = True
-        _Outage.note("commit", error)
+        _outage().generation_owed = True
+        _outage().note("commit", error)
 
 
 @event.listens_for(Session, "after_rollback")

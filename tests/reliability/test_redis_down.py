@@ -54,11 +54,9 @@ def departure(app):
 @pytest.fixture
 def warnings_logged(caplog, monkeypatch):
     """The warnings of the cache and the limiter (migrating the test database disabled the
-    loggers that existed then), with the cache's once-a-minute note not yet taken."""
+    loggers that existed then)."""
     for name in ("tourism.response_cache", "flask-limiter"):
         monkeypatch.setattr(logging.getLogger(name), "disabled", False)
-    monkeypatch.setattr(response_cache._Outage, "logged_at", -1e9)
-    monkeypatch.setattr(response_cache._Outage, "failed_at", -1e9)
     caplog.set_level(logging.WARNING)
     return caplog
 
@@ -141,7 +139,6 @@ def test_a_failure_after_the_commit_never_turns_a_booking_into_an_error(
         raise RuntimeError("the cache broke in a new way")
 
     monkeypatch.setattr(response_cache, "new_generation", broken)
-    monkeypatch.setattr(response_cache._Outage, "failed_at", -1e9)
     booked = app.test_client().post(f"/departures/{departure.id}/book", data=form_for(departure))
     assert calls, "the failure was never reached: the test proves nothing"
     assert booked.status_code == 303
