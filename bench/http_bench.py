@@ -111,9 +111,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument(
-        "--warmup",
-        type=int,
-        default=1,
+        "--warmup", type=int, default=1,
         help="seconds of the same load before each measured run, not counted: the first "
         "renders after start-up fill the response cache while the other connections queue",
     )

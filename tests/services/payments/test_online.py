@@ -222,7 +222,9 @@ def test_the_preview_rounds_each_payment_as_its_refund_does(make, gateway):
     pay(gateway, booking)
     payments.sync_booking(db.session, booking, gateway, utcnow())
     [(payment, amount)] = refunds.policy_refunds(db.session, booking, 50)
-    assert payment.net_cents == booking.total_cents and amount == percent_of(payment.net_cents, 50)
+    assert payment.net_cents == booking.total_cents and amount == percent_of(
+        payment.net_cents, 50
+    )
     # A payment already refunded in full leaves nothing to preview or refund.
     refunds.refund_payment(db.session, payment, payment.net_cents, "test", gateway)
     settle(gateway)

@@ -47,7 +47,7 @@ def _experience_page(form, association, experience=None, status=200, error=None)
 
 
 def _one_more_stop(form, association, experience=None):
-    """ "Add a stop": the form again as it was typed, with one more empty stop row and
+    """"Add a stop": the form again as it was typed, with one more empty stop row and
     without the new rows ticked for removal. Nothing is saved or checked yet: it works
     without JavaScript (stops.js adds the row in the page when it can)."""
     form.drop_removed_new_stops()

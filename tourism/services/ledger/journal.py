@@ -115,7 +115,9 @@ def account(
 # Posting -------------------------------------------------------------------------------------
 
 
-def find_transaction(session: Session, kind: TransactionKind, **refs) -> LedgerTransaction | None:
+def find_transaction(
+    session: Session, kind: TransactionKind, **refs
+) -> LedgerTransaction | None:
     """The transaction of ``kind`` whose reference columns equal ``refs`` (``payment_id=…``),
     if one was posted: postings call it first so posting twice posts once."""
     conditions = [LedgerTransaction.kind == kind]
@@ -299,3 +301,5 @@ def balances(
         for a in session.scalars(select(LedgerAccount).where(LedgerAccount.id.in_(list(sums))))
     }
     return {by_id[account_id]: total for account_id, total in sums.items()}
+
+
