@@ -39,6 +39,7 @@ NOT_PAGES = {
     "static",
     "media.photo",
     "public.health",
+    "public.ready",
     "public.set_language",
     "guide.feed",
     "guide.service_worker",

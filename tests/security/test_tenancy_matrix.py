@@ -39,6 +39,7 @@ from tourism.services.treasury import receipts as payout_receipts
 PUBLIC = {
     "static",
     "public.health",
+    "public.ready",
     "public.index",
     "public.experience",
     "public.set_language",
