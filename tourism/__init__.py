@@ -78,6 +78,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     _configure_limit_storage(app)
     limiter.init_app(app)
+    # The limiter is one object for every app of the process; its "store unreachable, count
+    # in memory" flag belongs to the store it had before, not to this app's new one.
+    limiter._storage_dead = False
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to open this page.")
