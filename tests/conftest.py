@@ -60,6 +60,10 @@ def _test_config(url: str, **overrides) -> dict:
         # One process: the in-process cache may hold the response cache (tests that start
         # several processes use Redis).
         "RESPONSE_CACHE_IN_PROCESS": True,
+        # Fifty threads queue for one row on a loaded 2-core machine: a production lock
+        # timeout (5 s) would turn the last of them into 503s. tests/reliability/
+        # test_lock_timeout.py checks the timeout with its own short setting.
+        "DATABASE_LOCK_TIMEOUT_MS": 60_000,
         # Fifty threads race in the concurrency tests; give each its own connection.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 60, "pool_timeout": 60},
     }
