@@ -217,3 +217,32 @@ SPLIT_PARTS = [
     {"party": "conservation_fund", "basis_points": 500},
     {"party": "platform", "basis_points": 1_000},
 ]
+
+
+# --- Resellers (appended for the OCTO API tests) ---------------------------------------------
+
+
+def _reseller(self, association=None, experiences=(), commission_bp=1_000, **kw):
+    """A reseller of ``association`` selling ``experiences``; returns ``(reseller, key)``."""
+    from tourism.models import Reseller
+    from tourism.services.access.accounts import hash_token
+    from tourism.services.channels.resellers import KEY_PREFIX
+
+    n = next(_seq)
+    association = association or (experiences[0].association if experiences else None)
+    association = association or self.association()
+    key = f"{KEY_PREFIX}test-key-{n}-" + "x" * 20
+    defaults = dict(
+        name=f"Reseller {n}",
+        contact_email=f"desk{n}@reseller.example",
+        contact_phone="+593 99 123 4567",
+        commission_bp=commission_bp,
+        key_hash=hash_token(key),
+        key_prefix=key[:12],
+    )
+    reseller = Reseller(association=association, **(defaults | kw))
+    reseller.experiences = list(experiences)
+    return self._add(reseller), key
+
+
+Factories.reseller = _reseller

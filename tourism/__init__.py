@@ -108,7 +108,18 @@ def _configure_limit_storage(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .routes import api, auth, bookings, guide, manage, media, public, treasury, webhooks
+    from .routes import (
+        api,
+        auth,
+        bookings,
+        guide,
+        manage,
+        media,
+        octo,
+        public,
+        treasury,
+        webhooks,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(manage.bp)
@@ -116,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(bookings.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(octo.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(treasury.bp)

@@ -12,6 +12,7 @@ from .catalog import (
     Stop,
     StopText,
 )
+from .channels import ChannelBooking, Reseller, reseller_experiences
 from .ledger import (
     AccountKind,
     AccountState,
@@ -45,6 +46,9 @@ from .schedule import Departure, DepartureStatus, Schedule
 from .splits import SplitRule
 
 __all__ = [
+    "ChannelBooking",
+    "Reseller",
+    "reseller_experiences",
     "AuditEvent",
     "AuditLogIsAppendOnly",
     "Payout",

@@ -1,4 +1,5 @@
-"""Error pages (HTML for people, JSON under /api/), always in the visitor's language."""
+"""Error pages (HTML for people, JSON under /api/, OCTO's error object under /octo/), always
+in the visitor's language."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from ..database import is_busy
 from ..errors import Busy, DomainError
 from ..extensions import db
+from ..services.channels import octo_errors
 
 MESSAGES = {
     400: lambda: _("Some of the information sent is not valid."),
@@ -29,7 +31,14 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def is_octo() -> bool:
+    return request.path == "/octo" or request.path.startswith("/octo/")
+
+
 def error_response(status: int, message: str):
+    if is_octo():
+        body, code = octo_errors.error_body(status, message)
+        return jsonify(body), code
     if wants_json():
         return jsonify(error={"status": status, "message": message}), status
     return render_template("errors/error.html", status=status, message=message), status

@@ -99,8 +99,13 @@ def user_for_session(session: Session, token: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def _hash_token(raw: str) -> str:
+def hash_token(raw: str) -> str:
+    """The SHA-256 a secret token is stored and looked up by (links, API keys): the token
+    itself is never stored."""
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_hash_token = hash_token
 
 
 def link_key(raw: str) -> str:

@@ -22,6 +22,7 @@ from ...models import (
     GuideTimeOff,
     Membership,
     Photo,
+    Reseller,
     Role,
     Schedule,
     Stop,
@@ -65,7 +66,7 @@ def association_of(obj) -> int:
     """The association an object belongs to, whatever its kind."""
     if isinstance(obj, Association):
         return obj.id
-    if isinstance(obj, (Experience, Family, GuideTimeOff, Membership)):
+    if isinstance(obj, (Experience, Family, GuideTimeOff, Membership, Reseller)):
         return obj.association_id
     if isinstance(obj, (Stop, Schedule, Departure)):
         return obj.experience.association_id

@@ -1,0 +1,74 @@
+"""Sales channels: resellers (OTAs, agencies) that book an association's experiences through
+the OCTO API with their own key, and the bookings they made."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+#: Which experiences a reseller may sell (an experience of its own association only).
+reseller_experiences = Table(
+    "reseller_experiences",
+    db.metadata,
+    Column("reseller_id", ForeignKey("resellers.id"), primary_key=True),
+    Column("experience_id", ForeignKey("experiences.id"), primary_key=True),
+)
+
+
+class Reseller(db.Model):
+    """A reseller of one association, with its API key (stored only as a hash)."""
+
+    __tablename__ = "resellers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    association_id: Mapped[int] = mapped_column(ForeignKey("associations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: Who to write to about the reseller's bookings; also the contact of a reservation
+    #: until the guest's own details arrive with the confirmation.
+    contact_email: Mapped[str] = mapped_column(String(254))
+    contact_phone: Mapped[str] = mapped_column(String(40))
+    #: The reseller's commission in basis points of the retail price (1000 = 10 %).
+    commission_bp: Mapped[int] = mapped_column(default=0)
+    #: SHA-256 of the API key (``accounts.hash_token``); the key itself is never stored.
+    key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The key's first characters, to tell keys apart on the management page.
+    key_prefix: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    key_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    association = relationship("Association")
+    experiences = relationship(
+        "Experience", secondary=reseller_experiences, order_by="Experience.id"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.key_hash is not None and self.key_revoked_at is None
+
+
+class ChannelBooking(db.Model):
+    """A booking made by a reseller: the OCTO identity of one of our bookings."""
+
+    __tablename__ = "channel_bookings"
+    __table_args__ = (UniqueConstraint("reseller_id", "uuid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"), index=True)
+    #: The OCTO booking UUID (the reseller's, or ours when it sent none).
+    uuid: Mapped[str] = mapped_column(String(36))
+    #: The reseller's own reference (its voucher number), searchable.
+    reseller_reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: The reseller's commission at the time of booking, in basis points.
+    commission_bp: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    booking = relationship("Booking")
+    reseller = relationship("Reseller")

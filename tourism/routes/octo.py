@@ -1,0 +1,267 @@
+"""The OCTO supplier API for resellers and OTAs (``/octo``): products, availability and
+bookings of the experiences a reseller may sell, with its Bearer key.
+
+Every answer is JSON; every refusal is OCTO's error object (``services/channels/
+octo_errors.py``), also for unknown paths and faults (``routes/errors.py``). Capabilities
+asked for in the ``Octo-Capabilities`` header (``octo/pricing``, ``octo/content``) add their
+fields; the header of the answer names those applied.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+
+from .. import vocabulary
+from ..database import utcnow
+from ..errors import DomainError
+from ..extensions import csrf, db
+from ..i18n import available_locales, current_locale
+from ..models import ChannelBooking
+from ..services.channels import octo_errors as errors
+from ..services.channels import products, resellers, reservations
+from ..services.channels.representation import booking_object
+from ..unit_of_work import unit_of_work
+
+bp = Blueprint("octo", __name__, url_prefix="/octo")
+csrf.exempt(bp)
+
+CAPABILITIES_HEADER = "Octo-Capabilities"
+#: Deepest nesting of a request body we read (OCTO's bodies are three levels deep).
+MAX_DEPTH = 8
+
+
+def _capabilities() -> products.Capabilities:
+    asked = {
+        part.strip().lower() for part in request.headers.get(CAPABILITIES_HEADER, "").split(",")
+    }
+    return products.Capabilities(pricing="octo/pricing" in asked, content="octo/content" in asked)
+
+
+@bp.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise errors.OctoError(errors.UNAUTHORIZED, "Send your API key as a Bearer token")
+    reseller = resellers.reseller_for_key(db.session, key.strip())
+    if reseller is None:
+        raise errors.OctoError(errors.UNAUTHORIZED, "The API key is not valid")
+    if not reseller.is_active:
+        raise errors.OctoError(errors.FORBIDDEN, "The API key was revoked")
+    g.reseller = reseller
+    g.octo_caps = _capabilities()
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    caps = g.get("octo_caps")
+    if caps is not None:
+        response.headers[CAPABILITIES_HEADER] = ", ".join(caps.names)
+        response.headers["Content-Language"] = current_locale()
+    # Answers carry guests' details and are for the key holder only.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.errorhandler(errors.OctoError)
+def _octo_error(error: errors.OctoError):
+    db.session.rollback()
+    return jsonify(error.body()), error.status_code
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError):
+    db.session.rollback()
+    return jsonify(errors.unprocessable(error).body()), 400
+
+
+def _check_text(value, depth: int = 0) -> None:
+    """Refuse NUL characters (no database takes them) and absurd nesting in a JSON body."""
+    if depth > MAX_DEPTH:
+        raise errors.bad_request("the request body is nested too deeply")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.bad_request("text may not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, depth + 1)
+            _check_text(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, depth + 1)
+
+
+def _body() -> dict:
+    body = request.get_json(force=True, silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):
+        raise errors.bad_request("the request body must be a JSON object")
+    _check_text(body)
+    return body
+
+
+def _terms() -> reservations.Terms:
+    return reservations.Terms(
+        hold_max=timedelta(minutes=current_app.config["HOLD_MINUTES"]),
+        languages=available_locales(),
+    )
+
+
+def _label(code: str) -> str:
+    return str(vocabulary.label(vocabulary.PRICE_CATEGORIES, code))
+
+
+def _product(experience) -> dict:
+    return products.product(
+        db.session, experience, g.reseller, g.octo_caps, utcnow(), _label, current_locale()
+    )
+
+
+def _booking(channel: ChannelBooking) -> dict:
+    return booking_object(
+        channel,
+        g.octo_caps,
+        utcnow(),
+        _label,
+        current_locale(),
+        url_for("bookings.manage", token=channel.booking.manage_token, _external=True),
+    )
+
+
+# Supplier and products --------------------------------------------------------------------
+
+
+@bp.get("/supplier")
+def supplier():
+    association = g.reseller.association
+    return jsonify(
+        id=association.slug,
+        name=association.name,
+        endpoint=url_for("octo.supplier", _external=True).removesuffix("/supplier"),
+        contact={
+            "website": url_for("public.index", _external=True),
+            "email": association.contact_email or None,
+            "telephone": association.contact_phone or None,
+            "address": association.address or None,
+        },
+    )
+
+
+@bp.get("/products")
+def product_list():
+    return jsonify([_product(e) for e in products.sellable_products(db.session, g.reseller)])
+
+
+@bp.get("/products/<path:product_id>")
+def product_detail(product_id: str):
+    return jsonify(_product(products.get_product(db.session, g.reseller, product_id)))
+
+
+# Availability -----------------------------------------------------------------------------
+
+
+def _product_and_units(body: dict):
+    experience = products.get_product(db.session, g.reseller, body.get("productId"))
+    products.check_option(body.get("optionId"))
+    return experience, products.parse_units(experience, body.get("units"))
+
+
+@bp.post("/availability/calendar")
+def availability_calendar():
+    body = _body()
+    experience, wanted = _product_and_units(body)
+    first = products.parse_day(body.get("localDateStart"), "localDateStart")
+    last = products.parse_day(body.get("localDateEnd"), "localDateEnd")
+    start, end = products.day_range(first, last)
+    found = products.slots(db.session, experience, start, end, utcnow())
+    return jsonify(products.calendar(experience, found, first, last, wanted))
+
+
+@bp.post("/availability")
+def availability():
+    body = _body()
+    experience, wanted = _product_and_units(body)
+    ids = body.get("availabilityIds")
+    now = utcnow()
+    if ids is not None:
+        if not isinstance(ids, list) or len(ids) > 500 or not all(isinstance(i, str) for i in ids):
+            raise errors.bad_request("availabilityIds must be a list of ids")
+        wanted_ids = [int(i) for i in ids if i.isdigit() and len(i) < 10]
+        start, end = now - timedelta(days=1), now + timedelta(days=products.MAX_DAYS * 3)
+        found = products.slots(db.session, experience, start, end, now, only_ids=wanted_ids)
+    else:
+        if body.get("localDate") is not None:
+            first = last = products.parse_day(body.get("localDate"), "localDate")
+        elif body.get("localDateStart") is not None or body.get("localDateEnd") is not None:
+            first = products.parse_day(body.get("localDateStart"), "localDateStart")
+            last = products.parse_day(body.get("localDateEnd"), "localDateEnd")
+        else:
+            raise errors.bad_request(
+                "either localDate, localDateStart/localDateEnd or availabilityIds is required"
+            )
+        start, end = products.day_range(first, last)
+        found = products.slots(db.session, experience, start, end, now)
+    return jsonify(
+        [
+            products.availability(
+                departure, left, status, experience, g.reseller, g.octo_caps, wanted
+            )
+            for departure, left, status in found
+        ]
+    )
+
+
+# Bookings ---------------------------------------------------------------------------------
+
+
+@bp.post("/bookings")
+def reserve():
+    body = _body()
+    with unit_of_work():
+        channel = reservations.reserve(db.session, g.reseller, body, utcnow(), _terms())
+        answer = _booking(channel)
+    return jsonify(answer)
+
+
+def _change(action, booking_uuid: str, with_terms: bool = True):
+    body = _body()
+    with unit_of_work():
+        channel = reservations.find(db.session, g.reseller, booking_uuid)
+        if with_terms:
+            channel = action(db.session, channel, body, utcnow(), _terms())
+        else:
+            channel = action(db.session, channel, body, utcnow())
+        answer = _booking(channel)
+    return jsonify(answer)
+
+
+@bp.patch("/bookings/<booking_uuid>")
+def update_booking(booking_uuid: str):
+    return _change(reservations.update, booking_uuid)
+
+
+@bp.post("/bookings/<booking_uuid>/confirm")
+def confirm_booking(booking_uuid: str):
+    return _change(reservations.confirm, booking_uuid)
+
+
+@bp.post("/bookings/<booking_uuid>/extend")
+def extend_booking(booking_uuid: str):
+    return _change(reservations.extend, booking_uuid)
+
+
+@bp.post("/bookings/<booking_uuid>/cancel")
+def cancel_booking(booking_uuid: str):
+    return _change(reservations.cancel, booking_uuid, with_terms=False)
+
+
+@bp.get("/bookings/<booking_uuid>")
+def get_booking(booking_uuid: str):
+    return jsonify(_booking(reservations.find(db.session, g.reseller, booking_uuid)))
+
+
+@bp.get("/bookings")
+def list_bookings():
+    found = reservations.search(db.session, g.reseller, request.args.to_dict(), utcnow())
+    return jsonify([_booking(channel) for channel in found])

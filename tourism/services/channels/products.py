@@ -1,0 +1,454 @@
+"""Experiences and departures as OCTO sees them.
+
+An experience is a product with one option, ``DEFAULT``; its active price categories are the
+units (``adult`` → ``ADULT``…); each departure is an availability slot (``START_TIME``) whose
+id is the departure's id and whose vacancies are the seats left, counted as the website
+counts them (``services.booking.availability``). Prices are integer cents with the currency;
+``net`` is the retail price less the reseller's commission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import (
+    Departure,
+    DepartureStatus,
+    Experience,
+    ExperienceStatus,
+    PriceCategory,
+    Reseller,
+)
+from ...timefmt import display_zone, local
+from ..booking import availability as seats
+from ..booking.lifecycle import DEFAULT_CUTOFF
+from . import octo_errors as errors
+from .resellers import may_sell
+
+OPTION_ID = "DEFAULT"
+#: Our price category codes as OCTO unit types; any other code is ``OTHER``.
+UNIT_TYPES = {"adult": "ADULT", "child": "CHILD", "senior": "SENIOR", "student": "STUDENT"}
+#: The longest span one availability request may cover.
+MAX_DAYS = 366
+#: What a reseller must send with the confirmation: our booking needs a name to call the
+#: party by, an email and a phone to reach it, and its country.
+REQUIRED_CONTACT_FIELDS = ["firstName", "lastName", "emailAddress", "phoneNumber", "country"]
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_text(moment: datetime) -> str:
+    return local(moment).replace(microsecond=0).isoformat()
+
+
+def commission_cents(retail_cents: int, commission_bp: int) -> int:
+    """The reseller's part of one price, rounded to the nearest cent."""
+    return (retail_cents * commission_bp + 5_000) // 10_000
+
+
+def price(retail_cents: int, currency: str, commission_bp: int) -> dict:
+    """OCTO's price object (octo/pricing): integer minor units and their precision."""
+    return {
+        "original": retail_cents,
+        "retail": retail_cents,
+        "net": retail_cents - commission_cents(retail_cents, commission_bp),
+        "currency": currency,
+        "currencyPrecision": 2,
+        "includedTaxes": [],
+    }
+
+
+def line_price(unit_cents: int, quantity: int, currency: str, commission_bp: int) -> dict:
+    """The price of ``quantity`` units: the reseller's commission is per unit, so a line's
+    net is always the unit net times the quantity."""
+    net = unit_cents - commission_cents(unit_cents, commission_bp)
+    return price(unit_cents, currency, 0) | {
+        "original": unit_cents * quantity,
+        "retail": unit_cents * quantity,
+        "net": net * quantity,
+    }
+
+
+def sum_prices(prices: Iterable[dict], currency: str) -> dict:
+    total = {"original": 0, "retail": 0, "net": 0}
+    for item in prices:
+        for key in total:
+            total[key] += item[key]
+    return total | {"currency": currency, "currencyPrecision": 2, "includedTaxes": []}
+
+
+# Looking things up -------------------------------------------------------------------------
+
+
+def sellable_products(session: Session, reseller: Reseller) -> list[Experience]:
+    """The published experiences the reseller may sell, in a stable order."""
+    return [e for e in reseller.experiences if e.status == ExperienceStatus.PUBLISHED]
+
+
+def get_product(session: Session, reseller: Reseller, product_id) -> Experience:
+    """The experience behind ``product_id`` if this reseller may sell it, else
+    ``INVALID_PRODUCT_ID`` (another reseller's or association's product looks missing)."""
+    if not isinstance(product_id, str) or not product_id or len(product_id) > 80:
+        raise errors.OctoError(
+            errors.INVALID_PRODUCT_ID, "The productId was missing or invalid", productId=""
+        )
+    experience = session.scalar(select(Experience).where(Experience.slug == product_id))
+    if (
+        experience is None
+        or experience.status != ExperienceStatus.PUBLISHED
+        or not may_sell(reseller, experience)
+    ):
+        raise errors.OctoError(
+            errors.INVALID_PRODUCT_ID,
+            "The productId was missing or invalid",
+            productId=product_id,
+        )
+    return experience
+
+
+def check_option(option_id) -> None:
+    if option_id != OPTION_ID:
+        raise errors.OctoError(
+            errors.INVALID_OPTION_ID,
+            "The optionId was missing or invalid",
+            optionId=option_id if isinstance(option_id, str) else "",
+        )
+
+
+def active_units(experience: Experience) -> dict[str, PriceCategory]:
+    return {pc.code: pc for pc in experience.price_categories if pc.is_active}
+
+
+def get_departure(session: Session, experience: Experience, availability_id) -> Departure:
+    """The departure of ``experience`` an availability id names, else
+    ``INVALID_AVAILABILITY_ID``."""
+    text = availability_id if isinstance(availability_id, str) else ""
+    departure = None
+    if text.isdigit() and len(text) < 10:
+        departure = session.get(Departure, int(text))
+    if departure is None or departure.experience_id != experience.id:
+        raise errors.OctoError(
+            errors.INVALID_AVAILABILITY_ID,
+            "The availabilityId was missing or invalid",
+            availabilityId=text,
+        )
+    return departure
+
+
+def parse_day(value, name: str) -> date:
+    if not isinstance(value, str):
+        raise errors.bad_request(f"{name} is required as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
+    except ValueError as exc:
+        raise errors.bad_request(f"{name} must be a date written as YYYY-MM-DD") from exc
+
+
+def day_range(start: date, end: date) -> tuple[datetime, datetime]:
+    if end < start:
+        raise errors.bad_request("localDateEnd must not be before localDateStart")
+    if (end - start).days >= MAX_DAYS:
+        raise errors.bad_request(f"cannot request more than {MAX_DAYS} days of availability")
+    zone = display_zone()
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def parse_units(experience: Experience, units) -> dict[str, int] | None:
+    """``[{"id": "adult", "quantity": 2}]`` as quantities per unit id; ``None`` if not sent."""
+    if units is None:
+        return None
+    if not isinstance(units, list) or len(units) > 50:
+        raise errors.bad_request("units must be a list of {id, quantity}")
+    known = active_units(experience)
+    wanted: dict[str, int] = {}
+    for unit in units:
+        if not isinstance(unit, dict):
+            raise errors.bad_request("units must be a list of {id, quantity}")
+        unit_id, quantity = unit.get("id"), unit.get("quantity")
+        if not isinstance(unit_id, str) or unit_id not in known:
+            raise errors.OctoError(
+                errors.INVALID_UNIT_ID,
+                "The unitId was missing or invalid",
+                unitId=unit_id if isinstance(unit_id, str) else "",
+            )
+        if type(quantity) is not int or not 0 <= quantity <= 1000:
+            raise errors.bad_request("quantity must be a whole number from 0 to 1000")
+        wanted[unit_id] = wanted.get(unit_id, 0) + quantity
+    return wanted
+
+
+# Representations --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    pricing: bool = False
+    content: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return [
+            name
+            for name, on in (("octo/content", self.content), ("octo/pricing", self.pricing))
+            if on
+        ]
+
+
+def unit(
+    category: PriceCategory, experience: Experience, reseller: Reseller, caps: Capabilities, label
+) -> dict:
+    data = {
+        "id": category.code,
+        "internalName": category.code,
+        "reference": category.code,
+        "type": UNIT_TYPES.get(category.code, "OTHER"),
+        "requiredContactFields": [],
+        "restrictions": {
+            "minAge": 0,
+            "maxAge": 100,
+            "idRequired": False,
+            "minQuantity": None,
+            "maxQuantity": experience.max_tickets_per_booking,
+            "paxCount": 1,
+            "accompaniedBy": ["adult"] if category.code == "child" else [],
+        },
+    }
+    if caps.pricing:
+        data["pricingFrom"] = [
+            price(category.price_cents, experience.currency, reseller.commission_bp)
+        ]
+    if caps.content:
+        data |= {
+            "title": label(category.code),
+            "titlePlural": label(category.code),
+            "subtitle": None,
+        }
+    return data
+
+
+def option(
+    session: Session,
+    experience: Experience,
+    reseller: Reseller,
+    caps: Capabilities,
+    now: datetime,
+    label,
+    locale: str,
+) -> dict:
+    starts = session.scalars(
+        select(Departure.starts_at).where(
+            Departure.experience_id == experience.id,
+            Departure.status == DepartureStatus.SCHEDULED,
+            Departure.starts_at > now,
+            Departure.starts_at < now + timedelta(days=90),
+        )
+    )
+    times = sorted({local(moment).strftime("%H:%M") for moment in starts})
+    data = {
+        "id": OPTION_ID,
+        "default": True,
+        "internalName": "DEFAULT",
+        "reference": None,
+        "availabilityLocalStartTimes": times,
+        # A booking can be cancelled until its departure leaves (``cancel_booking``).
+        "cancellationCutoff": "0 hours",
+        "cancellationCutoffAmount": 0,
+        "cancellationCutoffUnit": "hour",
+        "requiredContactFields": REQUIRED_CONTACT_FIELDS,
+        "restrictions": {"minUnits": 1, "maxUnits": experience.max_tickets_per_booking},
+        "units": [
+            unit(pc, experience, reseller, caps, label)
+            for pc in experience.price_categories
+            if pc.is_active
+        ],
+    }
+    if caps.content:
+        text = experience.text(locale)
+        data |= {
+            "title": text.title if text else experience.slug,
+            "subtitle": None,
+            "language": text.locale if text else None,
+            "shortDescription": text.summary if text else None,
+            "duration": f"{experience.duration_minutes} minutes",
+            "durationAmount": str(experience.duration_minutes),
+            "durationUnit": "minute",
+        }
+    return data
+
+
+def product(
+    session: Session,
+    experience: Experience,
+    reseller: Reseller,
+    caps: Capabilities,
+    now: datetime,
+    label,
+    locale: str,
+) -> dict:
+    text = experience.text(locale)
+    data = {
+        "id": experience.slug,
+        "internalName": text.title if text else experience.slug,
+        "reference": experience.slug,
+        "locale": text.locale if text else locale,
+        "timeZone": str(display_zone()),
+        "allowFreesale": False,
+        "instantConfirmation": True,
+        "instantDelivery": True,
+        "availabilityRequired": True,
+        "availabilityType": "START_TIME",
+        "deliveryFormats": ["QRCODE"],
+        "deliveryMethods": ["VOUCHER"],
+        "redemptionMethod": "DIGITAL",
+        "options": [option(session, experience, reseller, caps, now, label, locale)],
+    }
+    if caps.pricing:
+        data |= {
+            "defaultCurrency": experience.currency,
+            "availableCurrencies": [experience.currency],
+            "pricingPer": "UNIT",
+        }
+    if caps.content:
+        data |= {
+            "title": text.title if text else experience.slug,
+            "country": "EC",
+            "location": text.meeting_point if text else None,
+            "subtitle": None,
+            "shortDescription": text.summary if text else None,
+            "description": text.description if text else None,
+            "highlights": [],
+            "inclusions": [],
+            "exclusions": [],
+            "bookingTerms": None,
+            "redemptionInstructions": text.meeting_point if text else None,
+            "cancellationPolicy": None,
+            "coverImageUrl": None,
+            "galleryImages": [],
+        }
+    return data
+
+
+def _status(departure: Departure, left: int, now: datetime) -> str:
+    if departure.status != DepartureStatus.SCHEDULED or departure.starts_at - DEFAULT_CUTOFF <= now:
+        return "CLOSED"
+    if left <= 0:
+        return "SOLD_OUT"
+    if left * 2 < departure.capacity:
+        return "LIMITED"
+    return "AVAILABLE"
+
+
+def slots(
+    session: Session,
+    experience: Experience,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    only_ids: list[int] | None = None,
+) -> list[tuple[Departure, int, str]]:
+    """Departures of ``experience`` in ``[start, end)`` (or those named) with seats left and
+    their OCTO status."""
+    found = seats.departures_between(session, experience.id, start, end, now)
+    if only_ids is not None:
+        found = [slot for slot in found if slot.departure.id in only_ids]
+    return [(s.departure, s.seats_left, _status(s.departure, s.seats_left, now)) for s in found]
+
+
+def availability(
+    departure: Departure,
+    left: int,
+    status: str,
+    experience: Experience,
+    reseller: Reseller,
+    caps: Capabilities,
+    wanted: dict[str, int] | None,
+) -> dict:
+    tickets = sum(wanted.values()) if wanted else 0
+    open_ = status in ("AVAILABLE", "LIMITED") and tickets <= left
+    data = {
+        "id": str(departure.id),
+        "localDateTimeStart": local_text(departure.starts_at),
+        "localDateTimeEnd": local_text(departure.ends_at),
+        "allDay": False,
+        "available": open_,
+        # A slot without room for the units asked about is sold out for this request.
+        "status": status if open_ or status not in ("AVAILABLE", "LIMITED") else "SOLD_OUT",
+        "vacancies": left,
+        "capacity": departure.capacity,
+        "maxUnits": min(experience.max_tickets_per_booking, left),
+        "utcCutoffAt": utc_text(departure.starts_at - DEFAULT_CUTOFF),
+        "openingHours": [],
+    }
+    if caps.pricing:
+        units = active_units(experience)
+        data["unitPricing"] = [
+            {"unitId": code} | price(pc.price_cents, experience.currency, reseller.commission_bp)
+            for code, pc in units.items()
+        ]
+        if wanted:
+            data["pricing"] = sum_prices(
+                (
+                    line_price(
+                        units[code].price_cents, qty, experience.currency, reseller.commission_bp
+                    )
+                    for code, qty in wanted.items()
+                ),
+                experience.currency,
+            )
+    return data
+
+
+def calendar(
+    experience: Experience,
+    found: list[tuple[Departure, int, str]],
+    start: date,
+    end: date,
+    wanted: dict[str, int] | None,
+) -> list[dict]:
+    """One entry per local day from ``start`` to ``end``: the day's seats over its open
+    departures; a day without any is ``CLOSED``."""
+    tickets = sum(wanted.values()) if wanted else 0
+    days: dict[date, list[tuple[Departure, int, str]]] = {}
+    for departure, left, status in found:
+        days.setdefault(local(departure.starts_at).date(), []).append((departure, left, status))
+    entries = []
+    day = start
+    while day <= end:
+        open_slots = [
+            (d, left) for d, left, status in days.get(day, []) if status in ("AVAILABLE", "LIMITED")
+        ]
+        vacancies = sum(left for _, left in open_slots)
+        capacity = sum(d.capacity for d, _ in open_slots)
+        fits = any(left >= max(tickets, 1) for _, left in open_slots)
+        if all(status == "CLOSED" for _, _, status in days.get(day, [])):
+            status = "CLOSED"  # no departure, or none that can still be booked
+        elif not fits:
+            status = "SOLD_OUT"
+        elif vacancies * 2 < capacity:
+            status = "LIMITED"
+        else:
+            status = "AVAILABLE"
+        entries.append(
+            {
+                "localDate": day.isoformat(),
+                "available": fits,
+                "status": status,
+                "vacancies": vacancies,
+                "capacity": capacity if days.get(day) else 0,
+                "openingHours": [],
+            }
+        )
+        day += timedelta(days=1)
+    return entries

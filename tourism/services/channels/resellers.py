@@ -1,0 +1,162 @@
+"""Resellers of an association: created by its admins, each with an API key shown once and
+stored only as a hash, a commission, and the experiences it may sell."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...errors import InvalidRequest
+from ...models import Association, Experience, Reseller, User
+from ..access import audit
+from ..access.accounts import hash_token
+
+#: Every key starts so: a key pasted in the wrong place is easy to recognise (and to scan for).
+KEY_PREFIX = "chk_"
+#: The commission can be at most the whole price (in basis points).
+MAX_COMMISSION_BP = 10_000
+
+RESELLER_CREATED = "reseller.created"
+RESELLER_KEY_ISSUED = "reseller.key_issued"
+RESELLER_KEY_REVOKED = "reseller.key_revoked"
+RESELLER_UPDATED = "reseller.updated"
+
+
+@dataclass
+class ResellerInput:
+    name: str
+    contact_email: str
+    contact_phone: str
+    commission_bp: int
+    experience_ids: list[int]
+
+
+def _new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _experiences(session: Session, association: Association, ids: list[int]) -> list[Experience]:
+    """The chosen experiences, all of ``association`` (another's is refused, not ignored)."""
+    if not ids:
+        return []
+    found = list(
+        session.scalars(
+            select(Experience)
+            .where(Experience.id.in_(ids), Experience.association_id == association.id)
+            .order_by(Experience.id)
+        )
+    )
+    if len(found) != len(set(ids)):
+        raise InvalidRequest(_l("That experience is not one of this association's."))
+    return found
+
+
+def _apply(session: Session, reseller: Reseller, data: ResellerInput) -> None:
+    if not 0 <= data.commission_bp <= MAX_COMMISSION_BP:
+        raise InvalidRequest(_l("The commission must be between 0 and 100 percent."))
+    reseller.name = data.name.strip()
+    reseller.contact_email = data.contact_email.strip()
+    reseller.contact_phone = data.contact_phone.strip()
+    reseller.commission_bp = data.commission_bp
+    reseller.experiences = _experiences(session, reseller.association, data.experience_ids)
+
+
+def create_reseller(
+    session: Session, actor: User, association: Association, data: ResellerInput, now: datetime
+) -> tuple[Reseller, str]:
+    """A new reseller with a fresh key; returns it with the key, which is never shown again."""
+    reseller = Reseller(association=association, created_at=now)
+    _apply(session, reseller, data)
+    key = _new_key()
+    reseller.key_hash, reseller.key_prefix = hash_token(key), key[:12]
+    session.add(reseller)
+    session.flush()
+    audit.record(
+        session,
+        RESELLER_CREATED,
+        actor=actor,
+        target=f"resellers:{reseller.id}",
+        association_id=association.id,
+        at=now,
+    )
+    return reseller, key
+
+
+def update_reseller(
+    session: Session, actor: User, reseller: Reseller, data: ResellerInput, now: datetime
+) -> Reseller:
+    """New name, contact, commission or experiences; bookings made keep their commission."""
+    _apply(session, reseller, data)
+    session.flush()
+    audit.record(
+        session,
+        RESELLER_UPDATED,
+        actor=actor,
+        target=f"resellers:{reseller.id}",
+        association_id=reseller.association_id,
+        at=now,
+    )
+    return reseller
+
+
+def issue_key(session: Session, actor: User, reseller: Reseller, now: datetime) -> str:
+    """Replace the reseller's key with a new one (the old one stops at once); returns it."""
+    key = _new_key()
+    reseller.key_hash, reseller.key_prefix = hash_token(key), key[:12]
+    reseller.key_revoked_at = None
+    session.flush()
+    audit.record(
+        session,
+        RESELLER_KEY_ISSUED,
+        actor=actor,
+        target=f"resellers:{reseller.id}",
+        association_id=reseller.association_id,
+        at=now,
+    )
+    return key
+
+
+def revoke_key(session: Session, actor: User, reseller: Reseller, now: datetime) -> None:
+    """Stop the reseller's key: from the commit on, every request with it is refused
+    (``FORBIDDEN``: the key is known, and known to be revoked)."""
+    reseller.key_revoked_at = now
+    session.flush()
+    audit.record(
+        session,
+        RESELLER_KEY_REVOKED,
+        actor=actor,
+        target=f"resellers:{reseller.id}",
+        association_id=reseller.association_id,
+        at=now,
+    )
+
+
+def reseller_for_key(session: Session, key: str) -> Reseller | None:
+    """The reseller whose key this is (check ``is_active``: it may be revoked), else
+    ``None`` (unknown or malformed)."""
+    if not key or len(key) > 100 or not key.startswith(KEY_PREFIX):
+        return None
+    return session.execute(
+        select(Reseller).where(Reseller.key_hash == hash_token(key))
+    ).scalar_one_or_none()
+
+
+def list_resellers(session: Session, association: Association) -> list[Reseller]:
+    return list(
+        session.scalars(
+            select(Reseller)
+            .where(Reseller.association_id == association.id)
+            .order_by(Reseller.name, Reseller.id)
+        )
+    )
+
+
+def may_sell(reseller: Reseller, experience: Experience) -> bool:
+    return experience.association_id == reseller.association_id and any(
+        e.id == experience.id for e in reseller.experiences
+    )

@@ -1,0 +1,380 @@
+"""Reserve, update, confirm, extend and cancel channel bookings.
+
+A reservation is a web hold: ``lifecycle.hold_seats`` writes it, locking the departure and
+counting its seats exactly as for the website, so channel and web bookings compete for the
+same seats and neither can oversell the other. It lasts the ``expirationMinutes`` the reseller
+asks for, at most the website's hold (``HOLD_MINUTES``), and expires like any hold.
+
+Channel bookings are **pay on arrival**: the guest pays the association on the day like a
+tourist who chose to pay on arrival, so a confirmed channel booking shows on the manifest
+(with what is due), in the transparency line and, once the cash is recorded, in the ledger,
+exactly as every other booking. The reseller's commission is kept on the channel booking.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...errors import DomainError
+from ...models import Booking, BookingStatus, ChannelBooking, Departure, PaymentMethod, Reseller
+from ..booking import availability, lifecycle
+from ..messages import outbox as notifications
+from . import octo_errors as errors
+from . import products
+
+NOTES_LIMIT = 1000
+REFERENCE_LIMIT = 100
+#: The most bookings one list answer holds.
+LIST_LIMIT = 500
+ON_ARRIVAL = PaymentMethod.ON_ARRIVAL.value
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the site allows a channel reservation: its longest hold and the languages a
+    booking may be in."""
+
+    hold_max: timedelta
+    languages: list[str]
+
+
+def _text(body: dict, name: str, limit: int) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise errors.bad_request(f"{name} must be text of at most {limit} characters")
+    return value.strip()
+
+
+def _minutes(body: dict, terms: Terms) -> timedelta:
+    """The hold the reseller asked for, bounded by ours; ours when it asked for none."""
+    raw = body.get("expirationMinutes")
+    if raw is None:
+        return terms.hold_max
+    if isinstance(raw, str) and raw.isdigit() and len(raw) < 7:
+        raw = int(raw)  # the update body describes it as text
+    if type(raw) is not int or raw < 1:
+        raise errors.bad_request("expirationMinutes must be a whole number of minutes, 1 or more")
+    return min(timedelta(minutes=min(raw, 100_000)), terms.hold_max)
+
+
+def _uuid(body: dict) -> str:
+    raw = body.get("uuid")
+    if raw is None:
+        return str(uuid_module.uuid4())
+    try:
+        if not isinstance(raw, str) or len(raw) != 36:
+            raise ValueError
+        return str(uuid_module.UUID(raw))
+    except ValueError as exc:
+        raise errors.bad_request("uuid must be a UUID") from exc
+
+
+def _quantities(experience, unit_items) -> dict[int, int]:
+    """Tickets per price category id from OCTO unit items (one item is one ticket)."""
+    if not isinstance(unit_items, list) or len(unit_items) > 100:
+        raise errors.bad_request("unitItems must be a list of at most 100 items")
+    units = products.active_units(experience)
+    quantities: dict[int, int] = {}
+    for item in unit_items:
+        unit_id = item.get("unitId") if isinstance(item, dict) else None
+        if not isinstance(unit_id, str) or unit_id not in units:
+            raise errors.OctoError(
+                errors.INVALID_UNIT_ID,
+                "The unitId was missing or invalid",
+                unitId=unit_id if isinstance(unit_id, str) else "",
+            )
+        category = units[unit_id]
+        quantities[category.id] = quantities.get(category.id, 0) + 1
+    return quantities
+
+
+def _language(locales, languages: list[str]) -> str:
+    for tag in locales if isinstance(locales, list) else []:
+        if isinstance(tag, str):
+            primary = tag.split("-")[0].lower()
+            if primary in languages:
+                return primary
+    return "en" if "en" in languages else languages[0]
+
+
+def guest_contact(contact, languages: list[str]) -> lifecycle.ContactDetails:
+    """OCTO's contact as our booking's contact, checked as the website checks it."""
+    if not isinstance(contact, dict):
+        raise errors.bad_request("contact is required")
+    fields = {}
+    for name in (
+        "fullName",
+        "firstName",
+        "lastName",
+        "emailAddress",
+        "phoneNumber",
+        "country",
+        "notes",
+    ):
+        value = contact.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > 1000):
+            raise errors.bad_request(f"contact.{name} must be text")
+        fields[name] = (value or "").strip()
+    name = fields["fullName"] or " ".join(
+        part for part in (fields["firstName"], fields["lastName"]) if part
+    )
+    details = lifecycle.ContactDetails(
+        name=name,
+        email=fields["emailAddress"],
+        phone=fields["phoneNumber"],
+        country=fields["country"],
+        language=_language(contact.get("locales"), languages),
+    )
+    try:
+        return lifecycle.validate_contact(details, languages)
+    except DomainError as error:
+        raise errors.bad_request(str(error)) from error
+
+
+def _placeholder(reseller: Reseller, languages: list[str]) -> lifecycle.ContactDetails:
+    """The reseller stands as the contact of a reservation until the guest's details come
+    with the confirmation (OCTO lets a reservation name nobody)."""
+    return lifecycle.ContactDetails(
+        name=reseller.name,
+        email=reseller.contact_email,
+        phone=reseller.contact_phone,
+        country="EC",
+        language="en" if "en" in languages else languages[0],
+    )
+
+
+def _set_contact(booking: Booking, contact: lifecycle.ContactDetails) -> None:
+    booking.contact_name, booking.contact_email = contact.name, contact.email
+    booking.contact_phone, booking.country = contact.phone, contact.country
+    booking.language = contact.language
+
+
+def reserve(
+    session: Session, reseller: Reseller, body: dict, now: datetime, terms: Terms
+) -> ChannelBooking:
+    """Hold seats for a reseller (OCTO ``ON_HOLD``) through the website's hold."""
+    experience = products.get_product(session, reseller, body.get("productId"))
+    products.check_option(body.get("optionId"))
+    departure = products.get_departure(session, experience, body.get("availabilityId"))
+    booking_uuid = _uuid(body)
+    existing = find(session, reseller, booking_uuid, missing_ok=True)
+    if existing is not None:
+        raise errors.OctoError(
+            # (the create error object has no ``uuid`` field: the message names it)
+            errors.INVALID_BOOKING_UUID,
+            f"The uuid {booking_uuid} was already used",
+        )
+    quantities = _quantities(experience, body.get("unitItems"))
+    hold_for = _minutes(body, terms)
+    notes = _text(body, "notes", NOTES_LIMIT) or ""
+    reference = _text(body, "resellerReference", REFERENCE_LIMIT) or None
+    if body.get("contact") is not None:
+        contact = guest_contact(body["contact"], terms.languages)
+    else:
+        contact = _placeholder(reseller, terms.languages)
+    request = lifecycle.HoldRequest(
+        departure_id=departure.id,
+        quantities=quantities,
+        contact=contact,
+        payment_method=ON_ARRIVAL,
+    )
+    try:
+        booking = lifecycle.hold_seats(
+            session,
+            request,
+            now=now,
+            hold_for=hold_for,
+            languages=terms.languages,
+            offered_methods=[ON_ARRIVAL],
+        )
+    except DomainError as error:
+        raise errors.unprocessable(error) from error
+    channel = ChannelBooking(
+        booking=booking,
+        reseller=reseller,
+        uuid=booking_uuid,
+        reseller_reference=reference,
+        notes=notes,
+        commission_bp=reseller.commission_bp,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def find(
+    session: Session, reseller: Reseller, booking_uuid, missing_ok: bool = False
+) -> ChannelBooking | None:
+    """This reseller's booking with ``booking_uuid``; another reseller's is not found."""
+    channel = None
+    if isinstance(booking_uuid, str) and len(booking_uuid) <= 36:
+        channel = session.scalar(
+            select(ChannelBooking).where(
+                ChannelBooking.reseller_id == reseller.id, ChannelBooking.uuid == booking_uuid
+            )
+        )
+    if channel is None and not missing_ok:
+        raise errors.OctoError(
+            errors.INVALID_BOOKING_UUID,
+            "The uuid was missing or invalid",
+            uuid=booking_uuid if isinstance(booking_uuid, str) else "",
+        )
+    return channel
+
+
+def _locked(session: Session, channel: ChannelBooking) -> Booking:
+    """The booking, re-read under its departure's lock (the order every seat change takes)."""
+    availability.lock_departure(session, channel.booking.departure_id)
+    session.refresh(channel.booking)
+    return channel.booking
+
+
+def _live_hold(booking: Booking, now: datetime) -> bool:
+    return booking.status == BookingStatus.HELD and booking.hold_expires_at > now
+
+
+def confirm(
+    session: Session, channel: ChannelBooking, body: dict, now: datetime, terms: Terms
+) -> ChannelBooking:
+    """Confirm a live reservation with the guest's contact; confirming twice is harmless."""
+    booking = _locked(session, channel)
+    if booking.status == BookingStatus.CONFIRMED:
+        return channel
+    contact = guest_contact(body.get("contact"), terms.languages)
+    reference = _text(body, "resellerReference", REFERENCE_LIMIT)
+    if not _live_hold(booking, now):
+        raise errors.unprocessable("The reservation has expired or was cancelled")
+    _set_contact(booking, contact)
+    try:
+        lifecycle.confirm_booking(session, booking, ON_ARRIVAL, now)
+    except DomainError as error:
+        raise errors.unprocessable(error) from error
+    if reference is not None:
+        channel.reseller_reference = reference or None
+    channel.updated_at = now
+    if body.get("emailReceipt") is True:
+        notifications.queue(session, booking, "confirmed")
+    session.flush()
+    return channel
+
+
+def extend(
+    session: Session, channel: ChannelBooking, body: dict, now: datetime, terms: Terms
+) -> ChannelBooking:
+    """Hold the seats longer: until ``now`` plus the minutes asked (at most our hold)."""
+    hold_for = _minutes(body, terms)
+    booking = _locked(session, channel)
+    if not _live_hold(booking, now):
+        raise errors.unprocessable("Only a reservation on hold can be extended")
+    booking.hold_expires_at = max(booking.hold_expires_at, now + hold_for)
+    channel.updated_at = now
+    session.flush()
+    return channel
+
+
+def cancel(session: Session, channel: ChannelBooking, body: dict, now: datetime) -> ChannelBooking:
+    """Cancel a reservation or a confirmed booking before its departure; cancelling twice is
+    harmless."""
+    reason = _text(body, "reason", 300) or ""
+    if channel.booking.status == BookingStatus.CANCELLED:
+        return channel
+    try:
+        booking = lifecycle.cancel_booking(session, channel.booking, now)
+    except DomainError as error:
+        raise errors.unprocessable(error) from error
+    booking.cancel_reason = reason
+    channel.updated_at = now
+    session.flush()
+    return channel
+
+
+#: What an update may not change: those are a different booking (cancel and book again).
+FIXED = ("productId", "optionId", "availabilityId", "unitItems")
+
+
+def update(
+    session: Session, channel: ChannelBooking, body: dict, now: datetime, terms: Terms
+) -> ChannelBooking:
+    """Change the reseller's reference, the notes, the guest's contact, or a hold's length."""
+    booking = channel.booking
+    current = {
+        "productId": booking.departure.experience.slug,
+        "optionId": products.OPTION_ID,
+        "availabilityId": str(booking.departure_id),
+    }
+    for name in FIXED:
+        if name not in body:
+            continue
+        if name == "unitItems":
+            wanted = _quantities(booking.departure.experience, body[name])
+            if wanted != {line.price_category_id: line.quantity for line in booking.lines}:
+                raise errors.unprocessable("To change the tickets, cancel and book again")
+        elif body[name] != current[name]:
+            raise errors.unprocessable("To change the product or time, cancel and book again")
+    reference = _text(body, "resellerReference", REFERENCE_LIMIT)
+    notes = _text(body, "notes", NOTES_LIMIT)
+    contact = guest_contact(body["contact"], terms.languages) if "contact" in body else None
+    if body.get("expirationMinutes") is not None:
+        extend(session, channel, body, now, terms)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise errors.unprocessable("This booking can no longer be changed")
+    if reference is not None:
+        channel.reseller_reference = reference or None
+    if notes is not None:
+        channel.notes = notes
+    if contact is not None:
+        _set_contact(booking, contact)
+    channel.updated_at = now
+    session.flush()
+    return channel
+
+
+def search(session: Session, reseller: Reseller, args: dict, now: datetime) -> list[ChannelBooking]:
+    """This reseller's bookings by its reference, ours, or the local date of the visit."""
+    statement = (
+        select(ChannelBooking)
+        .join(Booking, ChannelBooking.booking_id == Booking.id)
+        .join(Departure, Booking.departure_id == Departure.id)
+        .where(ChannelBooking.reseller_id == reseller.id)
+        .order_by(Departure.starts_at, ChannelBooking.id)
+        .limit(LIST_LIMIT)
+    )
+    narrowed = False
+    if args.get("resellerReference"):
+        statement = statement.where(
+            ChannelBooking.reseller_reference == args["resellerReference"][:REFERENCE_LIMIT]
+        )
+        narrowed = True
+    if args.get("supplierReference"):
+        statement = statement.where(Booking.reference == args["supplierReference"][:16])
+        narrowed = True
+    start = args.get("localDateStart") or args.get("localDate")
+    end = args.get("localDateEnd") or args.get("localDate")
+    if start or end:
+        if not (start and end):
+            raise errors.bad_request("give both localDateStart and localDateEnd")
+        first = products.parse_day(start, "localDateStart")
+        last = products.parse_day(end, "localDateEnd")
+        begins, ends = products.day_range(first, last)
+        statement = statement.where(Departure.starts_at >= begins, Departure.starts_at < ends)
+        narrowed = True
+    if not narrowed:
+        raise errors.bad_request(
+            "either resellerReference, supplierReference, localDate or "
+            "localDateStart/localDateEnd is required"
+        )
+    if args.get("productId"):
+        experience = products.get_product(session, reseller, args["productId"])
+        statement = statement.where(Departure.experience_id == experience.id)
+    if args.get("optionId"):
+        products.check_option(args["optionId"])
+    return list(session.scalars(statement))
