@@ -68,11 +68,15 @@ def check(path: str, method: str, response) -> dict | list:
         response.status_code,
         response.data[:200],
     )
-    data = response.get_json()
-    pointer = schema_pointer(path, method, response.status_code)
+    return check_data(path, method, response.status_code, response.get_json())
+
+
+def check_data(path: str, method: str, status: int, data):
+    """Validate an answer's JSON for ``status`` against the document; return it."""
+    pointer = schema_pointer(path, method, status)
     errors = [e.message for e in _validator(pointer).iter_errors(data)]
-    assert not errors, (path, method, response.status_code, errors[:5], data)
-    if response.status_code >= 400:
+    assert not errors, (path, method, status, errors[:5], data)
+    if status >= 400:
         assert set(data) >= {"error", "errorMessage"}, data
     return data
 

@@ -178,11 +178,9 @@ def parse_units(experience: Experience, units) -> dict[str, int] | None:
             raise errors.bad_request("units must be a list of {id, quantity}")
         unit_id, quantity = unit.get("id"), unit.get("quantity")
         if not isinstance(unit_id, str) or unit_id not in known:
-            raise errors.OctoError(
-                errors.INVALID_UNIT_ID,
-                "The unitId was missing or invalid",
-                unitId=unit_id if isinstance(unit_id, str) else "",
-            )
+            # The availability error object has no ``unitId`` field: the message names it.
+            shown = unit_id[:40] if isinstance(unit_id, str) else ""
+            raise errors.OctoError(errors.INVALID_UNIT_ID, f"The unit id {shown!r} is not sold")
         if type(quantity) is not int or not 0 <= quantity <= 1000:
             raise errors.bad_request("quantity must be a whole number from 0 to 1000")
         wanted[unit_id] = wanted.get(unit_id, 0) + quantity
