@@ -418,3 +418,41 @@ def test_the_validation_catches_an_answer_that_strays(octo, world):
     broken = {k: v for k, v in product.items() if k != "availabilityType"}
     assert not octo_spec.is_valid("/products/{id}", "GET", 200, broken)
     assert not octo_spec.is_valid("/supplier", "GET", 401, {"error": "X", "extra": 1})
+
+
+def test_a_channel_booking_is_in_the_transparency_line_and_the_ledger(octo, world, make):
+    """Pay on arrival: the breakdown plans the cash; the guide's cash is split in the ledger
+    like any other booking's."""
+    from tests.factories import SPLIT_PARTS
+    from tourism.models import LedgerEntry, LedgerTransaction, Role
+    from tourism.services.ledger import split_rules
+    from tourism.services.ledger.transparency import FeeEstimate, booking_breakdown
+    from tourism.services.operations.checkin import record_cash
+    from tourism.unit_of_work import unit_of_work
+
+    experience = world["experience"]
+    admin = make.user(memberships=[(experience.association, Role.ADMIN)])
+    now = utcnow()
+    split_rules.approve_rule(db.session, experience, SPLIT_PARTS, admin, now, now)
+    guide = make.guide(experience.association)
+    make.assign(world["open"], guide)
+    db.session.commit()
+    held = octo.post("/bookings", _reserve_body(world))
+    uuid = held["uuid"]
+    octo.post("/bookings/{uuid}/confirm", {"contact": GUEST}, f"/bookings/{uuid}/confirm")
+    booking = db.session.scalar(
+        select(Booking).where(Booking.reference == held["supplierReference"])
+    )
+    breakdown = booking_breakdown(db.session, booking, FeeEstimate(0, 0))
+    assert breakdown is not None and breakdown.sentences()
+    db.session.commit()
+    with unit_of_work():
+        booking = db.session.get(Booking, booking.id)
+        payment, _ = record_cash(db.session, booking, booking.total_cents, guide, utcnow())
+    transaction = db.session.scalar(
+        select(LedgerTransaction).where(LedgerTransaction.payment_id == payment.id)
+    )
+    entries = db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.transaction_id == transaction.id)
+    ).all()
+    assert sum(e.amount_cents for e in entries) == 0 and len(entries) > 2

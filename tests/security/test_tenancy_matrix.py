@@ -71,6 +71,20 @@ PUBLIC = {
     "treasury.family_statement",
     "treasury.family_statement_csv",
     "treasury.chart_styles",
+    # The OCTO API: a reseller's key is the credential; which reseller sees what is
+    # tests/security/test_reseller_tenancy.py.
+    "octo.supplier",
+    "octo.product_list",
+    "octo.product_detail",
+    "octo.availability_calendar",
+    "octo.availability",
+    "octo.reserve",
+    "octo.update_booking",
+    "octo.confirm_booking",
+    "octo.extend_booking",
+    "octo.cancel_booking",
+    "octo.get_booking",
+    "octo.list_bookings",
 }
 #: Signed-in pages without an object in the URL: they must show only the user's own data.
 PERSONAL = {
@@ -88,6 +102,11 @@ TENANT = {
     "manage.archive_experience",
     "manage.assign_departures",
     "manage.schedule_guides",
+    "manage.reseller_list",
+    "manage.new_reseller",
+    "manage.edit_reseller",
+    "manage.revoke_reseller_key",
+    "manage.new_reseller_key",
     "manage.cancel_departure",
     "manage.delete_photo",
     "manage.edit_association",
@@ -172,6 +191,7 @@ def world(make_app, tmp_path):
         )
         db.session.add_all([time_off_b, photo_b])
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
+        reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
         users = {
             "guide_a": make.user(password="", memberships=[(a, Role.GUIDE)]),
             "staff_a": make.user(password="", memberships=[(a, Role.STAFF)]),
@@ -199,6 +219,9 @@ def world(make_app, tmp_path):
             "batch": payout_b.batch,
             "payout_id": payout_b.id,
             "table": "experiences",
+            "reseller_id": reseller_b.id,
+            "product_id": exp_b.slug,
+            "booking_uuid": "b" * 36,
         }
         tokens = {
             "bookings": booking_b.manage_token,

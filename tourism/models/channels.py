@@ -47,6 +47,12 @@ class Reseller(db.Model):
     )
 
     @property
+    def commission_percent(self) -> str:
+        """The commission as a percent written with a point (``12.5``), from whole numbers."""
+        whole, part = divmod(self.commission_bp, 100)
+        return f"{whole}.{part:02d}".rstrip("0").rstrip(".") if part else str(whole)
+
+    @property
     def is_active(self) -> bool:
         return self.key_hash is not None and self.key_revoked_at is None
 

@@ -7,8 +7,17 @@ another association's experience, family, schedule or departure is simply not fo
 The blueprint is ``blueprint.bp``; each module of this package adds its views to it:
 ``associations`` (dashboard), ``experiences`` (and photos), ``people`` (families, guides,
 invitations), ``operations`` (schedules, departures, the board), ``assignments`` (guides
-for many departures, a schedule's default guides), ``split_rules``.
+for many departures, a schedule's default guides), ``split_rules``, ``resellers`` (who
+sells through the OCTO API).
 """
 
-from . import assignments, associations, experiences, operations, people, split_rules  # noqa: F401
+from . import (  # noqa: F401
+    assignments,
+    associations,
+    experiences,
+    operations,
+    people,
+    resellers,
+    split_rules,
+)
 from .blueprint import bp  # noqa: F401

@@ -156,6 +156,17 @@ def list_resellers(session: Session, association: Association) -> list[Reseller]
     )
 
 
+def association_experiences(session: Session, association: Association) -> list[Experience]:
+    """The experiences a reseller of ``association`` could be given."""
+    return list(
+        session.scalars(
+            select(Experience)
+            .where(Experience.association_id == association.id)
+            .order_by(Experience.id)
+        )
+    )
+
+
 def may_sell(reseller: Reseller, experience: Experience) -> bool:
     return experience.association_id == reseller.association_id and any(
         e.id == experience.id for e in reseller.experiences

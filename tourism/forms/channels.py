@@ -1,0 +1,62 @@
+"""Forms of the sales channels: a reseller of an association."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, StringField, TelField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from ..services.channels.resellers import ResellerInput
+from .manage import BAD_CHOICE, REQUIRED, MultiCheckboxField, text_field, too_long
+
+COMMISSION_HINT = _l("A percent from 0 to 100, with at most two decimals (e.g. 12.5).")
+
+
+def commission_bp(text: str) -> int | None:
+    """``"12,5"`` or ``"12.5"`` percent as basis points (1250); ``None`` when it is not one."""
+    try:
+        value = Decimal((text or "").strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or not 0 <= value <= 100 or value != value.quantize(Decimal("0.01")):
+        return None
+    return int(value * 100)
+
+
+class ResellerForm(FlaskForm):
+    name = text_field(_l("Name"), 120, required=True)
+    contact_email = EmailField(
+        _l("Contact email"),
+        validators=[InputRequired(message=REQUIRED), Length(max=254, message=too_long(254))],
+    )
+    contact_phone = TelField(
+        _l("Contact phone"),
+        validators=[InputRequired(message=REQUIRED), Length(max=40, message=too_long(40))],
+    )
+    commission = StringField(
+        _l("Commission (percent of the price)"),
+        validators=[InputRequired(message=REQUIRED), Length(max=10, message=too_long(10))],
+    )
+    experiences = MultiCheckboxField(
+        _l("Experiences it may sell"), choices=[], invalid_choice_message=BAD_CHOICE
+    )
+
+    def offer_experiences(self, experiences) -> None:
+        """The association's experiences, as ``(experience, title)`` pairs."""
+        self.experiences.choices = [(str(e.id), title) for e, title in experiences]
+
+    def validate_commission(self, field) -> None:
+        if commission_bp(field.data) is None:
+            raise ValidationError(COMMISSION_HINT)
+
+    def to_input(self) -> ResellerInput:
+        return ResellerInput(
+            name=self.name.data,
+            contact_email=self.contact_email.data,
+            contact_phone=self.contact_phone.data,
+            commission_bp=commission_bp(self.commission.data) or 0,
+            experience_ids=[int(value) for value in self.experiences.data or []],
+        )
