@@ -5,7 +5,7 @@ commission, and may sell the experiences it was given. A channel booking links o
 bookings to the reseller's OCTO uuid and reference. New tables only: no existing row changes.
 
 Revision ID: 3e9a5c1f7b20
-Revises: 5d2e8a41c9f0
+Revises: 9d1e5a7c3f20
 Create Date: 2026-12-04 00:10:00.000000
 
 """
@@ -17,7 +17,7 @@ import tourism.database
 
 # revision identifiers, used by Alembic.
 revision = '3e9a5c1f7b20'
-down_revision = '5d2e8a41c9f0'
+down_revision = '9d1e5a7c3f20'
 branch_labels = None
 depends_on = None
 
