@@ -246,3 +246,84 @@ def _reseller(self, association=None, experiences=(), commission_bp=1_000, **kw)
 
 
 Factories.reseller = _reseller
+
+# --- Routes across communities (appended for the route tests) -------------------------------
+
+
+def _homestay(self, family=None, capacity=4, price=2500, **kw):
+    from decimal import Decimal
+
+    from tourism.models import Homestay
+
+    family = family or self.family()
+    defaults = dict(
+        name=f"Casa {family.name}",
+        description_es="Habitación",
+        description_en="Room",
+        latitude=Decimal("-1.000000"),
+        longitude=Decimal("-77.800000"),
+        location_is_approximate=True,
+    )
+    homestay = Homestay(
+        family=family, capacity=capacity, price_cents_per_person_night=price, **(defaults | kw)
+    )
+    return self._add(homestay)
+
+
+def _extra(self, association=None, price=800, stock=None, **kw):
+    from tourism.models import Extra
+
+    association = association or self.association()
+    n = next(_seq)
+    defaults = dict(code=f"extra-{n}", name_es=f"Extra {n}", name_en=f"Extra {n}")
+    return self._add(
+        Extra(association=association, price_cents=price, stock=stock, **(defaults | kw))
+    )
+
+
+def _route(self, start_date=None, capacities=(10, 10, 10), beds=(4, 4), approve=True, **kw):
+    """A three-day route over three associations: an activity each day (08:30, 06:00 and
+    10:00 local) with two homestay nights between, departures made for ``start_date``
+    (five days from now unless given) and every association's approval."""
+    from datetime import time as clock
+
+    from tourism.models import ExperienceStatus, Route, RouteText
+    from tourism.services.routes import curation
+    from tourism.timefmt import local_to_utc
+
+    start_date = start_date or (utcnow() + timedelta(days=5)).date()
+    n = next(_seq)
+    route = Route(
+        slug=f"route-{n}",
+        status=ExperienceStatus.DRAFT,
+        cancellation_policy=[{"hours": 72, "percent": 100}],
+        **kw,
+    )
+    route.texts = [
+        RouteText(locale="es", title=f"Ruta {n}", summary="Resumen"),
+        RouteText(locale="en", title=f"Route {n}", summary="Summary"),
+    ]
+    self._add(route)
+    times = (clock(8, 30), clock(6, 0), clock(10, 0))
+    associations = [self.association() for _ in range(3)]
+    for day, (association, at, capacity) in enumerate(
+        zip(associations, times, capacities, strict=True), start=1
+    ):
+        experience = self.experience(association=association, duration_minutes=180)
+        when = local_to_utc(start_date + timedelta(days=day - 1), at)
+        self.departure(experience, capacity=capacity, starts_at=when)
+        curation.add_experience_leg(self.session, route, experience, day, at)
+        if day < 3:
+            homestay = self.homestay(self.family(association), capacity=beds[day - 1])
+            curation.add_homestay_leg(self.session, route, homestay, day)
+    if approve:
+        for association in associations:
+            curation.decide_participation(self.session, route, association, True, None, utcnow())
+        curation.publish_route(self.session, route)
+    self.session.refresh(route)
+    return route
+
+
+Factories.homestay = _homestay
+Factories.extra = _extra
+Factories.route = _route

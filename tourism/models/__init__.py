@@ -42,6 +42,23 @@ from .payment import (
 )
 from .payouts import Payout, PayoutMethod
 from .people import Association, Family, Membership, Role, User
+from .routes import (
+    Extra,
+    Homestay,
+    HomestayBlackout,
+    LegKind,
+    ParticipationStatus,
+    PriceRule,
+    Route,
+    RouteBooking,
+    RouteBookingExtra,
+    RouteBookingLeg,
+    RouteBookingNight,
+    RouteExtra,
+    RouteLeg,
+    RouteParticipation,
+    RouteText,
+)
 from .schedule import Departure, DepartureStatus, Schedule
 from .splits import SplitRule
 
@@ -49,6 +66,22 @@ __all__ = [
     "ChannelBooking",
     "Reseller",
     "reseller_experiences",
+
+    "Extra",
+    "Homestay",
+    "HomestayBlackout",
+    "LegKind",
+    "ParticipationStatus",
+    "PriceRule",
+    "Route",
+    "RouteBooking",
+    "RouteBookingExtra",
+    "RouteBookingLeg",
+    "RouteBookingNight",
+    "RouteExtra",
+    "RouteLeg",
+    "RouteParticipation",
+    "RouteText",
     "AuditEvent",
     "AuditLogIsAppendOnly",
     "Payout",

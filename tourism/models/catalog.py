@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -114,6 +115,11 @@ class Stop(db.Model):
     position: Mapped[int] = mapped_column(Integer)
     family_id: Mapped[int | None] = mapped_column(ForeignKey("families.id"), index=True)
     duration_minutes: Mapped[int | None]
+    #: Where the stop is, in degrees (WGS 84), for the route map; NULL: not known.
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    #: The coordinates are an approximation (demo data, or a place given only roughly).
+    location_is_approximate: Mapped[bool] = mapped_column(default=False)
 
     experience: Mapped[Experience] = relationship(back_populates="stops")
     family = relationship("Family")

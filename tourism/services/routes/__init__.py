@@ -1,0 +1,1 @@
+"""Routes across communities: itineraries, their availability, booking and money."""

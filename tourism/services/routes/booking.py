@@ -1,0 +1,393 @@
+"""Booking a route: one checkout that holds every leg's seats, every night's beds and the
+extras' stock, all or nothing.
+
+**Lock order.** A route booking locks rows in one fixed order: its departures by id (with
+``booking.availability.lock_departure``, the lock every ordinary booking takes), then its
+homestays by id, then its stocked extras by id. An ordinary booking locks one departure
+and nothing else, so no two transactions can each hold a lock the other waits for: route
+bookings and ordinary bookings cannot deadlock, and since every seat change counts under the
+departure's lock, neither can oversell the other.
+
+Like ``booking.lifecycle.hold_seats``, everything that does not depend on what is left is
+done first (checks, reads, inserts); the locks come last, just before counting.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from ...database import holds_write_lock
+from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
+from ...models import (
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Departure,
+    DepartureStatus,
+    Experience,
+    ExperienceStatus,
+    Extra,
+    Homestay,
+    LegKind,
+    PaymentMethod,
+    Route,
+    RouteBooking,
+    RouteBookingExtra,
+    RouteBookingLeg,
+    RouteBookingNight,
+)
+from ..booking import availability as seats
+from ..booking import lifecycle
+from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
+from ..ledger import split_rules
+from . import availability, shape
+
+#: Route booking references start with this, so they never collide with an association's.
+ROUTE_REFERENCE_PREFIX = "RUT"
+#: The most of one extra a booking may take.
+MAX_EXTRA_QUANTITY = 50
+
+
+class RouteUnavailable(DepartureUnavailable):
+    default_message = _l("This route cannot be booked for that date: %(reason)s.")
+
+
+class LegInThePast(DepartureUnavailable):
+    default_message = _l(
+        "An activity of this route on that date has already left or closed for bookings."
+    )
+
+
+class NotEnoughBeds(SoldOut):
+    default_message = _l("Sorry, a homestay of this route has not enough beds left that night.")
+
+
+class ExtraOverStock(SoldOut):
+    def __init__(self, name: str, left: int) -> None:
+        super().__init__(
+            _ln(
+                "Sorry, only %(num)s of %(extra)s is left.",
+                "Sorry, only %(num)s of %(extra)s are left.",
+                left,
+                extra=name,
+            )
+        )
+
+
+class PeopleOutOfRange(InvalidRequest):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            _ln(
+                "A route can be booked for 1 to %(num)s person at once.",
+                "A route can be booked for 1 to %(num)s people at once.",
+                limit,
+            )
+        )
+
+
+class UnknownExtra(InvalidRequest):
+    default_message = _l("That extra is not offered on this route.")
+
+
+class BadExtraQuantity(InvalidRequest):
+    default_message = _l("Extras must be whole numbers, zero or more.")
+
+
+@dataclass
+class RouteBookingRequest:
+    route_id: int
+    start_date: date
+    people: int
+    contact: lifecycle.ContactDetails
+    payment_method: str = PaymentMethod.ON_ARRIVAL.value
+    #: Units wanted per extra id.
+    extras: dict[int, int] = field(default_factory=dict)
+
+
+def published_route(session: Session, route_id: int) -> Route:
+    route = session.get(Route, route_id)
+    if route is None or route.status != ExperienceStatus.PUBLISHED:
+        raise NotFound(_l("This route does not exist."))
+    return route
+
+
+def new_route_reference(session: Session) -> str:
+    while True:
+        body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
+        reference = f"{ROUTE_REFERENCE_PREFIX}-{body}"
+        taken = session.scalar(select(RouteBooking.id).where(RouteBooking.reference == reference))
+        if taken is None:
+            return reference
+
+
+def adult_category(experience: Experience):
+    """The ticket a route sells on an experience leg: its first active category (adult)."""
+    active = [pc for pc in experience.price_categories if pc.is_active]
+    by_code = {pc.code: pc for pc in active}
+    category = by_code.get("adult") or (active[0] if active else None)
+    if category is None:
+        raise InvalidRequest(_l("An activity of this route has no tickets on sale."))
+    return category
+
+
+def book_route(
+    session: Session,
+    request: RouteBookingRequest,
+    now: datetime,
+    languages: list[str],
+    hold_for: timedelta = timedelta(minutes=30),
+    cutoff: timedelta = lifecycle.DEFAULT_CUTOFF,
+) -> RouteBooking:
+    """Hold (or, paid on arrival, confirm) a whole route for ``request.people`` from
+    ``request.start_date``, or raise and leave nothing behind.
+
+    Each experience leg becomes an ordinary ``Booking`` of its departure, referenced and
+    split like any other (the split rule in force now); each night a ``RouteBookingNight``;
+    each extra a ``RouteBookingExtra``. Then the rows are locked in the fixed order (see the
+    module doc) and every count is made under its lock, this booking included.
+    """
+    contact = lifecycle.validate_contact(request.contact, languages)
+    route = published_route(session, request.route_id)
+    if request.payment_method != PaymentMethod.ON_ARRIVAL.value:
+        raise InvalidRequest(_l("That payment method is not offered for this route."))
+    people = request.people
+    if not isinstance(people, int) or not 1 <= people <= route.max_people_per_booking:
+        raise PeopleOutOfRange(limit=route.max_people_per_booking)
+    shape.check_route(route)
+    extras = _extras_wanted(route, request.extras)
+
+    (plan,) = availability.plan_route(session, route, [request.start_date], people, now, cutoff)
+    departures = plan.departures
+    if any(problem is availability.TOO_LATE for problem in plan.problems):
+        raise LegInThePast()
+    if any(problem is availability.NO_DEPARTURE for problem in plan.problems):
+        raise RouteUnavailable(reason=availability.NO_DEPARTURE)
+    shape.check_overlaps([(d.starts_at, d.ends_at) for d in departures])
+    for departure in departures:
+        if departure.experience.status != ExperienceStatus.PUBLISHED:
+            raise RouteUnavailable(reason=availability.NO_DEPARTURE)
+
+    confirmed = request.payment_method == PaymentMethod.ON_ARRIVAL.value
+    route_booking = RouteBooking(
+        route=route,
+        reference=new_route_reference(session),
+        manage_token=new_manage_token(),
+        status=BookingStatus.CONFIRMED if confirmed else BookingStatus.HELD,
+        hold_expires_at=None if confirmed else now + hold_for,
+        confirmed_at=now if confirmed else None,
+        payment_method=request.payment_method,
+        start_date=request.start_date,
+        people=people,
+        contact_name=contact.name,
+        contact_email=contact.email,
+        contact_phone=contact.phone,
+        country=contact.country,
+        language=contact.language,
+        currency=route.currency,
+        total_cents=0,
+        created_at=now,
+    )
+    for leg_plan in plan.legs:
+        leg = leg_plan.leg
+        if leg.kind == LegKind.EXPERIENCE:
+            booking = _leg_booking(session, leg_plan.departure, people, route_booking, now)
+            route_booking.legs.append(RouteBookingLeg(leg=leg, booking=booking))
+        else:
+            route_booking.nights.append(
+                RouteBookingNight(
+                    homestay=leg.homestay,
+                    night=leg_plan.night,
+                    people=people,
+                    unit_price_cents=leg.homestay.price_cents_per_person_night,
+                )
+            )
+    for extra, quantity in extras:
+        route_booking.extras.append(
+            RouteBookingExtra(extra=extra, quantity=quantity, unit_price_cents=extra.price_cents)
+        )
+    route_booking.curator_fee_cents = route.curator_fee_cents * people
+    route_booking.total_cents = route_total(route_booking)
+    session.add(route_booking)
+    session.flush()
+    try:
+        _claim_all(session, route_booking, now, cutoff)
+    except DomainError:
+        # Leave nothing behind even for a caller that commits after catching this.
+        leg_bookings = [booking_leg.booking for booking_leg in route_booking.legs]
+        session.delete(route_booking)
+        session.flush()
+        for leg_booking in leg_bookings:
+            session.delete(leg_booking)
+        session.flush()
+        raise
+    return route_booking
+
+
+def route_total(route_booking: RouteBooking) -> int:
+    """The route's price rule (sum of legs): every leg booking, night and extra, plus the
+    curator's fee."""
+    return (
+        sum(booking_leg.booking.total_cents for booking_leg in route_booking.legs)
+        + sum(night.amount_cents for night in route_booking.nights)
+        + sum(extra.amount_cents for extra in route_booking.extras)
+        + route_booking.curator_fee_cents
+    )
+
+
+def _extras_wanted(route: Route, wanted: dict[int, int]) -> list[tuple[Extra, int]]:
+    offered = {extra.id: extra for extra in route.extras if extra.is_active}
+    chosen = []
+    for extra_id, quantity in sorted(wanted.items()):
+        if extra_id not in offered:
+            raise UnknownExtra()
+        if not isinstance(quantity, int) or not 0 <= quantity <= MAX_EXTRA_QUANTITY:
+            raise BadExtraQuantity()
+        if quantity:
+            chosen.append((offered[extra_id], quantity))
+    return chosen
+
+
+def _leg_booking(
+    session: Session, departure: Departure, people: int, route_booking: RouteBooking, now
+) -> Booking:
+    """The ordinary booking of one experience leg, in the route booking's state."""
+    experience = departure.experience
+    category = adult_category(experience)
+    booking = Booking(
+        departure=departure,
+        reference=new_reference(session, experience.association.code),
+        manage_token=new_manage_token(),
+        status=route_booking.status,
+        hold_expires_at=route_booking.hold_expires_at,
+        confirmed_at=route_booking.confirmed_at,
+        payment_method=route_booking.payment_method,
+        online_due_cents=0,
+        contact_name=route_booking.contact_name,
+        contact_email=route_booking.contact_email,
+        contact_phone=route_booking.contact_phone,
+        country=route_booking.country,
+        language=route_booking.language,
+        currency=experience.currency,
+        total_cents=category.price_cents * people,
+        created_at=now,
+    )
+    booking.split_rule_id = split_rules.rule_id_in_force(session, experience.id, now)
+    booking.lines.append(
+        BookingLine(
+            price_category_id=category.id, quantity=people, unit_price_cents=category.price_cents
+        )
+    )
+    session.add(booking)
+    return booking
+
+
+_READ_HOMESTAY = (
+    select(Homestay)
+    .where(Homestay.id == bindparam("homestay_id"))
+    .execution_options(populate_existing=True)
+)
+_READ_EXTRA = (
+    select(Extra).where(Extra.id == bindparam("extra_id")).execution_options(populate_existing=True)
+)
+
+
+def _lock(session: Session, statement, params: dict):
+    """The row, locked for the rest of the transaction as ``lock_departure`` locks one."""
+    if session.get_bind().dialect.name != "sqlite":
+        statement = statement.with_for_update(key_share=True)
+    elif not holds_write_lock(session):
+        raise RuntimeError(
+            "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
+        )
+    return session.execute(statement, params).scalar_one()
+
+
+def lock_homestay(session: Session, homestay_id: int) -> Homestay:
+    return _lock(session, _READ_HOMESTAY, {"homestay_id": homestay_id})
+
+
+def lock_extra(session: Session, extra_id: int) -> Extra:
+    return _lock(session, _READ_EXTRA, {"extra_id": extra_id})
+
+
+def _claim_all(session: Session, route_booking: RouteBooking, now, cutoff) -> None:
+    """Lock departures, then homestays, then stocked extras, each by id, and check under
+    the locks that this booking (already inserted) still fits everywhere."""
+    people = route_booking.people
+    for departure_id in sorted(bl.booking.departure_id for bl in route_booking.legs):
+        departure = seats.lock_departure(session, departure_id)
+        if departure.status != DepartureStatus.SCHEDULED:
+            raise RouteUnavailable(reason=availability.DEPARTURE_CANCELLED)
+        if departure.starts_at - cutoff <= now:
+            raise LegInThePast()
+        taken = seats.seats_taken_on(session, departure_id, now)
+        left = departure.capacity - (taken - people)
+        if people > left:
+            raise SoldOut(
+                _ln(
+                    "Sorry, only %(num)s seat is left on an activity of this route that day.",
+                    "Sorry, only %(num)s seats are left on an activity of this route that day.",
+                    max(left, 0),
+                )
+            )
+    nights = sorted(route_booking.nights, key=lambda n: (n.homestay_id, n.night))
+    for homestay_id in sorted({night.homestay_id for night in nights}):
+        homestay = lock_homestay(session, homestay_id)
+        closed = {b.night for b in homestay.blackouts}
+        for night in (n for n in nights if n.homestay_id == homestay_id):
+            if not homestay.is_active or night.night in closed:
+                raise RouteUnavailable(reason=availability.CLOSED_NIGHT)
+            taken = availability.beds_taken(session, homestay_id, night.night, now)
+            if taken > homestay.capacity:
+                raise NotEnoughBeds()
+    for item in sorted(route_booking.extras, key=lambda e: e.extra_id):
+        if item.extra.stock is None:
+            continue
+        extra = lock_extra(session, item.extra_id)
+        sold = availability.extra_units_sold(session, extra.id, now)
+        if sold > extra.stock:
+            raise ExtraOverStock(
+                name=extra.name(route_booking.language),
+                left=max(extra.stock - (sold - item.quantity), 0),
+            )
+
+
+class CannotCancelRoute(DepartureUnavailable):
+    default_message = _l("This route booking can no longer be cancelled online.")
+
+
+def cancel_route_booking(session: Session, route_booking: RouteBooking, now: datetime):
+    """Cancel the whole route before its first activity: every leg booking (each through
+    ``lifecycle.cancel_booking``, in departure-id order like the locks when booking), its
+    nights and extras (they stop counting when the route booking is cancelled)."""
+    if route_booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise CannotCancelRoute()
+    legs = sorted(route_booking.legs, key=lambda bl: bl.booking.departure_id)
+    if any(bl.booking.departure.starts_at <= now for bl in legs):
+        raise CannotCancelRoute()
+    for booking_leg in legs:
+        if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+            lifecycle.cancel_booking(session, booking_leg.booking, now)
+    route_booking.status = BookingStatus.CANCELLED
+    route_booking.cancelled_at = now
+    route_booking.hold_expires_at = None
+    session.flush()
+    return route_booking
+
+
+def find_route_booking(session: Session, token: str) -> RouteBooking:
+    """The route booking a manage link points to; any other token is simply not found."""
+    if not lifecycle.TOKEN_SHAPE.fullmatch(token or ""):
+        raise NotFound()
+    found = session.scalar(select(RouteBooking).where(RouteBooking.manage_token == token))
+    if found is None or not hmac.compare_digest(found.manage_token, token):
+        raise NotFound()
+    return found

@@ -1,0 +1,100 @@
+"""Putting a route together: its legs, the associations' approvals, publishing."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from ...errors import InvalidRequest
+from ...models import (
+    Association,
+    Experience,
+    ExperienceStatus,
+    Homestay,
+    LegKind,
+    ParticipationStatus,
+    Route,
+    RouteLeg,
+    RouteParticipation,
+    User,
+)
+from . import shape
+
+#: The longest route we sell, in days.
+MAX_DAYS = 14
+
+
+def participation(session: Session, route: Route, association: Association) -> RouteParticipation:
+    """The association's participation row in the route, created pending when missing."""
+    for row in route.participations:
+        if row.association_id == association.id:
+            return row
+    row = RouteParticipation(route=route, association_id=association.id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def decide_participation(
+    session: Session,
+    route: Route,
+    association: Association,
+    approve: bool,
+    user: User | None,
+    now: datetime,
+) -> RouteParticipation:
+    """Record the association's answer: approved lets its legs be sold in this route;
+    declined (or never answered) stops the route being sold."""
+    row = participation(session, route, association)
+    row.status = ParticipationStatus.APPROVED if approve else ParticipationStatus.DECLINED
+    row.decided_by_id = user.id if user is not None else None
+    row.decided_at = now
+    session.flush()
+    return row
+
+
+def _check_day(day: int) -> None:
+    if not isinstance(day, int) or not 1 <= day <= MAX_DAYS:
+        raise InvalidRequest(_l("A route's days are numbered from 1 to %(days)s."), days=MAX_DAYS)
+
+
+def add_experience_leg(
+    session: Session, route: Route, experience: Experience, day: int, start_time: time
+) -> RouteLeg:
+    """Add the departure of ``experience`` at local ``start_time`` on ``day`` as the next
+    leg; its association is asked to take part (pending until it approves)."""
+    _check_day(day)
+    leg = RouteLeg(
+        route=route,
+        position=len(route.legs),
+        day=day,
+        kind=LegKind.EXPERIENCE,
+        experience=experience,
+        start_time=start_time,
+    )
+    session.add(leg)
+    participation(session, route, experience.association)
+    session.flush()
+    return leg
+
+
+def add_homestay_leg(session: Session, route: Route, homestay: Homestay, day: int) -> RouteLeg:
+    """Add the night of ``day`` at ``homestay`` as the next leg."""
+    _check_day(day)
+    leg = RouteLeg(
+        route=route, position=len(route.legs), day=day, kind=LegKind.HOMESTAY, homestay=homestay
+    )
+    session.add(leg)
+    participation(session, route, homestay.family.association)
+    session.flush()
+    return leg
+
+
+def publish_route(session: Session, route: Route) -> Route:
+    """Publish a route whose shape holds (see ``shape.check_route``), or raise."""
+    shape.check_route(route)
+    route.status = ExperienceStatus.PUBLISHED
+    session.flush()
+    return route
