@@ -325,5 +325,5 @@ def _route(self, start_date=None, capacities=(10, 10, 10), beds=(4, 4), approve=
 
 
 Factories.homestay = _homestay
-Factories.extra = _extra
+Factories.route_extra = _extra
 Factories.route = _route

@@ -38,7 +38,7 @@ def counts(session):
 
 def test_booking_a_route_books_every_leg_night_and_extra(session, make):
     route = make.route()
-    chocolate = make.extra(price=1200, stock=10)
+    chocolate = make.route_extra(price=1200, stock=10)
     route.extras.append(chocolate)
     session.flush()
     rb = book(session, route, people=2, extras={chocolate.id: 3})
@@ -117,7 +117,7 @@ def test_ordinary_bookings_and_route_bookings_share_the_seats(session, make):
 
 def test_extras_over_stock_are_refused_with_what_is_left(session, make):
     route = make.route()
-    guayusa = make.extra(stock=2, name_en="guayusa pack", name_es="paquete de guayusa")
+    guayusa = make.route_extra(stock=2, name_en="guayusa pack", name_es="paquete de guayusa")
     route.extras.append(guayusa)
     session.flush()
     before = counts(session)
@@ -129,7 +129,7 @@ def test_extras_over_stock_are_refused_with_what_is_left(session, make):
 
 def test_an_extra_not_on_the_route_is_refused(session, make):
     route = make.route()
-    elsewhere = make.extra()
+    elsewhere = make.route_extra()
     with pytest.raises(booking.UnknownExtra):
         book(session, route, extras={elsewhere.id: 1})
 
@@ -137,7 +137,7 @@ def test_an_extra_not_on_the_route_is_refused(session, make):
 @pytest.mark.parametrize("quantity", [-1, 51, "2"])
 def test_odd_extra_quantities_are_refused(session, make, quantity):
     route = make.route()
-    extra = make.extra()
+    extra = make.route_extra()
     route.extras.append(extra)
     session.flush()
     with pytest.raises(booking.BadExtraQuantity):
@@ -183,7 +183,7 @@ def test_card_is_not_offered_yet(session, make):
 
 def test_cancelling_a_route_frees_every_seat_bed_and_extra(session, make):
     route = make.route(beds=(2, 2))
-    extra = make.extra(stock=2)
+    extra = make.route_extra(stock=2)
     route.extras.append(extra)
     session.flush()
     rb = book(session, route, people=2, extras={extra.id: 2})
