@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         bookings,
         guide,
+        itineraries,
         manage,
         media,
         octo,
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(treasury.bp)
+    app.register_blueprint(itineraries.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

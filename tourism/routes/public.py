@@ -32,6 +32,7 @@ from ..services.catalog import search as catalog
 from ..services.ledger import transparency
 from ..services.payments import online as payments
 from ..services.payments.stripe_gateway import current_gateway
+from ..services.routes import curation as route_curation
 from ..timefmt import display_zone, local, local_today
 from ..unit_of_work import unit_of_work
 
@@ -60,7 +61,10 @@ def index():
         )
         entries = catalog.search_experiences(db.session, filters, utcnow(), display_zone())
     covers = photos.cover_photos(db.session, [entry.experience.id for entry in entries])
-    return render_template("public/index.html", form=form, entries=entries, covers=covers), status
+    routes = route_curation.published_routes(db.session)
+    return render_template(
+        "public/index.html", form=form, entries=entries, covers=covers, routes=routes
+    ), status
 
 
 @bp.get("/experiences/<slug>")

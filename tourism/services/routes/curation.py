@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...errors import InvalidRequest
+from ...errors import InvalidRequest, NotFound
 from ...models import (
     Association,
     Experience,
@@ -97,4 +98,22 @@ def publish_route(session: Session, route: Route) -> Route:
     shape.check_route(route)
     route.status = ExperienceStatus.PUBLISHED
     session.flush()
+    return route
+
+
+def published_routes(session: Session) -> list[Route]:
+    """Every published route, by slug."""
+    return list(
+        session.scalars(
+            select(Route).where(Route.status == ExperienceStatus.PUBLISHED).order_by(Route.slug)
+        )
+    )
+
+
+def published_route_by_slug(session: Session, slug: str) -> Route:
+    route = session.scalar(
+        select(Route).where(Route.slug == slug, Route.status == ExperienceStatus.PUBLISHED)
+    )
+    if route is None:
+        raise NotFound(_l("This route does not exist."))
     return route

@@ -32,6 +32,7 @@ from ...models import (
     Association,
     Booking,
     BookingStatus,
+    LegKind,
     Payment,
     PaymentStatus,
     RouteBooking,
@@ -42,6 +43,7 @@ from ...models import (
 from ...models.ledger import AccountKind, AccountState, TransactionKind
 from ..ledger import journal as ledger
 from ..ledger import postings, releases
+from .booking import adult_category
 
 AVAILABLE = AccountState.AVAILABLE
 
@@ -206,3 +208,33 @@ def _curator_account(session: Session, route_booking: RouteBooking):
     if curator is None:
         return ledger.account(session, AccountKind.PLATFORM, state=AVAILABLE)
     return ledger.account(session, AccountKind.ASSOCIATION_FUND, curator, state=AVAILABLE)
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one community (or the curator) receives of one person's route price."""
+
+    name: str
+    cents: int
+    curator: bool = False
+
+
+def per_person_shares(route) -> list[Share]:
+    """One person's route price, by who receives it, in the order the visitor meets them:
+    the transparency line across communities on the route page."""
+    totals: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for leg in sorted(route.legs, key=lambda leg: leg.position):
+        if leg.kind == LegKind.EXPERIENCE:
+            association = leg.experience.association
+            cents = adult_category(leg.experience).price_cents
+        else:
+            association = leg.homestay.family.association
+            cents = leg.homestay.price_cents_per_person_night
+        names[association.id] = association.name
+        totals[association.id] = totals.get(association.id, 0) + cents
+    shares = [Share(names[i], cents) for i, cents in totals.items()]
+    if route.curator_fee_cents:
+        name = route.curator.name if route.curator is not None else "Chakra Routes"
+        shares.append(Share(name, route.curator_fee_cents, curator=True))
+    return shares

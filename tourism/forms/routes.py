@@ -1,0 +1,115 @@
+"""The route booking form: a start date, how many people, extras and the contact details
+of the ordinary booking form (``BookingForm``), checked the same way."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField
+from wtforms.validators import DataRequired, InputRequired, Optional
+
+from .. import vocabulary
+from ..i18n import current_locale
+from ..services.booking import lifecycle
+from ..services.routes.booking import MAX_EXTRA_QUANTITY
+from .public import (
+    PAYMENT_LABELS,
+    BookingForm,
+    WholeNumberRange,
+    choices,
+    country_choices,
+)
+
+
+class RouteBookingForm(BookingForm):
+    """Contact details as for one experience, plus the route's own choices; ticket fields
+    are replaced by the number of people (every leg is booked for all of them)."""
+
+    max_people = 8
+
+    start_date = SelectField(_l("Start date"), validators=[DataRequired()])
+    people = IntegerField(_l("People"), default=2, validators=[InputRequired()])
+
+    def extra_fields(self):
+        return [field for field in self if field.name.startswith("extra_")]
+
+    def extras(self) -> dict[int, int]:
+        return {int(f.name.removeprefix("extra_")): f.data or 0 for f in self.extra_fields()}
+
+    def validate(self, extra_validators=None) -> bool:
+        # The ordinary form's own checks, but not its ticket rules (there are no tickets).
+        valid = FlaskForm.validate(self, extra_validators)
+        self.ticket_errors = []
+        if self.people.data is not None and not self.people.errors:
+            if not 1 <= self.people.data <= self.max_people:
+                self.people.errors = [
+                    str(
+                        _ln(
+                            "Choose between 1 and %(num)s person.",
+                            "Choose between 1 and %(num)s people.",
+                            self.max_people,
+                        )
+                    )
+                ]
+                valid = False
+        if (self.special_needs.data or "").strip() and not self.special_needs_consent.data:
+            self.special_needs_consent.errors = [str(lifecycle.NEEDS_CONSENT_MISSING)]
+            valid = False
+        return valid
+
+
+@lru_cache(maxsize=64)
+def _route_form_class(extras: tuple[tuple[int, str, str], ...], people: int):
+    class OneRouteBookingForm(RouteBookingForm):
+        max_people = people
+
+    for extra_id, name_es, name_en in extras:
+        setattr(
+            OneRouteBookingForm,
+            f"extra_{extra_id}",
+            IntegerField(
+                _ExtraLabel(name_es, name_en),
+                default=0,
+                validators=[
+                    Optional(),
+                    WholeNumberRange(
+                        min=0,
+                        max=MAX_EXTRA_QUANTITY,
+                        message=_l("Extras must be whole numbers, zero or more."),
+                    ),
+                ],
+            ),
+        )
+    return OneRouteBookingForm
+
+
+class _ExtraLabel:
+    """An extra's name in the language of the page being drawn."""
+
+    def __init__(self, name_es: str, name_en: str) -> None:
+        self.name_es, self.name_en = name_es, name_en
+
+    def __str__(self) -> str:
+        return self.name_en if current_locale() == "en" else self.name_es
+
+
+def route_booking_form_for(
+    route, start_dates: list[tuple[str, str]], locale: str, languages: list[str], **kwargs
+) -> RouteBookingForm:
+    """The booking form of ``route``: ``start_dates`` as (ISO date, label) choices."""
+    form_class = _route_form_class(
+        tuple((e.id, e.name_es, e.name_en) for e in route.extras if e.is_active),
+        route.max_people_per_booking,
+    )
+    form = form_class(**kwargs)
+    form.start_date.choices = choices(start_dates)
+    form.country.choices = choices(country_choices(locale))
+    form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
+    form.payment_method.choices = choices([("on_arrival", str(PAYMENT_LABELS["on_arrival"]))])
+    if not form.is_submitted():
+        form.payment_method.data = "on_arrival"
+        form.language.data = locale
+    return form
