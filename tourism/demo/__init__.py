@@ -109,6 +109,7 @@ DEMO_VISITORS = [
 
 
 from .history import seed_history, seed_rules  # noqa: E402
+from .routes import seed_routes  # noqa: E402
 
 
 def seed_demo(
@@ -173,6 +174,7 @@ def seed_demo(
     _book_cacao_route(session, experiences["kallari-cacao-route"], associations["kallari"], now)
     _demo_people(session, associations, experiences["kallari-cacao-route"], now)
     session.flush()
+    seed_routes(session, today, associations, families, experiences)
     seed_rules(session, now)
     if history:
         seed_history(session, now)
