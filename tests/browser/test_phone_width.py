@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tests.route_walk import placeholder_url, routes
 from tourism.demo import DEMO_PASSWORD
+from tourism.demo.routes import ROUTE
 from tourism.extensions import db
 from tourism.models import (
     Association,
@@ -32,6 +33,7 @@ from tourism.services.treasury import statements
 pytestmark = pytest.mark.browser
 
 WIDTH = 360
+route_slug = ROUTE["slug"]
 PHONE = {"width": WIDTH, "height": 740}
 
 #: Not pages: files, feeds, JSON, redirects only, form posts.
@@ -58,7 +60,11 @@ class Walker:
 
 
 ROLES = [
-    Walker("visitor", None, ("public.", "bookings.", "auth.", "treasury.family_statement")),
+    Walker(
+        "visitor",
+        None,
+        ("public.", "bookings.", "auth.", "treasury.family_statement", "itineraries.index"),
+    ),
     Walker("guide", "guia@kallari.demo", ("guide.", "treasury.guide_statement")),
     Walker("staff", "personal@kallari.demo", ("manage.",)),
     Walker("admin", "admin@kallari.demo", ("manage.", "treasury.")),
@@ -136,6 +142,34 @@ def demo_ids(app) -> dict:
     return ids
 
 
+def route_booking_token(app) -> str:
+    """The private link of a booking of the demo route for two people, made for the walk."""
+    from tourism.database import utcnow, write_transactions
+    from tourism.models import Route
+    from tourism.services.booking.lifecycle import DEFAULT_CUTOFF, ContactDetails
+    from tourism.services.routes import availability
+    from tourism.services.routes import booking as route_booking
+    from tourism.timefmt import local_today
+
+    with app.app_context(), write_transactions():
+        route = db.session.scalars(select(Route).where(Route.slug == route_slug)).one()
+        plan = availability.bookable_start_dates(
+            db.session, route, local_today(), 60, 2, utcnow(), DEFAULT_CUTOFF
+        )[0]
+        contact = ContactDetails(
+            "Visitante Demo Ruta", "ruta@example.org", "+593 99 000 1234", "EC", "es"
+        )
+        booked = route_booking.book_route(
+            db.session,
+            route_booking.RouteBookingRequest(route.id, plan.start_date, 2, contact),
+            utcnow(),
+            ["es", "en"],
+        )
+        token = booked.manage_token
+        db.session.commit()
+    return token
+
+
 def demo_urls(app) -> dict[str, list[str]]:
     """Per role, the URL of every page it is walked through, with the demo data's ids."""
     ids = demo_ids(app)
@@ -156,6 +190,12 @@ def demo_urls(app) -> dict[str, list[str]]:
                 )
             # Pages with a query that changes what they show.
             urls["staff"].append(url_for("manage.operations", view="week"))
+            # The demo route's pages (their slug is not an experience's) and a booking of it.
+            urls["visitor"] += [
+                url_for("itineraries.route", slug=route_slug),
+                url_for("itineraries.book", slug=route_slug),
+                url_for("itineraries.manage", token=route_booking_token(app)),
+            ]
     return urls
 
 
