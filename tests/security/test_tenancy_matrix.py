@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from PIL import Image
@@ -23,10 +23,17 @@ from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import (
     AccountKind,
+    BookingStatus,
+    ExperienceStatus,
     GuideTimeOff,
+    LegKind,
     Membership,
     Photo,
     Role,
+    Route,
+    RouteBooking,
+    RouteBookingLeg,
+    RouteLeg,
     Schedule,
     TransactionKind,
 )
@@ -122,6 +129,8 @@ TENANT = {
     "manage.experience_photos",
     "manage.experiences",
     "manage.families",
+    "manage.route_bookings",
+    "manage.record_route_cash",
     "manage.generate_departures",
     "manage.guides",
     "manage.invite",
@@ -155,6 +164,38 @@ TENANT = {
 OWN = {"guide.rotate_calendar", "guide.remove_time_off", "treasury.guide_statement_csv"}
 
 SECRETS = ("B SECRET ROUTE", "Familia Secreta B", "Visitante Secreto B", "guide-b@example.org")
+
+
+def _route_booking(booking_b):
+    """A route booking whose one leg is ``booking_b`` (association B has a part in it)."""
+    route = Route(slug="route-b", status=ExperienceStatus.PUBLISHED)
+    leg = RouteLeg(
+        route=route,
+        position=0,
+        day=1,
+        kind=LegKind.EXPERIENCE,
+        experience=booking_b.departure.experience,
+        start_time=time(9),
+    )
+    route_booking = RouteBooking(
+        route=route,
+        reference="RUT-BBBBBB",
+        manage_token="route-b-" + "x" * 35,
+        status=BookingStatus.CONFIRMED,
+        payment_method="on_arrival",
+        start_date=booking_b.departure.starts_at.date(),
+        people=1,
+        contact_name="Visitante Secreto B",
+        contact_email="b@example.org",
+        contact_phone="+593 99 000 0000",
+        country="EC",
+        language="es",
+        total_cents=booking_b.total_cents,
+    )
+    route_booking.legs = [RouteBookingLeg(leg=leg, booking=booking_b)]
+    db.session.add(route_booking)
+    db.session.flush()
+    return route_booking
 
 
 @pytest.fixture
@@ -197,6 +238,7 @@ def world(make_app, tmp_path):
         db.session.add_all([time_off_b, photo_b])
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
+        route_booking_b = _route_booking(booking_b)
         users = {
             "guide_a": make.user(password="", memberships=[(a, Role.GUIDE)]),
             "staff_a": make.user(password="", memberships=[(a, Role.STAFF)]),
@@ -213,6 +255,7 @@ def world(make_app, tmp_path):
             "photo_id": photo_b.id,
             "association_id": b.id,
             "time_off_id": time_off_b.id,
+            "route_booking_id": route_booking_b.id,
             "stop_id": stop_b.id,
             "user_id": guide_b.id,
             "schedule_id": db.session.scalars(select(Schedule.id)).first(),

@@ -22,12 +22,13 @@ Both are idempotent: recording a part again collects and posts nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...errors import DomainError
+from ...errors import DomainError, NotFound
 from ...models import (
     Association,
     Booking,
@@ -238,3 +239,58 @@ def per_person_shares(route) -> list[Share]:
         name = route.curator.name if route.curator is not None else "Chakra Routes"
         shares.append(Share(name, route.curator_fee_cents, curator=True))
     return shares
+
+
+def part_outstanding_cents(session: Session, route_booking: RouteBooking, part) -> int:
+    """What is still to collect of one community's part: its leg bookings' cash due, and the
+    nights, extras and fee unless they were recorded."""
+    due = sum(
+        booking.due_on_arrival_cents
+        for booking in part.legs
+        if booking.status == BookingStatus.CONFIRMED
+    )
+    memo = _stay_memo(route_booking, part.association)
+    if (
+        part.stay_cents
+        and ledger.find_transaction(session, TransactionKind.CASH, memo=memo) is None
+    ):
+        due += part.stay_cents
+    return due
+
+
+@dataclass(frozen=True)
+class PartToCollect:
+    route_booking: RouteBooking
+    part: CommunityPart
+    outstanding_cents: int
+
+
+def parts_to_collect(
+    session: Session, association: Association, since: date
+) -> list[PartToCollect]:
+    """The confirmed route bookings starting on or after ``since`` in which ``association``
+    has a part, with what is still to collect of it, soonest first."""
+    found = session.scalars(
+        select(RouteBooking)
+        .where(RouteBooking.status == BookingStatus.CONFIRMED, RouteBooking.start_date >= since)
+        .order_by(RouteBooking.start_date, RouteBooking.id)
+    )
+    result = []
+    for route_booking in found:
+        for part in community_parts(route_booking):
+            if part.association.id == association.id:
+                outstanding = part_outstanding_cents(session, route_booking, part)
+                result.append(PartToCollect(route_booking, part, outstanding))
+    return result
+
+
+def route_booking_with_part(
+    session: Session, association: Association, route_booking_id: int
+) -> RouteBooking:
+    """A route booking in which ``association`` has a part; any other is simply not found."""
+    found = session.get(RouteBooking, route_booking_id)
+    if found is None or all(
+        part.association.id != association.id for part in community_parts(found)
+    ):
+        raise NotFound()
+    return found
