@@ -195,20 +195,27 @@ def book_route(
         total_cents=0,
         created_at=now,
     )
-    for leg_plan in plan.legs:
-        leg = leg_plan.leg
-        if leg.kind == LegKind.EXPERIENCE:
-            booking = _leg_booking(session, leg_plan.departure, people, route_booking, now)
-            route_booking.legs.append(RouteBookingLeg(leg=leg, booking=booking))
-        else:
-            route_booking.nights.append(
-                RouteBookingNight(
-                    homestay=leg.homestay,
-                    night=leg_plan.night,
-                    people=people,
-                    unit_price_cents=leg.homestay.price_cents_per_person_night,
+    # One flush for every leg booking: confirmed ones move their departures' seat counters
+    # (``models/seat_counter.py``), which locks those rows by id within that flush; an
+    # autoflush between legs would lock them in leg order instead.
+    with session.no_autoflush:
+        references = _leg_references(session, plan)
+        for leg_plan in plan.legs:
+            leg = leg_plan.leg
+            if leg.kind == LegKind.EXPERIENCE:
+                booking = _leg_booking(
+                    session, leg_plan.departure, people, route_booking, now, references.pop(0)
                 )
-            )
+                route_booking.legs.append(RouteBookingLeg(leg=leg, booking=booking))
+            else:
+                route_booking.nights.append(
+                    RouteBookingNight(
+                        homestay=leg.homestay,
+                        night=leg_plan.night,
+                        people=people,
+                        unit_price_cents=leg.homestay.price_cents_per_person_night,
+                    )
+                )
     for extra, quantity in extras:
         route_booking.extras.append(
             RouteBookingExtra(extra=extra, quantity=quantity, unit_price_cents=extra.price_cents)
@@ -255,15 +262,33 @@ def _extras_wanted(route: Route, wanted: dict[int, int]) -> list[tuple[Extra, in
     return chosen
 
 
+def _leg_references(session: Session, plan) -> list[str]:
+    """A fresh reference for each experience leg, in leg order, distinct from each other
+    (``new_reference`` only sees the bookings already written)."""
+    references: list[str] = []
+    for departure in plan.departures:
+        code = departure.experience.association.code
+        reference = new_reference(session, code)
+        while reference in references:
+            reference = new_reference(session, code)
+        references.append(reference)
+    return references
+
+
 def _leg_booking(
-    session: Session, departure: Departure, people: int, route_booking: RouteBooking, now
+    session: Session,
+    departure: Departure,
+    people: int,
+    route_booking: RouteBooking,
+    now,
+    reference: str,
 ) -> Booking:
     """The ordinary booking of one experience leg, in the route booking's state."""
     experience = departure.experience
     category = adult_category(experience)
     booking = Booking(
         departure=departure,
-        reference=new_reference(session, experience.association.code),
+        reference=reference,
         manage_token=new_manage_token(),
         status=route_booking.status,
         hold_expires_at=route_booking.hold_expires_at,
