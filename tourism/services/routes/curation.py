@@ -6,19 +6,21 @@ from datetime import datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...errors import InvalidRequest, NotFound
 from ...models import (
     Association,
     Experience,
     ExperienceStatus,
+    Family,
     Homestay,
     LegKind,
     ParticipationStatus,
     Route,
     RouteLeg,
     RouteParticipation,
+    Stop,
     User,
 )
 from . import shape
@@ -110,9 +112,31 @@ def published_routes(session: Session) -> list[Route]:
     )
 
 
+#: What a route's pages read, loaded in a few queries rather than one per leg and stop.
+_ROUTE_PAGE = (
+    selectinload(Route.texts),
+    selectinload(Route.extras),
+    selectinload(Route.participations).joinedload(RouteParticipation.association),
+    selectinload(Route.legs).options(
+        joinedload(RouteLeg.experience).options(
+            joinedload(Experience.association),
+            selectinload(Experience.texts),
+            selectinload(Experience.price_categories),
+            selectinload(Experience.stops).selectinload(Stop.texts),
+        ),
+        joinedload(RouteLeg.homestay).options(
+            joinedload(Homestay.family).joinedload(Family.association),
+            selectinload(Homestay.blackouts),
+        ),
+    ),
+)
+
+
 def published_route_by_slug(session: Session, slug: str) -> Route:
     route = session.scalar(
-        select(Route).where(Route.slug == slug, Route.status == ExperienceStatus.PUBLISHED)
+        select(Route)
+        .where(Route.slug == slug, Route.status == ExperienceStatus.PUBLISHED)
+        .options(*_ROUTE_PAGE)
     )
     if route is None:
         raise NotFound(_l("This route does not exist."))
