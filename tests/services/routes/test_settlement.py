@@ -156,3 +156,12 @@ def test_a_cancelled_route_cannot_be_paid(session, sold):
 def test_an_association_outside_the_route_has_no_part(session, sold, make):
     with pytest.raises(settlement.NotPartOfRoute):
         settlement.record_route_cash(session, sold["rb"], make.association(), None, utcnow())
+
+
+def test_a_route_paid_in_part_cannot_be_cancelled_online(session, sold):
+    rb = sold["rb"]
+    part = settlement.community_parts(rb)[0]
+    settlement.record_route_cash(session, rb, part.association, None, utcnow())
+    with pytest.raises(booking.CannotCancelRoute):
+        booking.cancel_route_booking(session, rb, utcnow())
+    assert rb.status.value == "confirmed"

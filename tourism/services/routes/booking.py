@@ -398,6 +398,9 @@ def cancel_route_booking(session: Session, route_booking: RouteBooking, now: dat
     legs = sorted(route_booking.legs, key=lambda bl: bl.booking.departure_id)
     if any(bl.booking.departure.starts_at <= now for bl in legs):
         raise CannotCancelRoute()
+    # Money already handed to a community is settled with it, not by an online click.
+    if any(bl.booking.paid_cash_cents or bl.booking.paid_online_cents for bl in legs):
+        raise CannotCancelRoute()
     for booking_leg in legs:
         if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
             lifecycle.cancel_booking(session, booking_leg.booking, now)
