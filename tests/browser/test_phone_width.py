@@ -12,6 +12,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from tests.route_walk import placeholder_url, routes
+from tourism.database import utcnow, write_transactions
 from tourism.demo import DEMO_PASSWORD
 from tourism.demo.routes import ROUTE
 from tourism.extensions import db
@@ -25,10 +26,15 @@ from tourism.models import (
     Membership,
     Payout,
     Role,
+    Route,
     Schedule,
     User,
 )
+from tourism.services.booking.lifecycle import DEFAULT_CUTOFF, ContactDetails
+from tourism.services.routes import availability
+from tourism.services.routes import booking as route_booking
 from tourism.services.treasury import statements
+from tourism.timefmt import local_today
 
 pytestmark = pytest.mark.browser
 
@@ -144,13 +150,6 @@ def demo_ids(app) -> dict:
 
 def route_booking_token(app) -> str:
     """The private link of a booking of the demo route for two people, made for the walk."""
-    from tourism.database import utcnow, write_transactions
-    from tourism.models import Route
-    from tourism.services.booking.lifecycle import DEFAULT_CUTOFF, ContactDetails
-    from tourism.services.routes import availability
-    from tourism.services.routes import booking as route_booking
-    from tourism.timefmt import local_today
-
     with app.app_context(), write_transactions():
         route = db.session.scalars(select(Route).where(Route.slug == route_slug)).one()
         plan = availability.bookable_start_dates(
