@@ -71,6 +71,9 @@ def test_the_route_list_and_the_catalog_show_the_route(client, route):
         page = client.get(path, headers=EN).get_data(as_text=True)
         assert f"/routes/{route.slug}" in page
         assert "3 days" in page
+    # Catalog filters apply to experiences: a filtered catalog leaves the routes out.
+    filtered = client.get("/?province=napo", headers=EN).get_data(as_text=True)
+    assert f"/routes/{route.slug}" not in filtered
 
 
 def test_the_route_page_has_the_days_the_map_and_the_dates(client, route):
