@@ -176,13 +176,15 @@ def book_route(
             raise RouteUnavailable(reason=availability.NO_DEPARTURE)
 
     confirmed = request.payment_method == PaymentMethod.ON_ARRIVAL.value
+    # Held first, even when paid on arrival: confirmed only once everything is claimed under
+    # the locks, so the departures' confirmed-seat counters (``models/seat_counter.py``) move
+    # after the counts, never before them (as ``lifecycle.hold_seats`` does).
     route_booking = RouteBooking(
         route=route,
         reference=new_route_reference(session),
         manage_token=new_manage_token(),
-        status=BookingStatus.CONFIRMED if confirmed else BookingStatus.HELD,
-        hold_expires_at=None if confirmed else now + hold_for,
-        confirmed_at=now if confirmed else None,
+        status=BookingStatus.HELD,
+        hold_expires_at=now + hold_for,
         payment_method=request.payment_method,
         start_date=request.start_date,
         people=people,
@@ -195,9 +197,8 @@ def book_route(
         total_cents=0,
         created_at=now,
     )
-    # One flush for every leg booking: confirmed ones move their departures' seat counters
-    # (``models/seat_counter.py``), which locks those rows by id within that flush; an
-    # autoflush between legs would lock them in leg order instead.
+    # One flush for every leg booking (no autoflush between legs), so nothing is written
+    # half-way through the legs.
     with session.no_autoflush:
         references = _leg_references(session, plan)
         for leg_plan in plan.legs:
@@ -235,6 +236,12 @@ def book_route(
             session.delete(leg_booking)
         session.flush()
         raise
+    if confirmed:
+        # One flush: the seat counters move by departure id, like the locks.
+        for item in [route_booking, *(bl.booking for bl in route_booking.legs)]:
+            item.status = BookingStatus.CONFIRMED
+            item.confirmed_at, item.hold_expires_at = now, None
+        session.flush()
     return route_booking
 
 
