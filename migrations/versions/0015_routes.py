@@ -4,7 +4,7 @@ New tables only, plus three nullable/defaulted columns on ``stops`` (where the s
 no existing row changes meaning. See ``tourism/models/routes.py`` and docs/ROUTES.md.
 
 Revision ID: 700d5b27b765
-Revises: 5d2e8a41c9f0
+Revises: 3e9a5c1f7b20
 Create Date: 2026-12-03 23:43:04.620288
 
 """
@@ -16,7 +16,7 @@ import tourism.database
 
 # revision identifiers, used by Alembic.
 revision = '700d5b27b765'
-down_revision = '5d2e8a41c9f0'
+down_revision = '3e9a5c1f7b20'
 branch_labels = None
 depends_on = None
 
