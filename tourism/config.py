@@ -129,7 +129,7 @@ def load_config(instance_path: str) -> dict:
         # Pages found by a private token (manage links, statements, calendar feeds).
         "TOKEN_LOOKUP_RATE_LIMIT": os.environ.get("TOKEN_LOOKUP_RATE_LIMIT", "60 per minute"),
         # Open unpaid bookings (unpaid holds, pay-on-arrival bookings still to come) one
-        # email / one client address may have at a time (services/hold_caps.py).
+        # email / one client address may have at a time (services/booking/caps.py).
         "OPEN_BOOKINGS_PER_EMAIL": _int("OPEN_BOOKINGS_PER_EMAIL", 3),
         "OPEN_BOOKINGS_PER_ADDRESS": _int("OPEN_BOOKINGS_PER_ADDRESS", 10),
         # Sign-in and password-reset posts: per client IP, and per account (the email sent).
