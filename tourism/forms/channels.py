@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TelField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..services.channels.resellers import ResellerInput
+from .base import FlaskForm
 from .manage import BAD_CHOICE, REQUIRED, MultiCheckboxField, text_field, too_long
 
 COMMISSION_HINT = _l("A percent from 0 to 100, with at most two decimals (e.g. 12.5).")

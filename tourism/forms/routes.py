@@ -7,7 +7,6 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
@@ -15,6 +14,7 @@ from .. import vocabulary
 from ..i18n import current_locale
 from ..services.booking import lifecycle
 from ..services.routes.booking import MAX_EXTRA_QUANTITY
+from .base import FlaskForm
 from .public import (
     PAYMENT_LABELS,
     BookingForm,
