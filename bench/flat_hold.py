@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.hold_floor import time_app  # noqa: E402
-from bench.http_bench import bench_environment, prepare_database  # noqa: E402
+from bench.hold_floor import prepared, time_app  # noqa: E402
 
 COUNT_NOW = (
     "SELECT d.seats_confirmed + coalesce((SELECT sum(l.quantity) FROM booking_lines l"
@@ -96,11 +94,7 @@ def main() -> int:
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/chakra_bench"
     )
     options = parser.parse_args()
-    settings = Path(tempfile.mkdtemp()) / "bench_settings.py"
-    settings.write_text("WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n")
-    env = bench_environment(options.database_url, settings, "worker")
-    ids = prepare_database(options.database_url, env)
-    raw_url = options.database_url.replace("postgresql+psycopg://", "postgresql://")
+    env, ids, raw_url = prepared(options.database_url)
     empty = ids["departure_id"]
     busy = busy_departure(raw_url, ids, options.bookings)
 

@@ -160,6 +160,17 @@ def time_raw(url: str, ids: dict, holds: int) -> float:
         return (time.perf_counter() - start) / holds * 1000
 
 
+def prepared(database_url: str) -> tuple[dict, dict, str]:
+    """The benchmark database made afresh (demo data, one wide departure), the environment
+    the app runs in (no CSRF, no rate limits, mail left to the worker), the departure's ids,
+    and the database's address for psycopg."""
+    settings = Path(tempfile.mkdtemp()) / "bench_settings.py"
+    settings.write_text("WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n")
+    env = bench_environment(database_url, settings, "worker")
+    ids = prepare_database(database_url, env)
+    return env, ids, database_url.replace("postgresql+psycopg://", "postgresql://")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--holds", type=int, default=400)
@@ -167,11 +178,7 @@ def main() -> int:
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/chakra_bench"
     )
     options = parser.parse_args()
-    settings = Path(tempfile.mkdtemp()) / "bench_settings.py"
-    settings.write_text("WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n")
-    env = bench_environment(options.database_url, settings, "worker")
-    ids = prepare_database(options.database_url, env)
-    raw_url = options.database_url.replace("postgresql+psycopg://", "postgresql://")
+    env, ids, raw_url = prepared(options.database_url)
     app_ms, statements = time_app(env, ids, options.holds)
     clear_bookings(raw_url, ids["departure_id"])
     raw_ms = time_raw(raw_url, ids, options.holds)
