@@ -113,6 +113,10 @@ def test_card_and_deposit_payments_work_with_the_stock_emulator(stock_app, stock
     payment = db.session.scalars(select(Payment).where(Payment.booking_id == booking.id)).one()
     assert payment.status == PaymentStatus.SUCCEEDED and payment.amount_cents == due
     assert (due < booking.total_cents) == (method == "deposit")
+    # The money check of the README's flow: the ledger against the emulator's own record.
+    checked = stock_app.test_cli_runner().invoke(args=["ledger-check", "--against-processor"])
+    assert checked.exit_code == 0, checked.output
+    assert "Compared 1 payment(s)" in checked.output and "0 disagreement(s)" in checked.output
 
 
 def test_the_stock_emulator_still_refuses_a_description(stock_emulator):
