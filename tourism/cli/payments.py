@@ -9,7 +9,7 @@ from flask import Flask
 
 from ..database import utcnow
 from ..extensions import db
-from ..services.payments import online, refunds
+from ..services.payments import reconcile, refunds
 from ..services.payments.stripe_gateway import current_gateway
 from .messages import send_mail_now
 
@@ -25,7 +25,8 @@ def reconcile_payments_command(days: int) -> None:
     if stripe_gateway is None:
         raise click.ClickException("Stripe is not configured (STRIPE_SECRET_KEY).")
     now = utcnow()
-    report = online.reconcile_payments(db.session, stripe_gateway, now, now - timedelta(days=days))
+    since = now - timedelta(days=days)
+    report = reconcile.reconcile_payments(db.session, stripe_gateway, now, since)
     send_mail_now()
     click.echo(f"Checked {report.checked} payment(s), repaired {report.changed}.")
     for intent_id, why in report.failed:

@@ -23,7 +23,7 @@ from tourism.models import (
 from tourism.money import percent_of
 from tourism.services.booking.pricing import online_due
 from tourism.services.payments import online as payments
-from tourism.services.payments import refunds
+from tourism.services.payments import reconcile, refunds
 
 HOLD = timedelta(minutes=30)
 
@@ -255,9 +255,9 @@ def test_reconcile_repairs_a_missed_confirmation_and_is_idempotent(make, gateway
     booking = held_booking(make)
     pay(gateway, booking)  # Stripe took the money, but no webhook ever reached us
     since = utcnow() - timedelta(days=1)
-    assert payments.reconcile_payments(db.session, gateway, utcnow(), since).changed == 1
+    assert reconcile.reconcile_payments(db.session, gateway, utcnow(), since).changed == 1
     assert booking.status == BookingStatus.CONFIRMED
-    assert payments.reconcile_payments(db.session, gateway, utcnow(), since).changed == 0
+    assert reconcile.reconcile_payments(db.session, gateway, utcnow(), since).changed == 0
 
 
 def test_reconcile_finds_an_intent_we_never_recorded(make, gateway):
@@ -271,7 +271,7 @@ def test_reconcile_finds_an_intent_we_never_recorded(make, gateway):
     )
     gateway.confirm_intent(intent.id, "pm_card_visa")
     assert db.session.scalar(select(func.count(Payment.id))) == 0
-    payments.reconcile_payments(db.session, gateway, utcnow(), utcnow() - timedelta(hours=1))
+    reconcile.reconcile_payments(db.session, gateway, utcnow(), utcnow() - timedelta(hours=1))
     assert booking.status == BookingStatus.CONFIRMED
     assert db.session.scalars(select(Payment)).one().provider_ref == intent.id
 

@@ -10,7 +10,7 @@ Refunds and cancellations (with their refunds) live in ``refunds``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -29,7 +29,7 @@ from ...models import (
     PaymentStatus,
     RefundStatus,
 )
-from ...unit_of_work import release, unit_of_work
+from ...unit_of_work import release
 from ..access import audit
 from ..booking import availability
 from ..booking import lifecycle as booking_service
@@ -41,7 +41,7 @@ from .refunds import (
     refund_payment,
     require_gateway,
 )
-from .stripe_gateway import GatewayError, IntentInfo, PaymentDeclined, StripeGateway
+from .stripe_gateway import IntentInfo, PaymentDeclined, StripeGateway
 
 #: PaymentIntent statuses in which the same intent can still be paid.
 PAYABLE_STATUSES = frozenset(
@@ -438,75 +438,6 @@ def sync_booking(
     for intent in pending_intents(session, booking, gateway):
         outcome = apply_intent(session, intent, gateway, now)
     return outcome
-
-
-@dataclass
-class ReconcileReport:
-    checked: int = 0
-    changed: int = 0
-    #: (intent id, why) for each intent that could not be repaired.
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-
-def reconcile_candidates(session: Session, gateway: StripeGateway, since: datetime) -> list[str]:
-    """The intents worth asking Stripe about: every pending payment we know, and every
-    PaymentIntent that succeeded since ``since`` that we have not recorded as paid."""
-    pending = (
-        session.execute(
-            select(Payment.provider_ref)
-            .where(
-                Payment.status == PaymentStatus.PENDING,
-                Payment.provider == "stripe",
-                Payment.provider_ref.is_not(None),
-                Payment.created_at >= since,
-            )
-            .order_by(Payment.id)
-        )
-        .scalars()
-        .all()
-    )
-    settled = set(
-        session.execute(
-            select(Payment.provider_ref).where(
-                Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH))
-            )
-        ).scalars()
-    )
-    release(session)
-    return list(
-        dict.fromkeys(
-            list(pending)
-            + [
-                intent_id
-                for intent_id in gateway.recent_succeeded_intent_ids(since)
-                if intent_id and intent_id not in settled
-            ]
-        )
-    )
-
-
-def reconcile_payments(
-    session: Session, gateway: StripeGateway, now: datetime, since: datetime
-) -> ReconcileReport:
-    """Repair bookings whose confirmation was missed (a lost webhook, a crash before commit).
-
-    Each intent is asked about outside any transaction and applied in a unit of work of its
-    own, so one that Stripe does not know, or that fails, is reported and the others are
-    still repaired (and stay repaired). Running it twice changes nothing the second time.
-    """
-    report = ReconcileReport()
-    for intent_id in reconcile_candidates(session, gateway, since):
-        report.checked += 1
-        try:
-            intent = gateway.retrieve_intent(intent_id)
-            with unit_of_work(session):
-                outcome = apply_intent(session, intent, gateway, now)
-        except (GatewayError, PaymentDeclined, DomainError) as exc:
-            report.failed.append((intent_id, f"{type(exc).__name__}: {exc}"[:300]))
-            continue
-        if outcome not in ("unchanged", "pending", "ignored: not ours"):
-            report.changed += 1
-    return report
 
 
 @dataclass(frozen=True)
