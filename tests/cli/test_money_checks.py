@@ -17,8 +17,8 @@ from tourism.database import utcnow, write_transactions
 from tourism.extensions import db
 from tourism.models import Booking, BookingStatus, Payment, PaymentStatus, Refund, RefundStatus
 from tourism.services.booking.pricing import online_due
+from tourism.services.payments import intents, refunds
 from tourism.services.payments import online as payments
-from tourism.services.payments import refunds
 from tourism.unit_of_work import READY_KEY
 
 HOLD = timedelta(minutes=30)
@@ -70,7 +70,7 @@ def charged(gateway, booking) -> Payment:
 def apply(gateway, payment_ref: str, **kw) -> str:
     intent = gateway.retrieve_intent(payment_ref)
     with writing():
-        outcome = payments.apply_intent(db.session, intent, gateway, utcnow(), **kw)
+        outcome = intents.apply_intent(db.session, intent, gateway, utcnow(), **kw)
     return outcome
 
 

@@ -76,8 +76,8 @@ from tourism.services.ledger import checks, releases, split_rules
 from tourism.services.ledger import journal as ledger
 from tourism.services.operations import checkin
 from tourism.services.operations import schedules as schedules_admin
+from tourism.services.payments import intents, refunds, webhooks
 from tourism.services.payments import online as payments
-from tourism.services.payments import refunds, webhooks
 from tourism.services.payments.stripe_gateway import (
     ChargeInfo,
     IntentInfo,
@@ -571,7 +571,7 @@ class BookingLife(RuleBasedStateMachine):
         model, departure = payment.booking, payment.booking.departure
         intent = self.processor.succeed(payment.intent_id, fee)
         outcome, refusal = self.attempt(
-            lambda s: payments.apply_intent(s, intent, self.processor, self.now)
+            lambda s: intents.apply_intent(s, intent, self.processor, self.now)
         )
         self.refused(refusal, None)
         payment.status, payment.fee = PaymentStatus.SUCCEEDED, fee
@@ -605,7 +605,7 @@ class BookingLife(RuleBasedStateMachine):
         payment = _pick(self._pending_card_payments(), which)
         intent = self.processor.decline(payment.intent_id)
         outcome, refusal = self.attempt(
-            lambda s: payments.apply_intent(s, intent, self.processor, self.now)
+            lambda s: intents.apply_intent(s, intent, self.processor, self.now)
         )
         self.refused(refusal, None)
         assert outcome == "failed"
@@ -624,7 +624,7 @@ class BookingLife(RuleBasedStateMachine):
         payment = _pick(self._card_payments_paid(), which)
         intent = self.processor.retrieve_intent(payment.intent_id)
         outcome, refusal = self.attempt(
-            lambda s: payments.apply_intent(s, intent, self.processor, self.now)
+            lambda s: intents.apply_intent(s, intent, self.processor, self.now)
         )
         self.refused(refusal, None)
         assert outcome == "unchanged"
@@ -635,7 +635,7 @@ class BookingLife(RuleBasedStateMachine):
         payment = _pick([p for p in self._card_payments_paid() if p.fee is None], which)
         intent = self.processor.learn_fee(payment.intent_id, fee)
         outcome, refusal = self.attempt(
-            lambda s: payments.apply_intent(s, intent, self.processor, self.now)
+            lambda s: intents.apply_intent(s, intent, self.processor, self.now)
         )
         self.refused(refusal, None)
         assert outcome == "fee recorded"

@@ -17,7 +17,7 @@ from tourism.extensions import db
 from tourism.models import Booking, BookingStatus, Payment, PaymentStatus
 from tourism.services.booking import lifecycle as booking_service
 from tourism.services.booking.pricing import online_due
-from tourism.services.payments import online as payments
+from tourism.services.payments import intents
 from tourism.services.payments.stripe_gateway import PaymentDeclined, StripeGateway
 
 EN = {"Accept-Language": "en"}
@@ -112,7 +112,7 @@ def test_a_failure_after_the_card_was_charged_answers_json_and_the_payment_still
     def crash(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(payments, "apply_intent", crash)
+    monkeypatch.setattr(intents, "apply_intent", crash)
     response = client.post(f"/bookings/{booking.manage_token}/pay", data={"setup_intent": setup})
     assert response.is_json and response.status_code == 202
     assert response.json["next"].endswith("/processing") and response.json["error"]
@@ -155,7 +155,7 @@ def test_a_mismatched_payment_ends_on_a_page_in_spanish(pay_app, booking, gatewa
     client = pay_app.test_client()
     assert client.post("/webhooks/stripe").status_code in (400, 401)  # unsigned: refused
     with write_transactions():
-        payments.apply_intent(db.session, gateway.retrieve_intent(intent.id), gateway, utcnow())
+        intents.apply_intent(db.session, gateway.retrieve_intent(intent.id), gateway, utcnow())
         db.session.commit()
     html = client.get(f"/bookings/{booking.manage_token}/processing", headers=ES).get_data(
         as_text=True

@@ -31,8 +31,8 @@ from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
 from ..services.messages import rendering
+from ..services.payments import intents, refunds
 from ..services.payments import online as payments
-from ..services.payments import refunds
 from ..services.payments.stripe_gateway import GatewayError, current_gateway
 from ..unit_of_work import unit_of_work
 from .limits import token_lookup
@@ -304,7 +304,7 @@ def pay_with_card(token: str):
         return jsonify(error=_("We could not confirm your payment yet."), next=processing_url), 500
     try:
         with unit_of_work():
-            outcome = payments.apply_intent(db.session, intent, stripe_gateway, utcnow())
+            outcome = intents.apply_intent(db.session, intent, stripe_gateway, utcnow())
     except Exception:  # noqa: BLE001 — charged maybe: the processing page asks Stripe again
         current_app.logger.exception("recording a card payment failed")
         return jsonify(error=_("We could not confirm your payment yet."), next=processing_url), 202
@@ -325,11 +325,11 @@ def processing(token: str):
     booking = booking_service.find_by_token(db.session, token)
     gateway_down = False
     try:
-        intents = payments.pending_intents(db.session, booking, gateway)
-        if intents:
+        answers = intents.pending_intents(db.session, booking, gateway)
+        if answers:
             with unit_of_work():
-                for intent in intents:
-                    payments.apply_intent(db.session, intent, gateway, utcnow())
+                for intent in answers:
+                    intents.apply_intent(db.session, intent, gateway, utcnow())
     except (GatewayError, payments.PaymentDeclined):
         gateway_down = True  # Stripe unreachable or confused: the page says so
     booking = booking_service.find_by_token(db.session, token)

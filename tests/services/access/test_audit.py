@@ -18,8 +18,7 @@ from tourism.extensions import db
 from tourism.models import AuditEvent, AuditLogIsAppendOnly, Role
 from tourism.services.access import audit
 from tourism.services.ledger import split_rules
-from tourism.services.payments import online as payments
-from tourism.services.payments import refunds
+from tourism.services.payments import intents, refunds
 from tourism.services.treasury import payouts
 
 app, kallari, make, winak = shared.app, shared.kallari, shared.make, shared.winak
@@ -97,7 +96,7 @@ def test_refunds_and_cancelled_departures_are_logged(pay_app, gateway):
     make = Factories(db.session)
     booking = held_booking(make)
     pay(gateway, booking)
-    payments.sync_booking(db.session, booking, gateway, utcnow())
+    intents.sync_booking(db.session, booking, gateway, utcnow())
     refunds.cancel_departure(db.session, booking.departure, "Río crecido", gateway, utcnow())
     [cancelled] = events(audit.DEPARTURE_CANCELLED)
     assert cancelled.actor == audit.SYSTEM and cancelled.detail == "Río crecido"

@@ -94,7 +94,7 @@ def test_a_refund_after_a_late_fee_gives_back_net_of_the_fee(session, world):
 
 
 def test_apply_intent_posts_a_fee_that_arrives_later(session, world):
-    from tourism.services.payments import online as payments
+    from tourism.services.payments import intents
     from tourism.services.payments.stripe_gateway import IntentInfo
 
     booking = world.booking()
@@ -109,9 +109,9 @@ def test_apply_intent_posts_a_fee_that_arrives_later(session, world):
         fee_cents=161,
         metadata={"booking_id": str(booking.id), "reference": booking.reference},
     )
-    assert payments.apply_intent(session, info, None, world.now) == "fee recorded"
+    assert intents.apply_intent(session, info, None, world.now) == "fee recorded"
     assert world.held(AccountKind.PROCESSOR_FEES) == -161
-    assert payments.apply_intent(session, info, None, world.now) == "unchanged"
+    assert intents.apply_intent(session, info, None, world.now) == "unchanged"
     assert checks.check(session) == []
 
 

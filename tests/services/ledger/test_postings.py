@@ -456,6 +456,7 @@ def stripe_world(make_app, stripe_settings, tmp_path):
 
 
 def test_a_card_payment_and_a_cancellation_through_stripe(stripe_world, gateway):
+    from tourism.services.payments import intents
     from tourism.services.payments import online as payments
 
     world, session = stripe_world, stripe_world.session
@@ -470,8 +471,8 @@ def test_a_card_payment_and_a_cancellation_through_stripe(stripe_world, gateway)
     gateway.confirm_intent(start.payment.provider_ref, "pm_card_visa")
     intent = gateway.retrieve_intent(start.payment.provider_ref)
 
-    assert payments.apply_intent(session, intent, gateway, utcnow()) == "confirmed"
-    assert payments.apply_intent(session, intent, gateway, utcnow()) == "unchanged"
+    assert intents.apply_intent(session, intent, gateway, utcnow()) == "confirmed"
+    assert intents.apply_intent(session, intent, gateway, utcnow()) == "unchanged"
     assert transactions(session, TransactionKind.PAYMENT) == 1
     shares = world.expected(9_000, start.payment.fee_cents or 0, 2)
     for (party, member), cents in shares.items():

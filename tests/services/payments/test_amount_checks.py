@@ -23,8 +23,8 @@ from tourism.models.ledger import LedgerTransaction
 from tourism.services.access import audit
 from tourism.services.booking.pricing import online_due
 from tourism.services.ledger import checks
+from tourism.services.payments import intents, refunds
 from tourism.services.payments import online as payments
-from tourism.services.payments import refunds
 
 HOLD = timedelta(minutes=30)
 WEBHOOK_SECRET = "whsec_test_chakra"
@@ -75,7 +75,7 @@ def test_a_foreign_intent_for_another_amount_or_currency_never_confirms(
     paid = foreign_intent(gateway, booking, amount or due, currency)
     assert paid.status == "succeeded"
 
-    outcome = payments.apply_intent(db.session, gateway.retrieve_intent(paid.id), gateway, utcnow())
+    outcome = intents.apply_intent(db.session, gateway.retrieve_intent(paid.id), gateway, utcnow())
     assert outcome == "mismatch: refunded"
     assert booking.status == BookingStatus.HELD
     payment = db.session.scalars(select(Payment)).one()
@@ -90,7 +90,7 @@ def test_a_foreign_intent_for_another_amount_or_currency_never_confirms(
     # The money is owed back in full and paid after the commit, once.
     assert refunds.finish_refunds(db.session, gateway)["paid"]
     assert gateway.retrieve_charge(payment.charge_ref).amount_refunded == (amount or due)
-    payments.apply_intent(db.session, gateway.retrieve_intent(paid.id), gateway, utcnow())
+    intents.apply_intent(db.session, gateway.retrieve_intent(paid.id), gateway, utcnow())
     assert db.session.scalar(select(func.count(Refund.id))) == 1
     assert booking.status == BookingStatus.HELD
 
@@ -98,7 +98,7 @@ def test_a_foreign_intent_for_another_amount_or_currency_never_confirms(
 def test_negative_control_without_the_check_the_foreign_intent_confirms(make, gateway):
     booking = held_booking(make)
     paid = foreign_intent(gateway, booking, 100)
-    outcome = payments.apply_intent(
+    outcome = intents.apply_intent(
         db.session, gateway.retrieve_intent(paid.id), gateway, utcnow(), check_amounts=False
     )
     assert outcome == "confirmed" and booking.status == BookingStatus.CONFIRMED
@@ -113,7 +113,7 @@ def test_lowering_our_own_intent_before_paying_never_confirms(make, gateway):
     intent = gateway.retrieve_intent(intent_id)
     assert intent.status == "succeeded" and intent.amount_received == 50
 
-    assert payments.apply_intent(db.session, intent, gateway, utcnow()) == "mismatch: refunded"
+    assert intents.apply_intent(db.session, intent, gateway, utcnow()) == "mismatch: refunded"
     payment = db.session.get(Payment, start.payment.id)
     assert payment.status == PaymentStatus.MISMATCH and payment.received_cents == 50
     assert booking.status == BookingStatus.HELD
@@ -121,7 +121,7 @@ def test_lowering_our_own_intent_before_paying_never_confirms(make, gateway):
     payment.status = PaymentStatus.PENDING
     db.session.flush()
     assert (
-        payments.apply_intent(db.session, intent, gateway, utcnow(), check_amounts=False)
+        intents.apply_intent(db.session, intent, gateway, utcnow(), check_amounts=False)
         == "confirmed"
     )
 
@@ -165,5 +165,5 @@ def test_a_signed_webhook_for_a_foreign_intent_does_not_confirm(pay_app, make, g
 def test_the_right_amount_still_confirms(make, gateway):
     booking = held_booking(make)
     paid = foreign_intent(gateway, booking, booking.online_due_cents)
-    assert payments.apply_intent(db.session, gateway.retrieve_intent(paid.id), gateway, utcnow())
+    assert intents.apply_intent(db.session, gateway.retrieve_intent(paid.id), gateway, utcnow())
     assert booking.status == BookingStatus.CONFIRMED

@@ -21,6 +21,7 @@ from tourism.models import Booking, BookingStatus, Refund, RefundStatus
 from tourism.services.booking import availability
 from tourism.services.booking import lifecycle as booking_service
 from tourism.services.booking.pricing import online_due
+from tourism.services.payments import intents
 from tourism.services.payments import online as payments
 from tourism.services.payments.stripe_gateway import GatewayError, StripeGateway
 
@@ -193,7 +194,7 @@ def test_a_cancelled_departure_refunds_everyone_after_the_lock(watched_app, lock
         gateway.confirm_intent(intent_id, "pm_card_visa")
         intent = gateway.retrieve_intent(intent_id)
         with write_transactions():
-            payments.apply_intent(db.session, intent, gateway, utcnow())
+            intents.apply_intent(db.session, intent, gateway, utcnow())
             db.session.commit()
     lock_watch.calls.clear()
     departure_id = departure.id

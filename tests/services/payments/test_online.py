@@ -22,8 +22,8 @@ from tourism.models import (
 )
 from tourism.money import percent_of
 from tourism.services.booking.pricing import online_due
+from tourism.services.payments import intents, reconcile, refunds
 from tourism.services.payments import online as payments
-from tourism.services.payments import reconcile, refunds
 
 HOLD = timedelta(minutes=30)
 
@@ -120,20 +120,20 @@ def test_paid_booking_is_confirmed_only_from_stripe(make, gateway):
     booking = held_booking(make)
     payment = pay(gateway, booking)
     assert booking.status == BookingStatus.HELD  # paying alone changes nothing here
-    assert payments.sync_booking(db.session, booking, gateway, utcnow()) == "confirmed"
+    assert intents.sync_booking(db.session, booking, gateway, utcnow()) == "confirmed"
     assert booking.status == BookingStatus.CONFIRMED
     assert payment.status == PaymentStatus.SUCCEEDED
     assert payment.fee_cents == 0 and payment.charge_ref.startswith("ch_")
     assert booking.paid_online_cents == booking.total_cents
     assert booking.due_on_arrival_cents == 0
-    assert payments.sync_booking(db.session, booking, gateway, utcnow()) == "nothing pending"
+    assert intents.sync_booking(db.session, booking, gateway, utcnow()) == "nothing pending"
     assert notifications_of(booking) == ["confirmed"]
 
 
 def test_deposit_leaves_the_rest_due_on_arrival(make, gateway):
     booking = held_booking(make, method="deposit")
     pay(gateway, booking)
-    payments.sync_booking(db.session, booking, gateway, utcnow())
+    intents.sync_booking(db.session, booking, gateway, utcnow())
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.paid_online_cents == 2700
     assert booking.due_on_arrival_cents == 9000 - 2700
@@ -142,12 +142,12 @@ def test_deposit_leaves_the_rest_due_on_arrival(make, gateway):
 def test_declined_card_keeps_the_hold_and_a_new_attempt_is_possible(make, gateway):
     booking = held_booking(make)
     failed = pay(gateway, booking, card="pm_card_chargeCustomerFail")
-    payments.sync_booking(db.session, booking, gateway, utcnow())
+    intents.sync_booking(db.session, booking, gateway, utcnow())
     assert failed.status == PaymentStatus.FAILED and failed.failure_message
     assert booking.status == BookingStatus.HELD
     retry = pay(gateway, booking)
     assert retry.id != failed.id and retry.attempt == 2
-    payments.sync_booking(db.session, booking, gateway, utcnow())
+    intents.sync_booking(db.session, booking, gateway, utcnow())
     assert booking.status == BookingStatus.CONFIRMED
 
 
@@ -155,7 +155,7 @@ def test_late_payment_with_seats_still_free_is_confirmed(make, gateway):
     booking = held_booking(make)
     payment = pay(gateway, booking)
     later = booking.hold_expires_at + timedelta(minutes=5)
-    outcome = payments.apply_intent(
+    outcome = intents.apply_intent(
         db.session, gateway.retrieve_intent(payment.provider_ref), gateway, later
     )
     assert outcome == "confirmed late"
@@ -168,7 +168,7 @@ def test_late_payment_after_seats_were_sold_is_refunded_and_told(make, gateway):
     later = booking.hold_expires_at + timedelta(minutes=5)
     # Meanwhile the hold lapsed and someone else took both seats.
     make.booking(booking.departure, quantities={"adult": 2})
-    outcome = payments.apply_intent(
+    outcome = intents.apply_intent(
         db.session, gateway.retrieve_intent(payment.provider_ref), gateway, later
     )
     assert outcome.startswith("refunded")
@@ -181,7 +181,7 @@ def test_late_payment_after_seats_were_sold_is_refunded_and_told(make, gateway):
     assert gateway.retrieve_charge(payment.charge_ref).amount_refunded == payment.amount_cents
     assert notifications_of(booking) == ["late_payment_refunded"]
     # Applying the same success again refunds nothing more.
-    payments.apply_intent(db.session, gateway.retrieve_intent(payment.provider_ref), gateway, later)
+    intents.apply_intent(db.session, gateway.retrieve_intent(payment.provider_ref), gateway, later)
     assert db.session.scalar(select(func.count(Refund.id))) == 1
 
 
@@ -193,7 +193,7 @@ def test_cancellation_refunds_what_the_policy_gives(make, gateway, hours, refund
         {"hours": 24, "percent": 50},
     ]
     payment = pay(gateway, booking)
-    payments.sync_booking(db.session, booking, gateway, utcnow())
+    intents.sync_booking(db.session, booking, gateway, utcnow())
     refunded = refunds.cancel_with_refund(db.session, booking, gateway, utcnow())
     assert refunded == booking.total_cents * refunded_percent // 100
     assert booking.status == BookingStatus.CANCELLED
@@ -211,7 +211,7 @@ def test_the_cancel_page_preview_is_what_cancelling_refunds(make, gateway, metho
     booking.online_due_cents = online_due(booking.total_cents, method, 30)
     booking.departure.experience.cancellation_policy = [{"hours": 0, "percent": percent}]
     pay(gateway, booking)
-    payments.sync_booking(db.session, booking, gateway, utcnow())
+    intents.sync_booking(db.session, booking, gateway, utcnow())
     preview = refunds.refund_preview(db.session, booking, percent)
     assert preview == percent_of(booking.paid_online_cents, percent) > 0
     assert refunds.cancel_with_refund(db.session, booking, gateway, utcnow()) == preview
@@ -220,7 +220,7 @@ def test_the_cancel_page_preview_is_what_cancelling_refunds(make, gateway, metho
 def test_the_preview_rounds_each_payment_as_its_refund_does(make, gateway):
     booking = held_booking(make)
     pay(gateway, booking)
-    payments.sync_booking(db.session, booking, gateway, utcnow())
+    intents.sync_booking(db.session, booking, gateway, utcnow())
     [(payment, amount)] = refunds.policy_refunds(db.session, booking, 50)
     assert payment.net_cents == booking.total_cents and amount == percent_of(
         payment.net_cents, 50
@@ -236,7 +236,7 @@ def test_cancelled_departure_refunds_everyone_in_full(make, gateway):
     first = held_booking(make)
     departure = first.departure
     pay(gateway, first)
-    payments.sync_booking(db.session, first, gateway, utcnow())
+    intents.sync_booking(db.session, first, gateway, utcnow())
     cash = make.booking(departure, quantities={"adult": 1})
     cash.payment_method = "on_arrival"
     affected = refunds.cancel_departure(db.session, departure, "Río crecido", gateway, utcnow())

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ...errors import DomainError
 from ...models import Payment, PaymentStatus
 from ...unit_of_work import release, unit_of_work
-from .online import apply_intent
+from .intents import apply_intent
 from .stripe_gateway import GatewayError, PaymentDeclined, StripeGateway
 
 

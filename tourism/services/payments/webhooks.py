@@ -20,7 +20,7 @@ from ...models import (
 )
 from ..booking import availability
 from ..ledger import postings
-from . import online as payments
+from . import intents
 from .stripe_gateway import (
     ChargeInfo,
     EventInfo,
@@ -100,7 +100,7 @@ def handle_event(
             # Acknowledge it, or Stripe would retry a poison event for days.
             return "ignored: unknown to Stripe"
         if fetched.intent is not None:
-            return payments.apply_intent(session, fetched.intent, gateway, now)
+            return intents.apply_intent(session, fetched.intent, gateway, now)
         if fetched.charge is not None:
             return record_refunds(session, fetched.charge)
         return "ignored: no object id"
