@@ -15,7 +15,7 @@ from ..forms.routes import route_booking_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus
 from ..services.booking import lifecycle
-from ..services.routes import availability, curation, itinerary, settlement
+from ..services.routes import availability, changes, curation, itinerary, settlement
 from ..services.routes import booking as route_booking
 from ..timefmt import fmt_date, local_today
 from ..unit_of_work import unit_of_work
@@ -152,7 +152,7 @@ def _manage_page(found, status=200, error=None):
 def manage(token: str):
     """The visitor's private page for a route booking: every leg's booking, the nights, the
     extras, and what to pay to whom on which day."""
-    return _manage_page(route_booking.find_route_booking(db.session, token))
+    return _manage_page(changes.find_route_booking(db.session, token))
 
 
 @bp.post("/route-bookings/<token>/cancel")
@@ -161,10 +161,10 @@ def cancel(token: str):
     """Cancel the whole route (every leg, night and extra)."""
     try:
         with unit_of_work():
-            found = route_booking.find_route_booking(db.session, token)
-            route_booking.cancel_route_booking(db.session, found, utcnow())
+            found = changes.find_route_booking(db.session, token)
+            changes.cancel_route_booking(db.session, found, utcnow())
     except DomainError as error:
-        found = route_booking.find_route_booking(db.session, token)
+        found = changes.find_route_booking(db.session, token)
         return _manage_page(found, status=error.status_code, error=str(error))
     flash(_("Your route booking is cancelled."))
     return redirect(url_for("itineraries.manage", token=token), code=303)

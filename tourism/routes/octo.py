@@ -20,7 +20,7 @@ from ..extensions import csrf, db
 from ..i18n import available_locales, current_locale
 from ..models import ChannelBooking
 from ..services.channels import octo_errors as errors
-from ..services.channels import products, resellers, reservations
+from ..services.channels import products, resellers, reservations, slots
 from ..services.channels.representation import booking_object
 from ..unit_of_work import unit_of_work
 
@@ -174,8 +174,8 @@ def availability_calendar():
     first = products.parse_day(body.get("localDateStart"), "localDateStart")
     last = products.parse_day(body.get("localDateEnd"), "localDateEnd")
     start, end = products.day_range(first, last)
-    found = products.slots(db.session, experience, start, end, utcnow())
-    return jsonify(products.calendar(experience, found, first, last, wanted))
+    found = slots.slots(db.session, experience, start, end, utcnow())
+    return jsonify(slots.calendar(experience, found, first, last, wanted))
 
 
 @bp.post("/availability")
@@ -189,7 +189,7 @@ def availability():
             raise errors.bad_request("availabilityIds must be a list of ids")
         wanted_ids = [int(i) for i in ids if i.isdigit() and len(i) < 10]
         start, end = now - timedelta(days=1), now + timedelta(days=products.MAX_DAYS * 3)
-        found = products.slots(db.session, experience, start, end, now, only_ids=wanted_ids)
+        found = slots.slots(db.session, experience, start, end, now, only_ids=wanted_ids)
     else:
         if body.get("localDate") is not None:
             first = last = products.parse_day(body.get("localDate"), "localDate")
@@ -201,10 +201,10 @@ def availability():
                 "either localDate, localDateStart/localDateEnd or availabilityIds is required"
             )
         start, end = products.day_range(first, last)
-        found = products.slots(db.session, experience, start, end, now)
+        found = slots.slots(db.session, experience, start, end, now)
     return jsonify(
         [
-            products.availability(
+            slots.availability(
                 departure, left, status, experience, g.reseller, g.octo_caps, wanted
             )
             for departure, left, status in found

@@ -18,7 +18,7 @@ from tourism.models import (
     RouteBookingNight,
 )
 from tourism.services.booking import availability as seats
-from tourism.services.routes import availability, booking, shape
+from tourism.services.routes import availability, booking, changes, shape
 
 from .helpers import LANGS, english, request_for, start_of
 
@@ -187,7 +187,7 @@ def test_cancelling_a_route_frees_every_seat_bed_and_extra(session, make):
     route.extras.append(extra)
     session.flush()
     rb = book(session, route, people=2, extras={extra.id: 2})
-    booking.cancel_route_booking(session, rb, utcnow())
+    changes.cancel_route_booking(session, rb, utcnow())
     assert rb.status == BookingStatus.CANCELLED
     assert {bl.booking.status for bl in rb.legs} == {BookingStatus.CANCELLED}
     assert availability.extra_units_left(session, extra, utcnow()) == 2
@@ -196,13 +196,13 @@ def test_cancelling_a_route_frees_every_seat_bed_and_extra(session, make):
 
 def test_a_cancelled_route_cannot_be_cancelled_again(session, make):
     rb = book(session, make.route())
-    booking.cancel_route_booking(session, rb, utcnow())
-    with pytest.raises(booking.CannotCancelRoute):
-        booking.cancel_route_booking(session, rb, utcnow())
+    changes.cancel_route_booking(session, rb, utcnow())
+    with pytest.raises(changes.CannotCancelRoute):
+        changes.cancel_route_booking(session, rb, utcnow())
 
 
 def test_find_by_token(session, make):
     rb = book(session, make.route())
-    assert booking.find_route_booking(session, rb.manage_token) is rb
+    assert changes.find_route_booking(session, rb.manage_token) is rb
     with pytest.raises(NotFound):
-        booking.find_route_booking(session, "x" * 43)
+        changes.find_route_booking(session, "x" * 43)

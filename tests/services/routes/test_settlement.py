@@ -20,7 +20,7 @@ from tourism.models import (
 )
 from tourism.services.ledger import checks, split_rules
 from tourism.services.ledger import journal as ledger
-from tourism.services.routes import booking, settlement
+from tourism.services.routes import booking, changes, settlement
 
 from .helpers import LANGS, request_for, start_of
 
@@ -146,7 +146,7 @@ def test_a_rule_approved_after_the_sale_does_not_change_the_split(session, sold,
 
 def test_a_cancelled_route_cannot_be_paid(session, sold):
     rb = sold["rb"]
-    booking.cancel_route_booking(session, rb, utcnow())
+    changes.cancel_route_booking(session, rb, utcnow())
     with pytest.raises(settlement.RouteNotConfirmed):
         settlement.record_route_cash(
             session, rb, rb.legs[0].booking.departure.experience.association, None, utcnow()
@@ -162,6 +162,6 @@ def test_a_route_paid_in_part_cannot_be_cancelled_online(session, sold):
     rb = sold["rb"]
     part = settlement.community_parts(rb)[0]
     settlement.record_route_cash(session, rb, part.association, None, utcnow())
-    with pytest.raises(booking.CannotCancelRoute):
-        booking.cancel_route_booking(session, rb, utcnow())
+    with pytest.raises(changes.CannotCancelRoute):
+        changes.cancel_route_booking(session, rb, utcnow())
     assert rb.status.value == "confirmed"

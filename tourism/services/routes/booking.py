@@ -14,7 +14,6 @@ done first (checks, reads, inserts); the locks come last, just before counting.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -390,39 +389,3 @@ def _claim_all(session: Session, route_booking: RouteBooking, now, cutoff) -> No
                 name=extra.name(route_booking.language),
                 left=max(extra.stock - (sold - item.quantity), 0),
             )
-
-
-class CannotCancelRoute(DepartureUnavailable):
-    default_message = _l("This route booking can no longer be cancelled online.")
-
-
-def cancel_route_booking(session: Session, route_booking: RouteBooking, now: datetime):
-    """Cancel the whole route before its first activity: every leg booking (each through
-    ``lifecycle.cancel_booking``, in departure-id order like the locks when booking), its
-    nights and extras (they stop counting when the route booking is cancelled)."""
-    if route_booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-        raise CannotCancelRoute()
-    legs = sorted(route_booking.legs, key=lambda bl: bl.booking.departure_id)
-    if any(bl.booking.departure.starts_at <= now for bl in legs):
-        raise CannotCancelRoute()
-    # Money already handed to a community is settled with it, not by an online click.
-    if any(bl.booking.paid_cash_cents or bl.booking.paid_online_cents for bl in legs):
-        raise CannotCancelRoute()
-    for booking_leg in legs:
-        if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-            lifecycle.cancel_booking(session, booking_leg.booking, now)
-    route_booking.status = BookingStatus.CANCELLED
-    route_booking.cancelled_at = now
-    route_booking.hold_expires_at = None
-    session.flush()
-    return route_booking
-
-
-def find_route_booking(session: Session, token: str) -> RouteBooking:
-    """The route booking a manage link points to; any other token is simply not found."""
-    if not lifecycle.TOKEN_SHAPE.fullmatch(token or ""):
-        raise NotFound()
-    found = session.scalar(select(RouteBooking).where(RouteBooking.manage_token == token))
-    if found is None or not hmac.compare_digest(found.manage_token, token):
-        raise NotFound()
-    return found
