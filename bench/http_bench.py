@@ -12,6 +12,7 @@ Figures drift between machines and runs; compare ratios within one run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import socket
@@ -19,16 +20,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 HOLD_LUA = """
--- Each hold books for a new email, as real visitors do (the open-bookings cap serialises
--- the holds of one email; one shared email would measure that queue, not the hold).
+-- Each hold books for a new email from a new client address, as real visitors do: the
+-- open-bookings caps and the rate limits count per email and per address (behind the
+-- proxy, the address is the X-Forwarded-For the proxy sets).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = "COOKIE"
 local threads = 0
 function setup(thread)
   thread:set("tid", threads)
@@ -37,10 +42,22 @@ end
 local n = 0
 function request()
   n = n + 1
-  local body = string.gsub("%s", "EMAIL", "bench-" .. tid .. "-" .. n .. "@example.org")
-  return wrk.format(nil, nil, nil, body)
+  local body = string.gsub("BODY", "EMAIL", "bench-" .. tid .. "-" .. n .. "@example.org")
+  local address = "10." .. tid .. "." .. (math.floor(n / 250) % 250) .. "." .. (n % 250 + 1)
+  local headers = {["X-Forwarded-For"] = address}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return wrk.format(nil, nil, headers, body)
 end
 """
+JSON_POST_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer KEY"
+wrk.headers["Octo-Capabilities"] = "octo/pricing"
+wrk.body = 'BODY'
+"""
+#: A secret key long enough for production's start-up checks, for this benchmark only.
+BENCH_SECRET = "bench-only-" + "k" * 64
 
 
 def free_port() -> int:
@@ -74,18 +91,103 @@ def prepare_database(url: str, env: dict) -> dict:
     return {"departure_id": row[0], "adult_id": row[1]}
 
 
-def bench_environment(database_url: str, settings: Path, mail_delivery: str) -> dict:
+def bench_environment(
+    database_url: str, settings: Path, mail_delivery: str, production: bool = False
+) -> dict:
     """The environment the benchmarked app runs in: this database, these settings, emails
     written to a folder next to the settings."""
-    return os.environ | {
+    env = os.environ | {
         "FLASK_APP": "tourism",
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "benchmark-only",
+        "SECRET_KEY": BENCH_SECRET if production else "benchmark-only",
         "CHAKRA_SETTINGS": str(settings),
         "MAIL_BACKEND": "folder",
         "MAIL_DELIVERY": mail_delivery,
         "MAIL_OUTBOX_DIR": str(settings.parent / "outbox"),
     }
+    if production:
+        env["CHAKRA_ENV"] = "production"
+    return env
+
+
+def settings_text(production: bool, redis_url: str) -> str:
+    """Production: CSRF, rate limits and caps as shipped, rate limits and the response cache
+    on Redis, behind one proxy. Development: CSRF and rate limits off, caps huge."""
+    cache = f"CACHE_TYPE = 'RedisCache'\nCACHE_REDIS_URL = {redis_url!r}\n"
+    if production:
+        return cache + (
+            f"RATELIMIT_STORAGE_URI = {redis_url!r}\nPROXY_FIX_X_FOR = 1\n"
+            "PUBLIC_URL = 'https://bench.chakraroutes.example'\n"
+        )
+    return cache + (
+        "WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n"
+        "OPEN_BOOKINGS_PER_EMAIL = 10**9\nOPEN_BOOKINGS_PER_ADDRESS = 10**9\n"
+    )
+
+
+def create_reseller(env: dict) -> tuple[str, str]:
+    """A reseller of the Cacao Route's association with a key: (product id, key)."""
+    code = (
+        "from tourism import create_app\n"
+        "from tourism.database import utcnow\n"
+        "from tourism.extensions import db\n"
+        "from tourism.models import Experience\n"
+        "from tourism.services.channels import resellers\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    e = db.session.query(Experience).filter_by(slug='kallari-cacao-route').one()\n"
+        "    data = resellers.ResellerInput('Bench OTA', 'ota@example.org', '', 1000, [e.id])\n"
+        "    r, key = resellers.create_reseller(db.session, None, e.association, data, utcnow())\n"
+        "    db.session.commit()\n"
+        "    print(e.slug, key)\n"
+    )
+    out = run(str(BIN / "python"), "-c", code, env=env).split()
+    return out[-2], out[-1]
+
+
+def form_session(base: str, departure_id: int) -> tuple[str, str]:
+    """A session cookie and its CSRF token from the booking form, as a browser gets them."""
+    request = urllib.request.Request(  # noqa: S310 — loopback
+        f"{base}/departures/{departure_id}/book", headers={"X-Forwarded-For": "10.255.0.1"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 — loopback
+        page = response.read().decode()
+        cookies = [value.split(";", 1)[0] for value in response.headers.get_all("Set-Cookie") or []]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    return "; ".join(cookies), token.group(1) if token else ""
+
+
+def start_gunicorn(app: str, port: int, options, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(options.workers),
+            "--worker-class",
+            options.worker_class,
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until_up(url: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 — loopback
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")
 
 
 def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict:
@@ -123,7 +225,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument(
-        "--warmup", type=int, default=1,
+        "--warmup",
+        type=int,
+        default=1,
         help="seconds of the same load before each measured run, not counted: the first "
         "renders after start-up fill the response cache while the other connections queue",
     )
@@ -131,8 +235,15 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument(
+        "--settings",
+        default="production",
+        choices=["production", "development"],
+        help="production: CHAKRA_ENV=production, CSRF, rate limits and caps on (Redis), a new "
+        "client address per hold; development: CSRF and rate limits off",
+    )
+    parser.add_argument(
         "--mail-delivery",
-        default="request",
+        default="worker",
         choices=["request", "worker"],
         help="worker: requests only queue emails (as recommended in production)",
     )
@@ -142,56 +253,55 @@ def main() -> int:
     parser.add_argument(
         "--redis-url",
         default="redis://127.0.0.1:6379/14",
-        help="the response cache, shared by the workers as in production",
+        help="the response cache and rate limits, shared by the workers as in production",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated target names to run (default: all)"
     )
     options = parser.parse_args()
+    production = options.settings == "production"
 
-    settings = Path(tempfile.mkdtemp()) / "bench_settings.py"
-    # One client address and one email hold over and over: rate limits and the caps on open
-    # unpaid bookings would stop that at once (their checks still run, with huge caps).
-    settings.write_text(
-        "WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\n"
-        "OPEN_BOOKINGS_PER_EMAIL = 10**9\nOPEN_BOOKINGS_PER_ADDRESS = 10**9\n"
-        f"CACHE_TYPE = 'RedisCache'\nCACHE_REDIS_URL = {options.redis_url!r}\n"
-    )
-    env = bench_environment(options.database_url, settings, options.mail_delivery)
-    ids = prepare_database(options.database_url, env)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "wsgi:app",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(options.workers),
-            "--worker-class",
-            options.worker_class,
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    workdir = Path(tempfile.mkdtemp())
+    settings = workdir / "bench_settings.py"
+    settings.write_text(settings_text(production, options.redis_url))
+    env = bench_environment(options.database_url, settings, options.mail_delivery, production)
+    # The demo data is loaded as in development: production refuses its shared passwords.
+    setup_env = bench_environment(options.database_url, settings, options.mail_delivery)
+    ids = prepare_database(options.database_url, setup_env)
+    product_id, api_key = create_reseller(setup_env)
+    _flush_redis(options.redis_url)
+    port, bare_port = free_port(), free_port()
+    server = start_gunicorn("wsgi:app", port, options, env)
+    bare = start_gunicorn("bench.bare_wsgi:app", bare_port, options, env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310 — loopback
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(base + "/healthz")
+        wait_until_up(f"http://127.0.0.1:{bare_port}/")
+        cookie, token = form_session(base, ids["departure_id"])
         body = (
             f"qty_{ids['adult_id']}=1&name=Bench+Tourist&email=EMAIL"
             "&phone=%2B593+99+000+0000&country=EC&language=es&payment_method=on_arrival"
+            f"&csrf_token={token}"
         )
-        script = settings.parent / "hold.lua"
-        script.write_text(HOLD_LUA % body)
+        hold_script = workdir / "hold.lua"
+        hold_script.write_text(HOLD_LUA.replace("COOKIE", cookie).replace("BODY", body))
+        today = date.today()
+        scripts = {}
+        for name, days in (("calendar", 365), ("availability", 30)):
+            octo_body = json.dumps(
+                {
+                    "productId": product_id,
+                    "optionId": "DEFAULT",
+                    "localDateStart": today.isoformat(),
+                    "localDateEnd": (today + timedelta(days=days - 1)).isoformat(),
+                }
+            )
+            scripts[name] = workdir / f"{name}.lua"
+            scripts[name].write_text(
+                JSON_POST_LUA.replace("KEY", api_key).replace("BODY", octo_body)
+            )
         targets = [
+            ("bare WSGI", f"http://127.0.0.1:{bare_port}/", None),
             ("ping (/healthz)", base + "/healthz", None),
             ("catalog (/)", base + "/", None),
             ("experience page", base + "/experiences/kallari-cacao-route", None),
@@ -200,32 +310,76 @@ def main() -> int:
                 base + "/api/v1/experiences/kallari-cacao-route/availability",
                 None,
             ),
-            ("hold seats POST", base + f"/departures/{ids['departure_id']}/book", str(script)),
+            ("OCTO calendar 365 d", base + "/octo/availability/calendar", scripts["calendar"]),
+            ("OCTO availability 30 d", base + "/octo/availability", scripts["availability"]),
+            ("hold seats POST", base + f"/departures/{ids['departure_id']}/book", hold_script),
         ]
+        wanted = {name.strip() for name in options.only.split(",") if name.strip()}
         results = []
         for label, url, lua in targets:
+            if wanted and label not in wanted and label != "ping (/healthz)":
+                continue
+            script = str(lua) if lua else None
+            probe(url, lua)
             if options.warmup:
-                wrk(url, options.warmup, options.connections, lua)
-            results.append((label, wrk(url, options.seconds, options.connections, lua)))
-        ceiling = results[0][1]["rps"]
+                wrk(url, options.warmup, options.connections, script)
+            results.append((label, wrk(url, options.seconds, options.connections, script)))
+        ceiling = next(r["rps"] for label, r in results if label == "ping (/healthz)")
         print(
             f"gunicorn {options.workers} x {options.worker_class}, wrk -t2 "
             f"-c{options.connections} -d{options.seconds}s, PostgreSQL, "
-            f"mail delivery: {options.mail_delivery}"
+            f"{options.settings} settings, mail delivery: {options.mail_delivery}"
         )
         header = ("target", "req/s", "p50 ms", "p99 ms", "ratio", "non-2xx/3xx")
-        print("{:<22}{:>10}{:>9}{:>9}{:>8}{:>13}".format(*header))
+        print("{:<24}{:>10}{:>9}{:>9}{:>8}{:>13}".format(*header))
         for label, r in results:
             print(
-                f"{label:<22}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+                f"{label:<24}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
                 f"{r['rps'] / ceiling:>8.2f}{r['errors']:>13}"
             )
         rss = worker_rss_mib(server.pid)
         print("worker RSS after the run (MiB): " + ", ".join(f"{m:.0f}" for m in rss))
+        print("oversold departures: " + str(oversold(options.database_url)))
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process in (server, bare):
+            process.terminate()
+            process.wait(timeout=10)
     return 0
+
+
+def probe(url: str, lua: Path | None) -> None:
+    """One request as wrk will send it, which must succeed: a benchmark of error pages
+    measures nothing."""
+    headers, data = {"X-Forwarded-For": "10.254.0.1"}, None
+    if lua is not None:
+        text = lua.read_text()
+        headers |= dict(re.findall(r'wrk.headers\["([^"]+)"\] = "([^"]*)"', text))
+        body = re.search(r"wrk.body = '(.*)'", text)
+        body = body or re.search(r'string.gsub\("(.*?)", "EMAIL"', text)
+        data = body.group(1).replace("EMAIL", "probe%40example.org").encode()
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 — loopback
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 — loopback
+            response.read()
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"{url} answered {error.code}: {error.read()[:300]!r}") from None
+
+
+def _flush_redis(url: str) -> None:
+    """Start from an empty cache and empty rate-limit counters."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def oversold(url: str) -> int:
+    """Departures whose confirmed seats exceed their capacity (must be 0)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM departures WHERE seats_confirmed > capacity"
+        ).fetchone()[0]
 
 
 if __name__ == "__main__":

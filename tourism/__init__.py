@@ -27,7 +27,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    _skip_idle_limit_check(app)
     return app
+
+
+def _skip_idle_limit_check(app: Flask) -> None:
+    from .routes.limits import skip_idle_request_check
+
+    skip_idle_request_check(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -109,6 +109,19 @@ class SessionlessAssets(SecureCookieSessionInterface):
     nginx proxy cache in deploy/) would then keep one copy of each file per visitor's
     cookie."""
 
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, object] = {}
+
+    def get_signing_serializer(self, app: Flask):
+        """The cookie signer, built once per set of keys instead of twice per request (it
+        derives nothing from the request; building it was a tenth of ``/healthz``)."""
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None and app.secret_key:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {keys: serializer}  # a changed key replaces the old signer
+        return serializer
+
     def save_session(self, app: Flask, session, response: Response) -> None:
         if request.endpoint in SESSIONLESS_ENDPOINTS and not session.modified:
             return

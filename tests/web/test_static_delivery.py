@@ -158,3 +158,21 @@ def test_static_files_and_photos_do_not_vary_on_the_session_cookie(client, app, 
             assert "Set-Cookie" not in response.headers, url
     page = client.get("/")
     assert "Cookie" in page.headers["Vary"]  # pages still do
+
+
+def test_the_cookie_signer_is_built_once_and_follows_a_new_key(app):
+    interface = app.session_interface
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+    signed = first.dumps({"n": 1})
+    old_key, app.secret_key = app.secret_key, "another-key-" + "x" * 40
+    try:
+        second = interface.get_signing_serializer(app)
+        assert second is not first
+        with pytest.raises(Exception, match="[Ss]ignature"):
+            second.loads(signed)  # a cookie signed with the old key is refused
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        assert interface.get_signing_serializer(app).loads(signed) == {"n": 1}
+    finally:
+        app.secret_key = old_key
+        app.config["SECRET_KEY_FALLBACKS"] = []
