@@ -1,5 +1,6 @@
 """Whole-response cache for what anonymous visitors read most: the catalog, experience pages
-and the availability JSON.
+and the availability JSON; and for what resellers poll most: OCTO availability
+(``cached_query``, keyed by the reseller and its query).
 
 **What is cached.** A GET answered 200 to a visitor who is not signed in and has no message
 waiting (flash), keyed by the language the page is in and the full path with its query.
@@ -75,6 +76,7 @@ WATCHED_TABLES = frozenset(
         "families",
         "photos",
         "price_categories",
+        "resellers",
         "schedules",
         "split_rules",
         "stops",
@@ -195,22 +197,49 @@ def cached_response(view):
     def wrapped(*args, **kwargs):
         if not _cacheable_request():
             return view(*args, **kwargs)
-        # The entry remembers the generation it was rendered in; one round trip (MGET on
-        # Redis) reads both, and an entry from an older generation is a miss.
         key = f"page:{current_locale()}:{request.full_path}"
-        read = _read(key)
-        if read is None:
-            return view(*args, **kwargs)
-        current, hit = read
-        if hit is not None and hit[0] == current:
-            _, body, mimetype = hit
-            return _hit_response(body, mimetype)
-        response = make_response(view(*args, **kwargs))
-        if response.status_code == 200 and not response.direct_passthrough:
-            _write(key, (current, response.get_data(), response.mimetype))
-        return response
+        return _served(key, view, args, kwargs)
 
     return wrapped
+
+
+def cached_query(key_of):
+    """Serve ``view``'s answers from the cache under ``key_of()``: for answers that are the
+    same for everyone who sends the same key, whatever the method (a reseller's availability
+    query: its key names the reseller, what it asked for and the language). The generation
+    and the expiry are the pages' (see the module doc)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not _enabled():
+                return view(*args, **kwargs)
+            return _served(f"query:{key_of()}", view, args, kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def body_digest() -> str:
+    """A short digest of the request body, for ``cached_query`` keys."""
+    return hashlib.blake2b(request.get_data(), digest_size=16).hexdigest()
+
+
+def _served(key: str, view, args, kwargs):
+    # The entry remembers the generation it was rendered in; one round trip (MGET on Redis)
+    # reads both, and an entry from an older generation is a miss.
+    read = _read(key)
+    if read is None:
+        return view(*args, **kwargs)
+    current, hit = read
+    if hit is not None and hit[0] == current:
+        _, body, mimetype = hit
+        return _hit_response(body, mimetype)
+    response = make_response(view(*args, **kwargs))
+    if response.status_code == 200 and not response.direct_passthrough:
+        _write(key, (current, response.get_data(), response.mimetype))
+    return response
 
 
 #: Compressed bodies of cache hits, in this process: compressing the same bytes again on

@@ -231,3 +231,13 @@ def test_rate_limits_count_each_visitor_behind_the_proxy(make_app):
             return client.post(url, data=data, headers={"X-Forwarded-For": address}).status_code
 
         assert [post("203.0.113.1"), post("203.0.113.2"), post("203.0.113.1")] == [400, 400, 429]
+
+
+def test_the_forms_own_messages_follow_each_visitors_language(client, session, departure):
+    # WTForms' catalog is read once per language and kept: each request still gets its own.
+    data = form_for(departure, country="Atlantis")
+    for headers, expected in ((None, "Opción inválida"), (EN, "Not a valid choice")) * 2:
+        response = client.post(f"/departures/{departure.id}/book", data=data, headers=headers)
+        assert response.status_code == 400
+        assert expected in response.get_data(as_text=True)
+    assert bookings(session) == 0

@@ -5,10 +5,16 @@ for one nested in it. Both refuse control characters in every text field: a one-
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import flask_wtf
 import wtforms
+from babel import support
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
+from wtforms.i18n import messages_path
 from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
 
@@ -32,8 +38,24 @@ class _CleanTextMeta:
         return field
 
 
+@lru_cache(maxsize=16)
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _CachedTranslationsMeta:
+    """WTForms' own messages ("Not a valid choice") in the visitor's language, read from
+    their catalog once per language; Flask-WTF read the file again for every request that
+    built a form."""
+
+    def get_translations(self, form):
+        if not current_app.config.get("WTF_I18N_ENABLED", True):
+            return super().get_translations(form)
+        return _wtforms_translations(str(get_locale()))
+
+
 class FlaskForm(flask_wtf.FlaskForm):
-    class Meta(_CleanTextMeta, flask_wtf.FlaskForm.Meta):
+    class Meta(_CleanTextMeta, _CachedTranslationsMeta, flask_wtf.FlaskForm.Meta):
         pass
 
 

@@ -19,6 +19,7 @@ from ..errors import DomainError
 from ..extensions import csrf, db
 from ..i18n import available_locales, current_locale
 from ..models import ChannelBooking
+from ..response_cache import body_digest, cached_query
 from ..services.channels import octo_errors as errors
 from ..services.channels import products, resellers, reservations, slots
 from ..services.channels.representation import booking_object
@@ -167,7 +168,17 @@ def _product_and_units(body: dict):
     return experience, products.parse_units(experience, body.get("units"))
 
 
+def _availability_key() -> str:
+    """Resellers poll availability far more than anything else; an answer depends on the
+    reseller (its products and commission), the capabilities, the language and the query."""
+    return (
+        f"octo:{g.reseller.id}:{','.join(g.octo_caps.names)}:{current_locale()}:"
+        f"{request.path}:{body_digest()}"
+    )
+
+
 @bp.post("/availability/calendar")
+@cached_query(_availability_key)
 def availability_calendar():
     body = _body()
     experience, wanted = _product_and_units(body)
@@ -179,6 +190,7 @@ def availability_calendar():
 
 
 @bp.post("/availability")
+@cached_query(_availability_key)
 def availability():
     body = _body()
     experience, wanted = _product_and_units(body)
