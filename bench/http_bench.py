@@ -22,6 +22,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -42,8 +43,8 @@ end
 local n = 0
 function request()
   n = n + 1
-  local body = string.gsub("BODY", "EMAIL", "bench-" .. tid .. "-" .. n .. "@example.org")
-  local address = "10." .. tid .. "." .. (math.floor(n / 250) % 250) .. "." .. (n % 250 + 1)
+  local body = string.gsub("BODY", "EMAIL", "NODE-" .. tid .. "-" .. n .. "@example.org")
+  local address = "OCTET." .. tid .. "." .. (math.floor(n / 250) % 250) .. "." .. (n % 250 + 1)
   local headers = {["X-Forwarded-For"] = address}
   for name, value in pairs(wrk.headers) do headers[name] = value end
   return wrk.format(nil, nil, headers, body)
@@ -206,6 +207,39 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "errors": errors}
 
 
+def node_script(text: str, node: int) -> str:
+    """The hold script for one node: emails and client addresses no other node uses."""
+    return text.replace("NODE-", f"bench{node}-").replace('"OCTET."', f'"{10 + node}."')
+
+
+def wrk_nodes(urls: list[str], seconds: int, connections: int, script: str | None) -> dict:
+    """wrk against every node at once, the connections split between them: requests/s and
+    errors added up, latencies the worst node's."""
+    share = max(2, connections // len(urls))
+    scripts = [script] * len(urls)
+    if script and "NODE-" in Path(script).read_text():
+        # Each node's visitors are other people: their own emails and client addresses.
+        scripts = []
+        for index in range(len(urls)):
+            own = Path(script).with_suffix(f".node{index}.lua")
+            own.write_text(node_script(Path(script).read_text(), index))
+            scripts.append(str(own))
+    with ThreadPoolExecutor(len(urls)) as pool:
+        runs = list(
+            pool.map(
+                lambda run: wrk(run[0], seconds, share, run[1]), zip(urls, scripts, strict=True)
+            )
+        )
+    if len(runs) == 1:
+        return runs[0]
+    return {
+        "rps": sum(r["rps"] for r in runs),
+        "p50": max(r["p50"] for r in runs),
+        "p99": max(r["p99"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+    }
+
+
 def worker_rss_mib(master_pid: int) -> list[float]:
     """Resident memory of each gunicorn worker (the master's children), from /proc."""
     sizes = []
@@ -258,6 +292,13 @@ def main() -> int:
     parser.add_argument(
         "--only", default="", help="comma-separated target names to run (default: all)"
     )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="app nodes (gunicorn masters with --workers each) on the one PostgreSQL and "
+        "Redis; wrk's connections are split between them and their figures added up",
+    )
     options = parser.parse_args()
     production = options.settings == "production"
 
@@ -270,12 +311,14 @@ def main() -> int:
     ids = prepare_database(options.database_url, setup_env)
     product_id, api_key = create_reseller(setup_env)
     _flush_redis(options.redis_url)
-    port, bare_port = free_port(), free_port()
-    server = start_gunicorn("wsgi:app", port, options, env)
+    ports, bare_port = [free_port() for _ in range(options.nodes)], free_port()
+    servers = [start_gunicorn("wsgi:app", port, options, env) for port in ports]
     bare = start_gunicorn("bench.bare_wsgi:app", bare_port, options, env)
-    base = f"http://127.0.0.1:{port}"
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    base = bases[0]
     try:
-        wait_until_up(base + "/healthz")
+        for node in bases:
+            wait_until_up(node + "/healthz")
         wait_until_up(f"http://127.0.0.1:{bare_port}/")
         cookie, token = form_session(base, ids["departure_id"])
         body = (
@@ -301,32 +344,34 @@ def main() -> int:
                 JSON_POST_LUA.replace("KEY", api_key).replace("BODY", octo_body)
             )
         targets = [
-            ("bare WSGI", f"http://127.0.0.1:{bare_port}/", None),
-            ("ping (/healthz)", base + "/healthz", None),
-            ("catalog (/)", base + "/", None),
-            ("experience page", base + "/experiences/kallari-cacao-route", None),
-            (
-                "availability JSON",
-                base + "/api/v1/experiences/kallari-cacao-route/availability",
-                None,
-            ),
-            ("OCTO calendar 365 d", base + "/octo/availability/calendar", scripts["calendar"]),
-            ("OCTO availability 30 d", base + "/octo/availability", scripts["availability"]),
-            ("hold seats POST", base + f"/departures/{ids['departure_id']}/book", hold_script),
+            ("ping (/healthz)", "/healthz", None),
+            ("catalog (/)", "/", None),
+            ("experience page", "/experiences/kallari-cacao-route", None),
+            ("availability JSON", "/api/v1/experiences/kallari-cacao-route/availability", None),
+            ("OCTO calendar 365 d", "/octo/availability/calendar", scripts["calendar"]),
+            ("OCTO availability 30 d", "/octo/availability", scripts["availability"]),
+            ("hold seats POST", f"/departures/{ids['departure_id']}/book", hold_script),
         ]
         wanted = {name.strip() for name in options.only.split(",") if name.strip()}
         results = []
-        for label, url, lua in targets:
+        if options.nodes == 1 and (not wanted or "bare WSGI" in wanted):
+            # The floor: the same gunicorn serving a WSGI app that does nothing.
+            bare_url = f"http://127.0.0.1:{bare_port}/"
+            wrk(bare_url, options.warmup, options.connections)
+            results.append(("bare WSGI", wrk(bare_url, options.seconds, options.connections)))
+        for label, path, lua in targets:
             if wanted and label not in wanted and label != "ping (/healthz)":
                 continue
             script = str(lua) if lua else None
-            probe(url, lua)
+            urls = [node + path for node in bases]
+            probe(urls[0], lua)
             if options.warmup:
-                wrk(url, options.warmup, options.connections, script)
-            results.append((label, wrk(url, options.seconds, options.connections, script)))
+                wrk_nodes(urls, options.warmup, options.connections, script)
+            results.append((label, wrk_nodes(urls, options.seconds, options.connections, script)))
         ceiling = next(r["rps"] for label, r in results if label == "ping (/healthz)")
         print(
-            f"gunicorn {options.workers} x {options.worker_class}, wrk -t2 "
+            f"{options.nodes} node(s) of gunicorn {options.workers} x {options.worker_class}, "
+            "wrk -t2 "
             f"-c{options.connections} -d{options.seconds}s, PostgreSQL, "
             f"{options.settings} settings, mail delivery: {options.mail_delivery}"
         )
@@ -337,11 +382,11 @@ def main() -> int:
                 f"{label:<24}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
                 f"{r['rps'] / ceiling:>8.2f}{r['errors']:>13}"
             )
-        rss = worker_rss_mib(server.pid)
+        rss = [size for server in servers for size in worker_rss_mib(server.pid)]
         print("worker RSS after the run (MiB): " + ", ".join(f"{m:.0f}" for m in rss))
         print("oversold departures: " + str(oversold(options.database_url)))
     finally:
-        for process in (server, bare):
+        for process in (*servers, bare):
             process.terminate()
             process.wait(timeout=10)
     return 0

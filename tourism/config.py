@@ -124,7 +124,9 @@ def load_config(instance_path: str) -> dict:
         "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", ""),
         "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "chakra:"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        #: X-RateLimit-* headers on limited pages: two more Redis round trips per request, for
+        #: forms people fill in (a 429 always says Retry-After: routes/errors.py).
+        "RATELIMIT_HEADERS_ENABLED": _bool("RATELIMIT_HEADERS_ENABLED", False),
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "20 per minute"),
         # Pages found by a private token (manage links, statements, calendar feeds).
         "TOKEN_LOOKUP_RATE_LIMIT": os.environ.get("TOKEN_LOOKUP_RATE_LIMIT", "60 per minute"),

@@ -35,3 +35,14 @@ def test_a_default_limit_keeps_the_check_on_every_request(default_limit):
     assert _checks_every_request(app)
     client = app.test_client()
     assert [client.get("/healthz").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_limited_visitor_is_told_when_to_come_back(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, TOKEN_LOOKUP_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    client.get(f"/bookings/guess{0:040d}")
+    refused = client.get(f"/bookings/guess{1:040d}")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"
+    # The X-RateLimit headers are off by default (they cost Redis round trips).
+    assert not any(name.startswith("X-RateLimit") for name in refused.headers.keys())

@@ -44,6 +44,18 @@ def error_response(status: int, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _retry_after(error: HTTPException) -> str:
+    """Seconds to wait after a rate limit: the limiter's own figure when it sent one, else
+    the limit's window (a minute for "20 per minute"). The limiter's X-RateLimit headers are
+    off (``RATELIMIT_HEADERS_ENABLED``): they cost two Redis round trips on every limited
+    request, and the limited pages are forms that people fill in, not an API."""
+    given = error.get_response().headers.get("Retry-After")
+    if given:
+        return given
+    limit = getattr(getattr(error, "limit", None), "limit", None)
+    return str(limit.get_expiry()) if limit is not None else "60"
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
@@ -67,9 +79,9 @@ def register(app: Flask) -> None:
         status = error.code or 500
         message = MESSAGES.get(status, lambda: error.description or "")()
         response = error_response(status, message)
-        if status == 429 and error.get_response().headers.get("Retry-After"):
+        if status == 429:
             body, code = response
-            return body, code, {"Retry-After": error.get_response().headers["Retry-After"]}
+            return body, code, {"Retry-After": _retry_after(error)}
         return response
 
     @app.errorhandler(OperationalError)
