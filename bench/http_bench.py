@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,16 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "errors": errors}
 
 
+def median_run(measured: list[dict]) -> dict:
+    """Each figure's median over the rounds; errors added up."""
+    return {
+        "rps": statistics.median(r["rps"] for r in measured),
+        "p50": statistics.median(r["p50"] for r in measured),
+        "p99": statistics.median(r["p99"] for r in measured),
+        "errors": sum(r["errors"] for r in measured),
+    }
+
+
 def node_script(text: str, node: int) -> str:
     """The hold script for one node: emails and client addresses no other node uses."""
     return text.replace("NODE-", f"bench{node}-").replace('"OCTET."', f'"{10 + node}."')
@@ -292,6 +303,7 @@ def main() -> int:
     parser.add_argument(
         "--only", default="", help="comma-separated target names to run (default: all)"
     )
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are printed")
     parser.add_argument(
         "--nodes",
         type=int,
@@ -353,27 +365,36 @@ def main() -> int:
             ("hold seats POST", f"/departures/{ids['departure_id']}/book", hold_script),
         ]
         wanted = {name.strip() for name in options.only.split(",") if name.strip()}
-        results = []
-        if options.nodes == 1 and (not wanted or "bare WSGI" in wanted):
-            # The floor: the same gunicorn serving a WSGI app that does nothing.
-            bare_url = f"http://127.0.0.1:{bare_port}/"
-            wrk(bare_url, options.warmup, options.connections)
-            results.append(("bare WSGI", wrk(bare_url, options.seconds, options.connections)))
-        for label, path, lua in targets:
-            if wanted and label not in wanted and label != "ping (/healthz)":
-                continue
-            script = str(lua) if lua else None
-            urls = [node + path for node in bases]
-            probe(urls[0], lua)
-            if options.warmup:
-                wrk_nodes(urls, options.warmup, options.connections, script)
-            results.append((label, wrk_nodes(urls, options.seconds, options.connections, script)))
+        runs: dict[str, list[dict]] = {}
+        for _ in range(options.repeat):
+            # Each round measures every target once: rounds interleave, so a slower minute
+            # of the machine falls on all targets alike.
+            if options.nodes == 1 and (not wanted or "bare WSGI" in wanted):
+                # The floor: the same gunicorn serving a WSGI app that does nothing.
+                bare_url = f"http://127.0.0.1:{bare_port}/"
+                wrk(bare_url, options.warmup, options.connections)
+                runs.setdefault("bare WSGI", []).append(
+                    wrk(bare_url, options.seconds, options.connections)
+                )
+            for label, path, lua in targets:
+                if wanted and label not in wanted and label != "ping (/healthz)":
+                    continue
+                script = str(lua) if lua else None
+                urls = [node + path for node in bases]
+                probe(urls[0], lua)
+                if options.warmup:
+                    wrk_nodes(urls, options.warmup, options.connections, script)
+                runs.setdefault(label, []).append(
+                    wrk_nodes(urls, options.seconds, options.connections, script)
+                )
+        results = [(label, median_run(measured)) for label, measured in runs.items()]
         ceiling = next(r["rps"] for label, r in results if label == "ping (/healthz)")
         print(
             f"{options.nodes} node(s) of gunicorn {options.workers} x {options.worker_class}, "
             "wrk -t2 "
             f"-c{options.connections} -d{options.seconds}s, PostgreSQL, "
-            f"{options.settings} settings, mail delivery: {options.mail_delivery}"
+            f"{options.settings} settings, mail delivery: {options.mail_delivery}, "
+            f"medians of {options.repeat}"
         )
         header = ("target", "req/s", "p50 ms", "p99 ms", "ratio", "non-2xx/3xx")
         print("{:<24}{:>10}{:>9}{:>9}{:>8}{:>13}".format(*header))
