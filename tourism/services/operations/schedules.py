@@ -28,6 +28,7 @@ from ...models import (
     Schedule,
     User,
 )
+from ...timefmt import display_zone, local_to_utc
 from ..booking import availability
 from ..payments import refunds
 from ..payments.stripe_gateway import StripeGateway
@@ -241,14 +242,17 @@ class DepartureSeats:
 def upcoming_departures(
     session: Session, experience: Experience, now: datetime, days: int = 60
 ) -> list[DepartureSeats]:
-    """The experience's departures from now on for ``days`` days, with seats taken."""
+    """The experience's departures from now on, through the end of the local day ``days``
+    days ahead (the day the bulk-assign form offers as its last), with seats taken."""
+    zone = display_zone()
+    until = local_to_utc(now.astimezone(zone).date() + timedelta(days=days + 1), time(0), zone)
     departures = list(
         session.execute(
             select(Departure)
             .where(
                 Departure.experience_id == experience.id,
                 Departure.starts_at >= now,
-                Departure.starts_at < now + timedelta(days=days),
+                Departure.starts_at < until,
             )
             .order_by(Departure.starts_at)
         ).scalars()
