@@ -12,6 +12,7 @@ Figures drift between machines and runs; compare ratios within one run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -44,8 +45,9 @@ end
 local n = 0
 function request()
   n = n + 1
-  local body = string.gsub("BODY", "EMAIL", "NODE-" .. tid .. "-" .. n .. "@example.org")
-  local address = "OCTET." .. tid .. "." .. (math.floor(n / 250) % 250) .. "." .. (n % 250 + 1)
+  local body = string.gsub("BODY", "EMAIL", "NODE-RUNNO-" .. tid .. "-" .. n .. "@example.org")
+  local address = "OCTET." .. ((RUNNO * 2 + tid) % 250) .. "." .. (math.floor(n / 250) % 250)
+    .. "." .. (n % 250 + 1)
   local headers = {["X-Forwarded-For"] = address}
   for name, value in pairs(wrk.headers) do headers[name] = value end
   return wrk.format(nil, nil, headers, body)
@@ -192,8 +194,18 @@ def wait_until_up(url: str) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
+_RUNS = itertools.count(1)
+
+
 def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict:
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script and "RUNNO" in Path(script).read_text():
+        # wrk starts its counters afresh each run: number the run, so the warm-up's and
+        # earlier rounds' visitors (emails, addresses) are never the next run's.
+        run = next(_RUNS)
+        own = Path(script).with_suffix(f".run{run}.lua")
+        own.write_text(Path(script).read_text().replace("RUNNO", str(run)))
+        script = str(own)
     if script:
         args[1:1] = ["-s", script]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
@@ -422,7 +434,7 @@ def probe(url: str, lua: Path | None) -> None:
         headers |= dict(re.findall(r'wrk.headers\["([^"]+)"\] = "([^"]*)"', text))
         body = re.search(r"wrk.body = '(.*)'", text)
         body = body or re.search(r'string.gsub\("(.*?)", "EMAIL"', text)
-        data = body.group(1).replace("EMAIL", "probe%40example.org").encode()
+        data = body.group(1).replace("EMAIL", f"probe{next(_RUNS)}%40example.org").encode()
     request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 — loopback
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 — loopback
