@@ -49,6 +49,24 @@ def cancel_route_booking(session: Session, route_booking: RouteBooking, now: dat
     return route_booking
 
 
+def expire_route_holds(session: Session, now: datetime) -> int:
+    """Mark every route hold past its expiry as expired, with its leg bookings; returns how
+    many. Its seats, beds and extras stopped counting at the expiry already (every count
+    looks at ``hold_expires_at``); this only makes the statuses say so. Safe to run any time."""
+    stale = session.scalars(
+        select(RouteBooking).where(
+            RouteBooking.status == BookingStatus.HELD, RouteBooking.hold_expires_at <= now
+        )
+    ).all()
+    for route_booking in stale:
+        for booking_leg in route_booking.legs:
+            if booking_leg.booking.status == BookingStatus.HELD:
+                booking_leg.booking.transition(BookingStatus.EXPIRED)
+        route_booking.status = BookingStatus.EXPIRED
+    session.flush()
+    return len(stale)
+
+
 def find_route_booking(session: Session, token: str) -> RouteBooking:
     """The route booking a manage link points to; any other token is simply not found."""
     if not lifecycle.TOKEN_SHAPE.fullmatch(token or ""):

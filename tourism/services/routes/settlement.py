@@ -44,7 +44,7 @@ from ...models import (
 from ...models.ledger import AccountKind, AccountState, TransactionKind
 from ..ledger import journal as ledger
 from ..ledger import postings, releases
-from .booking import adult_category
+from .booking import adult_category, stay_paid_online
 
 AVAILABLE = AccountState.AVAILABLE
 
@@ -169,22 +169,11 @@ def record_route_cash(
     memo = _stay_memo(route_booking, association)
     if (
         part.stay_cents
+        and not stay_paid_online(route_booking)
         and ledger.find_transaction(session, TransactionKind.CASH, memo=memo) is None
     ):
         held = ledger.account(session, AccountKind.CASH_HELD, association, user=collector)
-        lines = [(held, part.stay_cents)]
-        for night in part.nights:
-            family = night.homestay.family
-            lines.append(
-                (
-                    ledger.account(session, AccountKind.FAMILY, family=family, state=AVAILABLE),
-                    -night.amount_cents,
-                )
-            )
-        for item in part.extras:
-            lines.append((_provider_account(session, item), -item.amount_cents))
-        if part.curator_fee_cents:
-            lines.append((_curator_account(session, route_booking), -part.curator_fee_cents))
+        lines = [(held, part.stay_cents), *stay_lines(session, route_booking, part)]
         ledger.post(
             session,
             kind=TransactionKind.CASH,
@@ -195,6 +184,26 @@ def record_route_cash(
         )
         recorded += part.stay_cents
     return recorded
+
+
+def stay_lines(session: Session, route_booking: RouteBooking, part: CommunityPart) -> list:
+    """The credits of one community's nights, extras and curator's fee: each host family,
+    each provider and the curator, available at once (paid in cash on the day, or by card
+    with the route)."""
+    lines = []
+    for night in part.nights:
+        family = night.homestay.family
+        lines.append(
+            (
+                ledger.account(session, AccountKind.FAMILY, family=family, state=AVAILABLE),
+                -night.amount_cents,
+            )
+        )
+    for item in part.extras:
+        lines.append((_provider_account(session, item), -item.amount_cents))
+    if part.curator_fee_cents:
+        lines.append((_curator_account(session, route_booking), -part.curator_fee_cents))
+    return lines
 
 
 def _provider_account(session: Session, item: RouteBookingExtra):
@@ -252,6 +261,7 @@ def part_outstanding_cents(session: Session, route_booking: RouteBooking, part) 
     memo = _stay_memo(route_booking, part.association)
     if (
         part.stay_cents
+        and not stay_paid_online(route_booking)
         and ledger.find_transaction(session, TransactionKind.CASH, memo=memo) is None
     ):
         due += part.stay_cents

@@ -1,0 +1,299 @@
+"""Paying a whole route by card (or a deposit) through the local Stripe emulator: one
+PaymentIntent, confirmed only from Stripe, split per leg by each experience's rule, the
+nights, extras and fee to their families, providers and curator; lapsed holds; a leg
+cancelled by its association refunded from the route's charge; the route's emails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from tests.factories import SPLIT_PARTS, Factories
+from tourism.database import utcnow, write_transactions
+from tourism.errors import InvalidRequest
+from tourism.extensions import db
+from tourism.models import (
+    AccountKind,
+    AccountState,
+    BookingStatus,
+    Notification,
+    Payment,
+    Refund,
+    RefundStatus,
+    Role,
+    RoutePayment,
+    TransactionKind,
+)
+from tourism.services.booking import availability as seats
+from tourism.services.ledger import checks, split_rules
+from tourism.services.ledger import journal as ledger
+from tourism.services.messages import outbox
+from tourism.services.messages.rendering import render
+from tourism.services.payments import intents, refunds, route_card
+from tourism.services.routes import availability, booking, changes, settlement
+
+from .helpers import LANGS, request_for, start_of
+
+HOLD = timedelta(minutes=30)
+AVAILABLE = AccountState.AVAILABLE
+
+
+@pytest.fixture
+def pay_app(make_app, stripe_settings, tmp_path):
+    app = make_app(
+        MAIL_BACKEND="folder", MAIL_OUTBOX_DIR=str(tmp_path / "outbox"), **stripe_settings
+    )
+    with app.app_context(), app.test_request_context(), write_transactions():
+        yield app
+
+
+@pytest.fixture
+def session(pay_app):
+    return db.session
+
+
+@pytest.fixture
+def make(pay_app):
+    return Factories(db.session)
+
+
+def owed(session, kind, association=None, family=None, state=AVAILABLE) -> int:
+    account = ledger.account(session, kind, association, family=family, state=state)
+    return -ledger.balance(session, account)
+
+
+@pytest.fixture
+def sold(session, make):
+    """A route with a split rule on its first leg, a curator fee, a family's lunch, held for
+    two people to pay by card."""
+    route = make.route(curator_fee_cents=250)
+    first = route.legs[0].experience
+    admin = make.user(memberships=[(first.association, Role.ADMIN)])
+    now = utcnow()
+    rule = split_rules.approve_rule(session, first, SPLIT_PARTS, admin, now, now)
+    lunch_family = make.family(route.legs[2].experience.association)
+    lunch = make.route_extra(route.legs[2].experience.association, price=700, family=lunch_family)
+    route.extras += [lunch]
+    session.flush()
+
+    def hold(method="card", **kw):
+        return booking.book_route(
+            session,
+            request_for(
+                route, start_of(route), people=2, extras={lunch.id: 2}, payment_method=method
+            ),
+            utcnow() + timedelta(seconds=1),
+            LANGS,
+            online=True,
+            **kw,
+        )
+
+    return dict(route=route, rule=rule, lunch=lunch, hold=hold)
+
+
+def pay(gateway, rb, card="pm_card_visa"):
+    """What the browser does: pay the route's PaymentIntent with a card."""
+    start = route_card.start_route_payment(db.session, rb, gateway, utcnow(), HOLD)
+    gateway.confirm_intent(start.payment.provider_ref, card)
+    return start.payment
+
+
+def kinds_queued(session) -> list[str]:
+    return sorted(session.scalars(select(Notification.kind)))
+
+
+def test_card_is_offered_only_when_every_leg_offers_it(session, sold, make):
+    route = sold["route"]
+    assert booking.payment_methods(route, online=True) == ["card", "on_arrival"]
+    assert booking.payment_methods(route, online=False) == ["on_arrival"]
+    route.legs[2].experience.payment_options = "on_arrival"
+    assert booking.payment_methods(route, online=True) == ["on_arrival"]
+    with pytest.raises(InvalidRequest):
+        sold["hold"]("card")
+    assert session.scalar(select(func.count(RoutePayment.id))) == 0
+
+
+def test_one_intent_for_the_whole_route_confirmed_only_from_stripe(session, sold, gateway):
+    rb = sold["hold"]()
+    assert rb.status == BookingStatus.HELD
+    assert all(bl.booking.online_due_cents == bl.booking.total_cents for bl in rb.legs)
+    assert booking.online_due_cents(rb) == rb.total_cents
+    first = route_card.start_route_payment(session, rb, gateway, utcnow(), HOLD)
+    again = route_card.start_route_payment(session, rb, gateway, utcnow(), HOLD)
+    assert first.payment.id == again.payment.id  # one intent, reused
+    intent = gateway.retrieve_intent(first.payment.provider_ref)
+    assert intent.amount == rb.total_cents
+    assert intent.metadata["route_booking_reference"] == rb.reference
+    gateway.confirm_intent(first.payment.provider_ref, "pm_card_visa")
+    assert rb.status == BookingStatus.HELD  # paying alone changes nothing
+    assert route_card.sync_route_booking(session, rb, gateway, utcnow()) == "confirmed"
+    session.refresh(rb)
+    assert rb.status == BookingStatus.CONFIRMED
+    assert {bl.booking.status for bl in rb.legs} == {BookingStatus.CONFIRMED}
+    # Each leg has its own stripe payment of its total, from the route's intent.
+    for booking_leg in rb.legs:
+        (leg_payment,) = booking_leg.booking.payments
+        assert leg_payment.route_payment_id == first.payment.id
+        assert leg_payment.amount_cents == booking_leg.booking.total_cents
+        assert leg_payment.intent_ref == first.payment.provider_ref
+        assert booking_leg.booking.due_on_arrival_cents == 0
+    # Applying Stripe's answer again (a replayed webhook) changes nothing.
+    transactions = session.scalar(select(func.count()).select_from(ledger.LedgerTransaction))
+    again_intent = gateway.retrieve_intent(first.payment.provider_ref)
+    assert intents.apply_intent(session, again_intent, gateway, utcnow()) == "unchanged"
+    assert (
+        session.scalar(select(func.count()).select_from(ledger.LedgerTransaction)) == transactions
+    )
+    assert kinds_queued(session) == ["route_confirmed"]
+
+
+def test_the_money_is_split_per_leg_and_the_stay_goes_to_families_and_curator(
+    session, sold, gateway
+):
+    rb = sold["hold"]()
+    route = sold["route"]
+    pay(gateway, rb)
+    route_card.sync_route_booking(session, rb, gateway, utcnow())
+    session.refresh(rb)
+    assert checks.check(session) == []
+    first_leg, second_leg = rb.legs[0].booking, rb.legs[1].booking
+    assert first_leg.split_rule_id == sold["rule"].id
+
+    def credited(leg_booking) -> set[str]:
+        (payment,) = leg_booking.payments
+        found = ledger.find_transaction(session, TransactionKind.PAYMENT, payment_id=payment.id)
+        return {e.account.kind.value for e in found.entries if e.amount_cents < 0}
+
+    assert credited(first_leg) >= {"family", "guide", "association_fund", "platform"}
+    assert credited(second_leg) == {"association_fund"}  # no rule: the community's fund
+    for leg in (route.legs[1], route.legs[3]):
+        assert owed(session, AccountKind.FAMILY, family=leg.homestay.family) == 2 * 2500
+    assert owed(session, AccountKind.FAMILY, family=sold["lunch"].family) == 1400
+    assert owed(session, AccountKind.PLATFORM) == 500  # the platform curates: its fee
+    # Card money sits in each community's Stripe clearing: the whole route's total.
+    clearing = sum(
+        ledger.balance(
+            session, ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
+        )
+        for part in settlement.community_parts(rb)
+    )
+    assert clearing == rb.total_cents
+    # Nothing is left to collect in cash on arrival.
+    for part in settlement.community_parts(rb):
+        assert settlement.part_outstanding_cents(session, rb, part) == 0
+        assert settlement.record_route_cash(session, rb, part.association, None, utcnow()) == 0
+
+
+def test_a_deposit_pays_the_legs_share_online_and_the_rest_on_arrival(session, sold, gateway):
+    route = sold["route"]
+    for leg in route.legs:
+        if leg.experience is not None:
+            leg.experience.payment_options = "card,deposit,on_arrival"
+            leg.experience.deposit_percent = 30
+    rb = sold["hold"]("deposit")
+    assert booking.online_due_cents(rb) == sum(
+        (bl.booking.total_cents * 30 + 50) // 100 for bl in rb.legs
+    )
+    payment = pay(gateway, rb)
+    assert payment.amount_cents == booking.online_due_cents(rb)
+    assert route_card.sync_route_booking(session, rb, gateway, utcnow()) == "confirmed"
+    session.refresh(rb)
+    outstanding = 0
+    for part in settlement.community_parts(rb):
+        outstanding += settlement.record_route_cash(session, rb, part.association, None, utcnow())
+    assert outstanding == rb.total_cents - payment.amount_cents
+    assert checks.check(session) == []
+
+
+def test_a_payment_after_the_hold_lapsed_is_given_back_whole(session, sold, gateway):
+    rb = sold["hold"]()
+    payment = pay(gateway, rb)
+    later = utcnow() + timedelta(hours=2)
+    outcome = route_card.sync_route_booking(session, rb, gateway, later)
+    assert outcome == "refunded: route no longer held"
+    session.commit()  # the money goes back at Stripe after the commit
+    session.refresh(rb)
+    session.refresh(payment)
+    assert rb.status == BookingStatus.EXPIRED
+    assert {bl.booking.status for bl in rb.legs} == {BookingStatus.EXPIRED}
+    assert payment.returned_cents == payment.amount_cents
+    assert payment.returned_ref and payment.returned_ref.startswith("re_")
+    assert session.scalar(select(func.count(Payment.id))) == 0  # nothing entered the split
+    assert kinds_queued(session) == ["route_payment_refunded"]
+    assert checks.check(session) == []
+
+
+def test_a_lapsed_unpaid_hold_releases_every_leg_night_and_extra(session, sold, gateway):
+    rb = sold["hold"]()
+    route_card.start_route_payment(session, rb, gateway, utcnow(), HOLD)
+    night = rb.nights[0]
+    extra = rb.extras[0]
+    departure = rb.legs[0].booking.departure
+    now = utcnow()
+    assert availability.beds_taken(session, night.homestay_id, night.night, now) == 2
+    assert availability.extra_units_sold(session, extra.extra_id, now) == 2
+    assert seats.seats_left(session, departure, now) == departure.capacity - 2
+    later = now + timedelta(hours=2)
+    assert changes.expire_route_holds(session, later) == 1
+    assert rb.status == BookingStatus.EXPIRED
+    assert {bl.booking.status for bl in rb.legs} == {BookingStatus.EXPIRED}
+    assert availability.beds_taken(session, night.homestay_id, night.night, later) == 0
+    assert availability.extra_units_sold(session, extra.extra_id, later) == 0
+    assert seats.seats_left(session, departure, later) == departure.capacity
+    with pytest.raises(route_card.RouteHoldExpired):
+        route_card.start_route_payment(session, rb, gateway, later, HOLD)
+
+
+def test_an_association_cancels_one_leg_refunded_in_full_the_rest_stands(
+    session, sold, gateway
+):
+    rb = sold["hold"]()
+    pay(gateway, rb)
+    route_card.sync_route_booking(session, rb, gateway, utcnow())
+    session.refresh(rb)
+    second = rb.legs[1].booking
+    refunds.cancel_departure(session, second.departure, "Río crecido", gateway, utcnow())
+    session.commit()  # the refund is paid at Stripe after the commit
+    refunds.finish_refunds(session, gateway)
+    (refund,) = session.scalars(select(Refund)).all()
+    assert refund.status == RefundStatus.SUCCEEDED and refund.provider_ref.startswith("re_")
+    assert refund.amount_cents == second.total_cents
+    session.refresh(rb)
+    assert rb.status == BookingStatus.CONFIRMED  # the rest of the route stands
+    assert [bl.booking.status for bl in rb.legs] == [
+        BookingStatus.CONFIRMED,
+        BookingStatus.CANCELLED,
+        BookingStatus.CONFIRMED,
+    ]
+    charge = gateway.retrieve_charge(refund.payment.charge_ref)
+    assert sum(r.amount for r in charge.refunds) == second.total_cents
+    assert checks.check(session) == []
+    # The tourist is told in their language, with the route's page.
+    (notice,) = session.scalars(
+        select(Notification).where(Notification.kind == "departure_cancelled")
+    ).all()
+    with force_locale("es"):
+        rendered = render(notice.kind, second, "es", {"refund_cents": refund.amount_cents})
+    assert rb.reference in rendered.text and "el resto de la ruta" in rendered.text
+    assert f"/route-bookings/{rb.manage_token}" in rendered.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"), [("es", "Tu ruta está confirmada"), ("en", "Your route is confirmed")]
+)
+def test_the_route_confirmation_email_in_the_visitors_language(session, sold, locale, words):
+    rb = sold["hold"]("on_arrival")
+    assert rb.status == BookingStatus.CONFIRMED
+    (notice,) = session.scalars(select(Notification)).all()
+    assert notice.kind == "route_confirmed"
+    notice.language = locale
+    message = outbox.build_message(notice)
+    text = message.get_body(("plain",)).get_content()
+    assert words in text
+    assert rb.reference in message["Subject"]
+    for booking_leg in rb.legs:
+        assert booking_leg.booking.reference in text
+    assert f"/route-bookings/{rb.manage_token}" in text
