@@ -15,6 +15,7 @@ from tests.factories import SPLIT_PARTS, Factories
 from tourism.database import utcnow, write_transactions
 from tourism.errors import InvalidRequest
 from tourism.extensions import db
+from tourism.unit_of_work import run_effects
 from tourism.models import (
     AccountKind,
     AccountState,
@@ -215,6 +216,7 @@ def test_a_payment_after_the_hold_lapsed_is_given_back_whole(session, sold, gate
     outcome = route_card.sync_route_booking(session, rb, gateway, later)
     assert outcome == "refunded: route no longer held"
     session.commit()  # the money goes back at Stripe after the commit
+    run_effects(session)
     session.refresh(rb)
     session.refresh(payment)
     assert rb.status == BookingStatus.EXPIRED
@@ -297,3 +299,67 @@ def test_the_route_confirmation_email_in_the_visitors_language(session, sold, lo
     for booking_leg in rb.legs:
         assert booking_leg.booking.reference in text
     assert f"/route-bookings/{rb.manage_token}" in text
+
+
+def paid_route(session, sold, gateway, policy=None):
+    if policy is not None:
+        sold["route"].cancellation_policy = policy
+    rb = sold["hold"]()
+    pay(gateway, rb)
+    route_card.sync_route_booking(session, rb, gateway, utcnow())
+    session.refresh(rb)
+    return rb
+
+
+def test_the_tourist_cancels_early_everything_is_refunded(session, sold, gateway):
+    rb = paid_route(session, sold, gateway)
+    night = rb.nights[0]
+    refunded = route_card.cancel_route(session, rb, gateway, utcnow())
+    assert refunded == rb.total_cents
+    session.commit()
+    refunds.finish_refunds(session, gateway)
+    session.refresh(rb)
+    assert rb.status == BookingStatus.CANCELLED
+    assert {bl.booking.status for bl in rb.legs} == {BookingStatus.CANCELLED}
+    assert availability.beds_taken(session, night.homestay_id, night.night, utcnow()) == 0
+    legs_back = session.scalar(select(func.sum(Refund.amount_cents)))
+    (route_payment,) = rb.payments
+    assert legs_back + route_payment.returned_cents == rb.total_cents
+    assert route_payment.returned_ref.startswith("re_")
+    charge = gateway.retrieve_charge(route_payment.charge_ref)
+    assert sum(r.amount for r in charge.refunds) == rb.total_cents
+    assert checks.check(session) == []
+    # Nobody is owed anything for a route that will not happen.
+    for leg in (sold["route"].legs[1], sold["route"].legs[3]):
+        assert owed(session, AccountKind.FAMILY, family=leg.homestay.family) == 0
+    assert owed(session, AccountKind.PLATFORM) == 0
+
+
+def test_a_late_cancellation_refunds_the_tier_of_every_part(session, sold, gateway):
+    policy = [{"hours": 72, "percent": 100}, {"hours": 24, "percent": 50}]
+    rb = paid_route(session, sold, gateway, policy)
+    first = route_card.first_start(rb)
+    late = first - timedelta(hours=30)
+    plan = route_card.route_refund_plan(session, rb, late)
+    assert plan.percent == 50
+    assert sorted(amount for _, amount in plan.legs) == sorted(
+        (bl.booking.total_cents * 50 + 50) // 100 for bl in rb.legs
+    )
+    refunded = route_card.cancel_route(session, rb, gateway, late)
+    assert refunded == plan.total_cents
+    session.commit()
+    refunds.finish_refunds(session, gateway)
+    assert checks.check(session) == []
+    for leg in (sold["route"].legs[1], sold["route"].legs[3]):
+        assert owed(session, AccountKind.FAMILY, family=leg.homestay.family) == 2500
+    assert owed(session, AccountKind.FAMILY, family=sold["lunch"].family) == 700
+    assert owed(session, AccountKind.PLATFORM) == 250
+
+
+def test_after_the_last_tier_nothing_is_refunded(session, sold, gateway):
+    rb = paid_route(session, sold, gateway, [{"hours": 72, "percent": 100}])
+    late = route_card.first_start(rb) - timedelta(hours=10)
+    assert route_card.cancel_route(session, rb, gateway, late) == 0
+    assert rb.status == BookingStatus.CANCELLED
+    assert session.scalar(select(func.count(Refund.id))) == 0
+    assert checks.check(session) == []

@@ -27,17 +27,24 @@ class CannotCancelRoute(DepartureUnavailable):
     default_message = _l("This route booking can no longer be cancelled online.")
 
 
-def cancel_route_booking(session: Session, route_booking: RouteBooking, now: datetime):
-    """Cancel the whole route before its first activity: every leg booking (each through
-    ``lifecycle.cancel_booking``, in departure-id order like the locks when booking), its
-    nights and extras (they stop counting when the route booking is cancelled)."""
+def cancel_route_booking(
+    session: Session, route_booking: RouteBooking, now: datetime, paid_online_ok: bool = False
+):
+    """Cancel the whole route before its first activity: every leg booking still standing
+    (each through ``lifecycle.cancel_booking``, in departure-id order like the locks when
+    booking), its nights and extras (they stop counting when the route booking is cancelled).
+
+    Money paid online is refunded by the caller (``payments.route_card.cancel_route``, which
+    passes ``paid_online_ok``); cash already handed to a community is settled with it."""
     if route_booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise CannotCancelRoute()
     legs = sorted(route_booking.legs, key=lambda bl: bl.booking.departure_id)
     if any(bl.booking.departure.starts_at <= now for bl in legs):
         raise CannotCancelRoute()
     # Money already handed to a community is settled with it, not by an online click.
-    if any(bl.booking.paid_cash_cents or bl.booking.paid_online_cents for bl in legs):
+    if any(bl.booking.paid_cash_cents for bl in legs) or (
+        not paid_online_ok and any(bl.booking.paid_online_cents for bl in legs)
+    ):
         raise CannotCancelRoute()
     for booking_leg in legs:
         if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
