@@ -15,7 +15,6 @@ from tests.factories import SPLIT_PARTS, Factories
 from tourism.database import utcnow, write_transactions
 from tourism.errors import InvalidRequest
 from tourism.extensions import db
-from tourism.unit_of_work import run_effects
 from tourism.models import (
     AccountKind,
     AccountState,
@@ -35,6 +34,7 @@ from tourism.services.messages import outbox
 from tourism.services.messages.rendering import render
 from tourism.services.payments import intents, refunds, route_card
 from tourism.services.routes import availability, booking, changes, settlement
+from tourism.unit_of_work import run_effects
 
 from .helpers import LANGS, request_for, start_of
 
