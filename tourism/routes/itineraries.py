@@ -190,6 +190,10 @@ def _manage_page(found, status=200, error=None):
             ),
             refunded=sum(leg_refunds.values()) + returned,
             leg_refunds=leg_refunds,
+            move_choices={
+                bl.id: changes.move_options(db.session, found, bl, utcnow())
+                for bl in changes.movable_legs(found)
+            },
             refund_plan=route_card.route_refund_plan(db.session, found, utcnow())
             if found.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
             else None,
@@ -347,3 +351,22 @@ def processing(token: str):
         if polls < MAX_PROCESSING_POLLS and state == "pending"
         else None,
     )
+
+
+@bp.post("/route-bookings/<token>/legs/<int:leg_id>/move")
+@limiter.limit(_booking_rate_limit)
+@token_lookup
+def move_leg(token: str, leg_id: int):
+    """Move an activity its community cancelled to another date of the same experience."""
+    departure_id = request.form.get("departure", type=int)
+    try:
+        if departure_id is None:
+            raise changes.CannotMoveLeg()
+        with unit_of_work():
+            found = changes.find_route_booking(db.session, token)
+            changes.move_leg(db.session, found, leg_id, departure_id, utcnow())
+    except DomainError as error:
+        found = changes.find_route_booking(db.session, token)
+        return _manage_page(found, status=error.status_code, error=str(error))
+    flash(_("The activity is moved to its new date. You pay it in cash to its community there."))
+    return redirect(url_for("itineraries.manage", token=token), code=303)

@@ -5,6 +5,7 @@ cancelled by its association refunded from the route's charge; the route's email
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -363,3 +364,151 @@ def test_after_the_last_tier_nothing_is_refunded(session, sold, gateway):
     assert rb.status == BookingStatus.CANCELLED
     assert session.scalar(select(func.count(Refund.id))) == 0
     assert checks.check(session) == []
+
+
+# A leg its community cancelled, moved to another date ----------------------------------------
+
+
+@pytest.fixture
+def leg_cancelled(session, sold, gateway, make):
+    """A card-paid route whose day-2 departure its community cancelled, and another
+    departure of that experience the same afternoon with room for two."""
+    rb = paid_route(session, sold, gateway)
+    second = rb.legs[1].booking
+    refunds.cancel_departure(session, second.departure, "Río crecido", gateway, utcnow())
+    later = make.departure(
+        second.departure.experience,
+        capacity=2,
+        starts_at=second.departure.starts_at + timedelta(hours=8),
+    )
+    session.flush()
+    return dict(rb=rb, leg=rb.legs[1], later=later)
+
+
+def test_a_cancelled_leg_can_move_to_another_date_with_room(session, leg_cancelled, gateway):
+    rb, leg, later = leg_cancelled["rb"], leg_cancelled["leg"], leg_cancelled["later"]
+    assert changes.movable_legs(rb) == [leg]
+    assert changes.move_options(session, rb, leg, utcnow()) == [later]
+    new_leg = changes.move_leg(session, rb, leg.id, later.id, utcnow())
+    moved = new_leg.booking
+    assert moved.status == BookingStatus.CONFIRMED and moved.departure_id == later.id
+    assert moved.payment_method == "on_arrival" and moved.due_on_arrival_cents == moved.total_cents
+    assert seats.seats_left(session, later, utcnow()) == 0
+    assert changes.movable_legs(rb) == []  # moved once
+    with pytest.raises(changes.CannotMoveLeg):
+        changes.move_leg(session, rb, leg.id, later.id, utcnow())
+    # Its community is paid in cash for it, like any leg.
+    part = next(p for p in settlement.community_parts(rb) if moved in p.legs)
+    assert settlement.part_outstanding_cents(session, rb, part) == moved.total_cents
+
+
+def test_a_leg_cannot_move_where_there_is_no_room_or_to_another_experience(
+    session, leg_cancelled, make
+):
+    rb, leg, later = leg_cancelled["rb"], leg_cancelled["leg"], leg_cancelled["later"]
+    make.booking(later, quantities={"adult": 1})
+    assert changes.move_options(session, rb, leg, utcnow()) == []
+    with pytest.raises(changes.NoRoomToMove):
+        changes.move_leg(session, rb, leg.id, later.id, utcnow())
+    elsewhere = rb.legs[2].booking.departure  # the day-3 activity: another experience
+    with pytest.raises(changes.CannotMoveLeg):
+        changes.move_leg(session, rb, leg.id, elsewhere.id, utcnow())
+    standing = rb.legs[0]
+    with pytest.raises(changes.CannotMoveLeg):  # only a leg its community cancelled moves
+        changes.move_leg(session, rb, standing.id, later.id, utcnow())
+
+
+def _race_two_moves(pay_app, rb_ids, leg_ids, departure_id, barrier):
+    """Two tourists move their cancelled leg to the same departure at the same moment; each
+    waits, after counting the seats, for the other to count too (as long as it can)."""
+    from tourism.models import RouteBooking
+
+    outcomes = []
+
+    def move(rb_id, leg_id):
+        with pay_app.app_context(), write_transactions():
+            try:
+                found = db.session.get(RouteBooking, rb_id)
+                changes.move_leg(db.session, found, leg_id, departure_id, utcnow())
+                db.session.commit()
+                outcomes.append("moved")
+            except changes.NoRoomToMove:
+                db.session.rollback()
+                outcomes.append("no room")
+            finally:
+                db.session.remove()
+
+    import threading
+
+    pairs = zip(rb_ids, leg_ids, strict=True)
+    threads = [threading.Thread(target=move, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return sorted(outcomes)
+
+
+@pytest.fixture
+def two_cancelled(session, sold, gateway, make):
+    """Two card-paid routes for two people on the same dates, whose day-2 departure is
+    cancelled, and another departure with room for only one of them; committed."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("two transactions at once need PostgreSQL (SQLite runs one writer)")
+    first, second = paid_route(session, sold, gateway), paid_route(session, sold, gateway)
+    departure = first.legs[1].booking.departure
+    refunds.cancel_departure(session, departure, "Río crecido", gateway, utcnow())
+    later = make.departure(
+        departure.experience, capacity=2, starts_at=departure.starts_at + timedelta(hours=8)
+    )
+    session.commit()
+    return [first.id, second.id], [first.legs[1].id, second.legs[1].id], later.id
+
+
+def _wait_after_counting(monkeypatch, barrier):
+    real = seats.seats_taken_on
+
+    def counted_then_wait(session, departure_id, now):
+        taken = real(session, departure_id, now)
+        try:
+            barrier.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass
+        return taken
+
+    monkeypatch.setattr(seats, "seats_taken_on", counted_then_wait)
+
+
+def test_two_tourists_moving_to_the_last_seats_at_once_one_gets_them(
+    pay_app, session, two_cancelled, monkeypatch
+):
+    barrier = threading.Barrier(2)
+    _wait_after_counting(monkeypatch, barrier)
+    rb_ids, leg_ids, departure_id = two_cancelled
+    assert _race_two_moves(pay_app, rb_ids, leg_ids, departure_id, barrier) == [
+        "moved",
+        "no room",
+    ]
+
+
+def test_negative_control_without_the_departure_lock_both_moves_oversell(
+    pay_app, session, two_cancelled, monkeypatch
+):
+    """The same race with the departure lock replaced by a plain read: both count two free
+    seats before either writes, both move, and the departure of two holds four."""
+    from tourism.models import Departure
+
+    barrier = threading.Barrier(2)
+    _wait_after_counting(monkeypatch, barrier)
+    monkeypatch.setattr(
+        seats, "lock_departure", lambda session, departure_id: session.get(Departure, departure_id)
+    )
+    rb_ids, leg_ids, departure_id = two_cancelled
+    assert _race_two_moves(pay_app, rb_ids, leg_ids, departure_id, barrier) == [
+        "moved",
+        "moved",
+    ]
+    session.expire_all()
+    later = session.get(Departure, departure_id)
+    assert later.capacity == 2
+    assert seats.seats_taken_on(session, departure_id, utcnow()) == 4  # oversold

@@ -239,7 +239,7 @@ def book_route(
         for leg_plan in plan.legs:
             leg = leg_plan.leg
             if leg.kind == LegKind.EXPERIENCE:
-                booking = _leg_booking(
+                booking = leg_booking(
                     session, leg_plan.departure, people, route_booking, now, references.pop(0)
                 )
                 route_booking.legs.append(RouteBookingLeg(leg=leg, booking=booking))
@@ -267,8 +267,8 @@ def book_route(
         leg_bookings = [booking_leg.booking for booking_leg in route_booking.legs]
         session.delete(route_booking)
         session.flush()
-        for leg_booking in leg_bookings:
-            session.delete(leg_booking)
+        for written in leg_bookings:
+            session.delete(written)
         session.flush()
         raise
     if confirmed:
@@ -318,7 +318,7 @@ def _leg_references(session: Session, plan) -> list[str]:
     return references
 
 
-def _leg_booking(
+def leg_booking(
     session: Session,
     departure: Departure,
     people: int,

@@ -91,7 +91,7 @@ class CommunityPart:
 
 def community_parts(route_booking: RouteBooking) -> list[CommunityPart]:
     """One part per association, in the order the visitor meets them; they add up to the
-    route booking's total."""
+    route booking's total (less, while the route stands, any leg its community cancelled)."""
     parts: dict[int, CommunityPart] = {}
 
     def part(association: Association, day: int) -> CommunityPart:
@@ -101,8 +101,11 @@ def community_parts(route_booking: RouteBooking) -> list[CommunityPart]:
         found.day = min(found.day, day)
         return found
 
+    active = route_booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
     for booking_leg in route_booking.legs:
         booking = booking_leg.booking
+        if active and booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+            continue  # a leg its community cancelled (refunded): no longer part of the price
         part(booking.departure.experience.association, booking_leg.leg.day).legs.append(booking)
     day_of_night = {
         (leg.homestay_id, leg.day): leg.day for leg in route_booking.route.legs if leg.homestay_id
