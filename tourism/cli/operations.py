@@ -17,6 +17,7 @@ from ..services.booking import lifecycle, privacy
 from ..services.operations import recurrence
 from ..services.payments import refunds
 from ..services.payments.stripe_gateway import current_gateway
+from ..services.routes import changes as route_changes
 from ..timefmt import display_zone, local_today
 from ..unit_of_work import unit_of_work
 from .messages import send_mail_now
@@ -26,8 +27,10 @@ from .messages import send_mail_now
 def expire_holds_command() -> None:
     """Mark seat holds past their expiry as expired. Safe to run as often as you like."""
     with unit_of_work():
-        count = lifecycle.expire_holds(db.session, utcnow())
-    click.echo(f"Expired {count} hold(s).")
+        now = utcnow()
+        count = lifecycle.expire_holds(db.session, now)
+        routes = route_changes.expire_route_holds(db.session, now)
+    click.echo(f"Expired {count} hold(s), {routes} of them route hold(s).")
 
 
 @click.command("generate-departures")

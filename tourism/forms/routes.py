@@ -16,7 +16,6 @@ from ..services.booking import lifecycle
 from ..services.routes.booking import MAX_EXTRA_QUANTITY
 from .base import FlaskForm
 from .public import (
-    PAYMENT_LABELS,
     BookingForm,
     WholeNumberRange,
     choices,
@@ -96,8 +95,23 @@ class _ExtraLabel:
         return self.name_en if current_locale() == "en" else self.name_es
 
 
+#: How a route can be paid, in words (a deposit is each activity's own share).
+ROUTE_PAYMENT_LABELS = {
+    "card": _l("Pay the whole route now by card"),
+    "deposit": _l(
+        "Pay each activity's deposit now by card; the rest in cash to each community on arrival"
+    ),
+    "on_arrival": _l("Pay each community its part in cash when you arrive there"),
+}
+
+
 def route_booking_form_for(
-    route, start_dates: list[tuple[str, str]], locale: str, languages: list[str], **kwargs
+    route,
+    start_dates: list[tuple[str, str]],
+    locale: str,
+    languages: list[str],
+    methods: list[str] | None = None,
+    **kwargs,
 ) -> RouteBookingForm:
     """The booking form of ``route``: ``start_dates`` as (ISO date, label) choices."""
     form_class = _route_form_class(
@@ -108,8 +122,9 @@ def route_booking_form_for(
     form.start_date.choices = choices(start_dates)
     form.country.choices = choices(country_choices(locale))
     form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
-    form.payment_method.choices = choices([("on_arrival", str(PAYMENT_LABELS["on_arrival"]))])
+    methods = methods or ["on_arrival"]
+    form.payment_method.choices = choices((m, str(ROUTE_PAYMENT_LABELS[m])) for m in methods)
     if not form.is_submitted():
-        form.payment_method.data = "on_arrival"
+        form.payment_method.data = methods[0]
         form.language.data = locale
     return form

@@ -57,6 +57,7 @@ from .routes import (
     RouteExtra,
     RouteLeg,
     RouteParticipation,
+    RoutePayment,
     RouteText,
 )
 from .schedule import Departure, DepartureStatus, Schedule
@@ -81,6 +82,7 @@ __all__ = [
     "RouteExtra",
     "RouteLeg",
     "RouteParticipation",
+    "RoutePayment",
     "RouteText",
     "AuditEvent",
     "AuditLogIsAppendOnly",

@@ -58,10 +58,22 @@ class Payment(db.Model):
     #: Cash recorded offline: the id the guide's phone gave the action, so a replayed sync
     #: never records the same cash twice.
     client_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: A leg's part of a route's card payment: the PaymentIntent is the route payment's.
+    route_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("route_payments.id"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking = relationship("Booking", back_populates="payments")
+    route_payment = relationship("RoutePayment")
+
+    @property
+    def intent_ref(self) -> str | None:
+        """The PaymentIntent that carried this payment (its own, or its route's)."""
+        if self.provider_ref:
+            return self.provider_ref
+        return self.route_payment.provider_ref if self.route_payment is not None else None
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
     disputes: Mapped[list[Dispute]] = relationship(back_populates="payment")
 

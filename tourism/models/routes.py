@@ -36,6 +36,7 @@ from ..database import UTCDateTime, utcnow
 from ..extensions import db
 from .booking import BookingStatus
 from .catalog import ExperienceStatus
+from .payment import PaymentStatus
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -285,6 +286,42 @@ class RouteBooking(db.Model):
     extras: Mapped[list[RouteBookingExtra]] = relationship(
         cascade="all, delete-orphan", order_by="RouteBookingExtra.id"
     )
+    payments: Mapped[list[RoutePayment]] = relationship(
+        back_populates="route_booking", order_by="RoutePayment.id"
+    )
+
+
+class RoutePayment(db.Model):
+    """One card payment attempt for a whole route: one Stripe PaymentIntent.
+
+    When it succeeds, each leg booking gets an ordinary ``Payment`` (``route_payment_id``
+    set, no ``provider_ref`` of its own) split by its experience's rule, and the nights,
+    extras and curator's fee are posted to the families, providers and curator (see
+    ``services/payments/route_card.py``)."""
+
+    __tablename__ = "route_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    route_booking_id: Mapped[int] = mapped_column(ForeignKey("route_bookings.id"), index=True)
+    #: The PaymentIntent (``pi_…``).
+    provider_ref: Mapped[str] = mapped_column(String(100), unique=True)
+    charge_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    attempt: Mapped[int] = mapped_column(default=1)
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    fee_cents: Mapped[int | None]
+    status: Mapped[PaymentStatus] = mapped_column(
+        _enum(PaymentStatus), default=PaymentStatus.PENDING
+    )
+    failure_message: Mapped[str] = mapped_column(String(300), default="")
+    #: Money given back whole, outside the legs' own refunds: a payment that arrived after
+    #: the hold lapsed or the route was cancelled, or that did not match (the refund's id).
+    returned_ref: Mapped[str | None] = mapped_column(String(100))
+    returned_cents: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    route_booking: Mapped[RouteBooking] = relationship(back_populates="payments")
 
 
 class RouteBookingLeg(db.Model):

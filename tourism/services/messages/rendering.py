@@ -23,12 +23,13 @@ from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
+from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from ... import timefmt
 from ...database import utcnow
 from ...i18n import available_locales
-from ...models import Booking, Notification, PaymentStatus
+from ...models import Booking, Notification, PaymentStatus, RouteBooking, RouteBookingLeg
 from ...text_input import one_line
 from ...timefmt import vtimezone
 from ..ledger import transparency
@@ -43,7 +44,19 @@ DEPARTURE_CANCELLED = "departure_cancelled"
 LATE_PAYMENT_REFUNDED = "late_payment_refunded"
 #: After the visit: who hosted it and where the money went (``services.impact``).
 IMPACT = "impact"
-KINDS = (CONFIRMED, REMINDER, CANCELLED, DEPARTURE_CANCELLED, LATE_PAYMENT_REFUNDED, IMPACT)
+#: A route booking's (``services.routes.notices``): queued on its first leg booking.
+ROUTE_CONFIRMED = "route_confirmed"
+ROUTE_PAYMENT_REFUNDED = "route_payment_refunded"
+ROUTE_KINDS = (ROUTE_CONFIRMED, ROUTE_PAYMENT_REFUNDED)
+KINDS = (
+    CONFIRMED,
+    REMINDER,
+    CANCELLED,
+    DEPARTURE_CANCELLED,
+    LATE_PAYMENT_REFUNDED,
+    IMPACT,
+    *ROUTE_KINDS,
+)
 #: Kinds whose email carries the booking's QR code for check-in.
 WITH_QR = (CONFIRMED, REMINDER)
 #: Kinds that tell the tourist's calendar to drop the event the confirmation added.
@@ -178,8 +191,51 @@ def policy_lines(policy: list | None) -> list[str]:
     return lines
 
 
+def _route_booking(session, booking: Booking, context: dict):
+    """The route booking an email is about: named in the context (a route's email), or the
+    one ``booking`` is a leg of (a leg's own email), else ``None``."""
+    if context.get("route_booking_id"):
+        return session.get(RouteBooking, int(context["route_booking_id"]))
+    return session.scalar(
+        select(RouteBooking)
+        .join(RouteBookingLeg, RouteBookingLeg.route_booking_id == RouteBooking.id)
+        .where(RouteBookingLeg.booking_id == booking.id)
+    )
+
+
+def route_days(route_booking) -> list[tuple[int, list[tuple[str, str, str]]]]:
+    """Day by day: (day, [(when, what, reference)]) of the activities and the nights."""
+    locale_of = route_booking.language
+    days: dict[int, list[tuple[str, str, str]]] = {}
+    for booking_leg in sorted(route_booking.legs, key=lambda bl: bl.booking.departure.starts_at):
+        leg_booking = booking_leg.booking
+        experience = leg_booking.departure.experience
+        text = experience.text(locale_of)
+        days.setdefault(booking_leg.leg.day, []).append(
+            (
+                timefmt.when(leg_booking.departure.starts_at, zoned=False),
+                text.title if text else experience.slug,
+                leg_booking.reference,
+            )
+        )
+    for night in route_booking.nights:
+        day = 1 + (night.night - route_booking.start_date).days
+        days.setdefault(day, []).append(
+            (
+                timefmt.fmt_date(night.night, "full"),
+                _("Night with %(family)s", family=night.homestay.family.name),
+                "",
+            )
+        )
+    return sorted(days.items())
+
+
 def subject_for(kind: str, booking: Booking, title: str) -> str:
     reference = booking.reference
+    if kind == ROUTE_CONFIRMED:
+        return _("Route %(reference)s confirmed: %(title)s", reference=reference, title=title)
+    if kind == ROUTE_PAYMENT_REFUNDED:
+        return _("Route %(reference)s: your payment has been refunded", reference=reference)
     if kind == CONFIRMED:
         return _("Booking %(reference)s confirmed: %(title)s", reference=reference, title=title)
     if kind == REMINDER:
@@ -232,6 +288,30 @@ def render(
         reason=context.get("reason", ""),
     )
     session = object_session(booking)
+    route_booking = values["route_booking"] = _route_booking(session, booking, context)
+    if route_booking is not None:
+        # A route's email, or a leg's: the route's private page and its reference.
+        values["route_manage_url"] = absolute_url(
+            "itineraries.manage", token=route_booking.manage_token
+        )
+        values["manage_url"] = values["route_manage_url"]
+        if kind in ROUTE_KINDS:
+            route_text = route_booking.route.text(locale)
+            title = route_text.title if route_text else route_booking.route.slug
+            values.update(
+                title=title,
+                route_days=route_days(route_booking),
+                route_paid_online=sum(
+                    p.amount_cents
+                    for p in route_booking.payments
+                    if p.status == PaymentStatus.SUCCEEDED
+                ),
+                policy_lines=policy_lines(route_booking.route.cancellation_policy),
+            )
+            values["subject"] = subject = subject_for(kind, route_booking, title)
+            html = render_template(f"emails/{kind}.html", **values)
+            plain = render_template(f"emails/{kind}.txt", **values)
+            return Rendered(subject=subject, text=tidy_text(plain), html=html)
     if kind == CONFIRMED:
         fees = transparency.FeeEstimate.from_config(current_app.config)
         values["breakdown"] = transparency.booking_breakdown(session, booking, fees)

@@ -25,6 +25,7 @@ from ..booking import lifecycle as booking_service
 from ..ledger import adjustments as postings_later
 from ..ledger import postings
 from ..messages import outbox as notifications
+from . import route_card
 from .refunds import (
     payments_of,
     refund_payment,
@@ -83,6 +84,9 @@ def apply_intent(
     that we asked for; anything else is a ``mismatch`` (``check_amounts=False`` exists only
     so tests can show what the check prevents).
     """
+    if route_card.is_route_intent(session, intent):
+        # A whole route's intent: confirmed, split and refunded as a route (``route_card``).
+        return route_card.apply_route_intent(session, intent, gateway, now, check_amounts)
     payment = _payment_for_intent(session, intent, now)
     if payment is None:
         return "ignored: not ours"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import DomainError
-from ...models import Payment, PaymentStatus
+from ...models import Payment, PaymentStatus, RoutePayment
 from ...unit_of_work import release, unit_of_work
 from .intents import apply_intent
 from .stripe_gateway import GatewayError, PaymentDeclined, StripeGateway
@@ -45,6 +45,21 @@ def reconcile_candidates(session: Session, gateway: StripeGateway, since: dateti
         session.execute(
             select(Payment.provider_ref).where(
                 Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH))
+            )
+        ).scalars()
+    )
+    # Route payments (one intent for a whole route) likewise.
+    pending = list(pending) + list(
+        session.execute(
+            select(RoutePayment.provider_ref)
+            .where(RoutePayment.status == PaymentStatus.PENDING, RoutePayment.created_at >= since)
+            .order_by(RoutePayment.id)
+        ).scalars()
+    )
+    settled |= set(
+        session.execute(
+            select(RoutePayment.provider_ref).where(
+                RoutePayment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH))
             )
         ).scalars()
     )

@@ -84,7 +84,7 @@ def refund_payment(
 def owe_refund(session: Session, payment: Payment, amount_cents: int, reason: str) -> Refund | None:
     """Record that ``amount_cents`` of ``payment`` is owed back, never more than is left of it
     (received, less every refund paid or owed). Idempotent per payment and reason."""
-    if amount_cents <= 0 or payment.provider != "stripe" or not payment.provider_ref:
+    if amount_cents <= 0 or payment.provider != "stripe" or not payment.intent_ref:
         return None
     session.flush()
     refunds = list(session.execute(select(Refund).where(Refund.payment_id == payment.id)).scalars())
@@ -179,7 +179,8 @@ def pay_owed_refund(session: Session, refund_id: int, gateway: StripeGateway) ->
     if refund is None or refund.status != RefundStatus.PENDING or refund.provider_ref:
         release(session)
         return "unchanged"
-    intent_id, amount = refund.payment.provider_ref, refund.amount_cents
+    # A leg of a route paid by card refunds its part of the route's intent.
+    intent_id, amount = refund.payment.intent_ref, refund.amount_cents
     charge_id = refund.payment.charge_ref
     release(session)  # no transaction (no lock) while Stripe answers
     try:

@@ -122,6 +122,11 @@ def record_refunds(session: Session, charge: ChargeInfo) -> str:
     payment = _payment_for_charge(session, charge.id, charge.payment_intent_id)
     if payment is None:
         return "ignored: not ours"
+    if payment.route_payment_id is not None:
+        # A route's charge is shared by its legs: the refunds we make are recorded when made
+        # (``pay_owed_refund``); one made in Stripe's dashboard is left for a person to
+        # attribute to a leg (docs/ROUTES.md).
+        return "ignored: a route's charge"
     booking = session.get(Booking, payment.booking_id)
     availability.lock_departure(session, booking.departure_id)
     ours = list(session.execute(select(Refund).where(Refund.payment_id == payment.id)).scalars())

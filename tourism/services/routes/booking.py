@@ -44,10 +44,10 @@ from ...models import (
     RouteBookingNight,
 )
 from ..booking import availability as seats
-from ..booking import lifecycle
+from ..booking import lifecycle, pricing
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
-from . import availability, shape
+from . import availability, notices, shape
 
 #: Route booking references start with this, so they never collide with an association's.
 ROUTE_REFERENCE_PREFIX = "RUT"
@@ -137,6 +137,41 @@ def adult_category(experience: Experience):
     return category
 
 
+def payment_methods(route: Route, online: bool) -> list[str]:
+    """How a route can be paid: on arrival always; by card, or a deposit, when every
+    experience leg offers it and online payment works (``online``)."""
+    methods = [PaymentMethod.ON_ARRIVAL.value]
+    if not online:
+        return methods
+    experiences = [leg.experience for leg in route.legs if leg.kind == LegKind.EXPERIENCE]
+    for method in (PaymentMethod.CARD.value, PaymentMethod.DEPOSIT.value):
+        if experiences and all(method in e.payment_option_codes for e in experiences):
+            methods.insert(len(methods) - 1, method)
+    return methods
+
+
+def stay_paid_online(route_booking: RouteBooking) -> bool:
+    """Paid by card, the nights, extras and curator's fee are paid online with the legs; with
+    a deposit (or on arrival) they are paid in cash to each community."""
+    return route_booking.payment_method == PaymentMethod.CARD.value
+
+
+def stay_cents(route_booking: RouteBooking) -> int:
+    return (
+        sum(night.amount_cents for night in route_booking.nights)
+        + sum(extra.amount_cents for extra in route_booking.extras)
+        + route_booking.curator_fee_cents
+    )
+
+
+def online_due_cents(route_booking: RouteBooking) -> int:
+    """What the route's card payment must bring: every leg booking's online part (all of it
+    by card, its experience's deposit with a deposit), plus, by card, the nights, extras and
+    fee."""
+    legs = sum(booking_leg.booking.online_due_cents for booking_leg in route_booking.legs)
+    return legs + (stay_cents(route_booking) if stay_paid_online(route_booking) else 0)
+
+
 def book_route(
     session: Session,
     request: RouteBookingRequest,
@@ -144,6 +179,7 @@ def book_route(
     languages: list[str],
     hold_for: timedelta = timedelta(minutes=30),
     cutoff: timedelta = lifecycle.DEFAULT_CUTOFF,
+    online: bool = False,
 ) -> RouteBooking:
     """Hold (or, paid on arrival, confirm) a whole route for ``request.people`` from
     ``request.start_date``, or raise and leave nothing behind.
@@ -155,7 +191,7 @@ def book_route(
     """
     contact = lifecycle.validate_contact(request.contact, languages)
     route = published_route(session, request.route_id)
-    if request.payment_method != PaymentMethod.ON_ARRIVAL.value:
+    if request.payment_method not in payment_methods(route, online):
         raise InvalidRequest(_l("That payment method is not offered for this route."))
     people = request.people
     if not isinstance(people, int) or not 1 <= people <= route.max_people_per_booking:
@@ -203,7 +239,7 @@ def book_route(
         for leg_plan in plan.legs:
             leg = leg_plan.leg
             if leg.kind == LegKind.EXPERIENCE:
-                booking = _leg_booking(
+                booking = leg_booking(
                     session, leg_plan.departure, people, route_booking, now, references.pop(0)
                 )
                 route_booking.legs.append(RouteBookingLeg(leg=leg, booking=booking))
@@ -231,8 +267,8 @@ def book_route(
         leg_bookings = [booking_leg.booking for booking_leg in route_booking.legs]
         session.delete(route_booking)
         session.flush()
-        for leg_booking in leg_bookings:
-            session.delete(leg_booking)
+        for written in leg_bookings:
+            session.delete(written)
         session.flush()
         raise
     if confirmed:
@@ -241,6 +277,7 @@ def book_route(
             item.status = BookingStatus.CONFIRMED
             item.confirmed_at, item.hold_expires_at = now, None
         session.flush()
+        notices.queue_route(session, route_booking, notices.ROUTE_CONFIRMED)
     return route_booking
 
 
@@ -281,7 +318,7 @@ def _leg_references(session: Session, plan) -> list[str]:
     return references
 
 
-def _leg_booking(
+def leg_booking(
     session: Session,
     departure: Departure,
     people: int,
@@ -309,6 +346,9 @@ def _leg_booking(
         currency=experience.currency,
         total_cents=category.price_cents * people,
         created_at=now,
+    )
+    booking.online_due_cents = pricing.online_due(
+        booking.total_cents, route_booking.payment_method, experience.deposit_percent
     )
     booking.split_rule_id = split_rules.rule_id_in_force(session, experience.id, now)
     booking.lines.append(

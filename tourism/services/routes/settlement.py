@@ -44,7 +44,7 @@ from ...models import (
 from ...models.ledger import AccountKind, AccountState, TransactionKind
 from ..ledger import journal as ledger
 from ..ledger import postings, releases
-from .booking import adult_category
+from .booking import adult_category, stay_paid_online
 
 AVAILABLE = AccountState.AVAILABLE
 
@@ -91,7 +91,7 @@ class CommunityPart:
 
 def community_parts(route_booking: RouteBooking) -> list[CommunityPart]:
     """One part per association, in the order the visitor meets them; they add up to the
-    route booking's total."""
+    route booking's total (less, while the route stands, any leg its community cancelled)."""
     parts: dict[int, CommunityPart] = {}
 
     def part(association: Association, day: int) -> CommunityPart:
@@ -101,8 +101,11 @@ def community_parts(route_booking: RouteBooking) -> list[CommunityPart]:
         found.day = min(found.day, day)
         return found
 
+    active = route_booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
     for booking_leg in route_booking.legs:
         booking = booking_leg.booking
+        if active and booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+            continue  # a leg its community cancelled (refunded): no longer part of the price
         part(booking.departure.experience.association, booking_leg.leg.day).legs.append(booking)
     day_of_night = {
         (leg.homestay_id, leg.day): leg.day for leg in route_booking.route.legs if leg.homestay_id
@@ -169,22 +172,11 @@ def record_route_cash(
     memo = _stay_memo(route_booking, association)
     if (
         part.stay_cents
+        and not stay_paid_online(route_booking)
         and ledger.find_transaction(session, TransactionKind.CASH, memo=memo) is None
     ):
         held = ledger.account(session, AccountKind.CASH_HELD, association, user=collector)
-        lines = [(held, part.stay_cents)]
-        for night in part.nights:
-            family = night.homestay.family
-            lines.append(
-                (
-                    ledger.account(session, AccountKind.FAMILY, family=family, state=AVAILABLE),
-                    -night.amount_cents,
-                )
-            )
-        for item in part.extras:
-            lines.append((_provider_account(session, item), -item.amount_cents))
-        if part.curator_fee_cents:
-            lines.append((_curator_account(session, route_booking), -part.curator_fee_cents))
+        lines = [(held, part.stay_cents), *stay_lines(session, route_booking, part)]
         ledger.post(
             session,
             kind=TransactionKind.CASH,
@@ -195,6 +187,26 @@ def record_route_cash(
         )
         recorded += part.stay_cents
     return recorded
+
+
+def stay_lines(session: Session, route_booking: RouteBooking, part: CommunityPart) -> list:
+    """The credits of one community's nights, extras and curator's fee: each host family,
+    each provider and the curator, available at once (paid in cash on the day, or by card
+    with the route)."""
+    lines = []
+    for night in part.nights:
+        family = night.homestay.family
+        lines.append(
+            (
+                ledger.account(session, AccountKind.FAMILY, family=family, state=AVAILABLE),
+                -night.amount_cents,
+            )
+        )
+    for item in part.extras:
+        lines.append((_provider_account(session, item), -item.amount_cents))
+    if part.curator_fee_cents:
+        lines.append((_curator_account(session, route_booking), -part.curator_fee_cents))
+    return lines
 
 
 def _provider_account(session: Session, item: RouteBookingExtra):
@@ -252,6 +264,7 @@ def part_outstanding_cents(session: Session, route_booking: RouteBooking, part) 
     memo = _stay_memo(route_booking, part.association)
     if (
         part.stay_cents
+        and not stay_paid_online(route_booking)
         and ledger.find_transaction(session, TransactionKind.CASH, memo=memo) is None
     ):
         due += part.stay_cents

@@ -1,0 +1,538 @@
+"""Paying a whole route by card (or its deposit): one checkout, one Stripe PaymentIntent.
+
+The intent is a ``RoutePayment``. A route is paid only when Stripe says so, exactly as a
+booking is (a verified webhook, the processing page or ``flask reconcile-payments`` asking
+Stripe: ``intents.apply_intent`` hands route intents here). When it succeeded, for exactly
+the amount and currency asked, under the locks of every leg's departure (by id, the order
+``book_route`` takes them):
+
+- each leg booking gets an ordinary stripe ``Payment`` of its online part (``route_payment_id``
+  set; the intent is the route's), posted with ``ledger.postings.post_payment``: split by *that
+  experience's* rule in force at the sale into its association's ledger, like any card
+  payment. The processor's fee of the whole charge is shared over these leg payments in
+  proportion to their amounts (the split rules know how to take a fee off);
+- paid by card, the nights, the extras and the curator's fee are one ``payment`` ledger
+  transaction per community: its Stripe clearing against each host family's, each provider's
+  and the curator's share, credited *available* as ``settlement.record_route_cash`` credits
+  them for cash (the same accounts: reused, not forked). With a deposit they are paid in cash
+  on arrival, through ``record_route_cash``;
+- the route booking and every leg booking are confirmed, and the route's confirmation email
+  is queued.
+
+A payment that arrives after the hold lapsed, after the route was cancelled, or that is not
+what we asked for, confirms nothing and is given back whole (after the commit).
+
+Refunds of a leg go through the ordinary refund service: a leg's ``Payment`` knows its
+intent (``Payment.intent_ref``), so ``refunds.refund_payment`` refunds that part of the charge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ... import faults
+from ...errors import InvalidRequest
+from ...models import (
+    BookingStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    RouteBooking,
+    RoutePayment,
+)
+from ...models.ledger import AccountKind, TransactionKind
+from ...money import allocate, percent_of
+from ...unit_of_work import after_commit, release, unit_of_work
+from ..access import audit
+from ..booking import availability
+from ..booking import lifecycle as booking_service
+from ..ledger import journal as ledger
+from ..ledger import postings
+from ..routes import booking as route_booking_service
+from ..routes import changes, notices, settlement
+from . import refunds
+from .online import PAYABLE_STATUSES, CardDeclined, NothingToPay, PaymentRefused
+from .refunds import require_gateway
+from .stripe_gateway import IntentInfo, PaymentDeclined, StripeGateway
+
+ONLINE_METHODS = (PaymentMethod.CARD.value, PaymentMethod.DEPOSIT.value)
+
+
+class RouteHoldExpired(booking_service.HoldExpired):
+    default_message = _l(
+        "Your route was held for a limited time and the hold has expired. Please book again."
+    )
+
+
+@dataclass(frozen=True)
+class RoutePaymentStart:
+    payment: RoutePayment
+    client_secret: str
+    setup_client_secret: str
+    setup_intent_id: str
+
+
+def lock_route(session: Session, route_booking: RouteBooking) -> None:
+    """Every leg's departure, by id: the first locks ``book_route`` takes, so a route's
+    money and its seats change under the same locks in the same order."""
+    for departure_id in sorted({bl.booking.departure_id for bl in route_booking.legs}):
+        availability.lock_departure(session, departure_id)
+    session.refresh(route_booking)
+
+
+def _check_payable(route_booking: RouteBooking, now: datetime) -> None:
+    if route_booking.status == BookingStatus.EXPIRED or (
+        route_booking.status == BookingStatus.HELD and route_booking.hold_expires_at <= now
+    ):
+        raise RouteHoldExpired()
+    if (
+        route_booking.status != BookingStatus.HELD
+        or route_booking.payment_method not in ONLINE_METHODS
+        or route_booking_service.online_due_cents(route_booking) <= 0
+    ):
+        raise NothingToPay()
+
+
+def _pending(route_booking: RouteBooking) -> RoutePayment | None:
+    return next(
+        (p for p in reversed(route_booking.payments) if p.status == PaymentStatus.PENDING), None
+    )
+
+
+def start_route_payment(
+    session: Session,
+    route_booking: RouteBooking,
+    gateway: StripeGateway | None,
+    now: datetime,
+    hold_for: timedelta,
+    hold_max: timedelta | None = None,
+) -> RoutePaymentStart:
+    """Ask Stripe for the route's PaymentIntent (the pending one if Stripe can still take it
+    for the amount asked, else a new one) and a SetupIntent for the card form, with no
+    transaction open; then record it under the locks and stretch the hold of the route and
+    its legs (never past ``hold_max`` from the booking)."""
+    _check_payable(route_booking, now)
+    gateway = require_gateway(gateway)
+    rb_id, reference = route_booking.id, route_booking.reference
+    amount = route_booking_service.online_due_cents(route_booking)
+    currency = route_booking.currency
+    pending = _pending(route_booking)
+    attempt = len(route_booking.payments) + 1
+    pending_ref = None
+    if pending is not None and (pending.amount_cents, pending.currency) == (amount, currency):
+        pending_ref, attempt = pending.provider_ref, pending.attempt
+    new_attempt = len(route_booking.payments) + 1
+    release(session)  # no transaction, so no lock, while Stripe answers
+    intent = None
+    try:
+        if pending_ref:
+            intent = gateway.retrieve_intent(pending_ref)
+            if intent.status not in PAYABLE_STATUSES or (intent.amount, intent.currency) != (
+                amount,
+                currency,
+            ):
+                intent, attempt = None, new_attempt
+        if intent is None:
+            intent = gateway.create_intent(
+                amount,
+                currency,
+                metadata={
+                    "route_booking_id": str(rb_id),
+                    "route_booking_reference": reference,
+                    "attempt": str(attempt),
+                },
+                idempotency_key=f"route-booking-{rb_id}-attempt-{attempt}",
+            )
+        setup_id, setup_secret = gateway.create_setup_intent(
+            idempotency_key=f"route-booking-{rb_id}-attempt-{attempt}-card-{now.timestamp()}"
+        )
+    except PaymentDeclined as exc:
+        raise PaymentRefused() from exc
+
+    route_booking = session.get(RouteBooking, rb_id)
+    lock_route(session, route_booking)
+    _check_payable(route_booking, now)
+    if route_booking_service.online_due_cents(route_booking) != amount:
+        raise NothingToPay()  # changed meanwhile; the page asks again
+    extended = max(route_booking.hold_expires_at, now + hold_for)
+    if hold_max is not None:
+        extended = min(extended, route_booking.created_at + hold_max)
+    extended = max(route_booking.hold_expires_at, extended)
+    route_booking.hold_expires_at = extended
+    for booking_leg in route_booking.legs:
+        if booking_leg.booking.status == BookingStatus.HELD:
+            booking_leg.booking.hold_expires_at = extended
+    payment = next((p for p in route_booking.payments if p.provider_ref == intent.id), None)
+    if payment is None:
+        for stale in route_booking.payments:
+            if stale.status == PaymentStatus.PENDING:
+                stale.status = PaymentStatus.CANCELED  # replaced by this attempt
+        payment = RoutePayment(
+            route_booking=route_booking,
+            provider_ref=intent.id,
+            attempt=attempt,
+            amount_cents=amount,
+            currency=currency,
+            status=PaymentStatus.PENDING,
+            created_at=now,
+        )
+        session.add(payment)
+    session.flush()
+    return RoutePaymentStart(payment, intent.client_secret or "", setup_secret, setup_id)
+
+
+def pay_route_with_card(
+    session: Session,
+    route_booking: RouteBooking,
+    setup_intent_id: str,
+    gateway: StripeGateway | None,
+) -> IntentInfo:
+    """Charge the card set up in the browser to the route's pending intent. Network only:
+    the caller applies the returned intent (``apply_route_intent``) in its own unit of work."""
+    payment = _pending(route_booking)
+    if payment is None or route_booking.status != BookingStatus.HELD:
+        if route_booking.status == BookingStatus.EXPIRED:
+            raise RouteHoldExpired()
+        raise NothingToPay()
+    gateway = require_gateway(gateway)
+    if not setup_intent_id.startswith("seti_") or len(setup_intent_id) > 100:
+        raise InvalidRequest()
+    intent_id = payment.provider_ref
+    release(session)
+    try:
+        payment_method = gateway.setup_intent_payment_method(setup_intent_id)
+    except PaymentDeclined:
+        payment_method = None
+    if payment_method is None:
+        raise InvalidRequest(_l("The card could not be saved. Please try again."))
+    try:
+        intent = gateway.confirm_intent(intent_id, payment_method)
+    except PaymentDeclined as exc:
+        raise CardDeclined() from exc
+    faults.point("payments.charged")
+    return intent
+
+
+def route_payment_for(
+    session: Session, intent: IntentInfo, now: datetime
+) -> RoutePayment | None:
+    """Our record of a route's PaymentIntent, or ``None`` when the intent is not a route's.
+    An intent we never recorded (a crash between Stripe and our commit) is found from its
+    metadata; what it must bring is what the route owes, never what the intent says."""
+    found = session.scalar(select(RoutePayment).where(RoutePayment.provider_ref == intent.id))
+    if found is not None:
+        return found
+    rb_id = intent.metadata.get("route_booking_id", "")
+    route_booking = session.get(RouteBooking, int(rb_id)) if rb_id.isdigit() else None
+    if route_booking is None or route_booking.reference != intent.metadata.get(
+        "route_booking_reference"
+    ):
+        return None
+    payment = RoutePayment(
+        route_booking=route_booking,
+        provider_ref=intent.id,
+        attempt=len(route_booking.payments) + 1,
+        amount_cents=route_booking_service.online_due_cents(route_booking),
+        currency=route_booking.currency,
+        status=PaymentStatus.PENDING,
+        created_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def is_route_intent(session: Session, intent: IntentInfo) -> bool:
+    if session.scalar(select(RoutePayment.id).where(RoutePayment.provider_ref == intent.id)):
+        return True
+    return "route_booking_id" in intent.metadata
+
+
+def apply_route_intent(
+    session: Session,
+    intent: IntentInfo,
+    gateway: StripeGateway | None,
+    now: datetime,
+    check_amounts: bool = True,
+) -> str:
+    """Bring a route's records in line with its PaymentIntent as Stripe reports it now.
+    Idempotent and order-proof, like ``intents.apply_intent``; no network call (money to
+    give back is given after the commit)."""
+    payment = route_payment_for(session, intent, now)
+    if payment is None:
+        return "ignored: not ours"
+    route_booking = payment.route_booking
+    lock_route(session, route_booking)
+    session.refresh(payment)
+    if intent.status != "succeeded":
+        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH):
+            return "unchanged"
+        if intent.status == "canceled":
+            payment.status = PaymentStatus.CANCELED
+            return "canceled"
+        if intent.failure_message:
+            payment.status = PaymentStatus.FAILED
+            payment.failure_message = intent.failure_message[:300]
+            return "failed"
+        return "pending"
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH):
+        return "unchanged"
+    payment.charge_ref = intent.charge_id
+    payment.fee_cents = intent.fee_cents
+    payment.succeeded_at = now
+    payment.failure_message = ""
+    if check_amounts and not intent.matches(payment.amount_cents, payment.currency):
+        received = intent.amount_received or 0
+        payment.status = PaymentStatus.MISMATCH
+        payment.failure_message = (
+            f"received {received} {intent.currency}, asked {payment.amount_cents} "
+            f"{payment.currency}"
+        )[:300]
+        _give_back(session, payment, received, "mismatch", gateway)
+        return "mismatch: refunded"
+    payment.status = PaymentStatus.SUCCEEDED
+    alive = route_booking.status == BookingStatus.HELD and route_booking.hold_expires_at > now
+    if not alive:
+        # Lapsed (its seats, beds and stock may be sold) or cancelled while paying: the
+        # route is not confirmed half-way; the money goes back whole.
+        if route_booking.status == BookingStatus.HELD:
+            _expire(session, route_booking)
+        _give_back(session, payment, payment.amount_cents, "route_not_held", gateway)
+        notices.queue_route(
+            session, route_booking, notices.ROUTE_LATE_REFUNDED, refund_cents=payment.amount_cents
+        )
+        return "refunded: route no longer held"
+    session.flush()
+    _post_legs(session, route_booking, payment)
+    if route_booking_service.stay_paid_online(route_booking):
+        _post_stay(session, route_booking, payment, now)
+    for booking_leg in sorted(route_booking.legs, key=lambda bl: bl.booking.departure_id):
+        booking_service.confirm_booking(
+            session, booking_leg.booking, route_booking.payment_method, now
+        )
+    route_booking.status = BookingStatus.CONFIRMED
+    route_booking.confirmed_at, route_booking.hold_expires_at = now, None
+    session.flush()
+    notices.queue_route(session, route_booking, notices.ROUTE_CONFIRMED)
+    faults.point("payments.applied")
+    return "confirmed"
+
+
+def _post_legs(session: Session, route_booking: RouteBooking, payment: RoutePayment) -> None:
+    legs = sorted(
+        (bl.booking for bl in route_booking.legs if bl.booking.online_due_cents > 0),
+        key=lambda b: b.id,
+    )
+    amounts = [leg.online_due_cents for leg in legs]
+    fees = allocate(payment.fee_cents or 0, amounts) if amounts else []
+    for leg, amount, fee in zip(legs, amounts, fees, strict=True):
+        leg_payment = Payment(
+            booking_id=leg.id,
+            provider="stripe",
+            provider_ref=None,
+            route_payment_id=payment.id,
+            charge_ref=payment.charge_ref,
+            attempt=1,
+            amount_cents=amount,
+            currency=payment.currency,
+            fee_cents=fee if payment.fee_cents is not None else None,
+            status=PaymentStatus.SUCCEEDED,
+            created_at=payment.created_at,
+            succeeded_at=payment.succeeded_at,
+        )
+        session.add(leg_payment)
+        session.flush()
+        postings.post_payment(session, leg_payment)
+
+
+def stay_memo(route_booking: RouteBooking, association) -> str:
+    return f"route {route_booking.reference}: nights and extras paid by card, {association.code}"
+
+
+def _post_stay(session: Session, route_booking, payment: RoutePayment, now: datetime) -> None:
+    for part in settlement.community_parts(route_booking):
+        if not part.stay_cents:
+            continue
+        memo = stay_memo(route_booking, part.association)
+        if ledger.find_transaction(session, TransactionKind.PAYMENT, memo=memo) is not None:
+            continue
+        clearing = ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
+        credits = settlement.stay_lines(session, route_booking, part)
+        ledger.post(
+            session,
+            kind=TransactionKind.PAYMENT,
+            lines=[(clearing, part.stay_cents), *credits],
+            memo=memo,
+            currency=route_booking.currency,
+            at=now,
+        )
+
+
+def _expire(session: Session, route_booking: RouteBooking) -> None:
+    for booking_leg in route_booking.legs:
+        if booking_leg.booking.status == BookingStatus.HELD:
+            booking_leg.booking.transition(BookingStatus.EXPIRED)
+    route_booking.status = BookingStatus.EXPIRED
+    session.flush()
+
+
+class _GiveBack:
+    """After the commit: give route payment money back at Stripe and note the refund's id
+    (``returned_cents`` was counted in the transaction that decided it)."""
+
+    def __init__(self, session: Session, gateway: StripeGateway) -> None:
+        self.session, self.gateway, self.items = session, gateway, []
+
+    def add(self, item) -> None:
+        self.items.append(item)
+
+    def __call__(self) -> None:
+        for payment_id, intent_id, amount, reason in self.items:
+            info = self.gateway.refund(
+                intent_id,
+                amount,
+                idempotency_key=f"route-payment-{payment_id}-{reason}",
+                metadata={"route_payment_id": str(payment_id), "reason": reason},
+            )
+            with unit_of_work(self.session):
+                self.session.get(RoutePayment, payment_id).returned_ref = info.id
+
+
+def _give_back(session, payment: RoutePayment, amount: int, reason: str, gateway) -> None:
+    """Owe ``amount`` of a route payment back (outside the legs' own refunds), paid at
+    Stripe after the commit."""
+    rb = payment.route_booking
+    payment.returned_cents += amount
+    audit.record(
+        session,
+        audit.REFUND_REQUESTED,
+        target=f"route_booking:{rb.reference}",
+        association_id=None,
+        detail=f"{amount} cents of route payment {payment.id} given back, {reason}",
+    )
+    if amount > 0 and gateway is not None:
+        after_commit(session, _GiveBack(session, gateway), key="payments.route_give_back").add(
+            (payment.id, payment.provider_ref, amount, reason)
+        )
+
+
+# The tourist cancels the whole route -------------------------------------------------------
+
+
+@dataclass
+class RouteRefundPlan:
+    """What cancelling the whole route now gives back: the route policy's percentage of
+    *every part*, each rounded to the cent on its own: each leg booking's card payment
+    (through the ordinary refund service) and, paid by card, each community's nights,
+    extras and curator's fee (from the route's payment)."""
+
+    percent: int
+    legs: list = field(default_factory=list)
+    stays: list = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(amount for _, amount in self.legs) + sum(amount for _, amount in self.stays)
+
+
+def first_start(route_booking: RouteBooking):
+    return min(bl.booking.departure.starts_at for bl in route_booking.legs)
+
+
+def route_refund_plan(session: Session, route_booking: RouteBooking, now: datetime):
+    percent = refunds.refund_percent(
+        route_booking.route.cancellation_policy, first_start(route_booking), now
+    )
+    plan = RouteRefundPlan(percent)
+    for booking_leg in route_booking.legs:
+        if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+            plan.legs += refunds.policy_refunds(session, booking_leg.booking, percent)
+    paid = _succeeded(route_booking)
+    if paid is not None and route_booking_service.stay_paid_online(route_booking):
+        for part in settlement.community_parts(route_booking):
+            amount = percent_of(part.stay_cents, percent)
+            if amount > 0:
+                plan.stays.append((part, amount))
+    return plan
+
+
+def _succeeded(route_booking: RouteBooking) -> RoutePayment | None:
+    return next(
+        (p for p in route_booking.payments if p.status == PaymentStatus.SUCCEEDED), None
+    )
+
+
+def cancel_route(
+    session: Session, route_booking: RouteBooking, gateway: StripeGateway | None, now: datetime
+) -> int:
+    """The tourist cancels the whole route (``changes.cancel_route_booking``'s rules) and is
+    refunded what the route's policy gives (``route_refund_plan``); returns the cents."""
+    lock_route(session, route_booking)
+    plan = route_refund_plan(session, route_booking, now)
+    changes.cancel_route_booking(session, route_booking, now, paid_online_ok=True)
+    refunded = 0
+    for payment, amount in plan.legs:
+        refunded += refunds.refund_payment(session, payment, amount, "tourist_cancelled", gateway)
+    if plan.stays:
+        paid = _succeeded(route_booking)
+        for part, amount in plan.stays:
+            _post_stay_refund(session, route_booking, part, amount, now)
+        stays = sum(amount for _, amount in plan.stays)
+        _give_back(session, paid, stays, "tourist_cancelled", gateway)
+        refunded += stays
+    session.flush()
+    return refunded
+
+
+def _post_stay_refund(session, route_booking, part, amount: int, now: datetime) -> None:
+    """Take ``amount`` of a community's nights, extras and fee back from whom it credited,
+    in proportion, and out of its Stripe clearing."""
+    credits = settlement.stay_lines(session, route_booking, part)
+    shares = allocate(amount, [-cents for _, cents in credits])
+    clearing = ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
+    taken_back = [(account, share) for (account, _), share in zip(credits, shares, strict=True)]
+    ledger.post(
+        session,
+        kind=TransactionKind.REFUND,
+        lines=[(clearing, -amount), *taken_back],
+        memo=f"route {route_booking.reference}: nights and extras refunded, "
+        f"{part.association.code}",
+        currency=route_booking.currency,
+        at=now,
+    )
+
+
+def sync_route_booking(
+    session: Session, route_booking: RouteBooking, gateway: StripeGateway | None, now: datetime
+) -> str:
+    """Ask Stripe about the route's pending payment and apply the answer (the processing
+    page's check, never trusting the browser's return)."""
+    if gateway is None:
+        return "no gateway"
+    refs = [p.provider_ref for p in route_booking.payments if p.status == PaymentStatus.PENDING]
+    release(session)
+    outcome = "nothing pending"
+    for ref in refs:
+        outcome = apply_route_intent(session, gateway.retrieve_intent(ref), gateway, now)
+    return outcome
+
+
+def route_checkout_state(route_booking: RouteBooking) -> str:
+    """Where the route's last card payment stands, for the page after paying: ``confirmed``,
+    ``refunded`` (paid too late, or not what was asked: given back), ``expired``, ``failed``
+    or ``pending``."""
+    if route_booking.status == BookingStatus.CONFIRMED:
+        return "confirmed"
+    last = route_booking.payments[-1] if route_booking.payments else None
+    if last is not None and last.status in (PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH):
+        return "refunded"
+    if route_booking.status != BookingStatus.HELD:
+        return "expired"
+    if last is not None and last.status == PaymentStatus.FAILED:
+        return "failed"
+    return "pending"
