@@ -9,7 +9,8 @@ The blueprint is ``blueprint.bp``; each module of this package adds its views to
 invitations), ``operations`` (schedules, departures, the board), ``assignments`` (guides
 for many departures, a schedule's default guides), ``split_rules``, ``resellers`` (who
 sells through the OCTO API), ``route_bookings`` (route bookings with a part for the
-association, and recording that part's cash).
+association, and recording that part's cash), ``route_composing`` (routes their curator
+composes, and the answers of the associations asked to take part).
 """
 
 from . import (  # noqa: F401
@@ -20,6 +21,7 @@ from . import (  # noqa: F401
     people,
     resellers,
     route_bookings,
+    route_composing,
     split_rules,
 )
 from .blueprint import bp  # noqa: F401
