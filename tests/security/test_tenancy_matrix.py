@@ -34,6 +34,7 @@ from tourism.models import (
     RouteBooking,
     RouteBookingLeg,
     RouteLeg,
+    RouteParticipation,
     Schedule,
     TransactionKind,
 )
@@ -103,6 +104,8 @@ PERSONAL = {
     "manage.dashboard",
     "manage.operations",
     "manage.new_association",
+    "manage.platform_routes",
+    "manage.new_platform_route",
     "guide.schedule",
     "guide.time_off",
     "guide.calendar",
@@ -131,6 +134,16 @@ TENANT = {
     "manage.families",
     "manage.route_bookings",
     "manage.record_route_cash",
+    "manage.routes",
+    "manage.new_route",
+    "manage.edit_route",
+    "manage.add_route_activity",
+    "manage.add_route_night",
+    "manage.remove_route_leg",
+    "manage.move_route_leg",
+    "manage.publish_route",
+    "manage.withdraw_route",
+    "manage.answer_route",
     "manage.generate_departures",
     "manage.guides",
     "manage.invite",
@@ -167,8 +180,11 @@ SECRETS = ("B SECRET ROUTE", "Familia Secreta B", "Visitante Secreto B", "guide-
 
 
 def _route_booking(booking_b):
-    """A route booking whose one leg is ``booking_b`` (association B has a part in it)."""
-    route = Route(slug="route-b", status=ExperienceStatus.PUBLISHED)
+    """A route booking whose one leg is ``booking_b`` (association B has a part in it), of
+    a route B curates (platform routes: tests/routes/test_manage_route_composing.py)."""
+    association_b = booking_b.departure.experience.association
+    route = Route(slug="route-b", status=ExperienceStatus.PUBLISHED, curator=association_b)
+    route.participations = [RouteParticipation(association_id=association_b.id)]
     leg = RouteLeg(
         route=route,
         position=0,
@@ -256,6 +272,8 @@ def world(make_app, tmp_path):
             "association_id": b.id,
             "time_off_id": time_off_b.id,
             "route_booking_id": route_booking_b.id,
+            "route_id": route_booking_b.route_id,
+            "leg_id": route_booking_b.legs[0].leg_id,
             "stop_id": stop_b.id,
             "user_id": guide_b.id,
             "schedule_id": db.session.scalars(select(Schedule.id)).first(),
