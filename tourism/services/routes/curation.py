@@ -113,7 +113,8 @@ def published_routes(session: Session) -> list[Route]:
 
 
 #: What a route's pages read, loaded in a few queries rather than one per leg and stop.
-_ROUTE_PAGE = (
+ROUTE_PAGE = (
+    joinedload(Route.curator),
     selectinload(Route.texts),
     selectinload(Route.extras),
     selectinload(Route.participations).joinedload(RouteParticipation.association),
@@ -136,7 +137,7 @@ def published_route_by_slug(session: Session, slug: str) -> Route:
     route = session.scalar(
         select(Route)
         .where(Route.slug == slug, Route.status == ExperienceStatus.PUBLISHED)
-        .options(*_ROUTE_PAGE)
+        .options(*ROUTE_PAGE)
     )
     if route is None:
         raise NotFound(_l("This route does not exist."))
