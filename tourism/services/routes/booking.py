@@ -47,7 +47,7 @@ from ..booking import availability as seats
 from ..booking import lifecycle
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
-from . import availability, shape
+from . import availability, curation, shape
 
 #: Route booking references start with this, so they never collide with an association's.
 ROUTE_REFERENCE_PREFIX = "RUT"
@@ -112,7 +112,9 @@ class RouteBookingRequest:
 
 
 def published_route(session: Session, route_id: int) -> Route:
-    route = session.get(Route, route_id)
+    route = session.scalar(
+        select(Route).where(Route.id == route_id).options(*curation.ROUTE_BOOKING)
+    )
     if route is None or route.status != ExperienceStatus.PUBLISHED:
         raise NotFound(_l("This route does not exist."))
     return route

@@ -133,6 +133,24 @@ ROUTE_PAGE = (
 )
 
 
+#: What booking a route reads (its shape, prices, nights, extras), in a few queries: a hold
+#: would otherwise load every leg's experience, association, family and blackouts one by
+#: one (bench/route_hold.py).
+ROUTE_BOOKING = (
+    selectinload(Route.participations),
+    selectinload(Route.extras),
+    selectinload(Route.legs).options(
+        joinedload(RouteLeg.experience).options(
+            joinedload(Experience.association), selectinload(Experience.price_categories)
+        ),
+        joinedload(RouteLeg.homestay).options(
+            joinedload(Homestay.family).joinedload(Family.association),
+            selectinload(Homestay.blackouts),
+        ),
+    ),
+)
+
+
 def published_route_by_slug(session: Session, slug: str) -> Route:
     route = session.scalar(
         select(Route)
