@@ -26,6 +26,7 @@ from tourism.models import (
     BookingStatus,
     ExperienceStatus,
     GuideTimeOff,
+    HomestayBlackout,
     LegKind,
     Membership,
     Photo,
@@ -53,6 +54,9 @@ PUBLIC = {
     "public.set_language",
     "api.experiences",
     "api.experience_availability",
+    "api.routes",
+    "api.route",
+    "api.route_availability",
     "api.booking_status",
     "api.openapi",
     "webhooks.stripe_event",
@@ -144,6 +148,13 @@ TENANT = {
     "manage.publish_route",
     "manage.withdraw_route",
     "manage.answer_route",
+    "manage.family_homestay",
+    "manage.add_homestay_blackout",
+    "manage.remove_homestay_blackout",
+    "manage.homestay_coordinates",
+    "manage.stop_places",
+    "manage.stop_coordinates",
+    "manage.family_guests",
     "manage.generate_departures",
     "manage.guides",
     "manage.invite",
@@ -255,6 +266,9 @@ def world(make_app, tmp_path):
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
         route_booking_b = _route_booking(booking_b)
+        homestay_b = make.homestay(family_b, name="Casa de la Familia Secreta B")
+        blackout_b = HomestayBlackout(night=now.date() + timedelta(days=20))
+        homestay_b.blackouts.append(blackout_b)
         users = {
             "guide_a": make.user(password="", memberships=[(a, Role.GUIDE)]),
             "staff_a": make.user(password="", memberships=[(a, Role.STAFF)]),
@@ -274,6 +288,8 @@ def world(make_app, tmp_path):
             "route_booking_id": route_booking_b.id,
             "route_id": route_booking_b.route_id,
             "leg_id": route_booking_b.legs[0].leg_id,
+            "homestay_id": homestay_b.id,
+            "blackout_id": blackout_b.id,
             "stop_id": stop_b.id,
             "user_id": guide_b.id,
             "schedule_id": db.session.scalars(select(Schedule.id)).first(),

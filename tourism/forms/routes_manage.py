@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, FormField, SelectField, StringField, TimeField
+from wtforms import BooleanField, FieldList, FormField, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..services.catalog.experience_input import MAX_POLICY_TIERS
-from ..services.routes import composing, curation
+from ..services.routes import composing, curation, homestays
 from .base import FlaskForm
 from .experiences import TierForm, _validate_price, parse_price
-from .manage import BAD_CHOICE, BAD_TIME, REQUIRED, text_field, too_long, whole_field
+from .manage import (
+    BAD_CHOICE,
+    BAD_TIME,
+    REQUIRED,
+    date_field,
+    text_field,
+    too_long,
+    whole_field,
+)
 
 
 class RouteForm(FlaskForm):
@@ -101,3 +109,48 @@ class NightLegForm(FlaskForm):
         kwargs.setdefault("prefix", "night")
         super().__init__(*args, **kwargs)
         self.homestay_id.choices = list(homestays)
+
+
+class HomestayForm(FlaskForm):
+    name = text_field(_l("Name of the homestay"), 160, required=True)
+    description_es = text_field(_l("Description (Spanish)"), 5000, area=True)
+    description_en = text_field(_l("Description (English)"), 5000, area=True)
+    capacity = whole_field(_l("Beds (people a night)"), 1, homestays.MAX_BEDS)
+    price = StringField(
+        _l("Price per person and night (e.g. 25.00)"),
+        validators=[
+            InputRequired(message=REQUIRED),
+            Length(max=12, message=too_long(12)),
+            _validate_price,
+        ],
+    )
+    meals_included = BooleanField(_l("Meals included"))
+    is_active = BooleanField(_l("Takes guests"), default=True)
+
+    def to_input(self) -> homestays.HomestayInput:
+        return homestays.HomestayInput(
+            name=self.name.data or "",
+            description_es=self.description_es.data or "",
+            description_en=self.description_en.data or "",
+            capacity=self.capacity.data,
+            price_cents_per_person_night=parse_price(self.price.data),
+            meals_included=bool(self.meals_included.data),
+            is_active=bool(self.is_active.data),
+        )
+
+
+def homestay_form_data(homestay) -> dict:
+    cents = homestay.price_cents_per_person_night
+    return {
+        "name": homestay.name,
+        "description_es": homestay.description_es,
+        "description_en": homestay.description_en,
+        "capacity": homestay.capacity,
+        "price": f"{cents // 100}.{cents % 100:02d}",
+        "meals_included": homestay.meals_included,
+        "is_active": homestay.is_active,
+    }
+
+
+class BlackoutForm(FlaskForm):
+    night = date_field(_l("Night (the date the guests would arrive)"))

@@ -20,6 +20,7 @@ from ...models import (
     Experience,
     Family,
     GuideTimeOff,
+    Homestay,
     Membership,
     Photo,
     Reseller,
@@ -67,6 +68,8 @@ def association_of(obj) -> int | None:
     """The association an object belongs to, whatever its kind."""
     if isinstance(obj, Association):
         return obj.id
+    if isinstance(obj, Homestay):
+        return obj.family.association_id
     if isinstance(obj, Route):
         # A route the platform curates belongs to no association: platform admins only.
         return obj.curator_association_id

@@ -208,6 +208,10 @@ def book_route(
                 booking = _leg_booking(
                     session, leg_plan.departure, people, route_booking, now, references.pop(0)
                 )
+                # The needs go with every leg (guide, host family), as on any booking, and
+                # are forgotten with it (``privacy.forget_special_needs``).
+                booking.special_needs = contact.special_needs
+                booking.special_needs_consent_at = now if contact.special_needs else None
                 route_booking.legs.append(RouteBookingLeg(leg=leg, booking=booking))
             else:
                 route_booking.nights.append(
