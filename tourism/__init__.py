@@ -117,6 +117,7 @@ def _configure_limit_storage(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .routes import (
         api,
+        api_routes,  # noqa: F401  (adds the route endpoints to ``api.bp``)
         auth,
         bookings,
         guide,

@@ -139,6 +139,7 @@ def demo_ids(app) -> dict:
             "slug": route.slug,
             "code": "es",
             "table": "months",
+            "route_id": db.session.scalars(select(Route.id).where(Route.slug == route_slug)).one(),
         }
         ids["tokens"] = {
             "bookings": booking.manage_token,

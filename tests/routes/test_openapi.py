@@ -56,7 +56,13 @@ def _world(make: Factories) -> dict:
     confirmed = make.booking(
         open_, payment_method=PaymentMethod.ON_ARRIVAL.value, confirmed_at=utcnow()
     )
-    return {"slug": experience.slug, "held": held.manage_token, "confirmed": confirmed.manage_token}
+    route = make.route()
+    return {
+        "slug": experience.slug,
+        "route": route.slug,
+        "held": held.manage_token,
+        "confirmed": confirmed.manage_token,
+    }
 
 
 @pytest.fixture
@@ -85,6 +91,9 @@ def test_the_description_is_served_and_lists_the_api(client):
         "/experiences",
         "/experiences/{slug}/availability",
         "/bookings/{token}",
+        "/routes",
+        "/routes/{slug}",
+        "/routes/{slug}/availability",
         "/openapi.json",
     }
     api_rules = {
@@ -115,6 +124,23 @@ def test_real_answers_match_the_described_schemas(client, world):
         ("/bookings/{token}", f"/api/v1/bookings/{world['confirmed']}", 200),
         ("/bookings/{token}", "/api/v1/bookings/" + "x" * 43, 404),
         ("/bookings/{token}", "/api/v1/bookings/short", 404),
+        ("/routes", "/api/v1/routes", 200),
+        ("/routes", "/api/v1/routes?days=3&max_price=500", 200),
+        ("/routes", "/api/v1/routes?days=0&max_price=cheap&community=nowhere", 400),
+        ("/routes/{slug}", f"/api/v1/routes/{world['route']}", 200),
+        ("/routes/{slug}", "/api/v1/routes/nowhere", 404),
+        ("/routes/{slug}/availability", f"/api/v1/routes/{world['route']}/availability", 200),
+        (
+            "/routes/{slug}/availability",
+            f"/api/v1/routes/{world['route']}/availability?people=2&to={today + timedelta(9)}",
+            200,
+        ),
+        (
+            "/routes/{slug}/availability",
+            f"/api/v1/routes/{world['route']}/availability?people=x",
+            400,
+        ),
+        ("/routes/{slug}/availability", "/api/v1/routes/nowhere/availability", 404),
     ]
     for path, url, status in answers:
         for headers in (EN, ES):
@@ -161,9 +187,12 @@ def api_schema(make_app):
         db.session.commit()
         spec = app.test_client().get("/api/v1/openapi.json").get_json()
     real = {"slug": [values["slug"]], "token": [values["held"], values["confirmed"]]}
-    for item in spec["paths"].values():
+    for path, item in spec["paths"].items():
         for parameter in item["get"].get("parameters", []):
-            if parameter.get("in") == "path":
+            if parameter.get("in") == "path" and path.startswith("/routes/"):
+                others = ["no-such-thing", "ñ 🌳 <b>"]
+                parameter["schema"] = {"type": "string", "enum": [values["route"], *others]}
+            elif parameter.get("in") == "path":
                 # Real objects and a few that are not (hostile path text is fuzzed in
                 # test_fuzz_forms.py); Schemathesis would drop an enum inside anyOf.
                 others = ["no-such-thing", "x" * 43, "ñ 🌳 <b>"]
@@ -176,6 +205,9 @@ def api_schema(make_app):
                     "type": "string",
                     "enum": near + ["1999-01-01", "2999-12-31", "31/12/2026"],
                 }
+            elif parameter.get("name") == "people":
+                # A route's group sizes and a few it refuses.
+                parameter["schema"] = {"type": "integer", "enum": [1, 2, 0, 99]}
     schema = schemathesis.openapi.from_dict(spec)
     schema.app = app
     return schema

@@ -26,6 +26,7 @@ from tourism.models import (
     BookingStatus,
     ExperienceStatus,
     GuideTimeOff,
+    HomestayBlackout,
     LegKind,
     Membership,
     Photo,
@@ -34,6 +35,7 @@ from tourism.models import (
     RouteBooking,
     RouteBookingLeg,
     RouteLeg,
+    RouteParticipation,
     Schedule,
     TransactionKind,
 )
@@ -52,6 +54,9 @@ PUBLIC = {
     "public.set_language",
     "api.experiences",
     "api.experience_availability",
+    "api.routes",
+    "api.route",
+    "api.route_availability",
     "api.booking_status",
     "api.openapi",
     "webhooks.stripe_event",
@@ -103,6 +108,8 @@ PERSONAL = {
     "manage.dashboard",
     "manage.operations",
     "manage.new_association",
+    "manage.platform_routes",
+    "manage.new_platform_route",
     "guide.schedule",
     "guide.time_off",
     "guide.calendar",
@@ -131,6 +138,23 @@ TENANT = {
     "manage.families",
     "manage.route_bookings",
     "manage.record_route_cash",
+    "manage.routes",
+    "manage.new_route",
+    "manage.edit_route",
+    "manage.add_route_activity",
+    "manage.add_route_night",
+    "manage.remove_route_leg",
+    "manage.move_route_leg",
+    "manage.publish_route",
+    "manage.withdraw_route",
+    "manage.answer_route",
+    "manage.family_homestay",
+    "manage.add_homestay_blackout",
+    "manage.remove_homestay_blackout",
+    "manage.homestay_coordinates",
+    "manage.stop_places",
+    "manage.stop_coordinates",
+    "manage.family_guests",
     "manage.generate_departures",
     "manage.guides",
     "manage.invite",
@@ -167,8 +191,11 @@ SECRETS = ("B SECRET ROUTE", "Familia Secreta B", "Visitante Secreto B", "guide-
 
 
 def _route_booking(booking_b):
-    """A route booking whose one leg is ``booking_b`` (association B has a part in it)."""
-    route = Route(slug="route-b", status=ExperienceStatus.PUBLISHED)
+    """A route booking whose one leg is ``booking_b`` (association B has a part in it), of
+    a route B curates (platform routes: tests/routes/test_manage_route_composing.py)."""
+    association_b = booking_b.departure.experience.association
+    route = Route(slug="route-b", status=ExperienceStatus.PUBLISHED, curator=association_b)
+    route.participations = [RouteParticipation(association_id=association_b.id)]
     leg = RouteLeg(
         route=route,
         position=0,
@@ -239,6 +266,9 @@ def world(make_app, tmp_path):
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
         route_booking_b = _route_booking(booking_b)
+        homestay_b = make.homestay(family_b, name="Casa de la Familia Secreta B")
+        blackout_b = HomestayBlackout(night=now.date() + timedelta(days=20))
+        homestay_b.blackouts.append(blackout_b)
         users = {
             "guide_a": make.user(password="", memberships=[(a, Role.GUIDE)]),
             "staff_a": make.user(password="", memberships=[(a, Role.STAFF)]),
@@ -256,6 +286,10 @@ def world(make_app, tmp_path):
             "association_id": b.id,
             "time_off_id": time_off_b.id,
             "route_booking_id": route_booking_b.id,
+            "route_id": route_booking_b.route_id,
+            "leg_id": route_booking_b.legs[0].leg_id,
+            "homestay_id": homestay_b.id,
+            "blackout_id": blackout_b.id,
             "stop_id": stop_b.id,
             "user_id": guide_b.id,
             "schedule_id": db.session.scalars(select(Schedule.id)).first(),

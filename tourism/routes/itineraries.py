@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..forms.route_filters import RouteFilterForm
 from ..forms.routes import route_booking_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus, PaymentStatus, RefundStatus
@@ -28,7 +29,14 @@ from ..services.booking import lifecycle
 from ..services.payments import online as payments
 from ..services.payments import refunds, route_card
 from ..services.payments.stripe_gateway import GatewayError, PaymentDeclined, current_gateway
-from ..services.routes import availability, changes, curation, itinerary, settlement
+from ..services.routes import (
+    availability,
+    changes,
+    curation,
+    discovery,
+    itinerary,
+    settlement,
+)
 from ..services.routes import booking as route_booking
 from ..timefmt import fmt_date, local_today
 from ..unit_of_work import unit_of_work
@@ -58,9 +66,24 @@ def _plans(route, people: int = 1):
 
 @bp.get("/routes")
 def index():
-    """Every published route."""
-    routes = curation.published_routes(db.session)
-    return render_template("itineraries/index.html", routes=routes)
+    """The published routes, filtered by days, community and price per person."""
+    every = discovery.published(db.session)
+    form = RouteFilterForm(discovery.community_choices(every), request.args)
+    status, routes = 200, every
+    if request.args:
+        if form.validate():
+            routes = discovery.matching(every, form.to_filters())
+        else:
+            status = 400
+    prices = {route.id: discovery.person_price_cents(route) for route in routes}
+    page = render_template(
+        "itineraries/index.html",
+        routes=routes,
+        form=form,
+        prices=prices,
+        filtering=bool(request.args),
+    )
+    return page, status
 
 
 @bp.get("/routes/<slug>")

@@ -32,7 +32,7 @@ from ..services.catalog import search as catalog
 from ..services.ledger import transparency
 from ..services.payments import online as payments
 from ..services.payments.stripe_gateway import current_gateway
-from ..services.routes import curation as route_curation
+from ..services.routes import discovery as route_discovery
 from ..timefmt import display_zone, local, local_today
 from ..unit_of_work import unit_of_work
 
@@ -61,7 +61,7 @@ def index():
         )
         entries = catalog.search_experiences(db.session, filters, utcnow(), display_zone())
     covers = photos.cover_photos(db.session, [entry.experience.id for entry in entries])
-    routes = route_curation.published_routes(db.session)
+    routes = route_discovery.published(db.session)
     return render_template(
         "public/index.html", form=form, entries=entries, covers=covers, routes=routes
     ), status

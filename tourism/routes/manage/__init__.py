@@ -9,17 +9,22 @@ The blueprint is ``blueprint.bp``; each module of this package adds its views to
 invitations), ``operations`` (schedules, departures, the board), ``assignments`` (guides
 for many departures, a schedule's default guides), ``split_rules``, ``resellers`` (who
 sells through the OCTO API), ``route_bookings`` (route bookings with a part for the
-association, and recording that part's cash).
+association, and recording that part's cash), ``route_composing`` (routes their curator
+composes, and the answers of the associations asked to take part), ``homestays`` (a
+family's homestay and blackout nights, coordinates of homestays and stops, a family's
+guests night by night).
 """
 
 from . import (  # noqa: F401
     assignments,
     associations,
     experiences,
+    homestays,
     operations,
     people,
     resellers,
     route_bookings,
+    route_composing,
     split_rules,
 )
 from .blueprint import bp  # noqa: F401

@@ -20,10 +20,12 @@ from ...models import (
     Experience,
     Family,
     GuideTimeOff,
+    Homestay,
     Membership,
     Photo,
     Reseller,
     Role,
+    Route,
     Schedule,
     Stop,
     StopVisit,
@@ -62,10 +64,15 @@ def session_get_departure(visit: StopVisit) -> Departure:
     return object_session(visit).get(Departure, visit.departure_id)
 
 
-def association_of(obj) -> int:
+def association_of(obj) -> int | None:
     """The association an object belongs to, whatever its kind."""
     if isinstance(obj, Association):
         return obj.id
+    if isinstance(obj, Homestay):
+        return obj.family.association_id
+    if isinstance(obj, Route):
+        # A route the platform curates belongs to no association: platform admins only.
+        return obj.curator_association_id
     if isinstance(obj, (Experience, Family, GuideTimeOff, Membership, Reseller)):
         return obj.association_id
     if isinstance(obj, (Stop, Schedule, Departure)):

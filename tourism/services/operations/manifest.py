@@ -11,8 +11,45 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ...models import Booking, Departure, Stop, StopVisit
+from ...models import (
+    Booking,
+    Departure,
+    Experience,
+    Homestay,
+    LegKind,
+    Route,
+    RouteBooking,
+    RouteBookingLeg,
+    RouteLeg,
+    Stop,
+    StopVisit,
+)
 from .guide_calendar import cash_collected_cents, cash_outstanding_cents, confirmed_bookings
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """The leg a route guest comes from or goes to next: an activity or a night."""
+
+    kind: str
+    #: The experience's title, or the homestay's name.
+    name: str
+    #: The association (activity) or family (night) that receives them.
+    host: str
+    #: Local start time of an activity; None for a night.
+    start_time: object = None
+
+
+@dataclass(frozen=True)
+class RouteGuest:
+    """A party on this departure as one leg of a route booking."""
+
+    reference: str
+    route_title: str
+    day: int
+    days: int
+    comes_from: Neighbour | None
+    goes_next: Neighbour | None
 
 
 @dataclass(frozen=True)
@@ -23,6 +60,8 @@ class ManifestRow:
     paid_online_cents: int
     cash_collected_cents: int
     outstanding_cents: int
+    #: Set when the party is on a route across communities.
+    route: RouteGuest | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +117,64 @@ class Manifest:
         }
 
 
+def _neighbour(leg: RouteLeg | None, locale: str) -> Neighbour | None:
+    if leg is None:
+        return None
+    if leg.kind == LegKind.EXPERIENCE:
+        text = leg.experience.text(locale)
+        return Neighbour(
+            kind="experience",
+            name=text.title if text else leg.experience.slug,
+            host=leg.experience.association.name,
+            start_time=leg.start_time,
+        )
+    return Neighbour(kind="homestay", name=leg.homestay.name, host=leg.homestay.family.name)
+
+
+def route_guests(session: Session, booking_ids: list[int], locale: str) -> dict[int, RouteGuest]:
+    """For the bookings that are a leg of a route booking: which route, which day, and the
+    legs just before and after (where the party comes from, where it goes next). A fixed
+    number of queries whatever the number of bookings."""
+    if not booking_ids:
+        return {}
+    rows = session.execute(
+        select(RouteBookingLeg.booking_id, RouteBookingLeg.leg_id, RouteBooking)
+        .join(RouteBooking, RouteBooking.id == RouteBookingLeg.route_booking_id)
+        .where(RouteBookingLeg.booking_id.in_(booking_ids))
+        .options(
+            joinedload(RouteBooking.route).options(
+                selectinload(Route.texts),
+                selectinload(Route.legs).options(
+                    joinedload(RouteLeg.experience).options(
+                        joinedload(Experience.association), selectinload(Experience.texts)
+                    ),
+                    joinedload(RouteLeg.homestay).joinedload(Homestay.family),
+                ),
+            )
+        )
+    ).all()
+    found = {}
+    for booking_id, leg_id, route_booking in rows:
+        route = route_booking.route
+        legs = list(route.legs)
+        index = next(i for i, leg in enumerate(legs) if leg.id == leg_id)
+        text = route.text(locale)
+        found[booking_id] = RouteGuest(
+            reference=route_booking.reference,
+            route_title=text.title if text else route.slug,
+            day=legs[index].day,
+            days=route.days,
+            comes_from=_neighbour(legs[index - 1] if index > 0 else None, locale),
+            goes_next=_neighbour(legs[index + 1] if index + 1 < len(legs) else None, locale),
+        )
+    return found
+
+
 def manifest(session: Session, departure: Departure, locale: str) -> Manifest:
-    """The departure's confirmed parties, with tickets and money, and its stops."""
+    """The departure's confirmed parties, with tickets and money, and its stops; a party on
+    a route says so, with where it comes from and goes next."""
     bookings = confirmed_bookings(session, [departure.id])[departure.id]
+    guests = route_guests(session, [b.id for b in bookings], locale)
     rows = [
         ManifestRow(
             booking=b,
@@ -88,6 +182,7 @@ def manifest(session: Session, departure: Departure, locale: str) -> Manifest:
             paid_online_cents=b.paid_online_cents,
             cash_collected_cents=cash_collected_cents(b),
             outstanding_cents=cash_outstanding_cents(b),
+            route=guests.get(b.id),
         )
         for b in bookings
     ]

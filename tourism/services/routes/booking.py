@@ -47,7 +47,7 @@ from ..booking import availability as seats
 from ..booking import lifecycle, pricing
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
-from . import availability, notices, shape
+from . import availability, curation, notices, shape
 
 #: Route booking references start with this, so they never collide with an association's.
 ROUTE_REFERENCE_PREFIX = "RUT"
@@ -112,7 +112,9 @@ class RouteBookingRequest:
 
 
 def published_route(session: Session, route_id: int) -> Route:
-    route = session.get(Route, route_id)
+    route = session.scalar(
+        select(Route).where(Route.id == route_id).options(*curation.ROUTE_BOOKING)
+    )
     if route is None or route.status != ExperienceStatus.PUBLISHED:
         raise NotFound(_l("This route does not exist."))
     return route
@@ -242,6 +244,10 @@ def book_route(
                 booking = leg_booking(
                     session, leg_plan.departure, people, route_booking, now, references.pop(0)
                 )
+                # The needs go with every leg (guide, host family), as on any booking, and
+                # are forgotten with it (``privacy.forget_special_needs``).
+                booking.special_needs = contact.special_needs
+                booking.special_needs_consent_at = now if contact.special_needs else None
                 route_booking.legs.append(RouteBookingLeg(leg=leg, booking=booking))
             else:
                 route_booking.nights.append(

@@ -113,7 +113,8 @@ def published_routes(session: Session) -> list[Route]:
 
 
 #: What a route's pages read, loaded in a few queries rather than one per leg and stop.
-_ROUTE_PAGE = (
+ROUTE_PAGE = (
+    joinedload(Route.curator),
     selectinload(Route.texts),
     selectinload(Route.extras),
     selectinload(Route.participations).joinedload(RouteParticipation.association),
@@ -132,11 +133,29 @@ _ROUTE_PAGE = (
 )
 
 
+#: What booking a route reads (its shape, prices, nights, extras), in a few queries: a hold
+#: would otherwise load every leg's experience, association, family and blackouts one by
+#: one (bench/route_hold.py).
+ROUTE_BOOKING = (
+    selectinload(Route.participations),
+    selectinload(Route.extras),
+    selectinload(Route.legs).options(
+        joinedload(RouteLeg.experience).options(
+            joinedload(Experience.association), selectinload(Experience.price_categories)
+        ),
+        joinedload(RouteLeg.homestay).options(
+            joinedload(Homestay.family).joinedload(Family.association),
+            selectinload(Homestay.blackouts),
+        ),
+    ),
+)
+
+
 def published_route_by_slug(session: Session, slug: str) -> Route:
     route = session.scalar(
         select(Route)
         .where(Route.slug == slug, Route.status == ExperienceStatus.PUBLISHED)
-        .options(*_ROUTE_PAGE)
+        .options(*ROUTE_PAGE)
     )
     if route is None:
         raise NotFound(_l("This route does not exist."))
