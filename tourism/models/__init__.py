@@ -12,7 +12,13 @@ from .catalog import (
     Stop,
     StopText,
 )
-from .channels import ChannelBooking, Reseller, reseller_experiences
+from .channels import (
+    ChannelBooking,
+    Reseller,
+    ResellerRate,
+    ResellerReceipt,
+    reseller_experiences,
+)
 from .ledger import (
     AccountKind,
     AccountState,
@@ -65,6 +71,8 @@ from .splits import SplitRule
 __all__ = [
     "ChannelBooking",
     "Reseller",
+    "ResellerRate",
+    "ResellerReceipt",
     "reseller_experiences",
 
     "Extra",

@@ -26,6 +26,7 @@ from ..booking import availability, lifecycle
 from ..messages import outbox as notifications
 from . import octo_errors as errors
 from . import products
+from .resellers import commission_for
 
 NOTES_LIMIT = 1000
 REFERENCE_LIMIT = 100
@@ -202,7 +203,7 @@ def reserve(
         uuid=booking_uuid,
         reseller_reference=reference,
         notes=notes,
-        commission_bp=reseller.commission_bp,
+        commission_bp=commission_for(reseller, experience),
         created_at=now,
         updated_at=now,
     )
