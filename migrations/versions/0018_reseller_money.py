@@ -25,10 +25,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('resellers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('prepaid', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('resellers', schema=None) as batch_op:
-        batch_op.alter_column('prepaid', server_default=None)
+    # Plain ADD COLUMN (a batch would copy the table on SQLite for nothing).
+    op.add_column('resellers', sa.Column('prepaid', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ADD COLUMN (a batch would copy the table on SQLite for nothing).
+    op.add_column('channel_bookings', sa.Column('prepaid', sa.Boolean(), nullable=False, server_default=sa.false()))
 
     op.create_table('reseller_rates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -88,5 +88,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_reseller_rates_experience_id'))
     op.drop_table('reseller_rates')
 
+    with op.batch_alter_table('channel_bookings', schema=None) as batch_op:
+        batch_op.drop_column('prepaid')
     with op.batch_alter_table('resellers', schema=None) as batch_op:
         batch_op.drop_column('prepaid')

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -57,7 +58,7 @@ class Reseller(db.Model):
     key_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The reseller collects the guest's money itself ("paid by reseller"): each confirmed
     #: booking is a receivable from the reseller, settled when its payment arrives.
-    prepaid: Mapped[bool] = mapped_column(default=False)
+    prepaid: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     association = relationship("Association")
     experiences = relationship(
@@ -92,10 +93,13 @@ class ChannelBooking(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     #: The reseller's commission at the time of booking, in basis points.
     commission_bp: Mapped[int] = mapped_column(default=0)
+    #: Whether the reseller took the guest's money (it was prepaid when it booked): the
+    #: guest then owes nothing on arrival, the reseller owes the association.
+    prepaid: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    booking = relationship("Booking")
+    booking = relationship("Booking", back_populates="channel")
     reseller = relationship("Reseller")
 
 

@@ -13,9 +13,9 @@ from tourism.database import utcnow, write_transactions
 from tourism.errors import DomainError
 from tourism.extensions import db
 from tourism.models import LedgerEntry, LedgerTransaction, Role
-from tourism.models.ledger import AccountKind
+from tourism.models.ledger import AccountKind, TransactionKind
 from tourism.services.channels import products, resellers, reservations
-from tourism.services.ledger import checks, split_rules
+from tourism.services.ledger import checks, reseller_postings, split_rules
 from tourism.services.ledger import journal as ledger
 from tourism.services.ledger.postings import booking_commission
 from tourism.services.operations.checkin import record_cash
@@ -186,3 +186,75 @@ def test_reseller_accounts_belong_to_the_resellers_association(world, make):
         )
     with pytest.raises(ledger.InvalidAccount):
         ledger.account(db.session, AccountKind.RESELLER_COMMISSION, stranger)
+
+
+# Prepaid resellers -------------------------------------------------------------------------------
+
+
+def _prepaid(world):
+    world["reseller"].prepaid = True
+    db.session.commit()
+
+
+def test_a_prepaid_sale_is_a_receivable_of_the_price_less_the_commission(world):
+    _prepaid(world)
+    channel = _sell(world)
+    booking = channel.booking
+    commission = booking_commission(booking, 1_250)
+    assert channel.prepaid and booking.due_on_arrival_cents == 0
+    sale = ledger.find_transaction(db.session, TransactionKind.RESELLER_SALE, booking_id=booking.id)
+    credits = -sum(e.amount_cents for e in sale.entries if e.amount_cents < 0)
+    assert credits == booking.total_cents  # the parts add up to the price
+    assert reseller_postings.owed(db.session, world["reseller"]) == booking.total_cents - commission
+    # Confirming again posts nothing more.
+    with unit_of_work():
+        reseller_postings.post_sale(db.session, booking, utcnow())
+    assert reseller_postings.owed(db.session, world["reseller"]) == booking.total_cents - commission
+    assert checks.check(db.session) == []
+
+
+def test_a_receipt_settles_what_the_reseller_owes_once(world):
+    _prepaid(world)
+    booking = _sell(world).booking
+    owed = reseller_postings.owed(db.session, world["reseller"])
+    for _ in range(2):  # the same form sent twice
+        with unit_of_work():
+            reseller_postings.record_receipt(
+                db.session, world["admin"], world["reseller"], owed - 100, "TR-1", "tok-1", utcnow()
+            )
+    assert reseller_postings.owed(db.session, world["reseller"]) == 100
+    for cents in (0, -5, 101):
+        with pytest.raises(DomainError):
+            reseller_postings.record_receipt(
+                db.session, world["admin"], world["reseller"], cents, "", f"tok{cents}", utcnow()
+            )
+        db.session.rollback()
+    result = reseller_postings.statement(db.session, world["reseller"])
+    assert [line.reference for line in result.lines] == [booking.reference]
+    assert result.received_cents == owed - 100 and result.owed_cents == 100
+    assert result.sold_cents == owed
+    assert checks.check(db.session) == []
+
+
+def test_cancelling_a_prepaid_booking_undoes_its_sale(world):
+    _prepaid(world)
+    channel = _sell(world)
+    with unit_of_work():
+        reservations.cancel(db.session, channel, {}, utcnow())
+    assert reseller_postings.owed(db.session, world["reseller"]) == 0
+    commission = ledger.account(
+        db.session, AccountKind.RESELLER_COMMISSION, reseller=world["reseller"]
+    )
+    assert ledger.balance(db.session, commission) == 0
+    assert checks.check(db.session) == []
+
+
+def test_a_weather_cancellation_undoes_a_prepaid_sale(world):
+    from tourism.services.payments.refunds import cancel_departure
+
+    _prepaid(world)
+    _sell(world)
+    with unit_of_work():
+        cancel_departure(db.session, world["departure"], "River too high", None, utcnow())
+    assert reseller_postings.owed(db.session, world["reseller"]) == 0
+    assert checks.check(db.session) == []

@@ -31,7 +31,7 @@ from ...unit_of_work import after_commit, release, unit_of_work
 from ..access import audit
 from ..booking import availability
 from ..booking import lifecycle as booking_service
-from ..ledger import postings
+from ..ledger import postings, reseller_postings
 from ..messages import outbox as notifications
 from .stripe_gateway import GatewayError, PaymentDeclined, RefundInfo, StripeGateway
 
@@ -335,6 +335,7 @@ def cancel_departure(
         booking.cancelled_at = now
         booking.hold_expires_at = None
         booking.cancel_reason = reason
+        reseller_postings.reverse_sale(session, booking)
         refunded = 0
         for payment in payments_of(session, booking):
             if payment.status == PaymentStatus.SUCCEEDED and payment.net_cents > 0:
