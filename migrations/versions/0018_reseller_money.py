@@ -3,7 +3,8 @@
 A reseller may have its own commission on an experience (``reseller_rates``) and may collect
 the guests' money itself (``resellers.prepaid``); money received from it is a
 ``reseller_receipts`` row with its ledger transaction. Ledger accounts may name a reseller
-(its commission owed, or what it owes us). New tables and nullable or defaulted columns only:
+(its commission owed, or what it owes us). A reseller may give a webhook address; each post
+to it is a ``webhook_deliveries`` row, retried until delivered or given up. New tables and nullable or defaulted columns only:
 no existing row changes meaning.
 
 Revision ID: c18c0de50018
@@ -27,6 +28,8 @@ depends_on = None
 def upgrade():
     # Plain ADD COLUMN (a batch would copy the table on SQLite for nothing).
     op.add_column('resellers', sa.Column('prepaid', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('resellers', sa.Column('webhook_url', sa.String(length=500), nullable=True))
+    op.add_column('resellers', sa.Column('webhook_secret', sa.String(length=80), nullable=True))
     # Plain ADD COLUMN (a batch would copy the table on SQLite for nothing).
     op.add_column('channel_bookings', sa.Column('prepaid', sa.Boolean(), nullable=False, server_default=sa.false()))
 
@@ -73,7 +76,39 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_reseller_receipts_reseller_id'), ['reseller_id'], unique=False)
 
 
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=True),
+    sa.Column('event', sa.String(length=40), nullable=False),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', tourism.database.UTCDateTime(), nullable=True),
+    sa.Column('last_attempt_at', tourism.database.UTCDateTime(), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.String(length=300), nullable=False),
+    sa.Column('created_at', tourism.database.UTCDateTime(), nullable=False),
+    sa.Column('delivered_at', tourism.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_webhook_deliveries_booking_id_bookings')),
+    sa.ForeignKeyConstraint(['reseller_id'], ['resellers.id'], name=op.f('fk_webhook_deliveries_reseller_id_resellers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_webhook_deliveries_event_id'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_booking_id'), ['booking_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_reseller_id'), ['reseller_id'], unique=False)
+
+
 def downgrade():
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_booking_id'))
+        batch_op.drop_index('ix_webhook_deliveries_due')
+    op.drop_table('webhook_deliveries')
+
     with op.batch_alter_table('reseller_receipts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reseller_receipts_reseller_id'))
     op.drop_table('reseller_receipts')
@@ -91,4 +126,6 @@ def downgrade():
     with op.batch_alter_table('channel_bookings', schema=None) as batch_op:
         batch_op.drop_column('prepaid')
     with op.batch_alter_table('resellers', schema=None) as batch_op:
+        batch_op.drop_column('webhook_secret')
+        batch_op.drop_column('webhook_url')
         batch_op.drop_column('prepaid')

@@ -132,3 +132,29 @@ def test_the_treasurer_settles_a_prepaid_reseller(client, admin, kallari, make):
         as_text=True
     )
     assert "$18.00" in html and "TR-889" in html
+
+
+def test_an_admin_sets_the_webhook_and_sees_the_secret_once(client, admin, kallari, winak, make):
+    cacao = make.experience(association=kallari)
+    reseller, _ = make.reseller(kallari, experiences=[cacao])
+    theirs, _ = make.reseller(winak)
+    db.session.commit()
+    url = f"/manage/resellers/{reseller.id}/webhook"
+    refused = client.post(url, data={"url": "https://127.0.0.1/hook"}, headers=ES)
+    assert refused.status_code == 400 and "https" in refused.get_data(as_text=True)
+    saved = client.post(url, data={"url": "https://93.184.216.34/hook"}, headers=EN)
+    assert saved.status_code == 201 and saved.headers["Cache-Control"] == "no-store"
+    secret = re.search(r"whsec_[A-Za-z0-9_-]+", saved.get_data(as_text=True)).group(0)
+    db.session.expire_all()
+    assert db.session.get(type(reseller), reseller.id).webhook_secret == secret
+    page = client.get(url, headers=EN).get_data(as_text=True)
+    assert "93.184.216.34" in page and secret not in page
+    # Another association's reseller is not found.
+    assert client.get(f"/manage/resellers/{theirs.id}/webhook").status_code == 404
+    other = client.post(
+        f"/manage/resellers/{theirs.id}/webhook", data={"url": "https://93.184.216.34/x"}
+    )
+    assert other.status_code == 404
+    assert client.post(f"{url}/remove").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(reseller), reseller.id).webhook_url is None

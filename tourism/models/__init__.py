@@ -17,6 +17,7 @@ from .channels import (
     Reseller,
     ResellerRate,
     ResellerReceipt,
+    WebhookDelivery,
     reseller_experiences,
 )
 from .ledger import (
@@ -73,6 +74,7 @@ __all__ = [
     "Reseller",
     "ResellerRate",
     "ResellerReceipt",
+    "WebhookDelivery",
     "reseller_experiences",
 
     "Extra",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     String,
     Table,
     Text,
@@ -59,6 +60,11 @@ class Reseller(db.Model):
     #: The reseller collects the guest's money itself ("paid by reseller"): each confirmed
     #: booking is a receivable from the reseller, settled when its payment arrives.
     prepaid: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: Where we post changes to its bookings made on our side (OCTO webhooks); none: no posts.
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    #: The key that signs each post (HMAC-SHA256). Kept as is, because signing needs it; it is
+    #: shown to the admin once, when issued, and never on a page again.
+    webhook_secret: Mapped[str | None] = mapped_column(String(80))
 
     association = relationship("Association")
     experiences = relationship(
@@ -155,3 +161,33 @@ class ResellerReceipt(db.Model):
     reseller = relationship("Reseller")
     recorded_by = relationship("User")
     transaction = relationship("LedgerTransaction")
+
+
+class WebhookDelivery(db.Model):
+    """One post to a reseller's webhook: written in the transaction of the change it tells
+    about, sent later (``flask deliver-webhooks``), retried with growing pauses."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    #: What happened (``booking_update``).
+    event: Mapped[str] = mapped_column(String(40))
+    #: The event's id, sent with every attempt, so the reseller can apply it once.
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    #: The JSON body, fixed when the change happened.
+    payload: Mapped[str] = mapped_column(Text)
+    #: ``pending`` (to send), ``delivered`` (a 2xx answer) or ``failed`` (we gave up).
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reseller = relationship("Reseller")
+    booking = relationship("Booking")

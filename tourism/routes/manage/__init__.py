@@ -8,7 +8,8 @@ The blueprint is ``blueprint.bp``; each module of this package adds its views to
 ``associations`` (dashboard), ``experiences`` (and photos), ``people`` (families, guides,
 invitations), ``operations`` (schedules, departures, the board), ``assignments`` (guides
 for many departures, a schedule's default guides), ``split_rules``, ``resellers`` (who
-sells through the OCTO API), ``route_bookings`` (route bookings with a part for the
+sells through the OCTO API), ``reseller_webhooks`` (its webhook and the posts sent to it),
+``route_bookings`` (route bookings with a part for the
 association, and recording that part's cash).
 """
 
@@ -18,6 +19,7 @@ from . import (  # noqa: F401
     experiences,
     operations,
     people,
+    reseller_webhooks,
     resellers,
     route_bookings,
     split_rules,
