@@ -77,6 +77,7 @@ WATCHED_TABLES = frozenset(
         "photos",
         "price_categories",
         "resellers",
+        "reseller_rates",
         "schedules",
         "split_rules",
         "stops",

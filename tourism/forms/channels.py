@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, StringField, TelField
+from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..services.channels.resellers import ResellerInput
@@ -40,6 +40,7 @@ class ResellerForm(FlaskForm):
         _l("Commission (percent of the price)"),
         validators=[InputRequired(message=REQUIRED), Length(max=10, message=too_long(10))],
     )
+    prepaid = BooleanField(_l("It collects the guests' money itself (prepaid)"))
     experiences = MultiCheckboxField(
         _l("Experiences it may sell"), choices=[], invalid_choice_message=BAD_CHOICE
     )
@@ -59,4 +60,22 @@ class ResellerForm(FlaskForm):
             contact_phone=self.contact_phone.data,
             commission_bp=commission_bp(self.commission.data) or 0,
             experience_ids=[int(value) for value in self.experiences.data or []],
+            prepaid=bool(self.prepaid.data),
         )
+
+
+class RateForm(FlaskForm):
+    """The reseller's commission on one experience; left empty, its usual commission."""
+
+    commission = StringField(
+        _l("Commission on this experience (percent)"),
+        validators=[Length(max=10, message=too_long(10))],
+    )
+
+    def validate_commission(self, field) -> None:
+        if (field.data or "").strip() and commission_bp(field.data) is None:
+            raise ValidationError(COMMISSION_HINT)
+
+    def commission_bp(self) -> int | None:
+        """Basis points, or ``None`` for "its usual commission"."""
+        return commission_bp(self.commission.data) if (self.commission.data or "").strip() else None

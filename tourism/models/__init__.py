@@ -12,7 +12,14 @@ from .catalog import (
     Stop,
     StopText,
 )
-from .channels import ChannelBooking, Reseller, reseller_experiences
+from .channels import (
+    ChannelBooking,
+    Reseller,
+    ResellerRate,
+    ResellerReceipt,
+    WebhookDelivery,
+    reseller_experiences,
+)
 from .ledger import (
     AccountKind,
     AccountState,
@@ -66,6 +73,9 @@ from .splits import SplitRule
 __all__ = [
     "ChannelBooking",
     "Reseller",
+    "ResellerRate",
+    "ResellerReceipt",
+    "WebhookDelivery",
     "reseller_experiences",
 
     "Extra",

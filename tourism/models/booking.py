@@ -104,6 +104,8 @@ class Booking(db.Model):
     lines: Mapped[list[BookingLine]] = relationship(
         back_populates="booking", cascade="all, delete-orphan", order_by="BookingLine.id"
     )
+    #: The reseller's record of this booking, when a reseller sold it (OCTO).
+    channel = relationship("ChannelBooking", back_populates="booking", uselist=False)
 
     @property
     def paid_online_cents(self) -> int:
@@ -120,6 +122,8 @@ class Booking(db.Model):
         """What is still to collect in cash: the total less what was paid online or in cash."""
         if self.status not in (BookingStatus.CONFIRMED, BookingStatus.HELD):
             return 0
+        if self.channel is not None and self.channel.prepaid:
+            return 0  # the reseller took the money; it owes it to the association
         return max(self.total_cents - self.paid_online_cents - self.paid_cash_cents, 0)
 
     @property

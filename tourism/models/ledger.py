@@ -59,6 +59,9 @@ class AccountKind(enum.StrEnum):
     #: Money the processor withdrew while a chargeback is open; back to ``stripe_clearing``
     #: if the dispute is won, gone (clawed back from the shares) if it is lost.
     DISPUTED_FUNDS = "disputed_funds"
+    #: Money a prepaid reseller (``reseller``) collected from guests for us and has not
+    #: paid over yet: debited with a sale's price, credited by what it keeps and pays.
+    RESELLER_RECEIVABLE = "reseller_receivable"
     #: The processor's fees, a contra-asset to ``stripe_clearing`` (credit-normal): the split
     #: deducts the fee from the gross first, so the fee is the processor's share of the
     #: payment, credited here, and no beneficiary is ever credited with it.
@@ -78,6 +81,9 @@ class AccountKind(enum.StrEnum):
     #: Refunds owed to tourists and not yet returned (e.g. a cash booking cancelled): credited
     #: when the refund is granted, debited when the money is handed back.
     TOURIST_REFUNDS = "tourist_refunds"
+    #: What the association owes a reseller (``reseller``): its commission on each sale,
+    #: credited with the split. A prepaid reseller keeps it out of the money it collected.
+    RESELLER_COMMISSION = "reseller_commission"
 
     # What we earn (income: credit-normal) -------------------------------------------------
     #: The platform's commission.
@@ -95,6 +101,7 @@ DEBIT_NORMAL_KINDS = frozenset(
         AccountKind.CASH_HELD,
         AccountKind.BANK,
         AccountKind.DISPUTED_FUNDS,
+        AccountKind.RESELLER_RECEIVABLE,
     }
 )
 
@@ -120,8 +127,13 @@ ASSOCIATION_KINDS = frozenset(
         AccountKind.CASH_HELD,
         AccountKind.BANK,
         AccountKind.TOURIST_REFUNDS,
+        AccountKind.RESELLER_COMMISSION,
+        AccountKind.RESELLER_RECEIVABLE,
     }
 )
+
+#: Kinds whose account names a reseller (and only they do).
+RESELLER_KINDS = frozenset({AccountKind.RESELLER_COMMISSION, AccountKind.RESELLER_RECEIVABLE})
 
 #: Kinds whose account may name a user: the guide paid, or the guide holding the cash.
 USER_KINDS = frozenset({AccountKind.GUIDE, AccountKind.CASH_HELD})
@@ -166,6 +178,9 @@ class TransactionKind(enum.StrEnum):
     TRANSFER = "transfer"  # money moved between our own accounts (cash banked, processor payout)
     REVERSAL = "reversal"  # the exact negation of an earlier transaction (``reverses``)
     ADJUSTMENT = "adjustment"  # a documented manual correction
+    RESELLER_SALE = "reseller_sale"  # a prepaid reseller sold a booking: the split, pending
+    RESELLER_KEPT = "reseller_kept"  # ... and kept its commission out of the money
+    RESELLER_RECEIPT = "reseller_receipt"  # money received from a prepaid reseller
 
 
 class LedgerAccount(db.Model):
@@ -194,6 +209,8 @@ class LedgerAccount(db.Model):
     association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"), index=True)
     family_id: Mapped[int | None] = mapped_column(ForeignKey("families.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The reseller of a ``reseller_*`` account (its key ends with ``/r<id>``).
+    reseller_id: Mapped[int | None] = mapped_column(ForeignKey("resellers.id"), index=True)
     #: ``pending`` or ``available`` on beneficiary accounts; NULL on the others.
     state: Mapped[AccountState | None] = mapped_column(_enum(AccountState))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -201,6 +218,7 @@ class LedgerAccount(db.Model):
     association = relationship("Association")
     family = relationship("Family")
     user = relationship("User")
+    reseller = relationship("Reseller")
 
     @staticmethod
     def key_for(
@@ -209,11 +227,12 @@ class LedgerAccount(db.Model):
         family_id: int | None,
         user_id: int | None,
         state: AccountState | None,
+        reseller_id: int | None = None,
     ) -> str:
         def part(prefix: str, value: int | None) -> str:
             return f"{prefix}{'-' if value is None else value}"
 
-        return "/".join(
+        key = "/".join(
             (
                 str(kind),
                 part("a", association_id),
@@ -222,6 +241,8 @@ class LedgerAccount(db.Model):
                 str(state) if state is not None else "-",
             )
         )
+        # Only reseller accounts carry the part, so every older key stays as it was.
+        return key if reseller_id is None else f"{key}/{part('r', reseller_id)}"
 
     def __repr__(self) -> str:
         return f"<LedgerAccount {self.id} {self.key}>"

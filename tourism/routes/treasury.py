@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 
 from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
@@ -20,9 +21,10 @@ from ..errors import DomainError
 from ..extensions import db
 from ..forms.treasury import batch_items, period
 from ..i18n import current_locale
-from ..models import Association, Family, Payout, PayoutMethod, Role
-from ..money import decimal_text
+from ..models import Association, Family, Payout, PayoutMethod, Reseller, Role
+from ..money import decimal_text, parse_amount
 from ..report_charts import charts, group_label, percent_label, stylesheet
+from ..services.ledger import reseller_postings
 from ..services.payments import processor_check
 from ..services.reports import exports as report_exports
 from ..services.reports import periods
@@ -299,3 +301,97 @@ def guide_statement_csv(association_id: int):
                 f"statement-guide-{current_user.id}-{result.beneficiary.association.slug}.csv",
             )
     abort(404)
+
+
+# Prepaid resellers ----------------------------------------------------------------------------
+
+
+def _reseller_statement(reseller: Reseller, status=200, error=None, submitted=None):
+    return page(
+        "treasury/reseller_statement.html",
+        status,
+        error,
+        reseller=reseller,
+        association=reseller.association,
+        statement=reseller_postings.statement(db.session, reseller),
+        # One token per form shown: sending the same form twice records one receipt.
+        token=(submitted or {}).get("token") or secrets.token_urlsafe(24),
+        submitted=submitted or {},
+    )
+
+
+@bp.get(f"/manage/resellers/<{ID}:reseller_id>/statement")
+@admins_only
+def reseller_statement(reseller_id: int):
+    return _reseller_statement(scoped(Reseller, reseller_id, ADMINS))
+
+
+@bp.get(f"/manage/resellers/<{ID}:reseller_id>/statement.csv")
+@admins_only
+def reseller_statement_csv(reseller_id: int):
+    reseller = scoped(Reseller, reseller_id, ADMINS)
+    result = reseller_postings.statement(db.session, reseller)
+    rows = [
+        [
+            line.reference,
+            line.reseller_reference or "",
+            line.starts_at.isoformat(),
+            line.status,
+            decimal_text(line.price_cents),
+            decimal_text(line.commission_cents),
+            decimal_text(line.owed_cents),
+        ]
+        for line in result.lines
+    ]
+    rows += [
+        [
+            "",
+            receipt.reference,
+            receipt.received_at.isoformat(),
+            "received",
+            "",
+            "",
+            decimal_text(-receipt.amount_cents),
+        ]
+        for receipt in result.receipts
+    ]
+    rows.append(["", "", "", "owed", "", "", decimal_text(result.owed_cents)])
+    return csv_response(
+        f"reseller-{reseller.id}-statement.csv",
+        ["booking", "reseller_reference", "starts_at", "status", "price", "commission", "owed"],
+        rows,
+    )
+
+
+@bp.post(f"/manage/resellers/<{ID}:reseller_id>/receipts")
+@admins_only
+def record_reseller_receipt(reseller_id: int):
+    reseller = scoped(Reseller, reseller_id, ADMINS)
+    form = request.form
+    try:
+        amount = parse_amount(form.get("amount", ""))
+    except ValueError:
+        message = _("The amount is not a valid amount, e.g. 25.50.")
+        return _reseller_statement(reseller, 422, message, form)
+    reference = form.get("reference", "")
+    if len(reference) > reseller_postings.REFERENCE_LIMIT:
+        message = _("The reference is too long.")
+        return _reseller_statement(reseller, 422, message, form)
+    try:
+        with unit_of_work():
+            reseller_postings.record_receipt(
+                db.session,
+                acting_user(),
+                reseller,
+                amount,
+                reference,
+                form.get("token", ""),
+                utcnow(),
+            )
+    except DomainError as error:
+        return _reseller_statement(reseller, error.status_code, error, form)
+    return done(
+        _("The payment from the reseller was recorded."),
+        "treasury.reseller_statement",
+        reseller_id=reseller.id,
+    )

@@ -8,11 +8,11 @@ The blueprint is ``blueprint.bp``; each module of this package adds its views to
 ``associations`` (dashboard), ``experiences`` (and photos), ``people`` (families, guides,
 invitations), ``operations`` (schedules, departures, the board), ``assignments`` (guides
 for many departures, a schedule's default guides), ``split_rules``, ``resellers`` (who
-sells through the OCTO API), ``route_bookings`` (route bookings with a part for the
-association, and recording that part's cash), ``route_composing`` (routes their curator
-composes, and the answers of the associations asked to take part), ``homestays`` (a
-family's homestay and blackout nights, coordinates of homestays and stops, a family's
-guests night by night).
+sells through the OCTO API), ``reseller_webhooks`` (its webhook and the posts sent to it),
+``route_bookings`` (route bookings with a part for the association, and recording that
+part's cash), ``route_composing`` (routes their curator composes, and the answers of the
+associations asked to take part), ``homestays`` (a family's homestay and blackout nights,
+coordinates of homestays and stops, a family's guests night by night).
 """
 
 from . import (  # noqa: F401
@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     homestays,
     operations,
     people,
+    reseller_webhooks,
     resellers,
     route_bookings,
     route_composing,

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from ...database import utcnow
 from ...errors import DomainError
 from ...extensions import db
-from ...forms.channels import ResellerForm
-from ...models import Association, Reseller, Role
+from ...forms.channels import RateForm, ResellerForm
+from ...models import Association, Experience, Reseller, Role
 from ...services.channels import resellers
 from ...unit_of_work import unit_of_work
 from ..access import admins_only
@@ -80,6 +80,7 @@ def edit_reseller(reseller_id: int):
                 "contact_email": reseller.contact_email,
                 "contact_phone": reseller.contact_phone,
                 "commission": reseller.commission_percent,
+                "prepaid": reseller.prepaid,
                 "experiences": [str(e.id) for e in reseller.experiences],
             }
         )
@@ -122,3 +123,55 @@ def new_reseller_key(reseller_id: int):
     with unit_of_work():
         key = resellers.issue_key(db.session, acting_user(), reseller, utcnow())
     return _key_page(reseller, key)
+
+
+def _rates_page(reseller: Reseller, status: int = 200, error=None, failed=None):
+    rates = {rate.experience_id: rate for rate in reseller.rates}
+    rows = [
+        (experience, experience_title(experience), rates.get(experience.id))
+        for experience in reseller.experiences
+    ]
+    return page(
+        "manage/reseller_rates.html",
+        status,
+        error,
+        reseller=reseller,
+        association=reseller.association,
+        rows=rows,
+        form=failed or RateForm(),
+        failed_id=failed.experience_id if failed else None,
+    )
+
+
+@bp.get(f"/resellers/<{ID}:reseller_id>/rates")
+@admins_only
+def reseller_rates(reseller_id: int):
+    return _rates_page(scoped(Reseller, reseller_id, ADMINS))
+
+
+@bp.post(f"/resellers/<{ID}:reseller_id>/rates/<{ID}:experience_id>")
+@admins_only
+def set_reseller_rate(reseller_id: int, experience_id: int):
+    reseller = scoped(Reseller, reseller_id, ADMINS)
+    experience = db.session.get(Experience, experience_id)
+    form = RateForm()
+    form.experience_id = experience_id
+    if experience is None or not resellers.may_sell(reseller, experience):
+        return _rates_page(reseller, 404, _("This reseller may not sell that experience."))
+    if not form.validate():
+        return _rates_page(reseller, 400, failed=form)
+    try:
+        with unit_of_work():
+            if form.commission_bp() is None:
+                resellers.remove_rate(db.session, acting_user(), reseller, experience, utcnow())
+            else:
+                resellers.set_rate(
+                    db.session, acting_user(), reseller, experience, form.commission_bp(), utcnow()
+                )
+    except DomainError as error:
+        return _rates_page(reseller, error.status_code, error, failed=form)
+    return done(
+        _("The commission was saved: it applies to sales from now on."),
+        "manage.reseller_rates",
+        reseller_id=reseller.id,
+    )

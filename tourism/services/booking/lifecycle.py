@@ -36,7 +36,7 @@ from ...models import (
     ExperienceStatus,
     PaymentMethod,
 )
-from ..ledger import split_rules
+from ..ledger import reseller_postings, split_rules
 from ..messages import outbox as notifications
 from . import availability
 from . import caps as hold_caps
@@ -323,6 +323,8 @@ def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking
     booking.transition(BookingStatus.CANCELLED)
     booking.cancelled_at = now
     booking.hold_expires_at = None
+    # A prepaid reseller's sale is undone with the booking (nothing for other bookings).
+    reseller_postings.reverse_sale(session, booking)
     session.flush()
     return booking
 

@@ -24,9 +24,10 @@ from ...models import (
     PriceCategory,
     Reseller,
 )
+from ...money import basis_points_of
 from ...timefmt import display_zone, local
 from . import octo_errors as errors
-from .resellers import may_sell
+from .resellers import commission_for, may_sell
 
 OPTION_ID = "DEFAULT"
 #: Our price category codes as OCTO unit types; any other code is ``OTHER``.
@@ -50,7 +51,7 @@ def local_text(moment: datetime) -> str:
 
 def commission_cents(retail_cents: int, commission_bp: int) -> int:
     """The reseller's part of one price, rounded to the nearest cent."""
-    return (retail_cents * commission_bp + 5_000) // 10_000
+    return basis_points_of(retail_cents, commission_bp)
 
 
 def price(retail_cents: int, currency: str, commission_bp: int) -> dict:
@@ -223,7 +224,7 @@ def unit(
     }
     if caps.pricing:
         data["pricingFrom"] = [
-            price(category.price_cents, experience.currency, reseller.commission_bp)
+            price(category.price_cents, experience.currency, commission_for(reseller, experience))
         ]
     if caps.content:
         data |= {

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest
-from ...models import Association, Experience, Reseller, User
+from ...models import Association, Experience, Reseller, ResellerRate, User
 from ..access import audit
 from ..access.accounts import hash_token
 
@@ -25,6 +25,8 @@ RESELLER_CREATED = "reseller.created"
 RESELLER_KEY_ISSUED = "reseller.key_issued"
 RESELLER_KEY_REVOKED = "reseller.key_revoked"
 RESELLER_UPDATED = "reseller.updated"
+RESELLER_RATE_SET = "reseller.rate_set"
+RESELLER_RATE_REMOVED = "reseller.rate_removed"
 
 
 @dataclass
@@ -34,6 +36,7 @@ class ResellerInput:
     contact_phone: str
     commission_bp: int
     experience_ids: list[int]
+    prepaid: bool = False
 
 
 def _new_key() -> str:
@@ -63,6 +66,7 @@ def _apply(session: Session, reseller: Reseller, data: ResellerInput) -> None:
     reseller.contact_email = data.contact_email.strip()
     reseller.contact_phone = data.contact_phone.strip()
     reseller.commission_bp = data.commission_bp
+    reseller.prepaid = data.prepaid
     reseller.experiences = _experiences(session, reseller.association, data.experience_ids)
 
 
@@ -170,4 +174,78 @@ def association_experiences(session: Session, association: Association) -> list[
 def may_sell(reseller: Reseller, experience: Experience) -> bool:
     return experience.association_id == reseller.association_id and any(
         e.id == experience.id for e in reseller.experiences
+    )
+
+
+# Commission per experience ---------------------------------------------------------------------
+
+
+def commission_for(reseller: Reseller, experience: Experience) -> int:
+    """The reseller's commission on ``experience`` now, in basis points: its rate for that
+    experience if it has one, else its usual commission."""
+    for rate in reseller.rates:
+        if rate.experience_id == experience.id:
+            return rate.commission_bp
+    return reseller.commission_bp
+
+
+def set_rate(
+    session: Session,
+    actor: User,
+    reseller: Reseller,
+    experience: Experience,
+    commission_bp: int,
+    now: datetime,
+) -> ResellerRate:
+    """Give the reseller its own commission on one experience it may sell. Bookings already
+    made keep the commission they were sold with: the change applies to later sales."""
+    if not may_sell(reseller, experience):
+        raise InvalidRequest(_l("This reseller may not sell that experience."))
+    if not 0 <= commission_bp <= MAX_COMMISSION_BP:
+        raise InvalidRequest(_l("The commission must be between 0 and 100 percent."))
+    rate = session.scalar(
+        select(ResellerRate).where(
+            ResellerRate.reseller_id == reseller.id, ResellerRate.experience_id == experience.id
+        )
+    )
+    if rate is None:
+        rate = ResellerRate(reseller=reseller, experience=experience)
+        session.add(rate)
+    rate.commission_bp, rate.updated_at = commission_bp, now
+    session.flush()
+    session.expire(reseller, ["rates"])
+    audit.record(
+        session,
+        RESELLER_RATE_SET,
+        actor=actor,
+        target=f"resellers:{reseller.id}",
+        association_id=reseller.association_id,
+        at=now,
+        detail=f"experience {experience.id}: {commission_bp} bp",
+    )
+    return rate
+
+
+def remove_rate(
+    session: Session, actor: User, reseller: Reseller, experience: Experience, now: datetime
+) -> None:
+    """Back to the reseller's usual commission on ``experience`` (for later sales)."""
+    rate = session.scalar(
+        select(ResellerRate).where(
+            ResellerRate.reseller_id == reseller.id, ResellerRate.experience_id == experience.id
+        )
+    )
+    if rate is None:
+        return
+    session.delete(rate)
+    session.flush()
+    session.expire(reseller, ["rates"])
+    audit.record(
+        session,
+        RESELLER_RATE_REMOVED,
+        actor=actor,
+        target=f"resellers:{reseller.id}",
+        association_id=reseller.association_id,
+        at=now,
+        detail=f"experience {experience.id}",
     )

@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 from ...errors import DomainError
 from ...models import Booking, BookingStatus, ChannelBooking, Departure, PaymentMethod, Reseller
 from ..booking import availability, lifecycle
+from ..ledger import reseller_postings
 from ..messages import outbox as notifications
 from . import octo_errors as errors
 from . import products
+from .resellers import commission_for
 
 NOTES_LIMIT = 1000
 REFERENCE_LIMIT = 100
@@ -202,7 +204,8 @@ def reserve(
         uuid=booking_uuid,
         reseller_reference=reference,
         notes=notes,
-        commission_bp=reseller.commission_bp,
+        commission_bp=commission_for(reseller, experience),
+        prepaid=reseller.prepaid,
         created_at=now,
         updated_at=now,
     )
@@ -258,6 +261,7 @@ def confirm(
         lifecycle.confirm_booking(session, booking, ON_ARRIVAL, now)
     except DomainError as error:
         raise errors.unprocessable(error) from error
+    reseller_postings.post_sale(session, booking, now)
     if reference is not None:
         channel.reseller_reference = reference or None
     channel.updated_at = now

@@ -25,6 +25,7 @@ from .products import (
     sum_prices,
     utc_text,
 )
+from .resellers import commission_for
 
 
 def _status(departure: Departure, left: int, now: datetime) -> str:
@@ -81,14 +82,18 @@ def availability(
     if caps.pricing:
         units = active_units(experience)
         data["unitPricing"] = [
-            {"unitId": code} | price(pc.price_cents, experience.currency, reseller.commission_bp)
+            {"unitId": code}
+            | price(pc.price_cents, experience.currency, commission_for(reseller, experience))
             for code, pc in units.items()
         ]
         if wanted:
             data["pricing"] = sum_prices(
                 (
                     line_price(
-                        units[code].price_cents, qty, experience.currency, reseller.commission_bp
+                        units[code].price_cents,
+                        qty,
+                        experience.currency,
+                        commission_for(reseller, experience),
                     )
                     for code, qty in wanted.items()
                 ),

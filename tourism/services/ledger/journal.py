@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...database import utcnow
-from ...models import Association, Booking, Dispute, Family, Payment, Refund, User
+from ...models import Association, Booking, Dispute, Family, Payment, Refund, Reseller, User
 from ...models.ledger import (
     ASSOCIATION_KINDS,
     BENEFICIARY_KINDS,
+    RESELLER_KINDS,
     USER_KINDS,
     AccountKind,
     AccountState,
@@ -63,6 +64,7 @@ def account(
     family: Family | None = None,
     user: User | None = None,
     state: AccountState | str | None = None,
+    reseller: Reseller | None = None,
 ) -> LedgerAccount:
     """The account for this kind, association, member and state; created on first use.
 
@@ -77,6 +79,14 @@ def account(
         if association is not None and association.id != family.association_id:
             raise InvalidAccount("the family belongs to another association")
         association = association or family.association
+    if (reseller is not None) != (kind in RESELLER_KINDS):
+        raise InvalidAccount(
+            f"a {kind} account {'needs' if reseller is None else 'cannot name'} a reseller"
+        )
+    if reseller is not None:
+        if association is not None and association.id != reseller.association_id:
+            raise InvalidAccount("the reseller belongs to another association")
+        association = association or reseller.association
     if user is not None and kind not in USER_KINDS:
         raise InvalidAccount(f"a {kind} account cannot name a user")
     if kind in ASSOCIATION_KINDS and association is None:
@@ -92,12 +102,19 @@ def account(
         family.id if family is not None else None,
         user.id if user is not None else None,
         state,
+        reseller.id if reseller is not None else None,
     )
     found = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
     if found is not None:
         return found
     created = LedgerAccount(
-        key=key, kind=kind, association=association, family=family, user=user, state=state
+        key=key,
+        kind=kind,
+        association=association,
+        family=family,
+        user=user,
+        state=state,
+        reseller=reseller,
     )
     try:
         # A savepoint: if a concurrent transaction created the same account first, only
@@ -115,9 +132,7 @@ def account(
 # Posting -------------------------------------------------------------------------------------
 
 
-def find_transaction(
-    session: Session, kind: TransactionKind, **refs
-) -> LedgerTransaction | None:
+def find_transaction(session: Session, kind: TransactionKind, **refs) -> LedgerTransaction | None:
     """The transaction of ``kind`` whose reference columns equal ``refs`` (``payment_id=…``),
     if one was posted: postings call it first so posting twice posts once."""
     conditions = [LedgerTransaction.kind == kind]
@@ -301,5 +316,3 @@ def balances(
         for a in session.scalars(select(LedgerAccount).where(LedgerAccount.id.in_(list(sums))))
     }
     return {by_id[account_id]: total for account_id, total in sums.items()}
-
-

@@ -50,6 +50,7 @@ from ...models import (
     Stop,
     User,
 )
+from ...models.channels import ChannelBooking
 from ...models.ledger import (
     BENEFICIARY_KINDS,
     AccountKind,
@@ -59,7 +60,7 @@ from ...models.ledger import (
     LedgerTransaction,
     TransactionKind,
 )
-from ...money import allocate
+from ...money import allocate, basis_points_of
 from . import journal as ledger
 from . import split_rules
 from .splits import Member, Party, split_payment
@@ -96,12 +97,60 @@ def _share_account(session: Session, booking: Booking, party: Party, member_id, 
     return ledger.account(session, kind, association, state=state)
 
 
+#: Accounts that hold a share of a payment and give it back, in proportion, on a refund: the
+#: beneficiaries and the reseller's commission.
+SHARE_KINDS = BENEFICIARY_KINDS | {AccountKind.RESELLER_COMMISSION}
+
+
+def booking_commission(booking: Booking, commission_bp: int) -> int:
+    """A reseller's commission on a whole booking: per ticket, rounded to the cent, exactly
+    as the OCTO answers price it (``net`` = retail less this)."""
+    return sum(
+        line.quantity * basis_points_of(line.unit_price_cents, commission_bp)
+        for line in booking.lines
+    )
+
+
+def commission_lines(
+    session: Session, booking: Booking, gross: int, fee: int, paid_before: int = 0
+) -> list:
+    """The reseller's commission on this payment of a channel booking, as (account, -cents);
+    none for a booking sold on our own site.
+
+    A booking paid in parts carries the commission in proportion to each part, floored
+    cumulatively like fixed amounts, so the parts add up to the booking's commission
+    exactly; never more than what is left of the payment after the processor's fee.
+    """
+    channel = session.scalar(select(ChannelBooking).where(ChannelBooking.booking_id == booking.id))
+    if channel is None or channel.commission_bp <= 0:
+        return []
+    commission = booking_commission(booking, channel.commission_bp)
+    total = booking.total_cents
+    if total > 0:
+        before = min(max(paid_before, 0), total)
+        after = min(before + gross, total)
+        commission = commission * after // total - commission * before // total
+    account = ledger.account(session, AccountKind.RESELLER_COMMISSION, reseller=channel.reseller)
+    return [(account, -min(commission, gross - fee))]
+
+
 def share_lines(
     session: Session, booking: Booking, gross: int, fee: int, paid_before: int = 0
 ) -> list:
-    """(pending account, -cents) for every beneficiary of ``gross - fee`` of ``booking``;
-    ``paid_before``: what earlier payments of the booking brought (a deposit), so fixed
-    amounts per participant are owed once per booking."""
+    """(pending account, -cents) for every beneficiary of ``gross - fee`` of ``booking``,
+    the reseller's commission (if a reseller sold it) first; ``paid_before``: what earlier
+    payments of the booking brought (a deposit), so fixed amounts per participant are owed
+    once per booking."""
+    commission = commission_lines(session, booking, gross, fee, paid_before)
+    return commission + _beneficiary_lines(
+        session, booking, gross, fee - sum(cents for _, cents in commission), paid_before
+    )
+
+
+def _beneficiary_lines(
+    session: Session, booking: Booking, gross: int, fee: int, paid_before: int
+) -> list:
+    """``share_lines`` without the commission: ``fee`` includes it (it comes off first)."""
     rule = split_rules.rule_for_booking(session, booking)
     if rule is None:
         account = ledger.account(
@@ -190,7 +239,7 @@ def _held(session: Session, payment: Payment, kinds=None) -> dict[LedgerAccount,
         .join(LedgerAccount, LedgerEntry.account_id == LedgerAccount.id)
         .where(
             LedgerTransaction.payment_id == payment.id,
-            LedgerAccount.kind.in_(BENEFICIARY_KINDS),
+            LedgerAccount.kind.in_(SHARE_KINDS),
         )
         .group_by(LedgerEntry.account_id)
         .order_by(LedgerEntry.account_id)

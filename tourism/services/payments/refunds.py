@@ -31,7 +31,8 @@ from ...unit_of_work import after_commit, release, unit_of_work
 from ..access import audit
 from ..booking import availability
 from ..booking import lifecycle as booking_service
-from ..ledger import postings
+from ..channels import webhooks
+from ..ledger import postings, reseller_postings
 from ..messages import outbox as notifications
 from .stripe_gateway import GatewayError, PaymentDeclined, RefundInfo, StripeGateway
 
@@ -288,6 +289,7 @@ def cancel_with_refund(
     Returns the refunded amount in cents.
     """
     booking_service.cancel_booking(session, booking, now)
+    webhooks.booking_changed(session, booking, now, "cancelled by the guest")
     percent = refund_percent(
         booking.departure.experience.cancellation_policy, booking.departure.starts_at, now
     )
@@ -336,6 +338,8 @@ def cancel_departure(
         booking.cancelled_at = now
         booking.hold_expires_at = None
         booking.cancel_reason = reason
+        reseller_postings.reverse_sale(session, booking)
+        webhooks.booking_changed(session, booking, now, reason)
         refunded = 0
         for payment in payments_of(session, booking):
             if payment.status == PaymentStatus.SUCCEEDED and payment.net_cents > 0:
