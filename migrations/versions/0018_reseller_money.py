@@ -8,7 +8,7 @@ to it is a ``webhook_deliveries`` row, retried until delivered or given up. New 
 no existing row changes meaning.
 
 Revision ID: c18c0de50018
-Revises: 700d5b27b765
+Revises: a16c0de50016
 Create Date: 2026-12-04 12:40:00.000000
 
 """
