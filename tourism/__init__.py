@@ -126,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
         octo,
         public,
         treasury,
+        waitlist,
         webhooks,
     )
 
@@ -140,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media.bp)
     app.register_blueprint(treasury.bp)
     app.register_blueprint(itineraries.bp)
+    app.register_blueprint(waitlist.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -61,8 +61,11 @@ from .routes import (
 )
 from .schedule import Departure, DepartureStatus, Schedule
 from .splits import SplitRule
+from .waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
+    "WaitlistEntry",
+    "WaitlistStatus",
     "ChannelBooking",
     "Reseller",
     "reseller_experiences",

@@ -1,0 +1,76 @@
+"""groups: minimum participants per experience, the once-only minimum check per departure,
+and waiting lists on sold-out departures
+
+Revision ID: d19c0de50019
+Revises: 700d5b27b765
+Create Date: 2026-12-04 12:50:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import tourism.database
+
+
+# revision identifiers, used by Alembic.
+revision = 'd19c0de50019'
+down_revision = '700d5b27b765'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('experiences', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('min_participants', sa.Integer(), server_default='0', nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column('min_cutoff_hours', sa.Integer(), server_default='48', nullable=False)
+        )
+    with op.batch_alter_table('departures', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('minimum_checked_at', tourism.database.UTCDateTime(), nullable=True)
+        )
+    op.create_table(
+        'waitlist_entries',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('departure_id', sa.Integer(), nullable=False),
+        sa.Column(
+            'status',
+            sa.Enum(
+                'waiting', 'offered', 'accepted', 'lapsed', 'closed',
+                name='waitliststatus', native_enum=False, length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column('name', sa.String(length=120), nullable=False),
+        sa.Column('email', sa.String(length=254), nullable=False),
+        sa.Column('phone', sa.String(length=40), nullable=False),
+        sa.Column('country', sa.String(length=2), nullable=False),
+        sa.Column('language', sa.String(length=10), nullable=False),
+        sa.Column('people', sa.Integer(), nullable=False),
+        sa.Column('created_at', tourism.database.UTCDateTime(), nullable=False),
+        sa.Column('booking_id', sa.Integer(), nullable=True),
+        sa.Column('offered_at', tourism.database.UTCDateTime(), nullable=True),
+        sa.Column('offer_expires_at', tourism.database.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['booking_id'], ['bookings.id']),
+        sa.ForeignKeyConstraint(['departure_id'], ['departures.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('booking_id'),
+    )
+    op.create_index(
+        'ix_waitlist_entries_departure_status',
+        'waitlist_entries',
+        ['departure_id', 'status'],
+        unique=False,
+    )
+
+
+def downgrade():
+    op.drop_index('ix_waitlist_entries_departure_status', table_name='waitlist_entries')
+    op.drop_table('waitlist_entries')
+    with op.batch_alter_table('departures', schema=None) as batch_op:
+        batch_op.drop_column('minimum_checked_at')
+    with op.batch_alter_table('experiences', schema=None) as batch_op:
+        batch_op.drop_column('min_cutoff_hours')
+        batch_op.drop_column('min_participants')
