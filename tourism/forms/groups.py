@@ -48,7 +48,7 @@ def waitlist_form_for(experience, locale: str, languages: list[str], **kwargs) -
     form.people.validators = [
         InputRequired(),
         WholeNumberRange(
-            min=1, max=limit, message=_l("Choose between %(min)s and %(max)s people.")
+            min=1, max=limit, message=_l("Give a number of people from %(min)s to %(max)s.")
         ),
     ]
     form.country.choices = choices(country_choices(locale))
@@ -96,7 +96,7 @@ class MinimumForm(FlaskForm):
             WholeNumberRange(
                 min=1,
                 max=MAX_CUTOFF_HOURS,
-                message=_l("The cutoff must be between %(min)s and %(max)s hours."),
+                message=_l("Give the cutoff in hours, from %(min)s to %(max)s."),
             ),
         ],
     )

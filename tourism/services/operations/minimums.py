@@ -53,7 +53,7 @@ def set_minimum(experience: Experience, participants, cutoff_hours) -> Experienc
         )
     if not 1 <= cutoff_hours <= MAX_CUTOFF_HOURS:
         raise InvalidRequest(
-            _l("The cutoff must be between %(low)s and %(high)s hours before the start."),
+            _l("Give the cutoff in hours before the start, from %(low)s to %(high)s."),
             low=1,
             high=MAX_CUTOFF_HOURS,
         )
