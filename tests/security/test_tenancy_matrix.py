@@ -67,6 +67,8 @@ PUBLIC = {
     "bookings.pay_with_card",
     "bookings.processing",
     "bookings.cancel",
+    "waitlist.join",
+    "waitlist.offer",
     "itineraries.index",
     "itineraries.route",
     "itineraries.book",
@@ -112,6 +114,7 @@ PERSONAL = {
 #: Pages about one object of an association.
 TENANT = {
     "manage.archive_experience",
+    "manage.experience_minimum",
     "manage.assign_departures",
     "manage.schedule_guides",
     "manage.reseller_list",
