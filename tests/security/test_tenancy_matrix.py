@@ -276,6 +276,8 @@ def world(make_app, tmp_path):
         }
         tokens = {
             "bookings": booking_b.manage_token,
+            # B's booking is no waiting-list offer: its link must be simply not found.
+            "waitlist": booking_b.manage_token,
             "api": booking_b.manage_token,
             "itineraries": "r" * 43,
             "guide.feed": "b" * 43,
