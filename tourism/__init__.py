@@ -119,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         api,
         auth,
         bookings,
+        groups,
         guide,
         itineraries,
         manage,
@@ -142,6 +143,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(treasury.bp)
     app.register_blueprint(itineraries.bp)
     app.register_blueprint(waitlist.bp)
+    app.register_blueprint(groups.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,5 +1,5 @@
 """groups: minimum participants per experience, the once-only minimum check per departure,
-and waiting lists on sold-out departures
+waiting lists on sold-out departures, private group requests and their messages
 
 Revision ID: d19c0de50019
 Revises: 700d5b27b765
@@ -65,8 +65,68 @@ def upgrade():
         unique=False,
     )
 
+    op.create_table(
+        'group_requests',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('association_id', sa.Integer(), nullable=False),
+        sa.Column('experience_id', sa.Integer(), nullable=False),
+        sa.Column('token', sa.String(length=64), nullable=False),
+        sa.Column(
+            'status',
+            sa.Enum('open', 'closed', name='grouprequeststatus', native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column(
+            'requester_kind',
+            sa.Enum(
+                'school', 'agency', 'family', 'other',
+                name='requesterkind', native_enum=False, length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column('name', sa.String(length=120), nullable=False),
+        sa.Column('email', sa.String(length=254), nullable=False),
+        sa.Column('phone', sa.String(length=40), nullable=False),
+        sa.Column('language', sa.String(length=10), nullable=False),
+        sa.Column('group_size', sa.Integer(), nullable=False),
+        sa.Column('date_from', sa.Date(), nullable=False),
+        sa.Column('date_to', sa.Date(), nullable=False),
+        sa.Column('needs', sa.Text(), nullable=False),
+        sa.Column('created_at', tourism.database.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['association_id'], ['associations.id']),
+        sa.ForeignKeyConstraint(['experience_id'], ['experiences.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('token'),
+    )
+    op.create_index(
+        'ix_group_requests_association_id', 'group_requests', ['association_id'], unique=False
+    )
+    op.create_index(
+        'ix_group_requests_experience_id', 'group_requests', ['experience_id'], unique=False
+    )
+    op.create_table(
+        'group_messages',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('request_id', sa.Integer(), nullable=False),
+        sa.Column('from_requester', sa.Boolean(), nullable=False),
+        sa.Column('author_id', sa.Integer(), nullable=True),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('created_at', tourism.database.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['author_id'], ['users.id']),
+        sa.ForeignKeyConstraint(['request_id'], ['group_requests.id']),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index(
+        'ix_group_messages_request_id', 'group_messages', ['request_id'], unique=False
+    )
+
 
 def downgrade():
+    op.drop_index('ix_group_messages_request_id', table_name='group_messages')
+    op.drop_table('group_messages')
+    op.drop_index('ix_group_requests_experience_id', table_name='group_requests')
+    op.drop_index('ix_group_requests_association_id', table_name='group_requests')
+    op.drop_table('group_requests')
     op.drop_index('ix_waitlist_entries_departure_status', table_name='waitlist_entries')
     op.drop_table('waitlist_entries')
     with op.batch_alter_table('departures', schema=None) as batch_op:

@@ -13,6 +13,7 @@ from .catalog import (
     StopText,
 )
 from .channels import ChannelBooking, Reseller, reseller_experiences
+from .groups import GroupMessage, GroupRequest, GroupRequestStatus, RequesterKind
 from .ledger import (
     AccountKind,
     AccountState,
@@ -64,6 +65,10 @@ from .splits import SplitRule
 from .waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
+    "GroupMessage",
+    "GroupRequest",
+    "GroupRequestStatus",
+    "RequesterKind",
     "WaitlistEntry",
     "WaitlistStatus",
     "ChannelBooking",

@@ -9,13 +9,14 @@ The blueprint is ``blueprint.bp``; each module of this package adds its views to
 invitations), ``operations`` (schedules, departures, the board), ``assignments`` (guides
 for many departures, a schedule's default guides), ``split_rules``, ``resellers`` (who
 sells through the OCTO API), ``route_bookings`` (route bookings with a part for the
-association, and recording that part's cash).
+association, and recording that part's cash), ``groups`` (private group requests).
 """
 
 from . import (  # noqa: F401
     assignments,
     associations,
     experiences,
+    groups,
     operations,
     people,
     resellers,

@@ -19,6 +19,7 @@ from ...models import (
     DepartureGuide,
     Experience,
     Family,
+    GroupRequest,
     GuideTimeOff,
     Membership,
     Photo,
@@ -66,7 +67,7 @@ def association_of(obj) -> int:
     """The association an object belongs to, whatever its kind."""
     if isinstance(obj, Association):
         return obj.id
-    if isinstance(obj, (Experience, Family, GuideTimeOff, Membership, Reseller)):
+    if isinstance(obj, (Experience, Family, GuideTimeOff, Membership, Reseller, GroupRequest)):
         return obj.association_id
     if isinstance(obj, (Stop, Schedule, Departure)):
         return obj.experience.association_id
