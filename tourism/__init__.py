@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         api_routes,  # noqa: F401  (adds the route endpoints to ``api.bp``)
         auth,
         bookings,
+        groups,
         guide,
         itineraries,
         manage,
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
         octo,
         public,
         treasury,
+        waitlist,
         webhooks,
     )
 
@@ -141,6 +143,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media.bp)
     app.register_blueprint(treasury.bp)
     app.register_blueprint(itineraries.bp)
+    app.register_blueprint(waitlist.bp)
+    app.register_blueprint(groups.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

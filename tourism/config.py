@@ -108,6 +108,8 @@ def load_config(instance_path: str) -> dict:
         #: However often the card page is opened, a hold ends at the latest this many minutes
         #: after the booking was made (opening the page extends it by HOLD_MINUTES up to here).
         "HOLD_MAX_MINUTES": _int("HOLD_MAX_MINUTES", 60, minimum=1),
+        #: Minutes seats offered to someone on a waiting list stay held for them.
+        "WAITLIST_OFFER_MINUTES": _int("WAITLIST_OFFER_MINUTES", 120, minimum=5),
         "AVAILABILITY_DAYS": 30,
         #: Days after a visit that what a visitor wrote about their needs (maybe health
         #: data) is kept; ``flask forget-special-needs`` erases it then (privacy notice).

@@ -25,11 +25,13 @@ from tourism.models import (
     AccountKind,
     BookingStatus,
     ExperienceStatus,
+    GroupRequest,
     GuideTimeOff,
     HomestayBlackout,
     LegKind,
     Membership,
     Photo,
+    RequesterKind,
     Role,
     Route,
     RouteBooking,
@@ -72,6 +74,10 @@ PUBLIC = {
     "bookings.pay_with_card",
     "bookings.processing",
     "bookings.cancel",
+    "waitlist.join",
+    "waitlist.offer",
+    "groups.new",
+    "groups.thread",
     "itineraries.index",
     "itineraries.route",
     "itineraries.book",
@@ -123,6 +129,10 @@ PERSONAL = {
 #: Pages about one object of an association.
 TENANT = {
     "manage.archive_experience",
+    "manage.experience_minimum",
+    "manage.group_requests_page",
+    "manage.group_request",
+    "manage.close_group_request",
     "manage.assign_departures",
     "manage.schedule_guides",
     "manage.reseller_list",
@@ -266,7 +276,19 @@ def world(make_app, tmp_path):
         photo_b = Photo(
             experience_id=exp_b.id, key="bsecretphoto", widths="320", width=320, height=200
         )
-        db.session.add_all([time_off_b, photo_b])
+        group_b = GroupRequest(
+            association_id=b.id,
+            experience_id=exp_b.id,
+            token="g" * 43,
+            requester_kind=RequesterKind.SCHOOL,
+            name="Visitante Secreto B",
+            email="b@example.org",
+            language="es",
+            group_size=30,
+            date_from=(now + timedelta(days=30)).date(),
+            date_to=(now + timedelta(days=30)).date(),
+        )
+        db.session.add_all([time_off_b, photo_b, group_b])
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
         route_booking_b = _route_booking(booking_b)
@@ -283,6 +305,7 @@ def world(make_app, tmp_path):
         ids = {
             "departure_id": departure_b.id,
             "booking_id": booking_b.id,
+            "request_id": group_b.id,
             "experience_id": exp_b.id,
             "family_id": family_b.id,
             "membership_id": membership_b.id,
@@ -311,6 +334,9 @@ def world(make_app, tmp_path):
         }
         tokens = {
             "bookings": booking_b.manage_token,
+            # B's booking is no waiting-list offer: its link must be simply not found.
+            "waitlist": booking_b.manage_token,
+            "groups": group_b.token,
             "api": booking_b.manage_token,
             "itineraries": "r" * 43,
             "guide.feed": "b" * 43,

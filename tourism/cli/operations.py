@@ -12,9 +12,10 @@ from sqlalchemy import select
 from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import available_locales
 from ..models import Departure, Schedule
-from ..services.booking import lifecycle, privacy
-from ..services.operations import recurrence
+from ..services.booking import lifecycle, privacy, waitlist
+from ..services.operations import minimums, recurrence
 from ..services.payments import refunds
 from ..services.payments.stripe_gateway import current_gateway
 from ..services.routes import changes as route_changes
@@ -84,8 +85,42 @@ def forget_special_needs_command(after_days: int | None) -> None:
     click.echo(f"Erased the special needs of {count} booking(s).")
 
 
+@click.command("check-minimums")
+def check_minimums_command() -> None:
+    """Cancel, refund and tell every departure short of its experience's minimum at its
+    cutoff; the others are marked to run. Each departure is decided once; run it often."""
+    report = minimums.check_minimums(
+        db.session,
+        utcnow(),
+        current_gateway(),
+        reason_locale=current_app.config["BABEL_DEFAULT_LOCALE"],
+    )
+    send_mail_now()
+    click.echo(
+        f"{len(report.ran)} departure(s) reached their minimum; "
+        f"{len(report.cancelled)} cancelled for want of visitors."
+    )
+
+
+@click.command("offer-waitlist")
+def offer_waitlist_command() -> None:
+    """Offer freed seats to the waiting lists (first in line whose party fits) and lapse
+    offers not taken in time. Run it every few minutes."""
+    report = waitlist.offer_waitlist(
+        db.session,
+        utcnow(),
+        timedelta(minutes=current_app.config["WAITLIST_OFFER_MINUTES"]),
+        available_locales(),
+        card_ready=current_gateway() is not None,
+    )
+    send_mail_now()
+    click.echo(f"{len(report.offered)} offer(s) made; {len(report.lapsed)} lapsed.")
+
+
 def register(app: Flask) -> None:
     for command in (
+        check_minimums_command,
+        offer_waitlist_command,
         expire_holds_command,
         generate_departures_command,
         cancel_departure_command,

@@ -20,6 +20,7 @@ from .channels import (
     WebhookDelivery,
     reseller_experiences,
 )
+from .groups import GroupMessage, GroupRequest, GroupRequestStatus, RequesterKind
 from .ledger import (
     AccountKind,
     AccountState,
@@ -69,8 +70,15 @@ from .routes import (
 )
 from .schedule import Departure, DepartureStatus, Schedule
 from .splits import SplitRule
+from .waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
+    "GroupMessage",
+    "GroupRequest",
+    "GroupRequestStatus",
+    "RequesterKind",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "ChannelBooking",
     "Reseller",
     "ResellerRate",

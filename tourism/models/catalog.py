@@ -46,6 +46,10 @@ class Experience(db.Model):
     payment_options: Mapped[str] = mapped_column(String(60), default="card,on_arrival")
     #: Share of the total paid online when the tourist chooses a deposit (1–100).
     deposit_percent: Mapped[int] = mapped_column(default=30)
+    #: Visitors a departure needs to run (0: none). Checked ``min_cutoff_hours`` before the
+    #: start by ``flask check-minimums``; a departure short of it is cancelled and refunded.
+    min_participants: Mapped[int] = mapped_column(default=0, server_default="0")
+    min_cutoff_hours: Mapped[int] = mapped_column(default=48, server_default="48")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     association = relationship("Association", back_populates="experiences")

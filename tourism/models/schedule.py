@@ -63,6 +63,8 @@ class Departure(db.Model):
     )
     cancel_reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When ``check_minimums`` decided whether the departure runs (once, under its lock).
+    minimum_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     experience = relationship("Experience")
     schedule: Mapped[Schedule | None] = relationship()

@@ -12,13 +12,15 @@ sells through the OCTO API), ``reseller_webhooks`` (its webhook and the posts se
 ``route_bookings`` (route bookings with a part for the association, and recording that
 part's cash), ``route_composing`` (routes their curator composes, and the answers of the
 associations asked to take part), ``homestays`` (a family's homestay and blackout nights,
-coordinates of homestays and stops, a family's guests night by night).
+coordinates of homestays and stops, a family's guests night by night), ``groups`` (private
+group requests).
 """
 
 from . import (  # noqa: F401
     assignments,
     associations,
     experiences,
+    groups,
     homestays,
     operations,
     people,

@@ -9,12 +9,14 @@ from flask_babel import gettext as _
 from ...errors import DomainError
 from ...extensions import db
 from ...forms.experiences import ExperienceForm, experience_form_data, new_experience_data
+from ...forms.groups import MinimumForm
 from ...forms.manage import PhotoForm
 from ...models import Association, Experience
 from ...services.associations import rosters
 from ...services.catalog import experiences as experiences_admin
 from ...services.catalog import photos
 from ...services.catalog.experience_input import MAX_STOPS
+from ...services.operations import minimums
 from ...unit_of_work import unit_of_work
 from ...uploads import upload_dir
 from ..access import managers_only
@@ -34,7 +36,23 @@ def experiences(association_id: int):
     return page("manage/experiences.html", association=association, experiences=items)
 
 
-def _experience_page(form, association, experience=None, status=200, error=None):
+def _experience_page(
+    form,
+    association,
+    experience=None,
+    status=200,
+    error=None,
+    minimum_form=None,
+    minimum_error=None,
+):
+    if experience is not None and minimum_form is None:
+        minimum_form = MinimumForm(
+            formdata=None,
+            data={
+                "min_participants": experience.min_participants,
+                "min_cutoff_hours": experience.min_cutoff_hours,
+            },
+        )
     return page(
         "manage/experience_form.html",
         status,
@@ -43,11 +61,13 @@ def _experience_page(form, association, experience=None, status=200, error=None)
         association=association,
         experience=experience,
         max_stops=MAX_STOPS,
+        minimum_form=minimum_form,
+        minimum_error=str(minimum_error) if minimum_error else None,
     )
 
 
 def _one_more_stop(form, association, experience=None):
-    """"Add a stop": the form again as it was typed, with one more empty stop row and
+    """ "Add a stop": the form again as it was typed, with one more empty stop row and
     without the new rows ticked for removal. Nothing is saved or checked yet: it works
     without JavaScript (stops.js adds the row in the page when it can)."""
     form.drop_removed_new_stops()
@@ -122,6 +142,45 @@ def _change_status(experience_id: int, change, message: str):
         form.add_blank_stops(BLANK_STOP_ROWS)
         return _experience_page(form, experience.association, experience, error.status_code, error)
     return done(message, "manage.edit_experience", experience_id=experience.id)
+
+
+@bp.post(f"/experiences/<{ID}:experience_id>/minimum")
+@managers_only
+def experience_minimum(experience_id: int):
+    """Set the visitors each departure needs to run, and the cutoff that decides it."""
+    experience = scoped(Experience, experience_id)
+    minimum_form = MinimumForm()
+    error = None
+    status = 400
+    if minimum_form.validate():
+        try:
+            with unit_of_work():
+                minimums.set_minimum(
+                    experience,
+                    minimum_form.min_participants.data,
+                    minimum_form.min_cutoff_hours.data,
+                )
+        except DomainError as failure:
+            error, status = failure, failure.status_code
+        else:
+            return done(
+                _("The minimum was saved."), "manage.edit_experience", experience_id=experience.id
+            )
+    experience = scoped(Experience, experience_id)
+    form = ExperienceForm(
+        rosters.list_families(db.session, experience.association),
+        formdata=None,
+        data=experience_form_data(experience),
+    )
+    form.add_blank_stops(BLANK_STOP_ROWS)
+    return _experience_page(
+        form,
+        experience.association,
+        experience,
+        status,
+        minimum_form=minimum_form,
+        minimum_error=error,
+    )
 
 
 @bp.post(f"/experiences/<{ID}:experience_id>/publish")

@@ -38,6 +38,7 @@ PAYMENT_MISMATCH = "payment.mismatch"
 PAYOUT_RECORDED = "payout.recorded"
 SPLIT_RULE_APPROVED = "split_rule.approved"
 DEPARTURE_CANCELLED = "departure.cancelled"
+DEPARTURE_MINIMUM_CHECKED = "departure.minimum_checked"
 ASSOCIATION_UPDATED = "association.updated"
 
 SYSTEM = "system"

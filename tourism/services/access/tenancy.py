@@ -19,6 +19,7 @@ from ...models import (
     DepartureGuide,
     Experience,
     Family,
+    GroupRequest,
     GuideTimeOff,
     Homestay,
     Membership,
@@ -73,7 +74,7 @@ def association_of(obj) -> int | None:
     if isinstance(obj, Route):
         # A route the platform curates belongs to no association: platform admins only.
         return obj.curator_association_id
-    if isinstance(obj, (Experience, Family, GuideTimeOff, Membership, Reseller)):
+    if isinstance(obj, (Experience, Family, GuideTimeOff, Membership, Reseller, GroupRequest)):
         return obj.association_id
     if isinstance(obj, (Stop, Schedule, Departure)):
         return obj.experience.association_id

@@ -48,6 +48,8 @@ IMPACT = "impact"
 ROUTE_CONFIRMED = "route_confirmed"
 ROUTE_PAYMENT_REFUNDED = "route_payment_refunded"
 ROUTE_KINDS = (ROUTE_CONFIRMED, ROUTE_PAYMENT_REFUNDED)
+#: Seats freed on a sold-out departure, held for someone on its waiting list.
+WAITLIST_OFFER = "waitlist_offer"
 KINDS = (
     CONFIRMED,
     REMINDER,
@@ -56,6 +58,7 @@ KINDS = (
     LATE_PAYMENT_REFUNDED,
     IMPACT,
     *ROUTE_KINDS,
+    WAITLIST_OFFER,
 )
 #: Kinds whose email carries the booking's QR code for check-in.
 WITH_QR = (CONFIRMED, REMINDER)
@@ -244,6 +247,8 @@ def subject_for(kind: str, booking: Booking, title: str) -> str:
         return _("Booking %(reference)s cancelled: %(title)s", reference=reference, title=title)
     if kind == IMPACT:
         return _("Thank you for visiting: where your money went, %(title)s", title=title)
+    if kind == WAITLIST_OFFER:
+        return _("Seats are free for you: %(title)s", title=title)
     if kind == DEPARTURE_CANCELLED:
         return _(
             "Booking %(reference)s: the departure of %(title)s has been cancelled",
@@ -286,6 +291,11 @@ def render(
         qr_side=qr_side(booking.reference) if qr_cid else 0,
         refund_cents=context.get("refund_cents"),
         reason=context.get("reason", ""),
+        minimum=context.get("minimum"),
+        offer_url=absolute_url("waitlist.offer", token=booking.manage_token)
+        if kind == WAITLIST_OFFER
+        else None,
+        offer_until=when(booking.hold_expires_at) if booking.hold_expires_at else "",
     )
     session = object_session(booking)
     route_booking = values["route_booking"] = _route_booking(session, booking, context)

@@ -306,9 +306,11 @@ def cancel_departure(
     reason: str,
     gateway: StripeGateway | None,
     now: datetime,
+    minimum: int | None = None,
 ) -> list[Booking]:
     """The association cancels a departure (weather, river): every booking is cancelled,
-    refunded in full and notified."""
+    refunded in full and notified. ``minimum``: the departure did not reach that many
+    visitors (``operations.minimums``); each email says so in its visitor's language."""
     reason = reason.strip()
     if not reason or len(reason) > 300:
         raise InvalidRequest(_l("Please give a short reason for the cancellation."))
@@ -346,8 +348,9 @@ def cancel_departure(
                 refunded += refund_payment(
                     session, payment, payment.net_cents, "departure_cancelled", gateway
                 )
+        extra = {"minimum": minimum} if minimum else {}
         notifications.queue(
-            session, booking, "departure_cancelled", reason=reason, refund_cents=refunded
+            session, booking, "departure_cancelled", reason=reason, refund_cents=refunded, **extra
         )
     session.flush()
     return affected

@@ -1,0 +1,144 @@
+"""Private group requests through the pages: the requester's form and private thread, and
+the association's list, reply and closing; bad input in the visitor's language with the
+right status and nothing written; another association's request is not found."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.routes import test_manage_access as shared
+from tests.routes.test_manage_access import EN, ES
+from tourism.extensions import db
+from tourism.models import ExperienceStatus, GroupMessage, GroupRequest, GroupRequestStatus
+from tourism.timefmt import local_today
+
+app, kallari, make, staff, winak = (
+    shared.app,
+    shared.kallari,
+    shared.make,
+    shared.staff,
+    shared.winak,
+)
+
+
+@pytest.fixture
+def experience(make, kallari):
+    experience = make.experience(kallari, status=ExperienceStatus.PUBLISHED)
+    db.session.commit()
+    return experience
+
+
+def form(**changes) -> dict:
+    first = local_today() + timedelta(days=20)
+    data = {
+        "requester_kind": "school",
+        "group_size": "32",
+        "date_from": first.isoformat(),
+        "date_to": (first + timedelta(days=3)).isoformat(),
+        "language": "en",
+        "needs": "Ages 12 to 14",
+        "name": "Unidad Educativa Tena",
+        "email": "profe@example.org",
+        "phone": "",
+    }
+    return data | changes
+
+
+def requests() -> int:
+    return db.session.scalar(select(func.count(GroupRequest.id)))
+
+
+def test_the_experience_page_links_to_the_request_form(client, experience):
+    html = client.get(f"/experiences/{experience.slug}", headers=ES).get_data(as_text=True)
+    assert f"/experiences/{experience.slug}/group-request" in html
+    page = client.get(f"/experiences/{experience.slug}/group-request", headers=ES)
+    assert page.status_code == 200
+    assert "Personas en el grupo" in page.get_data(as_text=True)
+
+
+def test_a_request_and_its_thread(client, experience):
+    response = client.post(f"/experiences/{experience.slug}/group-request", data=form())
+    assert response.status_code == 303
+    token = db.session.scalars(select(GroupRequest.token)).one()
+    assert response.headers["Location"].endswith(f"/group-requests/{token}")
+    sent = client.post(f"/group-requests/{token}", data={"body": "Is there a bus?"})
+    assert sent.status_code == 303
+    html = client.get(f"/group-requests/{token}", headers=EN).get_data(as_text=True)
+    assert "Is there a bus?" in html and "Ages 12 to 14" in html
+    empty = client.post(f"/group-requests/{token}", data={"body": ""}, headers=ES)
+    assert empty.status_code == 400
+    assert "Este campo es obligatorio" in empty.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(GroupMessage.id))) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "message"),
+    [
+        ({"group_size": "0"}, 400, "Indica un número de personas de 1 a 200."),
+        ({"group_size": "treinta"}, 400, "No es un valor entero válido"),
+        ({"requester_kind": "army"}, 400, "Quién pregunta"),
+        ({"date_from": "mañana"}, 400, "Día de la visita"),
+        ({"email": "no"}, 400, "correo"),
+        ({"phone": "llámame"}, 400, "teléfono"),
+        ({"date_from": "2020-01-01", "date_to": ""}, 400, "Elige un día a partir de hoy."),
+        ({"date_to": "2020-01-01"}, 400, "El último día no puede ser anterior al primero."),
+    ],
+)
+def test_bad_requests_are_explained_in_spanish_and_nothing_is_written(
+    client, experience, changes, status, message
+):
+    response = client.post(
+        f"/experiences/{experience.slug}/group-request", data=form(**changes), headers=ES
+    )
+    assert response.status_code == status
+    assert message in response.get_data(as_text=True)
+    assert requests() == 0
+
+
+def test_unknown_links_are_not_found(client):
+    assert client.get("/group-requests/" + "x" * 43).status_code == 404
+    assert client.get("/experiences/nope/group-request").status_code == 404
+
+
+def test_the_association_answers_and_closes(client, staff, kallari, experience):
+    client.post(f"/experiences/{experience.slug}/group-request", data=form())
+    request = db.session.scalars(select(GroupRequest)).one()
+    listing = client.get(f"/manage/associations/{kallari.id}/group-requests", headers=ES)
+    assert "Unidad Educativa Tena" in listing.get_data(as_text=True)
+    page = client.get(f"/manage/group-requests/{request.id}", headers=ES)
+    assert "Escribe en Inglés, el idioma del grupo." in page.get_data(as_text=True)
+    reply = client.post(
+        f"/manage/group-requests/{request.id}", data={"body": "Yes, we have a bus."}
+    )
+    assert reply.status_code == 303
+    closed = client.post(f"/manage/group-requests/{request.id}/close")
+    assert closed.status_code == 303
+    late = client.post(
+        f"/manage/group-requests/{request.id}", data={"body": "One more thing"}, headers=ES
+    )
+    assert late.status_code == 409
+    db.session.expire_all()
+    request = db.session.get(GroupRequest, request.id)
+    assert request.status == GroupRequestStatus.CLOSED
+    assert [m.body for m in request.messages] == ["Yes, we have a bus."]
+    again = client.post(f"/group-requests/{request.token}", data={"body": "Hi"}, headers=ES)
+    assert again.status_code == 409
+    assert "Esta solicitud de grupo está cerrada" in again.get_data(as_text=True)
+
+
+def test_another_associations_request_is_not_found(client, staff, make, winak):
+    theirs = make.experience(winak, status=ExperienceStatus.PUBLISHED)
+    db.session.commit()
+    client.post(f"/experiences/{theirs.slug}/group-request", data=form())
+    request = db.session.scalars(select(GroupRequest)).one()
+    assert client.get(f"/manage/group-requests/{request.id}").status_code == 404
+    reply = client.post(f"/manage/group-requests/{request.id}", data={"body": "hi"})
+    assert reply.status_code == 404
+    assert client.post(f"/manage/group-requests/{request.id}/close").status_code == 404
+    assert client.get(f"/manage/associations/{winak.id}/group-requests").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(GroupRequest, request.id).status == GroupRequestStatus.OPEN
+    assert db.session.scalar(select(func.count(GroupMessage.id))) == 0

@@ -1,0 +1,74 @@
+"""Private group requests: a school, an agency or a family asks an association for a visit of
+its own, and the two write to each other about it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class RequesterKind(enum.StrEnum):
+    SCHOOL = "school"
+    AGENCY = "agency"
+    FAMILY = "family"
+    OTHER = "other"
+
+
+class GroupRequestStatus(enum.StrEnum):
+    OPEN = "open"
+    #: The association closed it (answered elsewhere, not possible, done).
+    CLOSED = "closed"
+
+
+class GroupRequest(db.Model):
+    __tablename__ = "group_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    association_id: Mapped[int] = mapped_column(ForeignKey("associations.id"), index=True)
+    experience_id: Mapped[int] = mapped_column(ForeignKey("experiences.id"), index=True)
+    #: The requester's private link (like a booking's manage token).
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[GroupRequestStatus] = mapped_column(
+        _enum(GroupRequestStatus), default=GroupRequestStatus.OPEN
+    )
+    requester_kind: Mapped[RequesterKind] = mapped_column(_enum(RequesterKind))
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    #: The language the requester reads (pages and messages to them).
+    language: Mapped[str] = mapped_column(String(10))
+    group_size: Mapped[int]
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    needs: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    experience = relationship("Experience")
+    messages: Mapped[list[GroupMessage]] = relationship(
+        back_populates="request", order_by="GroupMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class GroupMessage(db.Model):
+    __tablename__ = "group_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("group_requests.id"), index=True)
+    #: Written by the requester (through the private link), else by the association.
+    from_requester: Mapped[bool]
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[GroupRequest] = relationship(back_populates="messages")
+    author = relationship("User")

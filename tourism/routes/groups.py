@@ -1,0 +1,114 @@
+"""Private group requests as the requester sees them: the form on an experience, and the
+request's private page with its message thread."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from ..database import utcnow
+from ..errors import DomainError, NotFound
+from ..extensions import db, limiter
+from ..forms.groups import REQUESTER_KINDS, MessageForm, group_request_form_for
+from ..i18n import available_locales, current_locale
+from ..services.catalog import search as catalog
+from ..services.groups import requests as group_requests
+from ..timefmt import local_today
+from ..unit_of_work import unit_of_work
+from .limits import token_lookup
+
+bp = Blueprint("groups", __name__)
+
+
+def _request_rate_limit() -> str:
+    return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+def _experience(slug: str):
+    try:
+        return catalog.get_published_experience(db.session, slug)
+    except NotFound:
+        abort(404)
+
+
+def _form_page(experience, form, status=200, error=None):
+    return render_template(
+        "groups/new.html",
+        experience=experience,
+        form=form,
+        error=str(error) if error else None,
+        max_group=group_requests.MAX_GROUP,
+    ), status
+
+
+@bp.route("/experiences/<slug>/group-request", methods=["GET", "POST"])
+@limiter.limit(_request_rate_limit, methods=["POST"])
+def new(slug: str):
+    """Ask the association for a private visit for a group."""
+    experience = _experience(slug)
+    form = group_request_form_for(current_locale(), available_locales())
+    if not form.is_submitted():
+        return _form_page(experience, form)
+    if not form.validate():
+        return _form_page(experience, form, 400)
+    data = group_requests.GroupRequestInput(
+        requester_kind=form.requester_kind.data,
+        name=form.name.data,
+        email=form.email.data,
+        phone=form.phone.data or "",
+        language=form.language.data,
+        group_size=form.group_size.data,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        needs=form.needs.data or "",
+    )
+    try:
+        with unit_of_work():
+            request = group_requests.submit_request(
+                db.session, experience, data, local_today(), available_locales(), utcnow()
+            )
+            token = request.token
+    except DomainError as error:
+        return _form_page(_experience(slug), form, error.status_code, error)
+    flash(_("Your request was sent. Keep this page's address: it is your private link."))
+    return redirect(url_for("groups.thread", token=token), code=303)
+
+
+def _thread_page(request, form, status=200, error=None):
+    return render_template(
+        "groups/thread.html",
+        request=request,
+        experience=request.experience,
+        form=form,
+        kinds=REQUESTER_KINDS,
+        error=str(error) if error else None,
+    ), status
+
+
+@bp.route("/group-requests/<token>", methods=["GET", "POST"])
+@token_lookup
+def thread(token: str):
+    """The requester's private page: the request and the messages; they may write."""
+    request = group_requests.find_by_token(db.session, token)
+    form = MessageForm()
+    if not form.is_submitted():
+        return _thread_page(request, form)
+    if not form.validate():
+        return _thread_page(request, form, 400)
+    try:
+        with unit_of_work():
+            group_requests.post_message(db.session, request, form.body.data, utcnow())
+    except DomainError as error:
+        return _thread_page(
+            group_requests.find_by_token(db.session, token), form, error.status_code, error
+        )
+    flash(_("Your message was sent."))
+    return redirect(url_for("groups.thread", token=token), code=303)

@@ -1,0 +1,1 @@
+"""Private group requests: asked for on an experience, answered by its association."""
