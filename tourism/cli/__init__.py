@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import backup, booking, demo, ledger, messages, operations, payments, translate
+from . import backup, booking, demo, jobs, ledger, messages, operations, payments, translate
 
 
 def register(app: Flask) -> None:
-    for module in (demo, booking, operations, messages, payments, ledger, backup, translate):
+    for module in (demo, booking, operations, messages, payments, ledger, backup, jobs, translate):
         module.register(app)

@@ -13,6 +13,7 @@ from .catalog import (
     StopText,
 )
 from .channels import ChannelBooking, Reseller, reseller_experiences
+from .jobs import Job, JobState
 from .ledger import (
     AccountKind,
     AccountState,
@@ -106,6 +107,8 @@ __all__ = [
     "BookingStatus",
     "Departure",
     "Dispute",
+    "Job",
+    "JobState",
     "Notification",
     "Payment",
     "PaymentStatus",
