@@ -26,6 +26,8 @@ from tourism.models import (
     BookingStatus,
     ExperienceStatus,
     GuideTimeOff,
+    Job,
+    JobState,
     LegKind,
     Membership,
     Photo,
@@ -103,6 +105,8 @@ PERSONAL = {
     "manage.dashboard",
     "manage.operations",
     "manage.new_association",
+    "manage.jobs",
+    "manage.retry_job",
     "guide.schedule",
     "guide.time_off",
     "guide.calendar",
@@ -239,6 +243,18 @@ def world(make_app, tmp_path):
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
         route_booking_b = _route_booking(booking_b)
+        dead_job = Job(
+            kind="send-email",
+            key=f"email:booking:{booking_b.id}:confirmed",
+            payload="{}",
+            state=JobState.DEAD,
+            run_at=now,
+            attempts=5,
+            max_attempts=5,
+            last_error="EmailNotSent: refused",
+            finished_at=now,
+        )
+        db.session.add(dead_job)
         users = {
             "guide_a": make.user(password="", memberships=[(a, Role.GUIDE)]),
             "staff_a": make.user(password="", memberships=[(a, Role.STAFF)]),
@@ -270,6 +286,7 @@ def world(make_app, tmp_path):
             "reseller_id": reseller_b.id,
             "product_id": exp_b.slug,
             "booking_uuid": "b" * 36,
+            "job_id": dead_job.id,
         }
         tokens = {
             "bookings": booking_b.manage_token,

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     assignments,
     associations,
     experiences,
+    jobs,
     operations,
     people,
     resellers,
