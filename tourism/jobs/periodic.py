@@ -37,7 +37,7 @@ DAY = timedelta(days=1)
 KEEP_DONE = timedelta(days=14)
 
 PERIODIC: tuple[Periodic, ...] = (
-    Periodic("send-emails", every=10 * MINUTE, description="enqueue emails left without a job"),
+    Periodic("sweep-emails", every=10 * MINUTE, description="enqueue emails left without a job"),
     Periodic("expire-holds", every=5 * MINUTE),
     Periodic("reconcile-payments", every=15 * MINUTE, at=10 * MINUTE),
     Periodic("finish-refunds", every=15 * MINUTE, at=5 * MINUTE),
@@ -59,7 +59,7 @@ class CheckFailed(RuntimeError):
 Payload = dict[str, Any]
 
 
-@job("send-emails")
+@job("sweep-emails")
 def enqueue_unsent_emails(session: Session, _payload: Payload, _key: str) -> None:
     """A send-email job for every unsent email that has none (queued before jobs existed,
     or whose job was pruned); the usual path is the job ``outbox.queue`` enqueues itself."""
