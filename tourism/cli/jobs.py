@@ -23,11 +23,20 @@ log = logging.getLogger(__name__)
 @click.option("--burst", is_flag=True, help="Run jobs until none is due, then exit.")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks when idle.")
 @click.option("--kind", "kinds", multiple=True, help="Only jobs of this kind (repeatable).")
-def worker_command(once: bool, burst: bool, poll: float, kinds: tuple[str, ...]) -> None:
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Jobs claimed per transaction (more: fewer commits, longer leases held).",
+)
+def worker_command(
+    once: bool, burst: bool, poll: float, kinds: tuple[str, ...], batch: int
+) -> None:
     """Run queued jobs (emails, scheduled work) until stopped; SIGTERM lets the running job
     finish. Start as many as you like, on any node: no job is run by two at once."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    runner = worker.Worker(kinds=kinds or None)
+    runner = worker.Worker(kinds=kinds or None, batch=batch)
     click.echo(f"Worker {runner.name} started.", err=True)
     done = runner.run(burst=burst, once=once, poll=poll)
     click.echo(f"Ran {done} job(s); {runner.failed} failed.")

@@ -135,8 +135,8 @@ def claim(
     ids: list[int] | None = None,
 ) -> list[Claimed]:
     """Take up to ``limit`` due jobs of ``kinds`` (only ``ids`` if given) for ``worker`` until
-    ``now + lease``; counts the try. Commit right after, before running them."""
-    bury_abandoned(session, now)
+    ``now + lease``; counts the try. Commit right after, before running them. (Call
+    ``bury_abandoned`` now and then first, or a job that kills its worker comes back.)"""
     pick = (
         select(Job.id)
         .where(_due(now), Job.kind.in_(sorted(kinds)))

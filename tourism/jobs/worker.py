@@ -27,6 +27,9 @@ from . import registry, store
 
 log = logging.getLogger(__name__)
 
+#: How often a worker looks for jobs whose lease ran out on their last try (dead letters).
+BURY_EVERY_SECONDS = 30.0
+
 
 def worker_name(suffix: str = "") -> str:
     """Who holds a claimed job: host, process and a random part (a restarted process with
@@ -49,14 +52,18 @@ class Worker:
         name: str | None = None,
         kinds: Iterable[str] | None = None,
         lease: timedelta | None = None,
+        batch: int = 1,
     ) -> None:
         self.session = session if session is not None else db.session
         self.name = name or worker_name()
         self.kinds = frozenset(kinds) if kinds is not None else None
         self.lease = lease or default_lease()
+        #: Jobs claimed per transaction: more saves commits when jobs are many and quick.
+        self.batch = batch
         self.stopping = False
         self.done = 0
         self.failed = 0
+        self._next_burial = 0.0
 
     def _kinds(self) -> frozenset[str]:
         return self.kinds if self.kinds is not None else frozenset(registry.HANDLERS)
@@ -64,6 +71,9 @@ class Worker:
     def claim(self, limit: int = 1, ids: list[int] | None = None) -> list[store.Claimed]:
         with write_transactions():
             try:
+                if time.monotonic() >= self._next_burial:
+                    store.bury_abandoned(self.session, utcnow())
+                    self._next_burial = time.monotonic() + BURY_EVERY_SECONDS
                 claimed = store.claim(
                     self.session, self.name, utcnow(), self.lease, self._kinds(), limit, ids
                 )
@@ -74,8 +84,8 @@ class Worker:
         return claimed
 
     def run_next(self) -> bool:
-        """Claim and run one due job; False when there was none."""
-        claimed = self.claim()
+        """Claim and run due jobs (``batch`` of them at most); False when there was none."""
+        claimed = self.claim(limit=self.batch)
         for job in claimed:
             self.run_claimed(job)
         return bool(claimed)
@@ -109,7 +119,7 @@ class Worker:
 
     def run(self, *, burst: bool = False, once: bool = False, poll: float = 1.0) -> int:
         """Run jobs until stopped (SIGTERM/SIGINT: the running job finishes first); with
-        ``burst`` until none is due, with ``once`` at most one. Returns how many succeeded."""
+        ``burst`` until none is due, with ``once`` one claim. Returns how many succeeded."""
         self._handle_signals()
         while not self.stopping:
             ran = self.run_next()
