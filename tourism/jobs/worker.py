@@ -120,23 +120,29 @@ class Worker:
     def run(self, *, burst: bool = False, once: bool = False, poll: float = 1.0) -> int:
         """Run jobs until stopped (SIGTERM/SIGINT: the running job finishes first); with
         ``burst`` until none is due, with ``once`` one claim. Returns how many succeeded."""
-        self._handle_signals()
-        while not self.stopping:
-            ran = self.run_next()
-            if once:
-                break
-            if not ran:
-                if burst:
+        previous = self._handle_signals()
+        try:
+            while not self.stopping:
+                ran = self.run_next()
+                if once:
                     break
-                time.sleep(poll)
+                if not ran:
+                    if burst:
+                        break
+                    time.sleep(poll)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         return self.done
 
-    def _handle_signals(self) -> None:
+    def _handle_signals(self) -> dict:
+        previous = {}
         try:
             for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, self._stop)
+                previous[signum] = signal.signal(signum, self._stop)
         except ValueError:  # not the main thread (tests run workers in threads)
             pass
+        return previous
 
     def _stop(self, _signum, _frame) -> None:
         self.stopping = True
