@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tourism.extensions import db
 from tourism.jobs.registry import job
 from tourism.models import Job
+from tourism.unit_of_work import after_commit
 
 #: How often each key ran, across threads (``count`` jobs).
 RUNS: Counter = Counter()
@@ -46,3 +47,11 @@ def jobs_by_key(session) -> dict[str, Job]:
 
 def job_count() -> int:
     return len(db.session.scalars(select(Job.id)).all())
+
+
+EFFECTS: list[str] = []
+
+
+@job("test-effect")
+def with_after_commit_effect(session, _payload, key) -> None:
+    after_commit(session, lambda: EFFECTS.append(key))

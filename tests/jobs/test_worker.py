@@ -13,7 +13,7 @@ from tourism.jobs.worker import Worker
 from tourism.models import Job, JobState, Notification
 from tourism.services.messages import outbox
 
-from .conftest import jobs_by_key
+from .conftest import EFFECTS, jobs_by_key
 
 
 def _due_now(session, key: str) -> None:
@@ -141,3 +141,11 @@ def test_an_email_job_sends_once_and_retries_a_failure(app, session, make, tmp_p
     assert worker.run_next() is True
     assert len(list(outbox_dir.glob("*.eml"))) == 1
     assert session.get(Notification, notification.id).attempts == 2
+
+
+def test_after_commit_effects_of_a_handler_run_once_it_is_done(session):
+    EFFECTS.clear()
+    queue.enqueue(session, "test-effect", {}, key="fx")
+    session.commit()
+    assert Worker(session, kinds={"test-effect"}).run_next() is True
+    assert EFFECTS == ["fx"]

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..database import utcnow, write_transactions
 from ..extensions import db
+from ..unit_of_work import run_effects
 from . import registry, store
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ class Worker:
                 handler.handler(session, job.payload, job.key)
                 finished = store.finish(session, job.id, self.name, utcnow())
                 session.commit()
+                # What the handler's services asked to do after their commit (a worker's app
+                # context never ends, so nothing else would run it).
+                run_effects(session)
             except Exception as error:  # any failure: record it, retry later
                 session.rollback()
                 state = store.fail(session, job, self.name, _describe(error), utcnow())
