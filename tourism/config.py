@@ -158,10 +158,13 @@ def load_config(instance_path: str) -> dict:
         # Email: "folder" writes .eml files to MAIL_OUTBOX_DIR, "console" prints them,
         # "smtp" sends through MAIL_SERVER.
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "folder"),
-        #: "request": a request sends the emails it queued right after its commit (simple, fine
-        #: for one machine); "worker": requests only queue them and `flask send-emails`, run
-        #: by a scheduler every minute, sends them — web workers never wait for a mail server.
+        #: "request": the jobs a request enqueues (its emails) run in its own process right
+        #: after its commit (simple, fine for one machine: `make run` needs no worker);
+        #: "worker": requests only enqueue them and `flask worker` runs them — web workers
+        #: never wait for a mail server (docs/JOBS.md).
         "MAIL_DELIVERY": os.environ.get("MAIL_DELIVERY", "request"),
+        #: How long a worker may hold a job before others take it for dead and run it again.
+        "JOBS_LEASE_SECONDS": _int("JOBS_LEASE_SECONDS", 600, minimum=1),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(Path(instance_path) / "outbox")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": _int("MAIL_PORT", 587, minimum=1),

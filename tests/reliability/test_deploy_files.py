@@ -2,8 +2,8 @@
 
 ``systemd-analyze verify`` checks the units (with the install path pointed at this checkout,
 so the commands exist); the compose file must be valid YAML naming the services docs/DEPLOY.md
-describes; the container scheduler and the systemd timers must run the same commands, and
-every one of them must be a command the app really has.
+describes; the worker and scheduler (systemd units and compose services) must run commands
+the app really has, and the periodic jobs must cover what the timers used to run.
 """
 
 from __future__ import annotations
@@ -21,53 +21,55 @@ DEPLOY = ROOT / "deploy"
 INSTALL_PATH = "/srv/chakra-routes/current"
 
 
-def _timer_commands() -> set[str]:
-    commands = set()
-    for timer in (DEPLOY / "systemd").glob("chakra-routes-*.timer"):
-        service = timer.with_suffix(".service").read_text()
-        found = re.search(r"^ExecStart=\S+/flask --app tourism (\S+)", service, re.MULTILINE)
-        if found:
-            commands.add(found.group(1))
-    return commands
-
-
 def test_every_timer_has_its_service_and_a_schedule():
     timers = sorted((DEPLOY / "systemd").glob("*.timer"))
-    assert timers
+    # Only the backup is a timer (pg_dump as its own user); the rest are periodic jobs.
+    assert [timer.name for timer in timers] == ["chakra-routes-backup.timer"]
     for timer in timers:
         assert timer.with_suffix(".service").exists(), timer.name
         assert re.search(r"^OnCalendar=\S", timer.read_text(), re.MULTILINE), timer.name
 
 
-def test_scheduler_and_timers_run_the_same_real_commands(app):
-    script = (DEPLOY / "scheduler.sh").read_text()
-    scheduled = set(re.findall(r"\brun ([a-z-]+)", script))
-    assert scheduled == _timer_commands()
-    assert scheduled >= {
-        "send-emails",
+def test_worker_and_scheduler_units_run_the_real_commands(app):
+    for unit, command in (
+        ("chakra-routes-worker@.service", "worker"),
+        ("chakra-routes-scheduler.service", "scheduler"),
+    ):
+        text = (DEPLOY / "systemd" / unit).read_text()
+        found = re.search(r"^ExecStart=\S+/flask --app tourism (\S+)$", text, re.MULTILINE)
+        assert found and found.group(1) == command, unit
+        assert re.search(r"^Restart=always$", text, re.MULTILINE), unit
+        assert command in app.cli.commands
+
+
+def test_the_periodic_jobs_cover_what_the_timers_ran():
+    from tourism.jobs.periodic import PERIODIC
+
+    assert {entry.name for entry in PERIODIC} >= {
+        "sweep-emails",
         "expire-holds",
         "reconcile-payments",
+        "finish-refunds",
         "release-shares",
         "send-impact-receipts",
         "send-reminders",
         "generate-departures",
         "ledger-check",
+        "seat-check",
+        "forget-special-needs",
     }
-    assert scheduled <= set(app.cli.commands), scheduled - set(app.cli.commands)
-
-
-def test_scheduler_script_is_valid_bash():
-    subprocess.run(["bash", "-n", str(DEPLOY / "scheduler.sh")], check=True)  # noqa: S607
 
 
 def test_compose_file_describes_the_stack():
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"web", "scheduler", "db", "redis", "nginx"} <= set(services)
+    assert {"web", "worker", "scheduler", "db", "redis", "nginx"} <= set(services)
     web = services["web"]["environment"]
     assert web["CHAKRA_ENV"] == "production" and web["MAIL_DELIVERY"] == "worker"
     assert web["PROXY_FIX_X_FOR"] == "1" and web["RATELIMIT_STORAGE_URI"].startswith("redis://")
-    assert services["scheduler"]["command"] == ["bash", "deploy/scheduler.sh"]
+    assert services["worker"]["command"] == ["flask", "--app", "tourism", "worker"]
+    assert services["scheduler"]["command"] == ["flask", "--app", "tourism", "scheduler"]
+    assert services["worker"]["environment"]["MAIL_DELIVERY"] == "worker"
     # The compose file's own paths exist.
     assert (ROOT / services["web"]["build"]["dockerfile"]).exists()
     settings = web["CHAKRA_SETTINGS"].removeprefix("/app/")
@@ -81,7 +83,7 @@ def test_compose_file_describes_the_stack():
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
 def test_systemd_units_verify(tmp_path):
     units = []
-    for unit in sorted((DEPLOY / "systemd").glob("chakra-routes-*.*")):
+    for unit in sorted((DEPLOY / "systemd").glob("chakra-routes-*")):
         if unit.suffix not in (".service", ".timer"):
             continue
         copy = tmp_path / unit.name

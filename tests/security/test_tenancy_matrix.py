@@ -28,6 +28,8 @@ from tourism.models import (
     GroupRequest,
     GuideTimeOff,
     HomestayBlackout,
+    Job,
+    JobState,
     LegKind,
     Membership,
     Photo,
@@ -120,6 +122,8 @@ PERSONAL = {
     "manage.new_association",
     "manage.platform_routes",
     "manage.new_platform_route",
+    "manage.jobs",
+    "manage.retry_job",
     "guide.schedule",
     "guide.time_off",
     "guide.calendar",
@@ -295,6 +299,18 @@ def world(make_app, tmp_path):
         homestay_b = make.homestay(family_b, name="Casa de la Familia Secreta B")
         blackout_b = HomestayBlackout(night=now.date() + timedelta(days=20))
         homestay_b.blackouts.append(blackout_b)
+        dead_job = Job(
+            kind="send-email",
+            key=f"email:booking:{booking_b.id}:confirmed",
+            payload="{}",
+            state=JobState.DEAD,
+            run_at=now,
+            attempts=5,
+            max_attempts=5,
+            last_error="EmailNotSent: refused",
+            finished_at=now,
+        )
+        db.session.add(dead_job)
         users = {
             "guide_a": make.user(password="", memberships=[(a, Role.GUIDE)]),
             "staff_a": make.user(password="", memberships=[(a, Role.STAFF)]),
@@ -331,6 +347,7 @@ def world(make_app, tmp_path):
             "reseller_id": reseller_b.id,
             "product_id": exp_b.slug,
             "booking_uuid": "b" * 36,
+            "job_id": dead_job.id,
         }
         tokens = {
             "bookings": booking_b.manage_token,

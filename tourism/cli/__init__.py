@@ -10,6 +10,7 @@ from . import (
     booking,
     channels,
     demo,
+    jobs,
     ledger,
     messages,
     operations,
@@ -27,6 +28,7 @@ def register(app: Flask) -> None:
         payments,
         ledger,
         backup,
+        jobs,
         translate,
         channels,
     ):

@@ -1,4 +1,8 @@
-"""Commands that send mail: reminders, impact receipts, and whatever waits in the outbox."""
+"""Commands that send mail: reminders, impact receipts, and whatever waits in the outbox.
+
+``send-reminders`` and ``send-impact-receipts`` queue their emails and run the send-email
+jobs at once (by hand, nobody wants to wait for a worker); the scheduled runs are periodic
+jobs (``tourism.jobs.periodic``) whose emails the workers send."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from flask import Flask, current_app
 
 from ..database import utcnow, write_transactions
 from ..extensions import db
+from ..jobs import worker
 from ..services.messages import outbox
 from ..services.messages.mail import get_mailer
 from ..timefmt import display_zone, local_today
@@ -20,11 +25,15 @@ def _send_pending() -> int:
         return outbox.send_pending(db.session, get_mailer(current_app.config))
 
 
+def _run_email_jobs() -> int:
+    return worker.drain(db.session, [outbox.SEND_EMAIL])
+
+
 def send_mail_now() -> None:
-    """After a command's change committed: send its mail now where mail leaves at once
-    (``MAIL_DELIVERY=request``); elsewhere the scheduled ``send-emails`` does."""
-    if outbox.sends_at_once():
-        _send_pending()
+    """After a command's change committed: run its send-email jobs now where no worker runs
+    (``MAIL_DELIVERY=request``); elsewhere ``flask worker`` does."""
+    if worker.runs_inline():
+        _run_email_jobs()
 
 
 @click.command("send-reminders")
@@ -32,8 +41,8 @@ def send_reminders_command() -> None:
     """Email a reminder to every confirmed booking departing tomorrow (local date), once."""
     with unit_of_work():
         queued = outbox.queue_reminders(db.session, local_today(), display_zone())
-    # After the commit: the outbox rows exist whatever happens to the mail server.
-    sent = _send_pending()
+    # After the commit: the outbox rows and their jobs exist whatever the mail server does.
+    sent = _run_email_jobs()
     click.echo(f"Queued {queued} reminder(s); sent {sent} email(s).")
 
 
@@ -57,13 +66,14 @@ def send_impact_receipts_command(after_hours: int, within_days: int) -> None:
         queued = outbox.queue_impact_receipts(
             db.session, utcnow(), timedelta(hours=after_hours), timedelta(days=within_days)
         )
-    sent = _send_pending()
+    sent = _run_email_jobs()
     click.echo(f"Queued {queued} impact receipt(s); sent {sent} email(s).")
 
 
 @click.command("send-emails")
 def send_emails_command() -> None:
-    """Send the emails waiting in the outbox, retrying earlier failures."""
+    """Send the emails waiting in the outbox now, retrying earlier failures at once (their
+    jobs, when they run, find them sent and do nothing)."""
     click.echo(f"Sent {_send_pending()} email(s).")
 
 

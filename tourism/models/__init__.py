@@ -21,6 +21,7 @@ from .channels import (
     reseller_experiences,
 )
 from .groups import GroupMessage, GroupRequest, GroupRequestStatus, RequesterKind
+from .jobs import Job, JobState
 from .ledger import (
     AccountKind,
     AccountState,
@@ -126,6 +127,8 @@ __all__ = [
     "BookingStatus",
     "Departure",
     "Dispute",
+    "Job",
+    "JobState",
     "Notification",
     "Payment",
     "PaymentStatus",

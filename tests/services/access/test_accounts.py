@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from tests.factories import PASSWORD
 from tourism.database import utcnow
 from tourism.errors import InvalidRequest
-from tourism.models import AuthToken, Membership, Notification, Role, User
+from tourism.models import AuthToken, Job, Membership, Notification, Role, User
 from tourism.services.access import accounts
 from tourism.services.messages import outbox as notifications
 from tourism.services.messages.mail import MemoryMailer
@@ -328,7 +328,9 @@ def test_an_account_email_is_queued_once_without_a_booking(session, app):
     assert _queue_reset(session) is None
     session.commit()
     assert count(session, Notification) == 1
-    assert session.info.get(notifications.QUEUED_KEY) == [first.id]
+    # One send-email job for it, committed with it.
+    jobs = session.scalars(select(Job)).all()
+    assert [(job.kind, job.key) for job in jobs] == [("send-email", f"email:{first.key}")]
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     experiences,
     groups,
     homestays,
+    jobs,
     operations,
     people,
     reseller_webhooks,

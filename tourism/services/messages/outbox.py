@@ -1,10 +1,13 @@
 """Emails to tourists through an outbox: queue in the transaction, send after the commit.
 
 A service that changes a booking calls ``queue`` in the same transaction, which adds one
-``Notification`` row; the unique ``key`` (``booking:<id>:<kind>``) means the same message can
-never be queued twice, however often the event behind it is replayed. After the commit,
-``deliver_pending`` renders every unsent row in the booking's language, hands it to a
-``Mailer`` and marks it sent; a failure is counted and retried on the next run.
+``Notification`` row and enqueues its ``send-email`` job (``tourism.jobs``); the unique keys
+(``booking:<id>:<kind>``, the job's ``email:<that key>``) mean the same message can never be
+queued twice, however often the event behind it is replayed. After the commit a worker (or,
+with ``MAIL_DELIVERY=request``, the request's own process) runs the job: ``deliver_pending``
+renders the row in the booking's language, hands it to a ``Mailer`` and marks it sent; a
+failure is counted on the row and the job is retried with backoff, then left as a dead letter
+on ``/manage/jobs``.
 
 Delivery is at least once: if the commit after sending fails, the message goes out again.
 
@@ -20,17 +23,19 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context
+from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from ...database import utcnow, write_transactions
+from ... import faults
+from ...database import utcnow
+from ...jobs.queue import enqueue
+from ...jobs.registry import job
 from ...models import Booking, BookingStatus, Departure, DepartureStatus, Notification
 from ...timefmt import local_to_utc
-from ...unit_of_work import after_commit
 from .account_emails import (
     ACCOUNT_KINDS,
     INVITATION,
@@ -47,8 +52,8 @@ from .rendering import (
 #: After this many failed attempts a notification is left alone (see ``last_error``).
 MAX_ATTEMPTS = 5
 
-#: Key in ``Session.info`` listing the ids queued by the current unit of work.
-QUEUED_KEY = "queued_notification_ids"
+#: The kind of the job that sends one notification.
+SEND_EMAIL = "send-email"
 
 
 def notification_key(booking: Booking, kind: str) -> str:
@@ -114,74 +119,61 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
     notification = Notification(id=new_id, sent_at=None, **values)
     make_transient_to_detached(notification)  # the row exists: known to the session, no query
     session.add(notification)
-    _send_after_commit(session, notification.id)
+    enqueue_delivery(session, notification)
     return notification
 
 
-class _Delivery:
-    """The after-commit effect of a unit of work that queued mail: send just those rows."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.ids: list[int] = []
-        # Commands send what is pending themselves (``send_pending``), and workers do with
-        # ``MAIL_DELIVERY=worker``: only a request hands its own mail over at once.
-        self.for_request = has_request_context()
-
-    def __call__(self) -> None:
-        if self.for_request:
-            deliver_queued(self.session, self.ids)
+def delivery_key(notification: Notification) -> str:
+    """The send-email job's key: one job per notification, however often it is enqueued."""
+    return f"email:{notification.key}"
 
 
-def _send_after_commit(session: Session, notification_id: int) -> None:
-    """Have this unit of work send its own mail once it commits (``MAIL_DELIVERY=request``;
-    with ``worker`` the scheduled ``send-emails`` does)."""
-    delivery = after_commit(session, _Delivery(session), key=QUEUED_KEY)
-    delivery.ids.append(notification_id)
-    session.info[QUEUED_KEY] = delivery.ids
+def enqueue_delivery(session: Session, notification: Notification) -> int | None:
+    """Enqueue the job that sends ``notification`` (in the caller's transaction); returns its
+    id, or None when the notification has one already."""
+    return enqueue(
+        session, SEND_EMAIL, {"notification_id": notification.id}, key=delivery_key(notification)
+    )
 
 
-def deliver_queued(session: Session, ids: list[int]) -> None:
-    """Deliver the notifications ``ids`` that a unit of work queued and committed.
-
-    Only those are sent here; older or failed ones are the job of ``flask send-emails``. A
-    mail failure never undoes the change: the notification stays queued with its error and
-    the command retries it.
-    """
-    if session.info.get(QUEUED_KEY) is ids:
-        session.info.pop(QUEUED_KEY)
-    if not ids or not sends_at_once():
-        return
-    # Marking mail as sent is a write: on SQLite take the write lock up front, even in a GET.
-    with write_transactions():
-        session.rollback()
-        try:
-            deliver_pending(session, get_mailer(current_app.config), only_ids=ids)
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+class EmailNotSent(RuntimeError):
+    """The mail server refused or could not be reached: the job is tried again later."""
 
 
-def sends_at_once() -> bool:
-    """Whether mail leaves as soon as its change commits (``MAIL_DELIVERY=request``, the
-    default on one machine) rather than from the scheduled ``send-emails``."""
-    return current_app.config.get("MAIL_DELIVERY", "request") == "request"
+@job(SEND_EMAIL, max_attempts=MAX_ATTEMPTS)
+def send_email(session: Session, payload: dict[str, Any], _key: str) -> None:
+    """The send-email job: send one notification unless it went out already (the
+    notification's ``sent_at`` makes it idempotent; ``attempts`` and ``last_error`` record
+    each try as before). Raises while it is not sent, so the job is retried with backoff."""
+    notification_id = payload["notification_id"]
+    deliver_pending(
+        session, get_mailer(current_app.config), only_ids=[notification_id], any_attempts=True
+    )
+    # Keep the try's record (attempts, error) even when the job fails and rolls back.
+    session.commit()
+    notification = session.get(Notification, notification_id)
+    if notification is not None and notification.sent_at is None:
+        raise EmailNotSent(notification.last_error or "busy: another sender holds it")
 
 
 def deliver_pending(
-    session: Session, mailer: Mailer, limit: int = 50, only_ids: list[int] | None = None
+    session: Session,
+    mailer: Mailer,
+    limit: int = 50,
+    only_ids: list[int] | None = None,
+    any_attempts: bool = False,
 ) -> int:
     """Render and send unsent notifications, oldest first; returns how many were sent.
 
     Call it after the commit that queued them, then commit again. Each success sets
     ``sent_at``; each failure increments ``attempts``, keeps ``last_error`` and moves on.
     ``attempts`` counts every try, so a message sent at the first try has ``attempts == 1``.
-    ``only_ids`` restricts delivery to the notifications a request just queued.
+    ``only_ids`` restricts delivery to those notifications; ``any_attempts`` sends them even
+    past ``MAX_ATTEMPTS`` (the send-email job, whose own tries are counted and bounded).
     """
-    statement = select(Notification).where(
-        Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS
-    )
+    statement = select(Notification).where(Notification.sent_at.is_(None))
+    if not any_attempts:
+        statement = statement.where(Notification.attempts < MAX_ATTEMPTS)
     if only_ids is not None:
         statement = statement.where(Notification.id.in_(only_ids or [-1]))
     pending = session.scalars(
@@ -195,6 +187,7 @@ def deliver_pending(
     for notification in pending:
         notification.attempts += 1
         try:
+            faults.point("email.sending")
             mailer.send(build_message(notification))
         except Exception as error:  # any failure: keep it for the next run, try the next one
             notification.last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -305,7 +298,7 @@ def queue_account_email(
             session.add(notification)
     except IntegrityError:
         return None
-    _send_after_commit(session, notification.id)
+    enqueue_delivery(session, notification)
     return notification
 
 
