@@ -40,6 +40,7 @@ from .payment import (
     Refund,
     RefundStatus,
 )
+from .messaging import InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
 from .payouts import Payout, PayoutMethod
 from .people import Association, Family, Membership, Role, User
 from .routes import (
@@ -63,6 +64,10 @@ from .schedule import Departure, DepartureStatus, Schedule
 from .splits import SplitRule
 
 __all__ = [
+    "InboundMessage",
+    "MessageCallback",
+    "PhoneMessage",
+    "PhoneOptOut",
     "ChannelBooking",
     "Reseller",
     "reseller_experiences",
