@@ -22,6 +22,7 @@ from .ledger import (
     LedgerTransaction,
     TransactionKind,
 )
+from .messaging import InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
 from .operations import (
     AuthToken,
     DepartureGuide,
@@ -40,7 +41,6 @@ from .payment import (
     Refund,
     RefundStatus,
 )
-from .messaging import InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
 from .payouts import Payout, PayoutMethod
 from .people import Association, Family, Membership, Role, User
 from .routes import (
