@@ -181,7 +181,7 @@ class BookingForm(FlaskForm):
     messages_opt_in = BooleanField(_l("Send me messages"))
     message_channel = RadioField(
         _l("Messages by"),
-        choices=list(CHANNEL_LABELS.items()),
+        choices=choices(CHANNEL_LABELS.items()),
         default="whatsapp",
         validators=[Optional()],
     )
