@@ -8,7 +8,8 @@ The blueprint is ``blueprint.bp``; each module of this package adds its views to
 ``associations`` (dashboard), ``experiences`` (and photos), ``people`` (families, guides,
 invitations), ``operations`` (schedules, departures, the board), ``assignments`` (guides
 for many departures, a schedule's default guides), ``split_rules``, ``resellers`` (who
-sells through the OCTO API), ``route_bookings`` (route bookings with a part for the
+sells through the OCTO API), ``messages`` (the WhatsApp/SMS log, a booking's conversation),
+``route_bookings`` (route bookings with a part for the
 association, and recording that part's cash).
 """
 
@@ -16,6 +17,7 @@ from . import (  # noqa: F401
     assignments,
     associations,
     experiences,
+    messages,
     operations,
     people,
     resellers,

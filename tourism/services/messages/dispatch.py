@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -416,7 +417,13 @@ def reply_on_booking(session: Session, booking: Booking, body: str, now: datetim
     if not text:
         raise InvalidRequest(_l("Write a reply first."))
     if len(text) > MAX_REPLY:
-        raise InvalidRequest(_l("A reply can be at most %(num)s characters long."), num=MAX_REPLY)
+        raise InvalidRequest(
+            _ln(
+                "A reply can be at most %(num)s character long.",
+                "A reply can be at most %(num)s characters long.",
+                MAX_REPLY,
+            )
+        )
     last = last_inbound(session, booking)
     if last is None or now - last.received_at > REPLY_WINDOW:
         raise OutsideWindow()

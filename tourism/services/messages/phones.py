@@ -45,3 +45,18 @@ def to_e164(raw: str, region: str = "EC") -> str:
 def is_stop(body: str) -> bool:
     """Whether an inbound text asks to stop (``STOP``, ``Baja.``…)."""
     return body.strip().strip(".!¡ ").upper() in STOP_WORDS
+
+
+def record_consent(holder, phone: str, consent: bool, channel: str, now) -> None:
+    """Set or withdraw the WhatsApp/SMS consent of a family or guide (``holder`` has
+    ``message_phone``, ``message_consent_at`` and ``message_channel``). With consent the
+    number must be valid (``InvalidPhone``); the time of a consent already given is kept."""
+    if not consent:
+        holder.message_phone = holder.message_consent_at = holder.message_channel = None
+        return
+    if channel not in CHANNEL_LABELS:
+        raise InvalidRequest(_l("Please choose WhatsApp or SMS."))
+    number = to_e164(phone, default_region())
+    if holder.message_consent_at is None or holder.message_phone != number:
+        holder.message_consent_at = now
+    holder.message_phone, holder.message_channel = number, channel
