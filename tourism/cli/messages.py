@@ -51,9 +51,9 @@ def send_reminders_command() -> None:
     # After the commit: the outbox rows exist whatever happens to the mail server.
     sent = _send_pending()
     phoned = _send_phone_messages()
+    click.echo(f"Queued {queued} reminder(s); sent {sent} email(s).")
     click.echo(
-        f"Queued {queued} reminder(s) and {notices} family/guide notice(s); "
-        f"sent {sent} email(s) and {phoned} WhatsApp/SMS message(s)."
+        f"Queued {notices} family/guide notice(s); sent {phoned} WhatsApp/SMS message(s)."
     )
 
 
