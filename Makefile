@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 STRIPE_EMULATOR_PORT ?= 8420
+MESSAGING_FAKE_PORT ?= 8430
 export FLASK_APP := tourism
 
-.PHONY: lock outdated setup translations db run serve test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe
+.PHONY: lock outdated setup translations db run serve test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe messaging-fake
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,10 @@ run-with-stripe: export STRIPE_WEBHOOK_SECRET := whsec_local
 run-with-stripe: export STRIPE_API_BASE := http://127.0.0.1:$(STRIPE_EMULATOR_PORT)
 run-with-stripe: export STRIPE_JS_URL := http://127.0.0.1:$(STRIPE_EMULATOR_PORT)/js.stripe.com/v3/
 run-with-stripe: run
+
+## messaging-fake: local WhatsApp and SMS providers on http://127.0.0.1:$(MESSAGING_FAKE_PORT) (prints the settings)
+messaging-fake: setup
+	$(BIN)/python -m tests.messaging_fake --port $(MESSAGING_FAKE_PORT)
 
 lint: setup
 	$(BIN)/ruff check .

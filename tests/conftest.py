@@ -13,6 +13,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, literal, select, text
 
 from tests import factories
+from tests.messaging_fake import RunningFake
 from tourism import create_app
 from tourism.extensions import db
 from tourism.models.ledger import (
@@ -234,3 +235,14 @@ def gateway(stripe_settings):
     from tourism.services.payments.stripe_gateway import StripeGateway
 
     return StripeGateway.from_config(stripe_settings)
+
+
+@pytest.fixture
+def messaging_fake():
+    """The local WhatsApp and SMS providers (tests/messaging_fake.py) on a free loopback
+    port, for this test only; ``messaging_fake.config()`` points the app at them."""
+    fake = RunningFake()
+    try:
+        yield fake
+    finally:
+        fake.stop()

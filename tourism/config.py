@@ -174,6 +174,29 @@ def load_config(instance_path: str) -> dict:
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30, minimum=1),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Chakra Routes <reservas@chakraroutes.example>"),
+        # WhatsApp (Business Cloud API) and SMS (Twilio's API): each is off until its
+        # credentials are set; the base URLs point at a local fake in development and tests
+        # (docs/MESSAGES.md). Email goes out for everything whatever is set here.
+        "WHATSAPP_API_BASE": os.environ.get(
+            "WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0"
+        ),
+        "WHATSAPP_PHONE_NUMBER_ID": os.environ.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        "WHATSAPP_ACCESS_TOKEN": os.environ.get("WHATSAPP_ACCESS_TOKEN", ""),
+        #: Signs the callbacks (``X-Hub-Signature-256``); without it callbacks are refused.
+        "WHATSAPP_APP_SECRET": os.environ.get("WHATSAPP_APP_SECRET", ""),
+        #: Echoed back when Meta checks the callback URL (``hub.verify_token``).
+        "WHATSAPP_VERIFY_TOKEN": os.environ.get("WHATSAPP_VERIFY_TOKEN", ""),
+        "SMS_API_BASE": os.environ.get("SMS_API_BASE", "https://api.twilio.com"),
+        "SMS_ACCOUNT_SID": os.environ.get("SMS_ACCOUNT_SID", ""),
+        #: Authenticates our calls and signs the callbacks (``X-Twilio-Signature``).
+        "SMS_AUTH_TOKEN": os.environ.get("SMS_AUTH_TOKEN", ""),
+        #: The sending number (E.164) or sender id.
+        "SMS_FROM": os.environ.get("SMS_FROM", ""),
+        # Every WhatsApp/SMS call: seconds to connect and to wait for the answer.
+        "MESSAGING_CONNECT_TIMEOUT": _float("MESSAGING_CONNECT_TIMEOUT", 5.0, 0.1, 60.0),
+        "MESSAGING_READ_TIMEOUT": _float("MESSAGING_READ_TIMEOUT", 10.0, 0.1, 120.0),
+        #: Country assumed for a phone number written without its +code.
+        "PHONE_DEFAULT_REGION": os.environ.get("PHONE_DEFAULT_REGION", "EC"),
         #: Absolute address of the site, for links in emails sent outside a request.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         #: Host names production answers besides PUBLIC_URL's (comma-separated); others get

@@ -1,8 +1,9 @@
 """Every POST route refuses a request without a CSRF token, and writes nothing.
 
 Walks ``app.url_map`` with the tenancy matrix's world, signed in as a platform admin (who may
-use every association's pages, so a missing token is the only reason to refuse). The Stripe
-webhook is the one exemption; it answers only to a valid signature.
+use every association's pages, so a missing token is the only reason to refuse). The provider
+callbacks (Stripe, WhatsApp, SMS) are the exemptions; each answers only to a valid signature
+(the messaging ones: tests/routes/test_messaging.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from tests.security.test_tenancy_matrix import _client, _dump, world  # noqa: F4
 from tourism.extensions import csrf, db
 from tourism.models import ProviderEvent
 
-WEBHOOK = "webhooks.stripe_event"
+WEBHOOKS = {
+    "webhooks.stripe_event",
+    "webhooks.whatsapp_event",
+    "webhooks.sms_status",
+    "webhooks.sms_inbound",
+}
 MESSAGES = {
     "en": "This form has expired or was not sent from our site.",
     "es": "Este formulario caducó o no se envió desde nuestro sitio.",
@@ -29,12 +35,12 @@ def _post_routes(app, ids, tokens) -> list[tuple[str, str]]:
         return [
             (rule.endpoint, placeholder_url(rule, ids, tokens))
             for rule in routes(app, "POST")
-            if rule.endpoint != WEBHOOK and not rule.endpoint.startswith("octo.")
+            if rule.endpoint not in WEBHOOKS and not rule.endpoint.startswith("octo.")
         ]
 
 
-def test_the_stripe_webhook_is_the_only_csrf_exemption(world):  # noqa: F811
-    assert csrf._exempt_views == {"tourism.routes.webhooks.stripe_event"}
+def test_the_provider_callbacks_are_the_only_csrf_exemptions(world):  # noqa: F811
+    assert csrf._exempt_views == {f"tourism.routes.{endpoint}" for endpoint in WEBHOOKS}
     # The OCTO API: a reseller's Bearer key on each request, never a cookie, so a forged
     # cross-site request carries no credentials (tests/routes/test_octo.py: no key, 401).
     assert {blueprint.name for blueprint in csrf._exempt_blueprints} == {"octo"}

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from ..database import utcnow, write_transactions
 from ..extensions import db
 from ..jobs import worker
-from ..services.messages import outbox
+from ..services.messages import dispatch, outbox, phone_notices
 from ..services.messages.mail import get_mailer
 from ..timefmt import display_zone, local_today
 from ..unit_of_work import unit_of_work
@@ -29,6 +29,17 @@ def _run_email_jobs() -> int:
     return worker.drain(db.session, [outbox.SEND_EMAIL])
 
 
+def _send_phone_messages() -> int:
+    """Deliver the WhatsApp/SMS messages waiting (fallbacks included), in batches."""
+    total = 0
+    gateways = dispatch.current_gateways()
+    while True:
+        sent = dispatch.deliver_pending(db.session, gateways)
+        total += sent
+        if sent < 50:
+            return total
+
+
 def send_mail_now() -> None:
     """After a command's change committed: run its send-email jobs now where no worker runs
     (``MAIL_DELIVERY=request``); elsewhere ``flask worker`` does."""
@@ -38,12 +49,21 @@ def send_mail_now() -> None:
 
 @click.command("send-reminders")
 def send_reminders_command() -> None:
-    """Email a reminder to every confirmed booking departing tomorrow (local date), once."""
+    """Email a reminder to every confirmed booking departing tomorrow (local date), once;
+    the tourists who opted in get it on WhatsApp/SMS too, and consenting host families and
+    guides get tomorrow's visitors and departures there."""
+    today, zone = local_today(), display_zone()
     with unit_of_work():
-        queued = outbox.queue_reminders(db.session, local_today(), display_zone())
+        queued = outbox.queue_reminders(db.session, today, zone)
+        notices = phone_notices.queue_family_visitors(db.session, today, zone)
+        notices += phone_notices.queue_guide_tomorrow(db.session, today, zone)
     # After the commit: the outbox rows and their jobs exist whatever the mail server does.
     sent = _run_email_jobs()
+    phoned = _send_phone_messages()
     click.echo(f"Queued {queued} reminder(s); sent {sent} email(s).")
+    click.echo(
+        f"Queued {notices} family/guide notice(s); sent {phoned} WhatsApp/SMS message(s)."
+    )
 
 
 @click.command("send-impact-receipts")
@@ -77,6 +97,18 @@ def send_emails_command() -> None:
     click.echo(f"Sent {_send_pending()} email(s).")
 
 
+@click.command("send-messages")
+def send_messages_command() -> None:
+    """Send the WhatsApp/SMS messages waiting, retrying those the provider could not take
+    (with ``MAIL_DELIVERY=worker``, schedule it every minute next to send-emails)."""
+    click.echo(f"Sent {_send_phone_messages()} WhatsApp/SMS message(s).")
+
+
 def register(app: Flask) -> None:
-    for command in (send_reminders_command, send_impact_receipts_command, send_emails_command):
+    for command in (
+        send_reminders_command,
+        send_impact_receipts_command,
+        send_emails_command,
+        send_messages_command,
+    ):
         app.cli.add_command(command)

@@ -27,6 +27,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from .. import vocabulary
 from ..errors import InvalidRequest
 from ..services.associations import management, rosters
+from ..services.messages.phones import CHANNEL_LABELS
 from ..services.operations import schedules as schedules_admin
 from ..services.operations.recurrence import WEEKDAY_CODES
 from ..timefmt import local_today
@@ -178,6 +179,14 @@ class FamilyForm(FlaskForm):
         default="",
     )
     is_active = BooleanField(_l("Active (can host stops)"), default=True)
+    message_consent = BooleanField(
+        _l("The family agreed to get WhatsApp or SMS notices at this phone (who comes when, "
+           "payouts)")
+    )
+    message_channel = SelectField(
+        _l("Notices by"), choices=choices(CHANNEL_LABELS.items()),
+        invalid_choice_message=BAD_CHOICE, default="whatsapp",
+    )
 
     def to_input(self) -> rosters.FamilyInput:
         return rosters.FamilyInput(
@@ -188,6 +197,8 @@ class FamilyForm(FlaskForm):
             languages=tuple(self.languages.data or ()),
             representative_gender=self.representative_gender.data or None,
             is_active=self.is_active.data,
+            message_consent=bool(self.message_consent.data),
+            message_channel=self.message_channel.data or "whatsapp",
         )
 
 
@@ -204,6 +215,14 @@ class GuideForm(FlaskForm):
         invalid_choice_message=BAD_CHOICE,
         default="",
     )
+    message_consent = BooleanField(
+        _l("The guide agreed to get WhatsApp or SMS notices at this phone (tomorrow's "
+           "departures)")
+    )
+    message_channel = SelectField(
+        _l("Notices by"), choices=choices(CHANNEL_LABELS.items()),
+        invalid_choice_message=BAD_CHOICE, default="whatsapp",
+    )
 
     def to_input(self) -> rosters.GuideInput:
         return rosters.GuideInput(
@@ -211,6 +230,8 @@ class GuideForm(FlaskForm):
             community=self.community.data or "",
             languages=tuple(self.languages.data or ()),
             under_30={"yes": True, "no": False}.get(self.under_30.data),
+            message_consent=bool(self.message_consent.data),
+            message_channel=self.message_channel.data or "whatsapp",
         )
 
 
@@ -320,3 +341,12 @@ class OperationsForm(FlaskForm):
 
     def chosen_day(self) -> date:
         return self.day.data or local_today()
+
+
+# Messages ---------------------------------------------------------------------------------
+
+
+class ReplyForm(FlaskForm):
+    """A reply to what a visitor wrote on WhatsApp/SMS (the service checks the 24 h window)."""
+
+    body = text_field(_l("Your reply"), 1000, required=True, area=True)

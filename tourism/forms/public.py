@@ -36,6 +36,7 @@ from ..money import parse_amount
 from ..services.booking import lifecycle
 from ..services.booking.lifecycle import LIMITS
 from ..services.booking.pricing import Quote, quote
+from ..services.messages.phones import CHANNEL_LABELS, InvalidPhone, default_region, to_e164
 from ..timefmt import local_today
 from .base import FlaskForm
 
@@ -176,6 +177,14 @@ class BookingForm(FlaskForm):
     #: Explicit consent to the use of ``special_needs``, which may be health data (its label,
     #: naming the association, is written by the template).
     special_needs_consent = BooleanField(_l("I agree"))
+    #: Explicit opt-in to WhatsApp/SMS messages about the booking (email comes anyway).
+    messages_opt_in = BooleanField(_l("Send me messages"))
+    message_channel = RadioField(
+        _l("Messages by"),
+        choices=choices(CHANNEL_LABELS.items()),
+        default="whatsapp",
+        validators=[Optional()],
+    )
     payment_method = RadioField(_l("Payment"), validators=[InputRequired()])
     #: The quote the page showed (``Quote.key``): a booking is made only for an amount the
     #: visitor has seen (the page's script keeps it current as tickets change).
@@ -210,6 +219,12 @@ class BookingForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        if self.messages_opt_in.data and not self.phone.errors:
+            try:
+                to_e164(self.phone.data or "", default_region())
+            except InvalidPhone as error:
+                self.phone.errors = [*self.phone.errors, str(error)]
+                valid = False
         self.ticket_errors = []
         if not any(field.errors for field in self.ticket_fields()):
             total = sum(self.quantities().values())

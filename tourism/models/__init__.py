@@ -31,6 +31,7 @@ from .ledger import (
     LedgerTransaction,
     TransactionKind,
 )
+from .messaging import InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
 from .operations import (
     AuthToken,
     DepartureGuide,
@@ -80,6 +81,10 @@ __all__ = [
     "RequesterKind",
     "WaitlistEntry",
     "WaitlistStatus",
+    "InboundMessage",
+    "MessageCallback",
+    "PhoneMessage",
+    "PhoneOptOut",
     "ChannelBooking",
     "Reseller",
     "ResellerRate",

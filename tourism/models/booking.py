@@ -84,6 +84,11 @@ class Booking(db.Model):
     #: When the visitor agreed that the association may use ``special_needs`` (it may be
     #: health data) to prepare the visit; a booking with needs always has it.
     special_needs_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the visitor ticked "send me WhatsApp/SMS messages" (NULL: email only), the
+    #: number it applies to in E.164, and the channel they prefer (``whatsapp`` or ``sms``).
+    message_opt_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_phone: Mapped[str | None] = mapped_column(String(20))
+    message_channel: Mapped[str | None] = mapped_column(String(10))
     total_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

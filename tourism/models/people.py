@@ -86,6 +86,11 @@ class Family(db.Model):
     #: The private key to the family's statement page (256 random bits, URL-safe); set the
     #: first time a treasurer asks for the link, replaced to revoke it.
     statement_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The family's number for WhatsApp/SMS notices in E.164, when the family has agreed
+    #: (``message_consent_at``), and the channel it prefers (``whatsapp`` or ``sms``).
+    message_phone: Mapped[str | None] = mapped_column(String(20))
+    message_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_channel: Mapped[str | None] = mapped_column(String(10))
 
     association: Mapped[Association] = relationship(back_populates="families")
 
@@ -103,6 +108,11 @@ class User(UserMixin, db.Model):
     #: Rotated at logout and password change: every session made before stops working.
     session_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: A guide's number for WhatsApp/SMS notices in E.164, when they agreed
+    #: (``message_consent_at``), and the channel they prefer (``whatsapp`` or ``sms``).
+    message_phone: Mapped[str | None] = mapped_column(String(20))
+    message_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_channel: Mapped[str | None] = mapped_column(String(10))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

@@ -130,6 +130,8 @@ def new(departure_id: int):
             language=form.language.data,
             special_needs=form.special_needs.data or "",
             special_needs_consent=bool(form.special_needs_consent.data),
+            messages_opt_in=bool(form.messages_opt_in.data),
+            message_channel=form.message_channel.data or "whatsapp",
         ),
         payment_method=form.payment_method.data,
         held_from=hold_caps.address_key(current_app.config["SECRET_KEY"], request.remote_addr),

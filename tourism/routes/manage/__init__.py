@@ -13,7 +13,7 @@ sells through the OCTO API), ``reseller_webhooks`` (its webhook and the posts se
 part's cash), ``route_composing`` (routes their curator composes, and the answers of the
 associations asked to take part), ``homestays`` (a family's homestay and blackout nights,
 coordinates of homestays and stops, a family's guests night by night), ``groups`` (private
-group requests).
+group requests), ``messages`` (the WhatsApp/SMS log, a booking's conversation).
 """
 
 from . import (  # noqa: F401
@@ -23,6 +23,7 @@ from . import (  # noqa: F401
     groups,
     homestays,
     jobs,
+    messages,
     operations,
     people,
     reseller_webhooks,

@@ -72,6 +72,8 @@ def edit_family(family_id: int):
                 "languages": [c for c in family.languages.split(",") if c],
                 "representative_gender": family.representative_gender or "",
                 "is_active": family.is_active,
+                "message_consent": family.message_consent_at is not None,
+                "message_channel": family.message_channel or "whatsapp",
             }
         )
         return page(
@@ -106,6 +108,8 @@ def edit_guide(membership_id: int):
                 "community": membership.community,
                 "languages": [c for c in membership.languages.split(",") if c],
                 "under_30": under_30,
+                "message_consent": membership.user.message_consent_at is not None,
+                "message_channel": membership.user.message_channel or "whatsapp",
             }
         )
         return page("manage/guide_form.html", form=form, **context)

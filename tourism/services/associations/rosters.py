@@ -12,9 +12,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ...database import utcnow
 from ...errors import InvalidRequest, NotFound
 from ...models import Association, Family, Membership, Role, User
 from ..access import tenancy
+from ..messages import phones
 from .staff_input import clean_languages, clean_text
 
 #: Optional, self-declared; ``None`` means "prefers not to say" and is never guessed.
@@ -33,6 +35,9 @@ class FamilyInput:
     languages: tuple[str, ...] = ()
     representative_gender: str | None = None
     is_active: bool = True
+    #: The family agreed to WhatsApp/SMS notices at ``contact_phone`` (by ``message_channel``).
+    message_consent: bool = False
+    message_channel: str = "whatsapp"
 
 
 def list_families(session: Session, association: Association) -> list[Family]:
@@ -55,6 +60,9 @@ def _apply_family(family: Family, data: FamilyInput) -> None:
     family.languages = clean_languages(data.languages)
     family.representative_gender = data.representative_gender
     family.is_active = bool(data.is_active)
+    phones.record_consent(
+        family, family.contact_phone, data.message_consent, data.message_channel, utcnow()
+    )
 
 
 def create_family(session: Session, association: Association, data: FamilyInput) -> Family:
@@ -79,6 +87,9 @@ class GuideInput:
     community: str = ""
     languages: tuple[str, ...] = ()
     under_30: bool | None = None
+    #: The guide agreed to WhatsApp/SMS notices at ``phone`` (by ``message_channel``).
+    message_consent: bool = False
+    message_channel: str = "whatsapp"
 
 
 def list_guides(session: Session, association: Association) -> list[Membership]:
@@ -110,6 +121,9 @@ def update_guide(session: Session, membership: Membership, data: GuideInput) -> 
     membership.community = clean_text(data.community, 160)
     membership.languages = clean_languages(data.languages)
     membership.under_30 = data.under_30
+    phones.record_consent(
+        membership.user, membership.phone, data.message_consent, data.message_channel, utcnow()
+    )
     session.flush()
 
 

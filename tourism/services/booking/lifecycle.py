@@ -38,6 +38,7 @@ from ...models import (
 )
 from ..ledger import reseller_postings, split_rules
 from ..messages import outbox as notifications
+from ..messages.phones import CHANNEL_LABELS, default_region, to_e164
 from . import availability
 from . import caps as hold_caps
 from .pricing import online_due
@@ -62,6 +63,12 @@ class ContactDetails:
     #: The visitor agreed that the association may use ``special_needs`` (it may be health
     #: data) to prepare the visit; required when there are needs.
     special_needs_consent: bool = False
+    #: The visitor ticked "send me WhatsApp/SMS messages about this booking" (email comes
+    #: anyway); ``message_channel`` is ``whatsapp`` or ``sms``. Set by ``validate_contact``:
+    #: ``message_phone``, the number in E.164.
+    messages_opt_in: bool = False
+    message_channel: str = "whatsapp"
+    message_phone: str | None = None
 
 
 @dataclass
@@ -150,7 +157,23 @@ def validate_contact(contact: ContactDetails, languages: list[str]) -> ContactDe
         raise InvalidRequest(_l("Please choose a language."))
     if needs and not contact.special_needs_consent:
         raise InvalidRequest(NEEDS_CONSENT_MISSING)
-    return ContactDetails(name, email, phone, country, contact.language, needs, bool(needs))
+    message_phone = None
+    if contact.messages_opt_in:
+        if contact.message_channel not in CHANNEL_LABELS:
+            raise InvalidRequest(_l("Please choose WhatsApp or SMS."))
+        message_phone = to_e164(phone, default_region())
+    return ContactDetails(
+        name,
+        email,
+        phone,
+        country,
+        contact.language,
+        needs,
+        bool(needs),
+        messages_opt_in=contact.messages_opt_in,
+        message_channel=contact.message_channel,
+        message_phone=message_phone,
+    )
 
 
 def hold_seats(
@@ -210,6 +233,9 @@ def hold_seats(
         language=contact.language,
         special_needs=contact.special_needs,
         special_needs_consent_at=now if contact.special_needs else None,
+        message_opt_in_at=now if contact.message_phone else None,
+        message_phone=contact.message_phone,
+        message_channel=contact.message_channel if contact.message_phone else None,
         currency=experience.currency,
         total_cents=0,
         created_at=now,

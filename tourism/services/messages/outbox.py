@@ -42,6 +42,7 @@ from .account_emails import (
     build_account_message,
 )
 from .mail import Mailer, get_mailer
+from .phone_notices import queue_for_booking as queue_phone_twin
 from .rendering import (
     IMPACT,
     KINDS,
@@ -116,6 +117,8 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
     new_id = session.scalar(_QUEUE[session.get_bind().dialect.name], values)
     if new_id is None:
         return None
+    # The WhatsApp/SMS twin, for a tourist who opted in: same transaction, same key base.
+    queue_phone_twin(session, booking, kind, context)
     notification = Notification(id=new_id, sent_at=None, **values)
     make_transient_to_detached(notification)  # the row exists: known to the session, no query
     session.add(notification)

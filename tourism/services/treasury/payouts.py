@@ -42,6 +42,7 @@ from ...models import (
 from ...money import format_money
 from ..access import audit
 from ..ledger import journal as ledger
+from ..messages import phone_notices
 
 REFERENCE_LIMIT = 120
 
@@ -295,6 +296,9 @@ def record_payout(
         detail=f"{amount_cents} cents to {who.key} by {method}",
         at=now,
     )
+    if who.family is not None:
+        # The family hears of it on WhatsApp/SMS if it agreed to (after the commit).
+        phone_notices.queue_family_payout(session, who.family, payout)
     return payout
 
 

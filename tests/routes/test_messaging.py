@@ -1,0 +1,216 @@
+"""WhatsApp/SMS through the site: the booking form's opt-in (E.164, a clear error in the
+visitor's language), delivery right after the booking's commit, and the providers' signed
+callbacks (statuses, STOP, inbound text), each applied once."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.messaging_fake import (
+    AUTH_TOKEN,
+    whatsapp_callback,
+    whatsapp_signature,
+)
+from tourism.database import utcnow
+from tourism.extensions import db
+from tourism.models import (
+    Booking,
+    InboundMessage,
+    MessageCallback,
+    PhoneMessage,
+    PhoneOptOut,
+)
+from tourism.services.messages import sms_gateway
+
+PUBLIC_URL = "http://localhost"
+PHONE = "+593991234567"
+
+
+@pytest.fixture
+def app(make_app, messaging_fake, tmp_path):
+    app = make_app(
+        **messaging_fake.config(),
+        PUBLIC_URL=PUBLIC_URL,
+        MAIL_BACKEND="folder",
+        MAIL_OUTBOX_DIR=str(tmp_path / "outbox"),
+    )
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def departure(make):
+    return make.departure(make.experience(prices={"adult": 4500}), capacity=6)
+
+
+def booking_form(departure, **changes) -> dict:
+    (adult,) = departure.experience.price_categories
+    data = {
+        f"qty_{adult.id}": "2",
+        "name": "Ana Quispe",
+        "email": "ana@example.org",
+        "phone": "099 123 4567",
+        "country": "EC",
+        "language": "en",
+        "payment_method": "on_arrival",
+        "messages_opt_in": "y",
+        "message_channel": "whatsapp",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_opting_in_on_the_form_records_the_number_and_sends_the_confirmation(
+    client, departure, messaging_fake
+):
+    response = client.post(f"/departures/{departure.id}/book", data=booking_form(departure))
+    assert response.status_code == 303
+    booking = db.session.scalar(select(Booking))
+    assert booking.message_phone == PHONE  # normalised to E.164
+    assert booking.message_opt_in_at is not None and booking.message_channel == "whatsapp"
+    # Delivered right after the booking's commit, within the request.
+    (sent,) = messaging_fake.state.sent_on("whatsapp")
+    assert sent["template"] == "booking_confirmed" and sent["to"] == PHONE
+    assert db.session.scalar(select(PhoneMessage.status)) == "sent"
+
+
+def test_without_the_box_ticked_no_number_is_kept_for_messages(
+    client, departure, messaging_fake
+):
+    response = client.post(
+        f"/departures/{departure.id}/book", data=booking_form(departure, messages_opt_in=None)
+    )
+    assert response.status_code == 303
+    booking = db.session.scalar(select(Booking))
+    assert (booking.message_phone, booking.message_opt_in_at) == (None, None)
+    assert messaging_fake.state.sent == []
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "This phone number is not valid for WhatsApp or SMS"),
+        ("es", "Este número de teléfono no sirve para WhatsApp ni SMS"),
+    ],
+)
+def test_an_invalid_number_with_the_opt_in_is_a_clear_400_and_nothing_is_booked(
+    client, departure, messaging_fake, language, expected
+):
+    response = client.post(
+        f"/departures/{departure.id}/book",
+        data=booking_form(departure, phone="+593 12 345"),
+        headers={"Accept-Language": language},
+    )
+    assert response.status_code == 400
+    assert expected in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+
+
+def _sent_message(client, departure) -> PhoneMessage:
+    client.post(f"/departures/{departure.id}/book", data=booking_form(departure))
+    return db.session.scalar(select(PhoneMessage))
+
+
+def _post_whatsapp(client, body: bytes, signature: str | None = None):
+    headers = {"Content-Type": "application/json"}
+    headers["X-Hub-Signature-256"] = signature or whatsapp_signature(body)
+    return client.post("/webhooks/whatsapp", data=body, headers=headers)
+
+
+def test_a_signed_whatsapp_status_is_applied_once(client, departure, messaging_fake):
+    message = _sent_message(client, departure)
+    body = whatsapp_callback(statuses=[(message.provider_id, "delivered")])
+    assert _post_whatsapp(client, body).status_code == 200
+    assert _post_whatsapp(client, body).status_code == 200  # a redelivery
+    db.session.expire_all()
+    assert db.session.get(PhoneMessage, message.id).status == "delivered"
+    assert db.session.scalar(select(func.count(MessageCallback.id))) == 1
+
+
+def test_a_wrong_or_missing_signature_changes_nothing(client, departure, messaging_fake):
+    message = _sent_message(client, departure)
+    body = whatsapp_callback(statuses=[(message.provider_id, "read")])
+    forged = whatsapp_signature(body, "not-the-secret")
+    assert _post_whatsapp(client, body, forged).status_code == 400
+    response = client.post(
+        "/webhooks/whatsapp", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(PhoneMessage, message.id).status == "sent"
+    assert db.session.scalar(select(func.count(MessageCallback.id))) == 0
+
+
+def test_a_failed_whatsapp_status_falls_back_to_sms_at_once(client, departure, messaging_fake):
+    message = _sent_message(client, departure)
+    body = whatsapp_callback(statuses=[(message.provider_id, "failed")])
+    assert _post_whatsapp(client, body).status_code == 200
+    (sms,) = messaging_fake.state.sent_on("sms")
+    assert sms["body"] == message.body
+
+
+def test_inbound_whatsapp_stop_opts_out_and_other_text_reaches_the_booking(
+    client, departure, messaging_fake
+):
+    _sent_message(client, departure)
+    booking = db.session.scalar(select(Booking))
+    body = whatsapp_callback(messages=[("wamid.in1", PHONE, "What should I wear?")])
+    assert _post_whatsapp(client, body).status_code == 200
+    inbound = db.session.scalar(select(InboundMessage))
+    assert (inbound.booking_id, inbound.body) == (booking.id, "What should I wear?")
+    body = whatsapp_callback(messages=[("wamid.in2", PHONE, "BAJA")])
+    assert _post_whatsapp(client, body).status_code == 200
+    assert db.session.get(PhoneOptOut, PHONE) is not None
+
+
+def test_meta_checks_the_callback_url_with_our_token(client):
+    query = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158"}
+    response = client.get("/webhooks/whatsapp?" + urlencode(query))
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "1158")
+    query["hub.verify_token"] = "guess"
+    assert client.get("/webhooks/whatsapp?" + urlencode(query)).status_code == 403
+
+
+def _post_sms(client, path: str, form: dict, token: str = AUTH_TOKEN):
+    signature = sms_gateway.signature(token, PUBLIC_URL + path, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def test_sms_statuses_and_stop_are_verified_with_the_twilio_signature(
+    client, departure, messaging_fake
+):
+    client.post(
+        f"/departures/{departure.id}/book",
+        data=booking_form(departure, message_channel="sms"),
+    )
+    message = db.session.scalar(select(PhoneMessage))
+    assert message.channel == "sms" and message.status == "sent"
+    form = {"MessageSid": message.provider_id, "MessageStatus": "delivered"}
+    assert _post_sms(client, "/webhooks/sms/status", form, token="wrong").status_code == 400
+    assert _post_sms(client, "/webhooks/sms/status", form).status_code == 200
+    assert _post_sms(client, "/webhooks/sms/status", form).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(PhoneMessage, message.id).status == "delivered"
+    stop = {"MessageSid": "SMin1", "From": PHONE, "To": "+593990000000", "Body": "STOP"}
+    response = _post_sms(client, "/webhooks/sms/inbound", stop)
+    assert response.status_code == 200 and response.mimetype == "text/xml"
+    assert db.session.get(PhoneOptOut, PHONE).channel == "sms"
+
+
+def test_callbacks_are_refused_when_the_channel_is_not_configured(app, client):
+    app.config.update(WHATSAPP_ACCESS_TOKEN="", SMS_AUTH_TOKEN="")
+    body = whatsapp_callback(statuses=[("wamid.x", "read")])
+    assert _post_whatsapp(client, body).status_code == 404
+    assert _post_sms(client, "/webhooks/sms/status", {"MessageSid": "SM1"}).status_code == 400
+
+
+def test_messages_are_only_written_by_an_opted_in_booking(client, departure, messaging_fake):
+    # A queued message for a number that later opted out is never sent.
+    db.session.add(PhoneOptOut(phone=PHONE, channel="whatsapp", opted_out_at=utcnow()))
+    db.session.commit()
+    client.post(f"/departures/{departure.id}/book", data=booking_form(departure))
+    assert db.session.scalar(select(func.count(PhoneMessage.id))) == 0
+    assert messaging_fake.state.sent == []

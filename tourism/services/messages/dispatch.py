@@ -1,0 +1,451 @@
+"""WhatsApp and SMS messages: a row in the transaction of the change, delivery after commit.
+
+``queue_message`` writes a ``PhoneMessage`` in the caller's transaction (its unique ``key``
+means a replayed event never queues it twice) and hands it to ``schedule_delivery``, the one
+door to delivery: today it delivers right after the commit of a request (as the email outbox
+does with ``MAIL_DELIVERY=request``) and leaves the rest to ``flask send-messages``;
+tomorrow it can put a job on a queue instead, and nothing else has to change.
+
+Delivery (``deliver_pending``) claims each row with a conditional update (``queued`` →
+``sending``) in a short transaction, calls the provider with no transaction open (nothing
+slow under a lock), then records the outcome in another short one. Two workers never send
+the same row; a worker that dies mid-call leaves it ``sending`` and ``requeue_stale`` gives
+it back after ``STALE_CLAIM``. Delivery is at least once, like email's.
+
+A provider that is down, slow or throttling (``MessagingUnavailable``) leaves the message
+queued for the next run, up to ``MAX_ATTEMPTS``; one that refuses it (``MessageRejected``),
+or a WhatsApp "failed" callback, marks it failed and falls back: WhatsApp → SMS. The last
+step, email, is already taken: every tourist message has its email twin in the outbox
+(``outbox.queue``), sent whatever happens here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, has_request_context
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ...database import utcnow, write_transactions
+from ...errors import DomainError, InvalidRequest
+from ...models import Booking, InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
+from ...models.messaging import (
+    BLOCKED,
+    DELIVERED,
+    FAILED,
+    PHONE_CHANNELS,
+    QUEUED,
+    READ,
+    SENT,
+    SMS,
+    WHATSAPP,
+)
+from ...unit_of_work import after_commit
+from . import sms_gateway, whatsapp_gateway
+from .phone_errors import MessageRejected, MessagingUnavailable
+from .phone_texts import Text
+from .phones import InvalidPhone, is_stop, to_e164
+
+#: Taken by a worker, provider not answered yet.
+SENDING = "sending"
+#: After this many tries that found the provider unavailable, a message fails (and falls back).
+MAX_ATTEMPTS = 5
+#: A claim older than this was left by a worker that died: the message is queued again.
+STALE_CLAIM = timedelta(minutes=10)
+#: WhatsApp takes free text only this long after the recipient's last message.
+REPLY_WINDOW = timedelta(hours=24)
+#: ``Session.info`` key of the ids this unit of work queued.
+QUEUED_KEY = "queued_phone_message_ids"
+#: Status order: a callback never moves a message back (``read`` then a late ``delivered``).
+_PROGRESS = {QUEUED: 0, SENDING: 0, SENT: 1, DELIVERED: 2, READ: 3}
+
+
+class OutsideWindow(DomainError):
+    status_code = 409
+    default_message = _l(
+        "WhatsApp accepts a reply only within 24 hours of the visitor's last message; "
+        "write to them by email instead."
+    )
+
+
+@dataclass(frozen=True)
+class Gateways:
+    whatsapp: whatsapp_gateway.WhatsAppGateway | None
+    sms: sms_gateway.SmsGateway | None
+
+
+def gateways_from_config(config: Mapping) -> Gateways:
+    return Gateways(
+        whatsapp_gateway.gateway_from_config(config), sms_gateway.gateway_from_config(config)
+    )
+
+
+def current_gateways() -> Gateways:
+    return gateways_from_config(current_app.config)
+
+
+def is_opted_out(session: Session, phone: str) -> bool:
+    return session.get(PhoneOptOut, phone) is not None
+
+
+def queue_message(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    channel: str,
+    recipient: str,
+    language: str,
+    text: Text,
+    association_id: int | None = None,
+    booking_id: int | None = None,
+    family_id: int | None = None,
+    user_id: int | None = None,
+    fallback_of_id: int | None = None,
+) -> PhoneMessage | None:
+    """Write a message to send after the commit, unless ``key`` was queued before or the
+    number said STOP; returns the new row or ``None``. Only flushes."""
+    if channel not in PHONE_CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    if is_opted_out(session, recipient):
+        return None
+    if session.scalar(select(PhoneMessage.id).where(PhoneMessage.key == key)) is not None:
+        return None
+    use_template = channel == WHATSAPP and bool(text.template)
+    message = PhoneMessage(
+        key=key,
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        language=language,
+        body=text.body,
+        template=text.template if use_template else "",
+        variables=json.dumps(text.variables if use_template else []),
+        association_id=association_id,
+        booking_id=booking_id,
+        family_id=family_id,
+        user_id=user_id,
+        fallback_of_id=fallback_of_id,
+        status=QUEUED,
+        attempts=0,
+        last_error="",
+        created_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():  # a concurrent twin is refused quietly
+            session.add(message)
+    except IntegrityError:
+        return None
+    schedule_delivery(session, message)
+    return message
+
+
+class _Delivery:
+    """The after-commit effect of a unit of work that queued messages: deliver just those."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.ids: list[int] = []
+        # Commands deliver what is pending themselves (``flask send-messages``).
+        self.for_request = has_request_context()
+
+    def __call__(self) -> None:
+        if self.for_request and sends_at_once():
+            deliver_pending(self.session, current_gateways(), only_ids=self.ids)
+
+
+def schedule_delivery(session: Session, message: PhoneMessage) -> None:
+    """Have ``message`` delivered once the current transaction commits (never if it rolls
+    back). The one place that decides *when* a message leaves."""
+    if message.id is None:
+        session.flush()
+    delivery = after_commit(session, _Delivery(session), key=QUEUED_KEY)
+    delivery.ids.append(message.id)
+
+
+def sends_at_once() -> bool:
+    """Whether messages leave right after their change commits (``MAIL_DELIVERY=request``)
+    or only from the scheduled ``flask send-messages`` (``worker``)."""
+    return current_app.config.get("MAIL_DELIVERY", "request") == "request"
+
+
+def requeue_stale(session: Session, now: datetime) -> int:
+    """Give back messages a dead worker left ``sending``; returns how many."""
+    result = session.execute(
+        update(PhoneMessage)
+        .where(PhoneMessage.status == SENDING, PhoneMessage.status_at < now - STALE_CLAIM)
+        .values(status=QUEUED)
+    )
+    return result.rowcount or 0
+
+
+def deliver_pending(
+    session: Session, gateways: Gateways, limit: int = 50, only_ids: list[int] | None = None
+) -> int:
+    """Deliver queued messages (``only_ids``: just those), oldest first, fallbacks included;
+    returns how many a provider accepted. Call it with no transaction of the caller's open:
+    it commits its own short ones."""
+    with write_transactions():
+        session.rollback()
+        requeue_stale(session, utcnow())
+        statement = select(PhoneMessage.id).where(
+            PhoneMessage.status == QUEUED, PhoneMessage.attempts < MAX_ATTEMPTS
+        )
+        if only_ids is not None:
+            statement = statement.where(PhoneMessage.id.in_(only_ids or [-1]))
+        ids = list(session.scalars(statement.order_by(PhoneMessage.id).limit(limit)))
+        session.commit()
+    sent = 0
+    while ids:
+        accepted, fallback_id = deliver_one(session, ids.pop(0), gateways)
+        sent += accepted
+        if fallback_id is not None:
+            ids.append(fallback_id)
+    return sent
+
+
+def deliver_one(
+    session: Session, message_id: int, gateways: Gateways
+) -> tuple[bool, int | None]:
+    """Send one queued message; returns whether it was accepted and the id of the fallback
+    queued if it failed. A message not ``queued`` (sent, claimed by another worker, blocked)
+    is left alone: retrying by id or by key never sends twice."""
+    with write_transactions():
+        session.rollback()
+        now = utcnow()
+        claimed = session.execute(
+            update(PhoneMessage)
+            .where(PhoneMessage.id == message_id, PhoneMessage.status == QUEUED)
+            .values(status=SENDING, attempts=PhoneMessage.attempts + 1, status_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            session.commit()
+            return False, None
+        message = session.get(PhoneMessage, message_id, populate_existing=True)
+        if is_opted_out(session, message.recipient):
+            message.status, message.status_at = BLOCKED, now
+            session.commit()
+            return False, None
+        outgoing = (
+            message.channel,
+            message.recipient,
+            message.body,
+            message.template,
+            json.loads(message.variables or "[]"),
+            message.language,
+        )
+        session.commit()
+    provider_id, error, transient = None, "", False
+    try:
+        provider_id = _send(gateways, *outgoing)
+    except MessagingUnavailable as failure:
+        error, transient = str(failure), True
+    except MessageRejected as failure:
+        error = str(failure)
+    with write_transactions():
+        session.rollback()
+        now = utcnow()
+        message = session.get(PhoneMessage, message_id, populate_existing=True)
+        fallback = None
+        if provider_id is not None:
+            message.status, message.provider_id = SENT, provider_id
+            message.sent_at = message.status_at = now
+            message.last_error = ""
+        elif transient and message.attempts < MAX_ATTEMPTS:
+            message.status, message.last_error = QUEUED, error[:2000]
+        else:
+            message.status, message.status_at, message.last_error = FAILED, now, error[:2000]
+            fallback = fall_back(session, message)
+        session.flush()
+        fallback_id = fallback.id if fallback is not None else None
+        session.commit()
+    return provider_id is not None, fallback_id
+
+
+def _send(gateways: Gateways, channel, recipient, body, template, variables, language) -> str:
+    if channel == WHATSAPP:
+        if gateways.whatsapp is None:
+            raise MessageRejected("whatsapp is not configured")
+        if template:
+            return gateways.whatsapp.send_template(recipient, template, language, variables)
+        return gateways.whatsapp.send_text(recipient, body)
+    if gateways.sms is None:
+        raise MessageRejected("sms is not configured")
+    return gateways.sms.send(recipient, body)
+
+
+def fall_back(session: Session, message: PhoneMessage) -> PhoneMessage | None:
+    """Queue the SMS that replaces a failed WhatsApp message (same words, plain text); an SMS
+    that fails has no phone fallback: its email twin went out anyway."""
+    if message.channel != WHATSAPP:
+        return None
+    base = message.key.removesuffix(f":{WHATSAPP}")
+    return queue_message(
+        session,
+        key=f"{base}:{SMS}",
+        kind=message.kind,
+        channel=SMS,
+        recipient=message.recipient,
+        language=message.language,
+        text=Text(message.body, "", []),
+        association_id=message.association_id,
+        booking_id=message.booking_id,
+        family_id=message.family_id,
+        user_id=message.user_id,
+        fallback_of_id=message.id,
+    )
+
+
+def record_callback(session: Session, provider: str, event_key: str) -> bool:
+    """Record a callback as applied; ``False`` when it was already (a redelivery)."""
+    exists = session.scalar(
+        select(MessageCallback.id).where(
+            MessageCallback.provider == provider, MessageCallback.event_key == event_key
+        )
+    )
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                MessageCallback(provider=provider, event_key=event_key[:160], received_at=utcnow())
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def apply_status(
+    session: Session, provider: str, provider_id: str, status: str, error: str = ""
+) -> str:
+    """Apply a verified delivery-status callback once; returns what happened."""
+    if not record_callback(session, provider, f"{provider_id}:{status}"):
+        return "duplicate"
+    message = session.scalar(select(PhoneMessage).where(PhoneMessage.provider_id == provider_id))
+    if message is None:
+        return "unknown"
+    now = utcnow()
+    if status == FAILED:
+        if message.status in (DELIVERED, READ, FAILED):
+            return "ignored"
+        message.status, message.status_at = FAILED, now
+        message.last_error = (error or f"{provider}: failed")[:2000]
+        fall_back(session, message)
+        return "failed"
+    if message.status == FAILED or _PROGRESS.get(status, 0) <= _PROGRESS.get(message.status, 0):
+        return "ignored"
+    message.status, message.status_at = status, now
+    return status
+
+
+def opt_out(session: Session, phone: str, channel: str) -> None:
+    """Stop every message to ``phone`` at once, those already queued included."""
+    if session.get(PhoneOptOut, phone) is None:
+        session.add(PhoneOptOut(phone=phone, channel=channel, opted_out_at=utcnow()))
+    session.execute(
+        update(PhoneMessage)
+        .where(PhoneMessage.recipient == phone, PhoneMessage.status == QUEUED)
+        .values(status=BLOCKED, status_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
+def receive(session: Session, channel: str, provider_id: str, sender: str, body: str) -> str:
+    """Apply a verified inbound message once: STOP/BAJA opts the number out; anything else is
+    kept for the association, on the sender's latest opted-in booking."""
+    if not record_callback(session, channel, f"in:{provider_id}"):
+        return "duplicate"
+    try:
+        phone = to_e164(sender)
+    except InvalidPhone:
+        return "ignored"
+    if is_stop(body):
+        opt_out(session, phone, channel)
+        return "opted_out"
+    booking = session.scalar(
+        select(Booking)
+        .where(Booking.message_phone == phone, Booking.message_opt_in_at.is_not(None))
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+        .limit(1)
+    )
+    session.add(
+        InboundMessage(
+            channel=channel,
+            sender=phone,
+            body=body.strip()[:2000],
+            booking_id=booking.id if booking else None,
+            association_id=booking.departure.experience.association_id if booking else None,
+            received_at=utcnow(),
+        )
+    )
+    session.flush()
+    return "received"
+
+
+def last_inbound(session: Session, booking: Booking) -> InboundMessage | None:
+    return session.scalar(
+        select(InboundMessage)
+        .where(InboundMessage.booking_id == booking.id)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(1)
+    )
+
+
+def can_reply(session: Session, booking: Booking, now: datetime) -> bool:
+    last = last_inbound(session, booking)
+    return last is not None and now - last.received_at <= REPLY_WINDOW
+
+
+#: The longest reply the box takes (an SMS splits beyond 160 characters; WhatsApp takes 4096).
+MAX_REPLY = 1000
+
+
+def reply_on_booking(session: Session, booking: Booking, body: str, now: datetime) -> PhoneMessage:
+    """Answer the visitor's last message on the channel they wrote on, as free text; only
+    within ``REPLY_WINDOW`` of it. Sending the same words twice (a double click) sends once."""
+    text = (body or "").strip()
+    if not text:
+        raise InvalidRequest(_l("Write a reply first."))
+    if len(text) > MAX_REPLY:
+        raise InvalidRequest(
+            _ln(
+                "A reply can be at most %(num)s character long.",
+                "A reply can be at most %(num)s characters long.",
+                MAX_REPLY,
+            )
+        )
+    last = last_inbound(session, booking)
+    if last is None or now - last.received_at > REPLY_WINDOW:
+        raise OutsideWindow()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    message = queue_message(
+        session,
+        key=f"booking:{booking.id}:reply:{last.id}:{digest}:{last.channel}",
+        kind="reply",
+        channel=last.channel,
+        recipient=last.sender,
+        language=booking.language,
+        text=Text(text, "", []),
+        association_id=booking.departure.experience.association_id,
+        booking_id=booking.id,
+    )
+    if message is None:
+        existing = session.scalar(
+            select(PhoneMessage).where(
+                PhoneMessage.key == f"booking:{booking.id}:reply:{last.id}:{digest}:{last.channel}"
+            )
+        )
+        if existing is None:  # not queued: the number said STOP
+            raise InvalidRequest(_l("This number asked not to receive messages any more."))
+        return existing
+    return message
