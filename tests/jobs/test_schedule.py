@@ -58,12 +58,20 @@ def test_two_schedulers_enqueue_each_periodic_job_once_per_period(app, session):
     assert "reconcile-payments@2026-12-04T12:55Z" in keys
 
     # Later in the same periods: nothing new.
-    assert _two_schedulers(app, NOW + timedelta(minutes=2)) == [[], []]
+    assert _two_schedulers(app, NOW + timedelta(seconds=20)) == [[], []]
+    # Two minutes on: only the jobs of every minute, once each.
+    added = _two_schedulers(app, NOW + timedelta(minutes=2))
+    assert sorted(added[0] + added[1]) == [
+        "deliver-webhooks@2026-12-04T13:04Z",
+        "send-messages@2026-12-04T13:04Z",
+    ]
     # The next five minutes: only what runs that often.
     added = _two_schedulers(app, NOW + timedelta(minutes=3))
     assert sorted(added[0] + added[1]) == [
+        "deliver-webhooks@2026-12-04T13:05Z",
         "expire-holds@2026-12-04T13:05Z",
         "finish-refunds@2026-12-04T13:05Z",
+        "send-messages@2026-12-04T13:05Z",
     ]
 
 

@@ -17,11 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..database import utcnow
+from ..i18n import available_locales
 from ..models import Notification, Schedule
-from ..services.booking import lifecycle, privacy, seat_check
+from ..services.booking import lifecycle, privacy, seat_check, waitlist
+from ..services.channels import webhooks
 from ..services.ledger import checks, releases
-from ..services.messages import outbox
-from ..services.operations import recurrence
+from ..services.messages import dispatch, outbox, phone_notices
+from ..services.operations import minimums, recurrence
 from ..services.payments import reconcile, refunds
 from ..services.payments.stripe_gateway import current_gateway
 from ..timefmt import display_zone, local_today
@@ -49,6 +51,10 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("forget-special-needs", every=DAY, at=7 * HOUR + 30 * MINUTE),
     Periodic("send-reminders", every=DAY, at=13 * HOUR),
     Periodic("prune-jobs", every=DAY, at=3 * HOUR),
+    Periodic("send-messages", every=MINUTE, description="WhatsApp/SMS messages waiting"),
+    Periodic("deliver-webhooks", every=MINUTE, description="resellers' webhook posts due"),
+    Periodic("offer-waitlist", every=5 * MINUTE, at=MINUTE),
+    Periodic("check-minimums", every=10 * MINUTE, at=2 * MINUTE),
 )
 
 
@@ -142,7 +148,50 @@ def forget_special_needs(session: Session, _payload: Payload, _key: str) -> None
 
 @job("send-reminders")
 def send_reminders(session: Session, _payload: Payload, _key: str) -> None:
-    outbox.queue_reminders(session, local_today(), display_zone())
+    today, zone = local_today(), display_zone()
+    outbox.queue_reminders(session, today, zone)
+    # Hosts and guides who chose WhatsApp/SMS: tomorrow's visitors and departures.
+    phone_notices.queue_family_visitors(session, today, zone)
+    phone_notices.queue_guide_tomorrow(session, today, zone)
+
+
+@job("send-messages")
+def send_messages(session: Session, _payload: Payload, _key: str) -> None:
+    """The WhatsApp/SMS rows waiting (a request's own delivery failed, or the site sends
+    from workers only): each message is claimed by one runner, so two never send it twice."""
+    session.commit()
+    dispatch.deliver_pending(session, dispatch.current_gateways())
+
+
+@job("deliver-webhooks")
+def deliver_webhooks(session: Session, _payload: Payload, _key: str) -> None:
+    session.commit()
+    webhooks.deliver_due(
+        session, utcnow(), policy=webhooks.UrlPolicy.from_config(current_app.config)
+    )
+
+
+@job("offer-waitlist")
+def offer_waitlist(session: Session, _payload: Payload, _key: str) -> None:
+    session.commit()
+    waitlist.offer_waitlist(
+        session,
+        utcnow(),
+        timedelta(minutes=current_app.config["WAITLIST_OFFER_MINUTES"]),
+        available_locales(),
+        card_ready=current_gateway() is not None,
+    )
+
+
+@job("check-minimums")
+def check_minimums(session: Session, _payload: Payload, _key: str) -> None:
+    session.commit()
+    minimums.check_minimums(
+        session,
+        utcnow(),
+        current_gateway(),
+        reason_locale=current_app.config["BABEL_DEFAULT_LOCALE"],
+    )
 
 
 @job("prune-jobs")
