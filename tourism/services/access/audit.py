@@ -39,6 +39,7 @@ PAYOUT_RECORDED = "payout.recorded"
 SPLIT_RULE_APPROVED = "split_rule.approved"
 DEPARTURE_CANCELLED = "departure.cancelled"
 ASSOCIATION_UPDATED = "association.updated"
+JOB_RETRIED = "job.retried"
 
 SYSTEM = "system"
 TOURIST = "tourist"
