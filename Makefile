@@ -7,7 +7,7 @@ STRIPE_EMULATOR_PORT ?= 8420
 MESSAGING_FAKE_PORT ?= 8430
 export FLASK_APP := tourism
 
-.PHONY: lock outdated setup translations db run serve test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe messaging-fake
+.PHONY: lock outdated setup translations db run serve worker scheduler test test-browser lint extract-messages update-messages stripe-emulator run-with-stripe messaging-fake
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ run: db
 ## serve: the same behind gunicorn (production-like; see gunicorn.conf.py)
 serve: db
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## worker, scheduler: the job queue's processes, each in its own terminal; `make run` does
+## not need them (a request's emails run in its process), periodic jobs do (docs/JOBS.md)
+worker: db
+	$(BIN)/flask worker
+
+scheduler: db
+	$(BIN)/flask scheduler
 
 ## test: set up and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: setup

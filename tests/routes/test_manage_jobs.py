@@ -11,7 +11,7 @@ from tests.routes import test_manage_access as shared
 from tests.routes.test_manage_access import EN, ES, login
 from tourism.database import utcnow
 from tourism.extensions import db
-from tourism.models import Job, JobState
+from tourism.models import AuditEvent, Job, JobState
 
 #: Fixtures shared with the other management tests (found by pytest under these names).
 admin, app, kallari, make = shared.admin, shared.app, shared.kallari, shared.make
@@ -56,6 +56,9 @@ def test_a_platform_admin_sees_failing_jobs_and_retries_a_dead_letter(client, ma
     assert job.state == JobState.QUEUED and job.attempts == 0 and job.run_at <= utcnow()
     page = client.get("/manage/jobs", headers=EN).get_data(as_text=True)
     assert "will run again now" in page
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "job.retried")).one()
+    assert event.target == f"jobs:{dead.id}" and event.detail == "send-email email:dead"
+    assert event.actor_id is not None
 
 
 def test_a_done_or_unknown_job_cannot_be_retried(client, make):

@@ -11,7 +11,7 @@ from flask import Flask
 
 from ..database import utcnow
 from ..extensions import db
-from ..jobs import periodic, schedule, store, worker
+from ..jobs import admin, periodic, schedule, store, worker
 from ..services.messages import outbox  # noqa: F401  (registers the send-email handler)
 from ..unit_of_work import unit_of_work
 
@@ -74,7 +74,7 @@ def retry_job_command(job_id: int) -> None:
     """Queue a dead or failing job to run again now, with its full number of tries."""
     try:
         with unit_of_work():
-            job = store.retry(db.session, job_id, utcnow())
+            job = admin.retry_job(db.session, job_id, utcnow())
     except store.NotRetriable as error:
         raise click.ClickException(f"Job {job_id} is not dead or waiting to retry.") from error
     click.echo(f"Job {job.id} ({job.kind} {job.key}) queued again.")

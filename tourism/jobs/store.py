@@ -98,7 +98,12 @@ class Claimed:
 def _due(now: datetime):
     return or_(
         and_(Job.state == JobState.QUEUED, Job.run_at <= now),
-        and_(Job.state == JobState.RUNNING, Job.locked_until < now),
+        # A lease run out on the last allowed try is for ``bury_abandoned``, not a new try.
+        and_(
+            Job.state == JobState.RUNNING,
+            Job.locked_until < now,
+            Job.attempts < Job.max_attempts,
+        ),
     )
 
 

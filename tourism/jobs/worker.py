@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..database import utcnow, write_transactions
@@ -127,7 +128,16 @@ class Worker:
         previous = self._handle_signals()
         try:
             while not self.stopping:
-                ran = self.run_next()
+                try:
+                    ran = self.run_next()
+                except DBAPIError:
+                    if burst or once:
+                        raise
+                    # The database is away or busy for a moment: wait, then look again.
+                    log.exception("could not claim a job; trying again shortly")
+                    self.session.rollback()
+                    time.sleep(max(poll, 1.0) * 5)
+                    continue
                 if once:
                     break
                 if not ran:

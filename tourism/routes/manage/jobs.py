@@ -8,10 +8,10 @@ from flask_babel import gettext as _
 
 from ...database import utcnow
 from ...extensions import db
-from ...jobs import store
+from ...jobs import admin, store
 from ...unit_of_work import unit_of_work
 from ..access import platform_admin_required
-from .blueprint import ID, bp, done, page
+from .blueprint import ID, acting_user, bp, done, page
 
 
 @bp.get("/jobs")
@@ -25,7 +25,7 @@ def jobs():
 def retry_job(job_id: int):
     try:
         with unit_of_work():
-            job = store.retry(db.session, job_id, utcnow())
+            job = admin.retry_job(db.session, job_id, utcnow(), acting_user())
             kind, key = job.kind, job.key
     except store.NotRetriable:
         abort(404)

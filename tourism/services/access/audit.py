@@ -40,6 +40,7 @@ SPLIT_RULE_APPROVED = "split_rule.approved"
 DEPARTURE_CANCELLED = "departure.cancelled"
 DEPARTURE_MINIMUM_CHECKED = "departure.minimum_checked"
 ASSOCIATION_UPDATED = "association.updated"
+JOB_RETRIED = "job.retried"
 
 SYSTEM = "system"
 TOURIST = "tourist"
