@@ -512,3 +512,20 @@ def test_negative_control_without_the_departure_lock_both_moves_oversell(
     later = session.get(Departure, departure_id)
     assert later.capacity == 2
     assert seats.seats_taken_on(session, departure_id, utcnow()) == 4  # oversold
+
+
+def test_a_missed_confirmation_is_repaired_by_reconcile(session, sold, gateway):
+    """Stripe took the money but no webhook came and the tourist closed the tab:
+    ``flask reconcile-payments`` finds the route's intent and confirms the route."""
+    from tourism.services.payments import reconcile
+
+    rb = sold["hold"]()
+    pay(gateway, rb)
+    session.commit()
+    report = reconcile.reconcile_payments(
+        session, gateway, utcnow(), utcnow() - timedelta(hours=1)
+    )
+    assert report.failed == [] and report.changed >= 1
+    session.refresh(rb)
+    assert rb.status == BookingStatus.CONFIRMED
+    assert checks.check(session) == []
