@@ -274,6 +274,12 @@ def test_an_association_cancels_one_leg_refunded_in_full_the_rest_stands(
     charge = gateway.retrieve_charge(refund.payment.charge_ref)
     assert sum(r.amount for r in charge.refunds) == second.total_cents
     assert checks.check(session) == []
+    # And against Stripe: the route's payment and the leg's refund as Stripe has them.
+    from tourism.services.payments import processor_check
+
+    report = processor_check.check_against_processor(session, gateway)
+    assert report.problems == [] and report.payments_checked == 1
+    assert report.refunds_checked == 1
     # The tourist is told in their language, with the route's page.
     (notice,) = session.scalars(
         select(Notification).where(Notification.kind == "departure_cancelled")
