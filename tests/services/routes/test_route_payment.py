@@ -274,6 +274,12 @@ def test_an_association_cancels_one_leg_refunded_in_full_the_rest_stands(
     charge = gateway.retrieve_charge(refund.payment.charge_ref)
     assert sum(r.amount for r in charge.refunds) == second.total_cents
     assert checks.check(session) == []
+    # And against Stripe: the route's payment and the leg's refund as Stripe has them.
+    from tourism.services.payments import processor_check
+
+    report = processor_check.check_against_processor(session, gateway)
+    assert report.problems == [] and report.payments_checked == 1
+    assert report.refunds_checked == 1
     # The tourist is told in their language, with the route's page.
     (notice,) = session.scalars(
         select(Notification).where(Notification.kind == "departure_cancelled")
@@ -512,3 +518,20 @@ def test_negative_control_without_the_departure_lock_both_moves_oversell(
     later = session.get(Departure, departure_id)
     assert later.capacity == 2
     assert seats.seats_taken_on(session, departure_id, utcnow()) == 4  # oversold
+
+
+def test_a_missed_confirmation_is_repaired_by_reconcile(session, sold, gateway):
+    """Stripe took the money but no webhook came and the tourist closed the tab:
+    ``flask reconcile-payments`` finds the route's intent and confirms the route."""
+    from tourism.services.payments import reconcile
+
+    rb = sold["hold"]()
+    pay(gateway, rb)
+    session.commit()
+    report = reconcile.reconcile_payments(
+        session, gateway, utcnow(), utcnow() - timedelta(hours=1)
+    )
+    assert report.failed == [] and report.changed >= 1
+    session.refresh(rb)
+    assert rb.status == BookingStatus.CONFIRMED
+    assert checks.check(session) == []

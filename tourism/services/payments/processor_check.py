@@ -21,6 +21,7 @@ from ...models import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    RoutePayment,
 )
 from ...unit_of_work import release
 from .stripe_gateway import GatewayError, PaymentDeclined, StripeGateway
@@ -63,7 +64,30 @@ def check_against_processor(session: Session, gateway: StripeGateway) -> Process
         p[0]: (p[7] or p[4]) if p[2] == PaymentStatus.MISMATCH else p[4] for p in payments
     }
     charges = {p[0]: p[8] for p in payments}
+    # A route's card payment: one intent for its legs, whose payments name no intent.
+    routes = [
+        (r.id, r.provider_ref, r.amount_cents, r.currency)
+        for r in session.execute(
+            select(RoutePayment)
+            .where(RoutePayment.status == PaymentStatus.SUCCEEDED)
+            .order_by(RoutePayment.id)
+        ).scalars()
+    ]
     release(session)
+
+    for rid, ref, amount, currency in routes:
+        report.payments_checked += 1
+        try:
+            intent = gateway.retrieve_intent(ref)
+        except (GatewayError, PaymentDeclined) as exc:
+            problem = f"route payment {rid} ({ref}): Stripe could not say ({exc})"
+            report.problems.append(problem[:300])
+            continue
+        if intent.status != "succeeded" or not intent.matches(amount, currency):
+            report.problems.append(
+                f"route payment {rid} ({ref}): {amount} {currency} here, "
+                f"{intent.amount_received} {intent.currency} {intent.status} at Stripe"
+            )
 
     for pid, ref, status, amount, currency, fee, received, received_currency, _ in payments:
         report.payments_checked += 1
