@@ -13,6 +13,7 @@ while true; do
   minute=$((10#$(date -u +%M)))
   hour=$((10#$(date -u +%H)))
   run send-emails
+  run send-messages
   if ((minute % 5 == 0)); then run expire-holds; fi
   if ((minute % 15 == 10)); then run reconcile-payments; fi
   if ((minute % 15 == 5)); then run finish-refunds; fi
