@@ -264,7 +264,7 @@ def main() -> None:
     fake = RunningFake(port)
     print("Messaging fake on", fake.url, "- set in the environment:")
     for name, value in fake.config().items():
-        print(f"  export {name}={value}")
+        print(f"  export {name}={value}", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -214,3 +214,13 @@ def test_messages_are_only_written_by_an_opted_in_booking(client, departure, mes
     client.post(f"/departures/{departure.id}/book", data=booking_form(departure))
     assert db.session.scalar(select(func.count(PhoneMessage.id))) == 0
     assert messaging_fake.state.sent == []
+
+
+def test_the_visitor_sees_their_opt_in_and_the_state_of_their_messages(
+    client, departure, messaging_fake
+):
+    response = client.post(f"/departures/{departure.id}/book", data=booking_form(departure))
+    page = client.get(response.headers["Location"], headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert "you asked for short messages about this booking by WhatsApp" in html
+    assert "Confirmation (WhatsApp): sent" in html

@@ -30,7 +30,8 @@ from ..services.booking import availability, statement
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
-from ..services.messages import rendering
+from ..services.messages import message_log, rendering
+from ..services.messages.phones import CHANNEL_LABELS
 from ..services.payments import intents, refunds
 from ..services.payments import online as payments
 from ..services.payments.stripe_gateway import GatewayError, current_gateway
@@ -178,6 +179,13 @@ def _manage_context(booking, error: DomainError | None = None) -> dict:
         "breakdown": _breakdown_of(booking),
         "money": statement.money_summary(booking),
         "qr_svg": Markup(rendering.qr_svg(booking.reference)) if confirmed else None,  # noqa: S704 (segno's own SVG of our reference)
+        # WhatsApp/SMS: read only for a visitor who asked for them.
+        "phone_messages": message_log.booking_conversation(db.session, booking)
+        if booking.message_opt_in_at
+        else [],
+        "phone_channels": CHANNEL_LABELS,
+        "message_kinds": message_log.KIND_LABELS,
+        "message_states": message_log.STATUS_LABELS,
     }
 
 

@@ -24,7 +24,10 @@ PUBLIC_URL = "https://chakra.example"
 @pytest.fixture
 def app(make_app, messaging_fake):
     app = make_app(
-        **messaging_fake.config(), PUBLIC_URL=PUBLIC_URL, MESSAGING_READ_TIMEOUT=0.5
+        **messaging_fake.config(),
+        PUBLIC_URL=PUBLIC_URL,
+        MESSAGING_READ_TIMEOUT=0.5,
+        MAIL_BACKEND="memory",
     )
     messaging_fake.state.slow_seconds = 1.5
     with app.app_context():
@@ -353,3 +356,29 @@ def test_guides_hear_of_tomorrows_departures_with_head_counts_and_needs(
     assert "4 people" in sent["variables"][0]
     assert "1 booking with special needs" in sent["variables"][0]
     assert "vegetarian" not in str(sent)
+
+
+def test_send_reminders_messages_tourists_families_and_guides_then_send_messages_retries(
+    app, session, make, messaging_fake
+):
+    today, zone = local_today(), display_zone()
+    family = make.family(message_phone="+593987654321", message_consent_at=utcnow())
+    experience = make.experience(association=family.association)
+    make.stop(experience, family=family)
+    departure = make.departure(
+        experience, starts_at=local_to_utc(today + timedelta(days=1), time(9, 0), zone)
+    )
+    opted_in(make, departure=departure)
+    session.commit()
+    messaging_fake.state.fail_next("whatsapp", "500")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["send-reminders"])
+    assert result.exit_code == 0, result.output
+    assert "Queued 1 reminder(s); sent 1 email(s)." in result.output
+    assert "Queued 1 family/guide notice(s); sent 1 WhatsApp/SMS message(s)." in result.output
+    result = runner.invoke(args=["send-messages"])
+    assert "Sent 1 WhatsApp/SMS message(s)." in result.output
+    assert sorted(m["template"] for m in messaging_fake.state.sent) == [
+        "booking_reminder",
+        "family_visitors",
+    ]
