@@ -258,3 +258,32 @@ def test_a_weather_cancellation_undoes_a_prepaid_sale(world):
         cancel_departure(db.session, world["departure"], "River too high", None, utcnow())
     assert reseller_postings.owed(db.session, world["reseller"]) == 0
     assert checks.check(db.session) == []
+
+
+def test_a_prepaid_sale_is_released_once_the_visit_happened(world):
+    from tourism.models import Stop
+    from tourism.models.ledger import AccountState
+    from tourism.services.ledger import releases
+    from tourism.services.operations import checkin
+
+    _prepaid(world)
+    booking = _sell(world).booking
+    departure = world["departure"]
+    stop = db.session.scalars(
+        select(Stop).where(Stop.experience_id == departure.experience_id)
+    ).one()
+    after_start = departure.starts_at + timedelta(hours=1)
+    held = reseller_postings.sale_shares(db.session, booking)
+    family = next(a for a in held if a.kind == AccountKind.FAMILY)
+    with unit_of_work():
+        checkin.confirm_stop_visited(db.session, departure, stop, world["guide"], after_start)
+        releases.release_departure(db.session, departure, after_start)
+        releases.release_departure(db.session, departure, after_start)  # once only
+    available = ledger.account(
+        db.session, AccountKind.FAMILY, family=family.family, state=AccountState.AVAILABLE
+    )
+    assert -ledger.balance(db.session, available) == held[family] > 0
+    after = reseller_postings.sale_shares(db.session, booking)
+    assert all(a.state == AccountState.AVAILABLE for a in after)
+    assert sum(after.values()) == booking.total_cents - booking_commission(booking, 1_250)
+    assert checks.check(db.session) == []
