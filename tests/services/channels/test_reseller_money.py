@@ -12,7 +12,7 @@ from tests.factories import SPLIT_PARTS
 from tourism.database import utcnow, write_transactions
 from tourism.errors import DomainError
 from tourism.extensions import db
-from tourism.models import LedgerEntry, LedgerTransaction, Role
+from tourism.models import BookingStatus, LedgerEntry, LedgerTransaction, Role
 from tourism.models.ledger import AccountKind, TransactionKind
 from tourism.services.channels import products, resellers, reservations
 from tourism.services.ledger import checks, reseller_postings, split_rules
@@ -286,4 +286,28 @@ def test_a_prepaid_sale_is_released_once_the_visit_happened(world):
     after = reseller_postings.sale_shares(db.session, booking)
     assert all(a.state == AccountState.AVAILABLE for a in after)
     assert sum(after.values()) == booking.total_cents - booking_commission(booking, 1_250)
+    assert checks.check(db.session) == []
+
+
+def test_the_ledger_check_sees_a_prepaid_sale_out_of_step(world):
+    """Negative control: a confirmed prepaid booking without its sale is reported."""
+    _prepaid(world)
+    body = {
+        "productId": world["experience"].slug,
+        "optionId": "DEFAULT",
+        "availabilityId": str(world["departure"].id),
+        "unitItems": [{"unitId": "adult"}],
+    }
+    now = utcnow()
+    with unit_of_work():
+        channel = reservations.reserve(db.session, world["reseller"], body, now, TERMS)
+        booking = channel.booking
+        booking.transition(BookingStatus.CONFIRMED)  # confirmed without the service
+        booking.confirmed_at = now
+        booking.hold_expires_at = None
+    assert checks.check(db.session) == [
+        f"prepaid booking {booking.reference} is confirmed but its sale is not posted"
+    ]
+    with unit_of_work():
+        reseller_postings.post_sale(db.session, booking, now)
     assert checks.check(db.session) == []
