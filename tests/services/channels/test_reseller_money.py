@@ -311,3 +311,13 @@ def test_the_ledger_check_sees_a_prepaid_sale_out_of_step(world):
     with unit_of_work():
         reseller_postings.post_sale(db.session, booking, now)
     assert checks.check(db.session) == []
+
+
+def test_the_impact_receipt_leaves_the_commission_out(world):
+    from tourism.services.messages.impact import impact_breakdown
+
+    booking = _sell(world).booking
+    _cash(world, booking, booking.total_cents)
+    breakdown, from_ledger = impact_breakdown(db.session, booking)
+    assert from_ledger
+    assert breakdown.total_cents == booking.total_cents - booking_commission(booking, 1_250)
