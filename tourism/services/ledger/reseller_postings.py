@@ -158,6 +158,9 @@ def record_receipt(
 
     The same ``token`` (one per form) records one receipt, however often it is sent. Refused
     with nothing changed: no amount, or more than the reseller owes."""
+    # One receipt of a reseller at a time: two sent together cannot both pass the "no more
+    # than owed" check (PostgreSQL row lock; SQLite's write transaction already serialises).
+    session.execute(select(Reseller.id).where(Reseller.id == reseller.id).with_for_update())
     found = session.scalar(select(ResellerReceipt).where(ResellerReceipt.token == token))
     if found is not None:
         if found.reseller_id != reseller.id:
