@@ -120,3 +120,18 @@ def test_a_revoked_key_is_refused_with_an_answer_in_the_cache(client, world):
     world["reseller"].key_revoked_at = utcnow()
     db.session.commit()
     _ask(client, world["key"], "/availability", world["query"], status=403)
+
+
+def test_a_commission_per_experience_shows_in_the_next_answer(client, world, make):
+    from tourism.services.channels import resellers
+
+    body = {**world["query"], "localDate": world["query"]["localDateStart"]}
+    del body["localDateStart"], body["localDateEnd"]
+    net = _ask(client, world["key"], "/availability", body).get_json()[0]["unitPricing"][0]["net"]
+    assert net == 4500 - 450
+    resellers.set_rate(
+        db.session, make.user(), world["reseller"], world["experience"], 2_500, utcnow()
+    )
+    db.session.commit()
+    net = _ask(client, world["key"], "/availability", body).get_json()[0]["unitPricing"][0]["net"]
+    assert net == 4500 - 1125

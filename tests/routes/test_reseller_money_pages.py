@@ -158,3 +158,22 @@ def test_an_admin_sets_the_webhook_and_sees_the_secret_once(client, admin, kalla
     assert client.post(f"{url}/remove").status_code == 303
     db.session.expire_all()
     assert db.session.get(type(reseller), reseller.id).webhook_url is None
+
+
+def test_the_reseller_form_marks_a_reseller_prepaid(client, admin, kallari, make):
+    cacao = make.experience(association=kallari)
+    reseller, _ = make.reseller(kallari, experiences=[cacao])
+    db.session.commit()
+    form = {
+        "name": reseller.name,
+        "contact_email": reseller.contact_email,
+        "contact_phone": reseller.contact_phone,
+        "commission": "10",
+        "experiences": [str(cacao.id)],
+        "prepaid": "y",
+    }
+    assert client.post(f"/manage/resellers/{reseller.id}/edit", data=form).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(reseller), reseller.id).prepaid is True
+    listing = client.get(f"/manage/associations/{kallari.id}/resellers", headers=EN)
+    assert f"/manage/resellers/{reseller.id}/statement" in listing.get_data(as_text=True)

@@ -12,7 +12,7 @@ from tests.factories import SPLIT_PARTS
 from tourism.database import utcnow, write_transactions
 from tourism.errors import DomainError
 from tourism.extensions import db
-from tourism.models import LedgerEntry, LedgerTransaction, Role
+from tourism.models import BookingStatus, LedgerEntry, LedgerTransaction, Role
 from tourism.models.ledger import AccountKind, TransactionKind
 from tourism.services.channels import products, resellers, reservations
 from tourism.services.ledger import checks, reseller_postings, split_rules
@@ -258,3 +258,66 @@ def test_a_weather_cancellation_undoes_a_prepaid_sale(world):
         cancel_departure(db.session, world["departure"], "River too high", None, utcnow())
     assert reseller_postings.owed(db.session, world["reseller"]) == 0
     assert checks.check(db.session) == []
+
+
+def test_a_prepaid_sale_is_released_once_the_visit_happened(world):
+    from tourism.models import Stop
+    from tourism.models.ledger import AccountState
+    from tourism.services.ledger import releases
+    from tourism.services.operations import checkin
+
+    _prepaid(world)
+    booking = _sell(world).booking
+    departure = world["departure"]
+    stop = db.session.scalars(
+        select(Stop).where(Stop.experience_id == departure.experience_id)
+    ).one()
+    after_start = departure.starts_at + timedelta(hours=1)
+    held = reseller_postings.sale_shares(db.session, booking)
+    family = next(a for a in held if a.kind == AccountKind.FAMILY)
+    with unit_of_work():
+        checkin.confirm_stop_visited(db.session, departure, stop, world["guide"], after_start)
+        releases.release_departure(db.session, departure, after_start)
+        releases.release_departure(db.session, departure, after_start)  # once only
+    available = ledger.account(
+        db.session, AccountKind.FAMILY, family=family.family, state=AccountState.AVAILABLE
+    )
+    assert -ledger.balance(db.session, available) == held[family] > 0
+    after = reseller_postings.sale_shares(db.session, booking)
+    assert all(a.state == AccountState.AVAILABLE for a in after)
+    assert sum(after.values()) == booking.total_cents - booking_commission(booking, 1_250)
+    assert checks.check(db.session) == []
+
+
+def test_the_ledger_check_sees_a_prepaid_sale_out_of_step(world):
+    """Negative control: a confirmed prepaid booking without its sale is reported."""
+    _prepaid(world)
+    body = {
+        "productId": world["experience"].slug,
+        "optionId": "DEFAULT",
+        "availabilityId": str(world["departure"].id),
+        "unitItems": [{"unitId": "adult"}],
+    }
+    now = utcnow()
+    with unit_of_work():
+        channel = reservations.reserve(db.session, world["reseller"], body, now, TERMS)
+        booking = channel.booking
+        booking.transition(BookingStatus.CONFIRMED)  # confirmed without the service
+        booking.confirmed_at = now
+        booking.hold_expires_at = None
+    assert checks.check(db.session) == [
+        f"prepaid booking {booking.reference} is confirmed but its sale is not posted"
+    ]
+    with unit_of_work():
+        reseller_postings.post_sale(db.session, booking, now)
+    assert checks.check(db.session) == []
+
+
+def test_the_impact_receipt_leaves_the_commission_out(world):
+    from tourism.services.messages.impact import impact_breakdown
+
+    booking = _sell(world).booking
+    _cash(world, booking, booking.total_cents)
+    breakdown, from_ledger = impact_breakdown(db.session, booking)
+    assert from_ledger
+    assert breakdown.total_cents == booking.total_cents - booking_commission(booking, 1_250)

@@ -8,7 +8,16 @@ from __future__ import annotations
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from ...models import Dispute, Payment, PaymentStatus, Refund, RefundStatus
+from ...models import (
+    Booking,
+    BookingStatus,
+    ChannelBooking,
+    Dispute,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 from ...models.ledger import (
     SETTLEMENT_KINDS,
     LedgerAccount,
@@ -35,7 +44,9 @@ def check(session: Session) -> list[str]:
       we keep of the payment: its amount if it succeeded, minus succeeded refunds and lost
       disputes. New kinds of posting plug in by naming the payment and using those accounts;
     - every succeeded payment has its split posted (a ``payment`` or ``cash`` transaction
-      naming it: ``services.postings`` posts one when the money arrives).
+      naming it: ``services.postings`` posts one when the money arrives);
+    - every confirmed booking of a prepaid reseller has its sale posted and standing, and
+      every cancelled one has it reversed (``reseller_postings``).
     """
     return [
         *_unbalanced_transactions(session),
@@ -44,7 +55,35 @@ def check(session: Session) -> list[str]:
         *_mismatched_references(session),
         *_payments_that_do_not_match(session),
         *_succeeded_payments_not_posted(session),
+        *_prepaid_sales_out_of_step(session),
     ]
+
+
+def _prepaid_sales_out_of_step(session: Session) -> list[str]:
+    reversal = aliased(LedgerTransaction)
+    standing = select(LedgerTransaction.id).where(
+        LedgerTransaction.booking_id == Booking.id,
+        LedgerTransaction.kind == TransactionKind.RESELLER_SALE,
+        ~select(reversal.id).where(reversal.reverses_id == LedgerTransaction.id).exists(),
+    )
+    rows = session.execute(
+        select(Booking.reference, Booking.status, standing.exists())
+        .join(ChannelBooking, ChannelBooking.booking_id == Booking.id)
+        .where(
+            ChannelBooking.prepaid.is_(True),
+            Booking.total_cents > 0,
+            Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CANCELLED)),
+            Booking.confirmed_at.is_not(None),
+        )
+        .order_by(Booking.id)
+    )
+    problems = []
+    for reference, status, posted in rows:
+        if status == BookingStatus.CONFIRMED and not posted:
+            problems.append(f"prepaid booking {reference} is confirmed but its sale is not posted")
+        elif status == BookingStatus.CANCELLED and posted:
+            problems.append(f"prepaid booking {reference} is cancelled but its sale still stands")
+    return problems
 
 
 def _succeeded_payments_not_posted(session: Session) -> list[str]:

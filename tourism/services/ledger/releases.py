@@ -36,6 +36,7 @@ from ...models import (
 from ...models.ledger import AccountKind, AccountState, LedgerAccount, TransactionKind
 from ...money import allocate
 from . import journal as ledger
+from . import reseller_postings
 from .postings import remaining_shares
 
 PENDING = AccountState.PENDING
@@ -108,6 +109,54 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
                 _release(session, payment, f"stop visit {visit.id}", family_accounts, now)
         others = [a for a in held if a.kind != AccountKind.FAMILY or a.family_id is None]
         _release(session, payment, f"departure {departure.id} started", others, now)
+    # Prepaid resellers' sales: the same releases, per booking (no payment reached us).
+    for booking in reseller_postings.prepaid_sales(session, departure.id):
+        held = reseller_postings.sale_shares(session, booking)
+        for visit in visits:
+            stop = session.get(Stop, visit.stop_id)
+            if stop.family_id is not None:
+                family_accounts = [
+                    a
+                    for a in held
+                    if a.kind == AccountKind.FAMILY and a.family_id == stop.family_id
+                ]
+                _release_sale(
+                    session, booking, f"stop visit {visit.id}", held, family_accounts, now
+                )
+        others = [a for a in held if a.kind != AccountKind.FAMILY or a.family_id is None]
+        _release_sale(session, booking, f"departure {departure.id} started", held, others, now)
+
+
+def _release_sale(
+    session: Session,
+    booking: Booking,
+    memo: str,
+    held: dict[LedgerAccount, int],
+    accounts: Iterable[LedgerAccount],
+    at: datetime,
+) -> None:
+    """``_release`` for a prepaid reseller's sale: once per booking and memo."""
+    kind = TransactionKind.RELEASE
+    found = ledger.find_transaction(
+        session, kind, booking_id=booking.id, payment_id=None, memo=memo
+    )
+    if found is not None:
+        return
+    lines = []
+    for account in accounts:
+        cents = held.get(account, 0)
+        if cents and account.state == PENDING:
+            lines += [(account, cents), (ledger.available_twin(session, account), -cents)]
+    if lines:
+        ledger.post(
+            session,
+            kind=kind,
+            lines=lines,
+            booking=booking,
+            memo=memo,
+            currency=booking.currency,
+            at=at,
+        )
 
 
 def _guide_ids(session: Session, departure: Departure) -> list[int]:

@@ -10,7 +10,8 @@ for us. Two transactions, in the confirmation's database transaction:
   (commission debited, receivable credited). What is left on the receivable is what the
   reseller owes: the price less its commission.
 
-Cancelling the booking reverses both (the reseller gives its guest the money back). Money
+Once the visit happened, the shares are released like a payment's (``releases``). Cancelling
+the booking reverses both (the reseller gives its guest the money back). Money
 received from the reseller (``record_receipt``) moves from the receivable to the bank; a
 receipt is recorded once per form token, and never for more than the reseller owes.
 """
@@ -21,13 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest
 from ...models import Booking, BookingStatus, ChannelBooking, Reseller, User
 from ...models.channels import ResellerReceipt
-from ...models.ledger import AccountKind, LedgerTransaction, TransactionKind
+from ...models.ledger import (
+    BENEFICIARY_KINDS,
+    AccountKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionKind,
+)
 from . import journal as ledger
 from .postings import booking_commission, share_lines
 
@@ -92,6 +100,45 @@ def reverse_sale(session: Session, booking: Booking) -> None:
         ledger.reverse(session, posted, memo=f"booking {booking.reference} cancelled")
 
 
+def sale_shares(session: Session, booking: Booking) -> dict[LedgerAccount, int]:
+    """What each beneficiary account still holds of a prepaid booking's sale (positive cents
+    only): the sale, its reversal and its releases, which name the booking and no payment."""
+    query = (
+        select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_cents))
+        .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .join(LedgerAccount, LedgerEntry.account_id == LedgerAccount.id)
+        .where(
+            LedgerTransaction.booking_id == booking.id,
+            LedgerTransaction.payment_id.is_(None),
+            LedgerAccount.kind.in_(BENEFICIARY_KINDS),
+        )
+        .group_by(LedgerEntry.account_id)
+        .order_by(LedgerEntry.account_id)
+    )
+    sums = {account_id: -int(total) for account_id, total in session.execute(query)}
+    accounts = session.scalars(select(LedgerAccount).where(LedgerAccount.id.in_(list(sums))))
+    return {a: sums[a.id] for a in accounts if sums[a.id] > 0}
+
+
+def prepaid_sales(session: Session, departure_id: int) -> list[Booking]:
+    """The departure's confirmed bookings sold by prepaid resellers (their sale posted)."""
+    posted = select(LedgerTransaction.id).where(
+        LedgerTransaction.booking_id == Booking.id,
+        LedgerTransaction.kind == TransactionKind.RESELLER_SALE,
+    )
+    return list(
+        session.scalars(
+            select(Booking)
+            .where(
+                Booking.departure_id == departure_id,
+                Booking.status == BookingStatus.CONFIRMED,
+                posted.exists(),
+            )
+            .order_by(Booking.id)
+        )
+    )
+
+
 def owed(session: Session, reseller: Reseller) -> int:
     """What the reseller owes us now, in cents (its receivable's balance)."""
     account = ledger.account(session, AccountKind.RESELLER_RECEIVABLE, reseller=reseller)
@@ -111,6 +158,9 @@ def record_receipt(
 
     The same ``token`` (one per form) records one receipt, however often it is sent. Refused
     with nothing changed: no amount, or more than the reseller owes."""
+    # One receipt of a reseller at a time: two sent together cannot both pass the "no more
+    # than owed" check (PostgreSQL row lock; SQLite's write transaction already serialises).
+    session.execute(select(Reseller.id).where(Reseller.id == reseller.id).with_for_update())
     found = session.scalar(select(ResellerReceipt).where(ResellerReceipt.token == token))
     if found is not None:
         if found.reseller_id != reseller.id:

@@ -13,7 +13,8 @@ app), the host families of all the experience's stops.
 
 **Which amounts.** From the ledger when the booking's payments were posted: per party, what
 the beneficiary accounts hold of each payment (``postings.remaining_shares``, after any
-refund), with the processor's recorded fee as the processing line. The part of the total no
+refund), with the processor's recorded fee as the processing line; a reseller's commission
+is left out (the receipt says where the community's money went). The part of the total no
 posted payment covers (e.g. cash the guide has not recorded yet) is shared by the booking's
 rule, as ``transparency`` does. No posting and no rule: no amounts, only the families.
 """
@@ -105,6 +106,8 @@ def impact_breakdown(session: Session, booking: Booking) -> tuple[Breakdown | No
             continue
         covered += payment.amount_cents
         for account, cents in postings.remaining_shares(session, payment).items():
+            if account.kind not in _KIND_PARTY:
+                continue  # a reseller's commission: the agency's, not the community's
             totals[_KIND_PARTY[account.kind]] += cents
             if account.family_id is not None:
                 family_ids.add(account.family_id)
