@@ -382,3 +382,68 @@ def test_send_reminders_messages_tourists_families_and_guides_then_send_messages
         "booking_reminder",
         "family_visitors",
     ]
+
+
+def _message_jobs(session):
+    from tourism.models import Job
+
+    return {
+        job.key: job
+        for job in session.scalars(select(Job).where(Job.kind == dispatch.SEND_MESSAGE))
+    }
+
+
+def test_each_message_is_a_job_retried_with_backoff_and_its_fallback_gets_its_own(
+    session, make, messaging_fake
+):
+    from sqlalchemy import update
+
+    from tourism.jobs.worker import Worker
+    from tourism.models import Job, JobState
+
+    booking = opted_in(make)
+    session.commit()
+    notifications.queue(session, booking, "confirmed")
+    session.rollback()  # a rolled-back change leaves no job either
+    assert _message_jobs(session) == {}
+
+    queue_confirmation(session, booking)
+    (message,) = rows(session)
+    (job,) = _message_jobs(session).values()
+    assert job.key == f"phone:{message.id}" and job.state == JobState.QUEUED
+
+    # The provider is down: the job fails, backs off, and the next try sends it.
+    messaging_fake.state.fail_next("whatsapp", "500")
+    worker = Worker(session, kinds={dispatch.SEND_MESSAGE})
+    worker.run(burst=True)
+    session.expire_all()
+    job = _message_jobs(session)[f"phone:{message.id}"]
+    assert job.state == JobState.QUEUED and job.attempts == 1 and job.run_at > utcnow()
+    session.execute(update(Job).where(Job.id == job.id).values(run_at=utcnow()))
+    session.commit()
+    worker.run(burst=True)
+    session.expire_all()
+    assert _message_jobs(session)[f"phone:{message.id}"].state == JobState.DONE
+    assert len(messaging_fake.state.sent_on("whatsapp")) == 1
+
+    # Run again (a job retried by hand): nothing is sent twice.
+    dispatch.send_message(session, {"message_id": message.id}, f"phone:{message.id}")
+    assert len(messaging_fake.state.sent_on("whatsapp")) == 1
+
+
+def test_a_refused_message_falls_back_to_an_sms_with_its_own_job(
+    session, make, messaging_fake
+):
+    from tourism.jobs.worker import Worker
+    from tourism.models import JobState
+
+    booking = opted_in(make)
+    queue_confirmation(session, booking)
+    messaging_fake.state.fail_next("whatsapp", "reject")
+    Worker(session, kinds={dispatch.SEND_MESSAGE}).run(burst=True)
+    session.expire_all()
+    whatsapp, sms = rows(session)
+    jobs = _message_jobs(session)
+    assert jobs[f"phone:{whatsapp.id}"].state == JobState.DONE
+    assert jobs[f"phone:{sms.id}"].state == JobState.DONE
+    assert sms.status == "sent" and len(messaging_fake.state.sent_on("sms")) == 1

@@ -1,10 +1,10 @@
-"""WhatsApp and SMS messages: a row in the transaction of the change, delivery after commit.
+"""WhatsApp and SMS messages: a row in the transaction of the change, delivered by a job.
 
 ``queue_message`` writes a ``PhoneMessage`` in the caller's transaction (its unique ``key``
 means a replayed event never queues it twice) and hands it to ``schedule_delivery``, the one
-door to delivery: today it delivers right after the commit of a request (as the email outbox
-does with ``MAIL_DELIVERY=request``) and leaves the rest to ``flask send-messages``;
-tomorrow it can put a job on a queue instead, and nothing else has to change.
+door to delivery: it enqueues a ``send-message`` job in the same transaction (docs/JOBS.md),
+which runs right after the commit of a request with ``MAIL_DELIVERY=request`` and in a
+worker otherwise; the periodic ``send-messages`` sweeps up anything still waiting.
 
 Delivery (``deliver_pending``) claims each row with a conditional update (``queued`` →
 ``sending``) in a short transaction, calls the provider with no transaction open (nothing
@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select, update
@@ -36,6 +36,8 @@ from sqlalchemy.orm import Session
 
 from ...database import utcnow, write_transactions
 from ...errors import DomainError, InvalidRequest
+from ...jobs.queue import enqueue
+from ...jobs.registry import job
 from ...models import Booking, InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
 from ...models.messaging import (
     BLOCKED,
@@ -48,7 +50,6 @@ from ...models.messaging import (
     SMS,
     WHATSAPP,
 )
-from ...unit_of_work import after_commit
 from . import sms_gateway, whatsapp_gateway
 from .phone_errors import MessageRejected, MessagingUnavailable
 from .phone_texts import Text
@@ -62,8 +63,6 @@ MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(minutes=10)
 #: WhatsApp takes free text only this long after the recipient's last message.
 REPLY_WINDOW = timedelta(hours=24)
-#: ``Session.info`` key of the ids this unit of work queued.
-QUEUED_KEY = "queued_phone_message_ids"
 #: Status order: a callback never moves a message back (``read`` then a late ``delivered``).
 _PROGRESS = {QUEUED: 0, SENDING: 0, SENT: 1, DELIVERED: 2, READ: 3}
 
@@ -148,27 +147,33 @@ def queue_message(
     return message
 
 
-class _Delivery:
-    """The after-commit effect of a unit of work that queued messages: deliver just those."""
+#: The job that sends one message (``send_message``).
+SEND_MESSAGE = "send-message"
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.ids: list[int] = []
-        # Commands deliver what is pending themselves (``flask send-messages``).
-        self.for_request = has_request_context()
 
-    def __call__(self) -> None:
-        if self.for_request and sends_at_once():
-            deliver_pending(self.session, current_gateways(), only_ids=self.ids)
+class MessageNotSent(RuntimeError):
+    """The provider could not take the message yet: the job is tried again with backoff."""
 
 
 def schedule_delivery(session: Session, message: PhoneMessage) -> None:
-    """Have ``message`` delivered once the current transaction commits (never if it rolls
-    back). The one place that decides *when* a message leaves."""
+    """Enqueue the job that delivers ``message``, in the current transaction (a rolled-back
+    change sends nothing). The one place that decides *when* a message leaves: a request's
+    jobs run right after its commit with ``MAIL_DELIVERY=request``, otherwise a worker's."""
     if message.id is None:
         session.flush()
-    delivery = after_commit(session, _Delivery(session), key=QUEUED_KEY)
-    delivery.ids.append(message.id)
+    enqueue(session, SEND_MESSAGE, {"message_id": message.id}, key=f"phone:{message.id}")
+
+
+@job(SEND_MESSAGE, max_attempts=MAX_ATTEMPTS + 1)
+def send_message(session: Session, payload: dict, _key: str) -> None:
+    """Deliver one message unless it left already (the claim makes a second run a no-op);
+    raises while the provider cannot take it, so the job backs off and tries again. A
+    fallback SMS gets its own job."""
+    session.commit()
+    deliver_one(session, payload["message_id"], current_gateways())
+    message = session.get(PhoneMessage, payload["message_id"], populate_existing=True)
+    if message is not None and message.status == QUEUED and message.attempts < MAX_ATTEMPTS:
+        raise MessageNotSent(message.last_error or "the provider could not take it")
 
 
 def sends_at_once() -> bool:
