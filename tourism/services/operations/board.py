@@ -130,7 +130,11 @@ def _rows(session: Session, departures: list[Departure], now: datetime) -> list[
             Booking.departure_id.in_(rows),
             Booking.status.in_((BookingStatus.HELD, BookingStatus.CONFIRMED)),
         )
-        .options(selectinload(Booking.lines), selectinload(Booking.payments))
+        .options(
+            selectinload(Booking.lines),
+            selectinload(Booking.payments),
+            selectinload(Booking.channel),
+        )
     ).scalars()
     for booking in bookings:
         row = rows[booking.departure_id]

@@ -99,6 +99,8 @@ def confirmed_bookings(session: Session, departure_ids: list[int]) -> dict[int, 
         .options(
             selectinload(Booking.lines).selectinload(BookingLine.price_category),
             selectinload(Booking.payments).selectinload(Payment.refunds),
+            # A prepaid reseller's booking has nothing to collect (``due_on_arrival_cents``).
+            selectinload(Booking.channel),
         )
         .order_by(Booking.contact_name, Booking.id)
     ).scalars()
