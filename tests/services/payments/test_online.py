@@ -280,3 +280,48 @@ def test_without_stripe_only_pay_on_arrival_is_offered(make):
     experience = make.experience(payment_options="card,deposit,on_arrival")
     assert payments.offered_methods(experience, None) == ["on_arrival"]
     assert db.session.scalar(select(func.count(Booking.id))) == 0
+
+
+def test_each_owed_refund_is_a_job_retried_until_stripe_pays_it_once(make, gateway, pay_app):
+    from tourism.jobs.worker import Worker
+    from tourism.models import Job, JobState
+    from tourism.services.payments.stripe_gateway import StripeGateway
+
+    booking = held_booking(make)
+    pay(gateway, booking)
+    intents.sync_booking(db.session, booking, gateway, utcnow())
+    db.session.commit()
+    # Cancelled with no gateway at hand (a command, a crash before the after-commit step):
+    # the refund is owed and its job is queued in the same transaction.
+    refunds.cancel_departure(db.session, booking.departure, "Río crecido", None, utcnow())
+    db.session.commit()
+    (refund,) = db.session.scalars(select(Refund)).all()
+    job = db.session.scalar(select(Job).where(Job.key == f"refund:{refund.id}"))
+    assert job.kind == refunds.PAY_REFUND and job.state == JobState.QUEUED
+
+    # Stripe unreachable: the job fails and backs off; the refund stays owed.
+    pay_app.extensions["stripe_gateway"] = StripeGateway.from_config(
+        {**pay_app.config, "STRIPE_API_BASE": "http://127.0.0.1:9"}
+    )
+    worker = Worker(db.session, kinds={refunds.PAY_REFUND})
+    worker.run(burst=True)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.state == JobState.QUEUED and job.attempts == 1 and job.last_error
+    assert db.session.get(Refund, refund.id).provider_ref is None
+
+    # Stripe back: the retry pays it, once.
+    pay_app.extensions["stripe_gateway"] = gateway
+    db.session.execute(
+        Job.__table__.update().where(Job.id == job.id).values(run_at=utcnow())
+    )
+    db.session.commit()
+    worker.run(burst=True)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).state == JobState.DONE
+    paid = db.session.get(Refund, refund.id)
+    assert paid.provider_ref
+    assert db.session.get(Booking, booking.id).payments[0].refunded_cents == booking.total_cents
+    refunds.pay_refund(db.session, {"refund_id": refund.id}, job.key)  # run again by hand
+    charge = gateway.retrieve_charge(db.session.get(Refund, refund.id).payment.charge_ref)
+    assert len(charge.refunds) == 1

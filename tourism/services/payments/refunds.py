@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from ... import faults
 from ...errors import DomainError, InvalidRequest
+from ...jobs.queue import enqueue
+from ...jobs.registry import job
 from ...models import (
     Booking,
     BookingStatus,
@@ -34,7 +36,13 @@ from ..booking import lifecycle as booking_service
 from ..channels import webhooks
 from ..ledger import postings, reseller_postings
 from ..messages import outbox as notifications
-from .stripe_gateway import GatewayError, PaymentDeclined, RefundInfo, StripeGateway
+from .stripe_gateway import (
+    GatewayError,
+    PaymentDeclined,
+    RefundInfo,
+    StripeGateway,
+    current_gateway,
+)
 
 
 class PaymentsUnavailable(DomainError):
@@ -82,6 +90,31 @@ def refund_payment(
     return refund.amount_cents
 
 
+#: The job that pays one owed refund (``pay_refund``).
+PAY_REFUND = "pay-refund"
+
+
+class RefundNotPaid(RuntimeError):
+    """Stripe could not be reached or is not configured: the job tries again with backoff."""
+
+
+@job(PAY_REFUND, max_attempts=8)
+def pay_refund(session: Session, payload: dict, _key: str) -> None:
+    """The pay-refund job, enqueued with every refund owed: pays it unless it was paid
+    already (right after its commit, or by ``finish-refunds``), so a cancelled departure's
+    many refunds are each retried with backoff and end as a dead letter if Stripe never
+    takes them. A refund Stripe declines is recorded as failed, and the job is done."""
+    gateway = current_gateway()
+    if gateway is None:
+        raise RefundNotPaid("Stripe is not configured on this site")
+    session.commit()
+    try:
+        pay_owed_refund(session, payload["refund_id"], gateway)
+    except GatewayError as exc:
+        release(session)
+        raise RefundNotPaid(str(exc)[:500]) from exc
+
+
 def owe_refund(session: Session, payment: Payment, amount_cents: int, reason: str) -> Refund | None:
     """Record that ``amount_cents`` of ``payment`` is owed back, never more than is left of it
     (received, less every refund paid or owed). Idempotent per payment and reason."""
@@ -110,6 +143,8 @@ def owe_refund(session: Session, payment: Payment, amount_cents: int, reason: st
     )
     session.add(refund)
     session.flush()
+    # Paid after the commit; the job is what makes sure, with retries (``pay_refund``).
+    enqueue(session, PAY_REFUND, {"refund_id": refund.id}, key=f"refund:{refund.id}")
     booking = payment.booking
     audit.record(
         session,
