@@ -447,3 +447,56 @@ def test_a_refused_message_falls_back_to_an_sms_with_its_own_job(
     assert jobs[f"phone:{whatsapp.id}"].state == JobState.DONE
     assert jobs[f"phone:{sms.id}"].state == JobState.DONE
     assert sms.status == "sent" and len(messaging_fake.state.sent_on("sms")) == 1
+
+
+def test_a_guide_hears_when_put_on_or_taken_off_departures_one_message_per_change(
+    session, make, gateways, messaging_fake
+):
+    from tourism.models import Role
+    from tourism.services.operations import assignments, guides
+
+    association = make.association()
+    admin = make.user(memberships=[(association, Role.ADMIN)])
+    guide = make.user(
+        memberships=[(association, Role.GUIDE)],
+        message_phone="+593981112244",
+        message_consent_at=utcnow(),
+        locale="en",
+    )
+    quiet = make.user(memberships=[(association, Role.GUIDE)])  # no consent: email only
+    experience = make.experience(association)
+    single, *many = [
+        make.departure(experience, starts_in=timedelta(days=3 + n)) for n in range(4)
+    ]
+    session.commit()
+
+    from tourism.database import write_transactions
+
+    with write_transactions():
+        guides.assign_guide(session, single, guide, "lead", admin, utcnow())
+        guides.assign_guide(session, single, quiet, "assistant", admin, utcnow())
+        session.commit()
+        results = assignments.assign_guide_to_departures(
+            session,
+            experience,
+            assignments.Selection(departure_ids=tuple(d.id for d in many)),
+            guide,
+            "assistant",
+            admin,
+            utcnow(),
+            display_zone(),
+        )
+        session.commit()
+        guides.unassign_guide(session, single, guide, admin, utcnow())
+        session.commit()
+    assert len(results) == 3
+
+    changes = rows(session, kind="guide_assignments")
+    assert [m.recipient for m in changes] == ["+593981112244"] * 3  # the quiet guide: none
+    dispatch.deliver_pending(session, gateways)
+    texts = [m["variables"][0] for m in messaging_fake.state.sent_on("whatsapp")]
+    title = experience.text("en").title
+    assert texts[0].startswith("you now guide:") and texts[0].count(title) == 1
+    assert texts[1].startswith("you now guide:") and texts[1].count(title) == 3
+    assert texts[1].count("; ") == 2
+    assert texts[2].startswith("you no longer guide:") and texts[2].count(title) == 1

@@ -33,6 +33,7 @@ KIND_LABELS = {
     "family_visitors": _l("Visitors tomorrow"),
     "family_payout": _l("Payout"),
     "guide_tomorrow": _l("Departures tomorrow"),
+    "guide_assignments": _l("Departures changed"),
     "reply": _l("Reply"),
     "inbound": _l("From the visitor"),
 }

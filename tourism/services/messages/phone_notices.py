@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -242,3 +242,35 @@ def queue_guide_tomorrow(session: Session, today: date, zone: ZoneInfo) -> int:
             is not None
         )
     return queued
+
+
+def queue_guide_assignments(
+    session: Session,
+    user: User,
+    added: list[Departure],
+    removed: list[Departure],
+    now: datetime,
+) -> PhoneMessage | None:
+    """Tell a consenting guide that a manager put them on (``added``) or took them off
+    (``removed``) departures: one message per change, however many departures it touched."""
+    if not (added or removed) or user.message_consent_at is None or not user.message_phone:
+        return None
+    language = _language(user.locale)
+    text = phone_texts.guide_assignments_text(
+        language,
+        [(d.starts_at, phone_texts.title_of(d.experience, language)) for d in added],
+        [(d.starts_at, phone_texts.title_of(d.experience, language)) for d in removed],
+    )
+    channel = _channel(user.message_channel)
+    first = (added or removed)[0]
+    return dispatch.queue_message(
+        session,
+        key=f"guide:{user.id}:assignments:{now.isoformat(timespec='microseconds')}:{channel}",
+        kind="guide_assignments",
+        channel=channel,
+        recipient=user.message_phone,
+        language=language,
+        text=text,
+        association_id=first.experience.association_id,
+        user_id=user.id,
+    )

@@ -28,6 +28,7 @@ TEMPLATES = {
     "family_visitors": "family_visitors",
     "family_payout": "family_payout",
     "guide_tomorrow": "guide_tomorrow",
+    "guide_assignments": "guide_assignments",
 }
 
 
@@ -179,4 +180,38 @@ def guide_tomorrow_text(language: str, departures: list[tuple]) -> Text:
             _("Chakra Routes, your departures tomorrow: %(departures)s.", departures=lines),
             TEMPLATES["guide_tomorrow"],
             [lines],
+        )
+
+
+#: At most this many departures are named in one assignment message; the rest are counted.
+NAMED_DEPARTURES = 5
+
+
+def _departure_list(departures: list[tuple]) -> str:
+    named = [
+        _("%(when)s %(title)s", when=when(starts_at), title=title)
+        for starts_at, title in departures[:NAMED_DEPARTURES]
+    ]
+    more = len(departures) - NAMED_DEPARTURES
+    if more > 0:
+        named.append(ngettext("%(num)s more", "%(num)s more", more))
+    return "; ".join(named)
+
+
+def guide_assignments_text(language: str, added: list[tuple], removed: list[tuple]) -> Text:
+    """A guide's departures changed: ``(starts_at, title)`` of those they were put on and
+    of those they were taken off, in order."""
+    with force_locale(message_locale(language)):
+        parts = []
+        if added:
+            parts.append(_("you now guide: %(departures)s", departures=_departure_list(added)))
+        if removed:
+            parts.append(
+                _("you no longer guide: %(departures)s", departures=_departure_list(removed))
+            )
+        changes = " / ".join(parts)
+        return Text(
+            _("Chakra Routes, your departures changed: %(changes)s.", changes=changes),
+            TEMPLATES["guide_assignments"],
+            [changes],
         )

@@ -37,6 +37,7 @@ from ...models import (
 )
 from ..access import tenancy
 from ..booking.availability import lock_departure
+from ..messages import phone_notices
 from .guides import GuideConflict, NotAGuide, assignment_of, is_guide_of, lock_guide, place_guide
 
 #: The most departures one batch may touch (a year of a daily route).
@@ -194,7 +195,11 @@ def assign_guide_to_departures(
     departures = select_departures(session, experience, selection, zone)
     if not departures:
         raise NothingSelected(_l("There are no departures on those days."))
-    return _place_each(session, departures, user, role, now)
+    results = _place_each(session, departures, user, role, now)
+    # One message for the whole change, not one per departure.
+    added = [r.departure for r in results if r.outcome == Outcome.ASSIGNED]
+    phone_notices.queue_guide_assignments(session, user, added, [], now)
+    return results
 
 
 # Default guides of a schedule ---------------------------------------------------------------

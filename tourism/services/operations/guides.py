@@ -29,6 +29,7 @@ from ...models import (
 from ...timefmt import fmt_datetime
 from ..access import tenancy
 from ..booking.availability import lock_departure
+from ..messages import phone_notices
 
 #: Longer time off is a leave of absence, handled by the association, not this form.
 MAX_TIME_OFF = timedelta(days=366)
@@ -150,7 +151,11 @@ def assign_guide(
     """
     if not is_manager(acting_user, departure):
         raise NotFound()
-    return place_guide(session, departure, user, role, now)
+    before = assignment_of(session, departure, user)
+    assignment = place_guide(session, departure, user, role, now)
+    if before is None:
+        phone_notices.queue_guide_assignments(session, user, [departure], [], now)
+    return assignment
 
 
 def place_guide(
@@ -210,6 +215,7 @@ def unassign_guide(
         raise NotFound()
     session.delete(assignment)
     session.flush()
+    phone_notices.queue_guide_assignments(session, user, [], [departure], now)
 
 
 def is_guide_of(user: User, association_id: int) -> bool:
