@@ -118,6 +118,37 @@ def prepare_payment(
         pending_ref, attempt = None, len(payments) + 1
     reference, new_attempt = booking.reference, len(payments) + 1
     release(session)  # no transaction, so no lock, while Stripe answers
+    intent, attempt, setup_id, setup_secret = open_intent(
+        gateway,
+        pending_ref,
+        attempt,
+        new_attempt,
+        amount,
+        currency,
+        metadata={"booking_id": str(booking_id), "booking_reference": reference},
+        key=f"booking-{booking_id}",
+        now=now,
+    )
+    return PreparedPayment(booking_id, attempt, amount, currency, intent, setup_id, setup_secret)
+
+
+def open_intent(
+    gateway: StripeGateway,
+    pending_ref: str | None,
+    attempt: int,
+    new_attempt: int,
+    amount: int,
+    currency: str,
+    *,
+    metadata: dict[str, str],
+    key: str,
+    now: datetime,
+) -> tuple[IntentInfo, int, str, str]:
+    """The PaymentIntent to pay ``amount``: the pending one (``pending_ref``) while Stripe
+    still takes it for that amount, else a new one for attempt ``new_attempt``; and a
+    SetupIntent for the card form. Outside any transaction. Returns the intent, the attempt
+    it belongs to, and the SetupIntent's id and secret; ``PaymentRefused`` when Stripe
+    refuses."""
     intent = None
     try:
         if pending_ref:
@@ -132,19 +163,15 @@ def prepare_payment(
             intent = gateway.create_intent(
                 amount,
                 currency,
-                metadata={
-                    "booking_id": str(booking_id),
-                    "booking_reference": reference,
-                    "attempt": str(attempt),
-                },
-                idempotency_key=f"booking-{booking_id}-attempt-{attempt}",
+                metadata={**metadata, "attempt": str(attempt)},
+                idempotency_key=f"{key}-attempt-{attempt}",
             )
         setup_id, setup_secret = gateway.create_setup_intent(
-            idempotency_key=f"booking-{booking_id}-attempt-{attempt}-card-{now.timestamp()}"
+            idempotency_key=f"{key}-attempt-{attempt}-card-{now.timestamp()}"
         )
     except PaymentDeclined as exc:
         raise PaymentRefused() from exc
-    return PreparedPayment(booking_id, attempt, amount, currency, intent, setup_id, setup_secret)
+    return intent, attempt, setup_id, setup_secret
 
 
 def record_payment_start(

@@ -56,7 +56,7 @@ from ..ledger import postings
 from ..routes import booking as route_booking_service
 from ..routes import changes, notices, settlement
 from . import refunds
-from .online import PAYABLE_STATUSES, CardDeclined, NothingToPay, PaymentRefused
+from .online import CardDeclined, NothingToPay, open_intent
 from .refunds import require_gateway
 from .stripe_gateway import IntentInfo, PaymentDeclined, StripeGateway
 
@@ -128,31 +128,17 @@ def start_route_payment(
         pending_ref, attempt = pending.provider_ref, pending.attempt
     new_attempt = len(route_booking.payments) + 1
     release(session)  # no transaction, so no lock, while Stripe answers
-    intent = None
-    try:
-        if pending_ref:
-            intent = gateway.retrieve_intent(pending_ref)
-            if intent.status not in PAYABLE_STATUSES or (intent.amount, intent.currency) != (
-                amount,
-                currency,
-            ):
-                intent, attempt = None, new_attempt
-        if intent is None:
-            intent = gateway.create_intent(
-                amount,
-                currency,
-                metadata={
-                    "route_booking_id": str(rb_id),
-                    "route_booking_reference": reference,
-                    "attempt": str(attempt),
-                },
-                idempotency_key=f"route-booking-{rb_id}-attempt-{attempt}",
-            )
-        setup_id, setup_secret = gateway.create_setup_intent(
-            idempotency_key=f"route-booking-{rb_id}-attempt-{attempt}-card-{now.timestamp()}"
-        )
-    except PaymentDeclined as exc:
-        raise PaymentRefused() from exc
+    intent, attempt, setup_id, setup_secret = open_intent(
+        gateway,
+        pending_ref,
+        attempt,
+        new_attempt,
+        amount,
+        currency,
+        metadata={"route_booking_id": str(rb_id), "route_booking_reference": reference},
+        key=f"route-booking-{rb_id}",
+        now=now,
+    )
 
     route_booking = session.get(RouteBooking, rb_id)
     lock_route(session, route_booking)
