@@ -40,19 +40,36 @@ def _capabilities() -> products.Capabilities:
     return products.Capabilities(pricing="octo/pricing" in asked, content="octo/content" in asked)
 
 
+#: Answered from the response cache when they can be: their key is checked against the
+#: database only on a miss (``_reseller``). A hit is an answer given to this very key while
+#: it was valid, and revoking a key (any write to ``resellers``) empties the cache at once.
+CACHED_ENDPOINTS = frozenset({"octo.availability_calendar", "octo.availability"})
+
+
 @bp.before_request
 def _authenticate():
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise errors.OctoError(errors.UNAUTHORIZED, "Send your API key as a Bearer token")
-    reseller = resellers.reseller_for_key(db.session, key.strip())
-    if reseller is None:
+    g.octo_key = resellers.key_digest(key.strip())
+    if g.octo_key is None:
         raise errors.OctoError(errors.UNAUTHORIZED, "The API key is not valid")
-    if not reseller.is_active:
-        raise errors.OctoError(errors.FORBIDDEN, "The API key was revoked")
-    g.reseller = reseller
     g.octo_caps = _capabilities()
+    if request.endpoint not in CACHED_ENDPOINTS:
+        _reseller()
+
+
+def _reseller():
+    """The reseller of the request's key, checked once: unknown (401) or revoked (403)."""
+    if "reseller" not in g:
+        reseller = resellers.reseller_for_digest(db.session, g.octo_key)
+        if reseller is None:
+            raise errors.OctoError(errors.UNAUTHORIZED, "The API key is not valid")
+        if not reseller.is_active:
+            raise errors.OctoError(errors.FORBIDDEN, "The API key was revoked")
+        g.reseller = reseller
+    return g.reseller
 
 
 @bp.after_request
@@ -163,16 +180,17 @@ def product_detail(product_id: str):
 
 
 def _product_and_units(body: dict):
-    experience = products.get_product(db.session, g.reseller, body.get("productId"))
+    experience = products.get_product(db.session, _reseller(), body.get("productId"))
     products.check_option(body.get("optionId"))
     return experience, products.parse_units(experience, body.get("units"))
 
 
 def _availability_key() -> str:
     """Resellers poll availability far more than anything else; an answer depends on the
-    reseller (its products and commission), the capabilities, the language and the query."""
+    reseller (its products and commission: the key names it), the capabilities, the
+    language and the query."""
     return (
-        f"octo:{g.reseller.id}:{','.join(g.octo_caps.names)}:{current_locale()}:"
+        f"octo:{g.octo_key}:{','.join(g.octo_caps.names)}:{current_locale()}:"
         f"{request.path}:{body_digest()}"
     )
 
@@ -180,6 +198,7 @@ def _availability_key() -> str:
 @bp.post("/availability/calendar")
 @cached_query(_availability_key)
 def availability_calendar():
+    _reseller()  # a cache miss: the key is checked now
     body = _body()
     experience, wanted = _product_and_units(body)
     first = products.parse_day(body.get("localDateStart"), "localDateStart")
@@ -192,6 +211,7 @@ def availability_calendar():
 @bp.post("/availability")
 @cached_query(_availability_key)
 def availability():
+    _reseller()  # a cache miss: the key is checked now
     body = _body()
     experience, wanted = _product_and_units(body)
     ids = body.get("availabilityIds")

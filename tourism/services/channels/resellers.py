@@ -140,14 +140,26 @@ def revoke_key(session: Session, actor: User, reseller: Reseller, now: datetime)
     )
 
 
+def key_digest(key: str) -> str | None:
+    """What a key is stored as (its hash), or ``None`` when it cannot be one of ours."""
+    if not key or len(key) > 100 or not key.startswith(KEY_PREFIX):
+        return None
+    return hash_token(key)
+
+
+def reseller_for_digest(session: Session, digest: str | None) -> Reseller | None:
+    """The reseller whose key has this digest (check ``is_active``: it may be revoked)."""
+    if digest is None:
+        return None
+    return session.execute(
+        select(Reseller).where(Reseller.key_hash == digest)
+    ).scalar_one_or_none()
+
+
 def reseller_for_key(session: Session, key: str) -> Reseller | None:
     """The reseller whose key this is (check ``is_active``: it may be revoked), else
     ``None`` (unknown or malformed)."""
-    if not key or len(key) > 100 or not key.startswith(KEY_PREFIX):
-        return None
-    return session.execute(
-        select(Reseller).where(Reseller.key_hash == hash_token(key))
-    ).scalar_one_or_none()
+    return reseller_for_digest(session, key_digest(key))
 
 
 def list_resellers(session: Session, association: Association) -> list[Reseller]:
