@@ -13,7 +13,7 @@ from tests.routes.test_manage_access import EN, login, member
 from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import Family, InboundMessage, PhoneMessage, Role
-from tourism.services.messages import dispatch
+from tourism.services.messages import conversations
 
 PHONE = "+593991234567"
 ES = {"Accept-Language": "es"}
@@ -144,5 +144,5 @@ def test_family_consent_needs_a_valid_number_and_is_recorded_with_its_time(
 
 def test_the_reply_window_is_24_hours(app, make, kallari):
     booking = _booking_that_wrote(make, kallari, minutes_ago=23 * 60)
-    assert dispatch.can_reply(db.session, booking, utcnow())
-    assert not dispatch.can_reply(db.session, booking, utcnow() + timedelta(hours=2))
+    assert conversations.can_reply(db.session, booking, utcnow())
+    assert not conversations.can_reply(db.session, booking, utcnow() + timedelta(hours=2))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..database import utcnow
 from ..extensions import csrf, db
-from ..services.messages import dispatch, sms_gateway, whatsapp_gateway
+from ..services.messages import conversations, sms_gateway, whatsapp_gateway
 from ..services.messages.phone_errors import SignatureError
 from ..services.payments import webhooks
 from ..services.payments.stripe_gateway import GatewayError, current_gateway
@@ -106,11 +106,11 @@ def whatsapp_event():
 
     def apply(session) -> None:
         for update in statuses:
-            dispatch.apply_status(
+            conversations.apply_status(
                 session, "whatsapp", update.provider_id, update.status, update.error
             )
         for message in inbound:
-            dispatch.receive(session, "whatsapp", message.provider_id, message.sender,
+            conversations.receive(session, "whatsapp", message.provider_id, message.sender,
                              message.body)
 
     body, status = _apply_callbacks(apply)
@@ -146,7 +146,7 @@ def sms_status():
         return jsonify(result="ignored"), 200
     error = form.get("ErrorCode", "")
     body, code = _apply_callbacks(
-        lambda session: dispatch.apply_status(
+        lambda session: conversations.apply_status(
             session, "sms", sid, status, f"sms: error {error}" if error else ""
         )
     )
@@ -162,7 +162,7 @@ def sms_inbound():
     sid, sender, text = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
     if sid and sender:
         body, code = _apply_callbacks(
-            lambda session: dispatch.receive(session, "sms", sid, sender, text)
+            lambda session: conversations.receive(session, "sms", sid, sender, text)
         )
         if code != 200:
             return jsonify(body), code

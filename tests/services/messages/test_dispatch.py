@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tourism.database import utcnow
 from tourism.models import InboundMessage, Notification, PhoneMessage, PhoneOptOut
-from tourism.services.messages import dispatch, phone_notices
+from tourism.services.messages import conversations, dispatch, phone_notices
 from tourism.services.messages import outbox as notifications
 from tourism.services.messages.mail import MemoryMailer
 from tourism.timefmt import display_zone, local_to_utc, local_today
@@ -206,7 +206,7 @@ def test_stop_or_baja_opts_the_number_out_at_once(
 ):
     booking = opted_in(make)
     queue_confirmation(session, booking)
-    assert dispatch.receive(session, "whatsapp", "wamid.in1", PHONE, word) == "opted_out"
+    assert conversations.receive(session, "whatsapp", "wamid.in1", PHONE, word) == "opted_out"
     session.commit()
     assert session.get(PhoneOptOut, PHONE) is not None
     assert rows(session)[0].status == "blocked"
@@ -234,10 +234,10 @@ def test_statuses_apply_once_and_never_go_back(session, make, gateways, messagin
     queue_confirmation(session, booking)
     dispatch.deliver_pending(session, gateways)
     provider_id = rows(session)[0].provider_id
-    assert dispatch.apply_status(session, "whatsapp", provider_id, "read") == "read"
-    assert dispatch.apply_status(session, "whatsapp", provider_id, "read") == "duplicate"
-    assert dispatch.apply_status(session, "whatsapp", provider_id, "delivered") == "ignored"
-    assert dispatch.apply_status(session, "whatsapp", "wamid.unknown", "read") == "unknown"
+    assert conversations.apply_status(session, "whatsapp", provider_id, "read") == "read"
+    assert conversations.apply_status(session, "whatsapp", provider_id, "read") == "duplicate"
+    assert conversations.apply_status(session, "whatsapp", provider_id, "delivered") == "ignored"
+    assert conversations.apply_status(session, "whatsapp", "wamid.unknown", "read") == "unknown"
     session.commit()
     assert rows(session)[0].status == "read"
 
@@ -247,7 +247,7 @@ def test_a_failed_status_falls_back_to_sms(session, make, gateways, messaging_fa
     queue_confirmation(session, booking)
     dispatch.deliver_pending(session, gateways)
     provider_id = rows(session)[0].provider_id
-    assert dispatch.apply_status(session, "whatsapp", provider_id, "failed", "x") == "failed"
+    assert conversations.apply_status(session, "whatsapp", provider_id, "failed", "x") == "failed"
     session.commit()
     dispatch.deliver_pending(session, gateways)
     session.expire_all()
@@ -262,10 +262,10 @@ def test_inbound_text_lands_on_the_booking_and_can_be_answered_within_24_hours(
 ):
     booking = opted_in(make)
     session.commit()
-    assert dispatch.receive(session, "whatsapp", "wamid.in2", PHONE, "Can I bring a dog?") == (
+    assert conversations.receive(session, "whatsapp", "wamid.in2", PHONE, "Can I bring a dog?") == (
         "received"
     )
-    assert dispatch.receive(session, "whatsapp", "wamid.in2", PHONE, "Can I bring a dog?") == (
+    assert conversations.receive(session, "whatsapp", "wamid.in2", PHONE, "Can I bring a dog?") == (
         "duplicate"
     )
     session.commit()
@@ -273,15 +273,15 @@ def test_inbound_text_lands_on_the_booking_and_can_be_answered_within_24_hours(
     assert (inbound.booking_id, inbound.body) == (booking.id, "Can I bring a dog?")
     messaging_fake.state.window_open.add(PHONE.lstrip("+"))
     now = utcnow()
-    reply = dispatch.reply_on_booking(session, booking, "Yes, on a leash.", now)
-    again = dispatch.reply_on_booking(session, booking, "Yes, on a leash.", now)
+    reply = conversations.reply_on_booking(session, booking, "Yes, on a leash.", now)
+    again = conversations.reply_on_booking(session, booking, "Yes, on a leash.", now)
     session.commit()
     assert again.id == reply.id
     dispatch.deliver_pending(session, gateways)
     (sent,) = messaging_fake.state.sent_on("whatsapp")
     assert sent["body"] == "Yes, on a leash." and "template" not in sent
-    with pytest.raises(dispatch.OutsideWindow):
-        dispatch.reply_on_booking(session, booking, "Later", now + timedelta(hours=25))
+    with pytest.raises(conversations.OutsideWindow):
+        conversations.reply_on_booking(session, booking, "Later", now + timedelta(hours=25))
 
 
 def test_free_text_whatsapp_refuses_outside_its_window_falls_back_to_sms(
@@ -289,9 +289,9 @@ def test_free_text_whatsapp_refuses_outside_its_window_falls_back_to_sms(
 ):
     booking = opted_in(make)
     session.commit()
-    dispatch.receive(session, "whatsapp", "wamid.in3", PHONE, "Hello?")
+    conversations.receive(session, "whatsapp", "wamid.in3", PHONE, "Hello?")
     session.commit()
-    dispatch.reply_on_booking(session, booking, "Hello!", utcnow())
+    conversations.reply_on_booking(session, booking, "Hello!", utcnow())
     session.commit()
     dispatch.deliver_pending(session, gateways)
     session.expire_all()

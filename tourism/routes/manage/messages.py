@@ -11,7 +11,7 @@ from ...errors import DomainError
 from ...extensions import db
 from ...forms.manage import ReplyForm
 from ...models import Association, Booking
-from ...services.messages import dispatch, message_log
+from ...services.messages import conversations, message_log
 from ...services.messages.phones import CHANNEL_LABELS
 from ...unit_of_work import unit_of_work
 from ..access import managers_only
@@ -46,7 +46,7 @@ def _conversation_page(booking, form, status: int = 200, error=None):
         association=booking.departure.experience.association,
         booking=booking,
         entries=message_log.booking_conversation(db.session, booking),
-        can_reply=dispatch.can_reply(db.session, booking, utcnow()),
+        can_reply=conversations.can_reply(db.session, booking, utcnow()),
         form=form,
     )
 
@@ -62,7 +62,7 @@ def booking_messages(booking_id: int):
         return _conversation_page(booking, form, 400)
     try:
         with unit_of_work():
-            dispatch.reply_on_booking(db.session, booking, form.body.data, utcnow())
+            conversations.reply_on_booking(db.session, booking, form.body.data, utcnow())
     except DomainError as error:
         return _conversation_page(booking, form, error.status_code, error)
     return done(_("Your reply is on its way."), "manage.booking_messages", booking_id=booking_id)

@@ -1,0 +1,182 @@
+"""What comes back from the providers, and answers to it: delivery-status callbacks (applied
+once, never backwards; a failed WhatsApp falls back to SMS), STOP/BAJA opt-outs, inbound text
+put on the sender's booking, and the association's reply inside WhatsApp's 24-hour window.
+Sending is ``dispatch``'s."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ...database import utcnow
+from ...errors import DomainError, InvalidRequest
+from ...models import Booking, InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
+from ...models.messaging import BLOCKED, DELIVERED, FAILED, QUEUED, READ, SENT
+from .dispatch import SENDING, fall_back, queue_message
+from .phone_texts import Text
+from .phones import InvalidPhone, is_stop, to_e164
+
+#: WhatsApp takes free text only this long after the recipient's last message.
+REPLY_WINDOW = timedelta(hours=24)
+#: Status order: a callback never moves a message back (``read`` then a late ``delivered``).
+_PROGRESS = {QUEUED: 0, SENDING: 0, SENT: 1, DELIVERED: 2, READ: 3}
+
+
+class OutsideWindow(DomainError):
+    status_code = 409
+    default_message = _l(
+        "WhatsApp accepts a reply only within 24 hours of the visitor's last message; "
+        "write to them by email instead."
+    )
+
+
+def record_callback(session: Session, provider: str, event_key: str) -> bool:
+    """Record a callback as applied; ``False`` when it was already (a redelivery)."""
+    exists = session.scalar(
+        select(MessageCallback.id).where(
+            MessageCallback.provider == provider, MessageCallback.event_key == event_key
+        )
+    )
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                MessageCallback(provider=provider, event_key=event_key[:160], received_at=utcnow())
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def apply_status(
+    session: Session, provider: str, provider_id: str, status: str, error: str = ""
+) -> str:
+    """Apply a verified delivery-status callback once; returns what happened."""
+    if not record_callback(session, provider, f"{provider_id}:{status}"):
+        return "duplicate"
+    message = session.scalar(select(PhoneMessage).where(PhoneMessage.provider_id == provider_id))
+    if message is None:
+        return "unknown"
+    now = utcnow()
+    if status == FAILED:
+        if message.status in (DELIVERED, READ, FAILED):
+            return "ignored"
+        message.status, message.status_at = FAILED, now
+        message.last_error = (error or f"{provider}: failed")[:2000]
+        fall_back(session, message)
+        return "failed"
+    if message.status == FAILED or _PROGRESS.get(status, 0) <= _PROGRESS.get(message.status, 0):
+        return "ignored"
+    message.status, message.status_at = status, now
+    return status
+
+
+def opt_out(session: Session, phone: str, channel: str) -> None:
+    """Stop every message to ``phone`` at once, those already queued included."""
+    if session.get(PhoneOptOut, phone) is None:
+        session.add(PhoneOptOut(phone=phone, channel=channel, opted_out_at=utcnow()))
+    session.execute(
+        update(PhoneMessage)
+        .where(PhoneMessage.recipient == phone, PhoneMessage.status == QUEUED)
+        .values(status=BLOCKED, status_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
+def receive(session: Session, channel: str, provider_id: str, sender: str, body: str) -> str:
+    """Apply a verified inbound message once: STOP/BAJA opts the number out; anything else is
+    kept for the association, on the sender's latest opted-in booking."""
+    if not record_callback(session, channel, f"in:{provider_id}"):
+        return "duplicate"
+    try:
+        phone = to_e164(sender)
+    except InvalidPhone:
+        return "ignored"
+    if is_stop(body):
+        opt_out(session, phone, channel)
+        return "opted_out"
+    booking = session.scalar(
+        select(Booking)
+        .where(Booking.message_phone == phone, Booking.message_opt_in_at.is_not(None))
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+        .limit(1)
+    )
+    session.add(
+        InboundMessage(
+            channel=channel,
+            sender=phone,
+            body=body.strip()[:2000],
+            booking_id=booking.id if booking else None,
+            association_id=booking.departure.experience.association_id if booking else None,
+            received_at=utcnow(),
+        )
+    )
+    session.flush()
+    return "received"
+
+
+def last_inbound(session: Session, booking: Booking) -> InboundMessage | None:
+    return session.scalar(
+        select(InboundMessage)
+        .where(InboundMessage.booking_id == booking.id)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(1)
+    )
+
+
+def can_reply(session: Session, booking: Booking, now: datetime) -> bool:
+    last = last_inbound(session, booking)
+    return last is not None and now - last.received_at <= REPLY_WINDOW
+
+
+#: The longest reply the box takes (an SMS splits beyond 160 characters; WhatsApp takes 4096).
+MAX_REPLY = 1000
+
+
+def reply_on_booking(session: Session, booking: Booking, body: str, now: datetime) -> PhoneMessage:
+    """Answer the visitor's last message on the channel they wrote on, as free text; only
+    within ``REPLY_WINDOW`` of it. Sending the same words twice (a double click) sends once."""
+    text = (body or "").strip()
+    if not text:
+        raise InvalidRequest(_l("Write a reply first."))
+    if len(text) > MAX_REPLY:
+        raise InvalidRequest(
+            _ln(
+                "A reply can be at most %(num)s character long.",
+                "A reply can be at most %(num)s characters long.",
+                MAX_REPLY,
+            )
+        )
+    last = last_inbound(session, booking)
+    if last is None or now - last.received_at > REPLY_WINDOW:
+        raise OutsideWindow()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    message = queue_message(
+        session,
+        key=f"booking:{booking.id}:reply:{last.id}:{digest}:{last.channel}",
+        kind="reply",
+        channel=last.channel,
+        recipient=last.sender,
+        language=booking.language,
+        text=Text(text, "", []),
+        association_id=booking.departure.experience.association_id,
+        booking_id=booking.id,
+    )
+    if message is None:
+        existing = session.scalar(
+            select(PhoneMessage).where(
+                PhoneMessage.key == f"booking:{booking.id}:reply:{last.id}:{digest}:{last.channel}"
+            )
+        )
+        if existing is None:  # not queued: the number said STOP
+            raise InvalidRequest(_l("This number asked not to receive messages any more."))
+        return existing
+    return message
