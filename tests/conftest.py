@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, literal, select, text
 
-from tests import factories
+from tests import factories, url_rules_cache
 from tests.messaging_fake import RunningFake
 from tourism import create_app
 from tourism.extensions import db
@@ -22,6 +22,8 @@ from tourism.models.ledger import (
     drop_append_only_triggers_sql,
 )
 from tourism.services.booking import seat_check
+
+url_rules_cache.install()
 
 #: With pytest-xdist (``-n 2``) each worker gets its own PostgreSQL database and Redis
 #: database, derived from the ones given, so workers never share rows, locks or rate limits.

@@ -124,3 +124,11 @@ def test_departure_times_are_shown_in_guayaquil_time(client, session, make):
     make.departure(experience, starts_at=starts)
     html = client.get(f"/experiences/{experience.slug}", headers=EN).get_data(as_text=True)
     assert "8:30" in html  # 13:30 UTC is 08:30 in Guayaquil
+
+
+@pytest.mark.parametrize("query", ["?min_price=%20", "?max_price=%09", "?min_price=+&max_price=+"])
+def test_blank_prices_mean_no_price_filter(client, demo, query):
+    # A price of only spaces passes Optional() and once reached the amount parser: a 500.
+    response = client.get("/" + query, headers=EN)
+    assert response.status_code == 200
+    assert "Kujeñito" in response.get_data(as_text=True)

@@ -170,3 +170,8 @@ def test_route_pages_run_as_many_statements_whatever_the_bookings(make_app):
             db.session.commit()
         after = {url: _count(client, url) for url in urls}
         assert after == before
+
+
+def test_a_blank_price_means_no_price_filter(client, routes):
+    status, body = _listed(client, "?max_price=%20")
+    assert status == 200 and "One day" in body

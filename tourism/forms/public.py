@@ -95,10 +95,12 @@ class CatalogFilterForm(FlaskForm):
 
     @staticmethod
     def _amount(field) -> int | None:
-        if not field.data:
+        # Optional() stops the chain for blank text, so " " reaches here unvalidated.
+        text = (field.data or "").strip()
+        if not text:
             return None
         try:
-            return parse_amount(field.data)
+            return parse_amount(text)
         except ValueError as exc:
             raise ValidationError(_l("Write an amount like 25 or 25.50.")) from exc
 

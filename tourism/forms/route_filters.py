@@ -46,10 +46,12 @@ class RouteFilterForm(FlaskForm):
         self._cents()
 
     def _cents(self) -> int | None:
-        if not self.max_price.data:
+        # Optional() stops the chain for blank text, so " " reaches here unvalidated.
+        text = (self.max_price.data or "").strip()
+        if not text:
             return None
         try:
-            cents = parse_amount(self.max_price.data)
+            cents = parse_amount(text)
         except ValueError as exc:
             raise ValidationError(BAD_AMOUNT) from exc
         if not 0 <= cents <= MAX_FILTER_CENTS:
