@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, literal, select, text
 
-from tests import factories, url_rules_cache
+from tests import factories, template_cache, url_rules_cache
 from tests.messaging_fake import RunningFake
 from tourism import create_app
 from tourism.extensions import db
@@ -130,6 +130,7 @@ def make_app(database_url, tmp_path):
         overrides = {"UPLOAD_DIR": str(tmp_path / "uploads"), **overrides}
         app = create_app(_test_config(database_url, **overrides))
         app.test_client_class = IsolatedClient
+        app.jinja_env.bytecode_cache = template_cache.SHARED
         apps.append(app)
         return app
 

@@ -9,11 +9,11 @@ greets a visitor with a page of mixed languages. Spanish, the default, is always
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, request
@@ -41,11 +41,30 @@ def _translated(message) -> bool:
     return bool(strings) and all(strings)
 
 
-def _read(path: Path, reader) -> Catalog | None:
-    if not path.is_file():
+#: What each catalog file holds, by (path, modification time, size): each app of a process
+#: (the test suite builds one per test) reads a catalog once, and a changed file is read again.
+_keys_read: dict[tuple, tuple[frozenset, frozenset]] = {}
+
+
+def _keys(path: Path, reader) -> tuple[frozenset, frozenset] | None:
+    """The message keys of the catalog at ``path``: all of them, and those translated and not
+    fuzzy. ``None`` when there is no such file."""
+    try:
+        found = path.stat()
+    except OSError:
         return None
-    with path.open("rb") as handle:
-        return reader(handle)
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    key = (str(path), reader.__name__, found.st_mtime_ns, found.st_size)
+    keys = _keys_read.get(key)
+    if keys is None:
+        with path.open("rb") as handle:
+            messages = [m for m in reader(handle) if m.id]
+        keys = _keys_read[key] = (
+            frozenset(map(_message_key, messages)),
+            frozenset(_message_key(m) for m in messages if _translated(m) and not m.fuzzy),
+        )
+    return keys
 
 
 def catalog_completeness(directories: Iterable[str], locale: str, domain: str) -> float | None:
@@ -61,20 +80,20 @@ def catalog_completeness(directories: Iterable[str], locale: str, domain: str) -
     done: set[tuple[str, str | None]] = set()
     compiled = False
     for directory in map(Path, directories):
-        template = _read(directory / f"{domain}.pot", read_po)
+        template = _keys(directory / f"{domain}.pot", read_po)
         if template is not None:
-            wanted |= {_message_key(m) for m in template if m.id}
+            wanted |= template[0]
         messages_dir = directory / locale / "LC_MESSAGES"
-        binary = _read(messages_dir / f"{domain}.mo", read_mo)
+        binary = _keys(messages_dir / f"{domain}.mo", read_mo)
         if binary is None:
             continue
         compiled = True
-        served = {_message_key(m) for m in binary if m.id and _translated(m)}
-        source = _read(messages_dir / f"{domain}.po", read_po)
+        served = set(binary[1])
+        source = _keys(messages_dir / f"{domain}.po", read_po)
         if source is not None:
             # The .mo alone cannot tell: Babel compiles an untranslated plural as its English.
-            own |= {_message_key(m) for m in source if m.id}
-            served &= {_message_key(m) for m in source if m.id and _translated(m) and not m.fuzzy}
+            own |= source[0]
+            served &= source[1]
         done |= served
     if not compiled:
         return None

@@ -15,6 +15,7 @@ module (``kallari``, ``winak``, ``asopromas``, ``tsatsayaku``), the shared refun
 from __future__ import annotations
 
 import datetime
+import functools
 import zoneinfo
 from datetime import timedelta
 
@@ -195,11 +196,18 @@ DEMO_USERS = [
 ]
 
 
-def _demo_people(session: Session, associations, cacao_route: Experience, now) -> None:
-    """Demo accounts, and the Kallari demo guide leading the next Cacao Route departures."""
+@functools.cache
+def _demo_password_hash() -> str:
+    """Hashed once per process: argon2 at 64 MiB takes about half a second, and the test
+    suite loads the demo data many times."""
     from ..services.access.accounts import hash_password
 
-    password_hash = hash_password(DEMO_PASSWORD)
+    return hash_password(DEMO_PASSWORD)
+
+
+def _demo_people(session: Session, associations, cacao_route: Experience, now) -> None:
+    """Demo accounts, and the Kallari demo guide leading the next Cacao Route departures."""
+    password_hash = _demo_password_hash()
     users = {}
     for email, name, slug, role in DEMO_USERS:
         user = User(email=email, name=name, password_hash=password_hash, locale="es")
