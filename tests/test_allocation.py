@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from tourism.money import allocate
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.mark.parametrize(
     ("amount", "weights", "shares"),

@@ -137,6 +137,7 @@ def rules(draw) -> SplitRule:
 members = st.lists(st.builds(Member, st.integers(1, 6), st.integers(0, 5)), max_size=6)
 
 
+@pytest.mark.no_database
 @settings(max_examples=1_000, derandomize=True, deadline=None)
 @given(
     gross=st.integers(0, 10**7),
