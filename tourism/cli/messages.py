@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from ..database import utcnow, write_transactions
 from ..extensions import db
 from ..jobs import worker
-from ..services.messages import dispatch, outbox, phone_notices
+from ..services.messages import dispatch, homestay_notices, outbox, phone_notices
 from ..services.messages.mail import get_mailer
 from ..timefmt import display_zone, local_today
 from ..unit_of_work import unit_of_work
@@ -50,13 +50,14 @@ def send_mail_now() -> None:
 @click.command("send-reminders")
 def send_reminders_command() -> None:
     """Email a reminder to every confirmed booking departing tomorrow (local date), once;
-    the tourists who opted in get it on WhatsApp/SMS too, and consenting host families and
-    guides get tomorrow's visitors and departures there."""
+    the tourists who opted in get it on WhatsApp/SMS too, and host families and guides get
+    tomorrow's visitors, homestay guests and departures by their channel."""
     today, zone = local_today(), display_zone()
     with unit_of_work():
         queued = outbox.queue_reminders(db.session, today, zone)
         notices = phone_notices.queue_family_visitors(db.session, today, zone)
         notices += phone_notices.queue_guide_tomorrow(db.session, today, zone)
+        notices += homestay_notices.queue_homestay_tomorrow(db.session, today)
     # After the commit: the outbox rows and their jobs exist whatever the mail server does.
     sent = _run_email_jobs()
     phoned = _send_phone_messages()
