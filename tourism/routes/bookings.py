@@ -30,7 +30,7 @@ from ..services.booking import availability, statement
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
-from ..services.messages import message_log, rendering
+from ..services.messages import conversations, message_log, rendering
 from ..services.messages.phones import CHANNEL_LABELS
 from ..services.payments import intents, refunds
 from ..services.payments import online as payments
@@ -184,9 +184,27 @@ def _manage_context(booking, error: DomainError | None = None) -> dict:
         if booking.message_opt_in_at
         else [],
         "phone_channels": CHANNEL_LABELS,
+        "messages_stopped": conversations.is_stopped(db.session, booking.message_phone)
+        if booking.message_opt_in_at
+        else None,
         "message_kinds": message_log.KIND_LABELS,
         "message_states": message_log.STATUS_LABELS,
     }
+
+
+@bp.post("/bookings/<token>/messages/resume")
+@token_lookup
+def resume_messages(token: str):
+    """The visitor who wrote STOP asks for this booking's WhatsApp/SMS messages again."""
+    booking = booking_service.find_by_token(db.session, token)
+    try:
+        with unit_of_work():
+            resumed = conversations.resume_for_booking(db.session, booking, utcnow())
+    except DomainError as error:
+        return _manage_with_error(token, error)
+    if resumed:
+        flash(_("You will get short messages about this booking again."))
+    return redirect(url_for("bookings.manage", token=token), code=303)
 
 
 @bp.get("/bookings/<token>/calendar.ics")

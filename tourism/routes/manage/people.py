@@ -69,6 +69,7 @@ def edit_family(family_id: int):
                 "community": family.community,
                 "contact_name": family.contact_name,
                 "contact_phone": family.contact_phone,
+                "email": family.email,
                 "languages": [c for c in family.languages.split(",") if c],
                 "representative_gender": family.representative_gender or "",
                 "is_active": family.is_active,

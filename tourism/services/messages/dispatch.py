@@ -46,7 +46,10 @@ from ...models.messaging import (
 )
 from . import notice_emails, sms_gateway, whatsapp_gateway
 from .phone_errors import MessageRejected, MessagingUnavailable
-from .phone_texts import Text
+from .phone_texts import TEMPLATES, Text
+
+#: Every template name the code may send (docs/whatsapp-templates.json lists each).
+KNOWN_TEMPLATES = frozenset(TEMPLATES.values())
 
 #: Taken by a worker, provider not answered yet.
 SENDING = "sending"
@@ -101,6 +104,9 @@ def queue_message(
         return None
     if session.scalar(select(PhoneMessage.id).where(PhoneMessage.key == key)) is not None:
         return None
+    if text.template and text.template not in KNOWN_TEMPLATES:
+        # Meta sends only approved templates: one missing from the catalogue would fail.
+        raise ValueError(f"template {text.template!r} is not in phone_texts.TEMPLATES")
     use_template = channel == WHATSAPP and bool(text.template)
     message = PhoneMessage(
         key=key,

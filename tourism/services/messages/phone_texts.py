@@ -61,7 +61,7 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
             return Text(
                 _(
                     "Chakra Routes: booking %(reference)s confirmed. %(title)s, %(when)s, "
-                    "%(people)s. Your booking: %(url)s",
+                    "%(people)s. Your booking: %(url)s (write STOP to stop these messages)",
                     reference=ref,
                     title=title,
                     when=when(departure.starts_at),
