@@ -36,7 +36,8 @@ def test_every_template_and_language_the_code_uses_is_listed_with_its_variables(
             assert sorted(numbers) == list(range(1, len(text.variables) + 1)), name
             assert entry["variables"] == len(text.variables) == len(entry["example"])
             # Filling the listed body with the variables gives the message the code writes.
-            filled = PLACEHOLDER.sub(lambda m: text.variables[int(m.group(1)) - 1], entry["body"])
+            values = text.variables
+            filled = PLACEHOLDER.sub(lambda m, v=values: v[int(m.group(1)) - 1], entry["body"])
             assert filled == text.body
     assert set(listed) == {(n, lang) for n in TEMPLATES.values() for lang in available_locales()}
 
