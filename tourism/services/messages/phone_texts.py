@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 
 from ...money import format_money
 from ...timefmt import fmt_date, fmt_time, when
-from .rendering import manage_url, message_locale
+from .links import manage_url
+from .rendering import message_locale
 
 #: The approved WhatsApp template of each kind (free-text kinds have none).
 TEMPLATES = {
