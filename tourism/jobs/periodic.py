@@ -145,6 +145,7 @@ def check_seats(session: Session, _payload: Payload, _key: str) -> None:
 def forget_special_needs(session: Session, _payload: Payload, _key: str) -> None:
     days = current_app.config["SPECIAL_NEEDS_KEEP_DAYS"]
     privacy.forget_special_needs(session, utcnow(), timedelta(days=days))
+    homestay_notices.forget_needs(session, utcnow(), timedelta(days=days))
 
 
 @job("send-reminders")

@@ -247,3 +247,26 @@ def test_a_guide_without_phone_consent_or_who_chose_email_is_told_by_email(
     assert english["Subject"] == "Chakra Routes: Your departures tomorrow"
     assert "2 people" in english.get_body(("plain",)).get_content()
     assert messaging_fake.state.sent == []
+
+
+def test_the_needs_sent_to_families_are_erased_with_the_bookings_needs(
+    session, make, gateways, messaging_fake
+):
+    route = make.route()
+    family, other = hosts(route)
+    family.message_phone, family.message_consent_at = FAMILY_PHONE, utcnow()
+    other.email = "otra@example.org"
+    book(session, route, route_start(route))
+    session.commit()
+    dispatch.deliver_pending(session, gateways)
+    notifications.deliver_pending(session, MemoryMailer())
+    session.commit()
+    # Too recent: kept. Undelivered messages are never erased.
+    assert homestay_notices.forget_needs(session, utcnow(), timedelta(days=30)) == 0
+    later = utcnow() + timedelta(days=31)
+    assert homestay_notices.forget_needs(session, later, timedelta(days=30)) == 1
+    session.commit()
+    session.expire_all()
+    (sent,) = phone_rows(session, "homestay_booked")
+    assert (sent.body, sent.variables) == ("", "[]")
+    assert all(n.context == "{}" for n in notices(session))

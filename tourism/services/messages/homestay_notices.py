@@ -12,22 +12,27 @@ and route booking and change.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...models import (
     BookingStatus,
     Family,
     Homestay,
+    Notification,
+    PhoneMessage,
     RouteBooking,
     RouteBookingLeg,
     RouteBookingNight,
 )
+from ...models.messaging import QUEUED
 from ...text_input import one_line
 from ..routes.homestays import route_booking_needs
 from . import phone_texts
+from .dispatch import SENDING
+from .notice_emails import NOTICE
 from .person_notices import language_of, notify
 from .phone_notices import reachable_family
 
@@ -143,3 +148,38 @@ def queue_homestay_change(session: Session, route_booking: RouteBooking, kind: s
         )
     return queued
 
+
+
+#: The notices that carry visitors' needs (the cancellation does not).
+WITH_NEEDS = (HOMESTAY_TOMORROW, HOMESTAY_BOOKED)
+
+
+def forget_needs(session: Session, now: datetime, keep_for: timedelta) -> int:
+    """Erase our copies of the needs sent to families (the message log's words, the sent
+    notice emails' context) once they are ``keep_for`` old, as the needs themselves are
+    erased from bookings (``privacy.forget_special_needs``); messages not yet delivered keep
+    them. Returns how many phone messages were erased."""
+    cutoff = now - keep_for
+    erased = session.execute(
+        update(PhoneMessage)
+        .where(
+            PhoneMessage.kind.in_(WITH_NEEDS),
+            PhoneMessage.created_at < cutoff,
+            PhoneMessage.status.not_in((QUEUED, SENDING)),
+            PhoneMessage.body != "",
+        )
+        .values(body="", variables="[]")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.kind == NOTICE,
+            Notification.sent_at.is_not(None),
+            Notification.created_at < cutoff,
+            Notification.context != "{}",
+        )
+        .values(context="{}")
+        .execution_options(synchronize_session=False)
+    )
+    return erased or 0

@@ -29,6 +29,7 @@ from ...models import (
     DepartureGuide,
     DepartureStatus,
     Family,
+    Notification,
     PhoneMessage,
     Stop,
     User,
@@ -166,7 +167,9 @@ def reachable_family():
     )
 
 
-def queue_family_payout(session: Session, family: Family, payout) -> PhoneMessage | None:
+def queue_family_payout(
+    session: Session, family: Family, payout
+) -> PhoneMessage | Notification | None:
     """Tell a family that a payout to it was recorded (phone with consent, else email)."""
     language = _language(family.languages)
     return notify(
