@@ -22,8 +22,8 @@ from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import AuthToken, Membership, Notification, Role, User
 from tourism.services.access import accounts
+from tourism.services.messages import links
 from tourism.services.messages import outbox as notifications
-from tourism.services.messages import rendering
 
 EN = {"Accept-Language": "en"}
 ES = {"Accept-Language": "es"}
@@ -581,7 +581,7 @@ def test_the_invitation_email_carries_the_link(app, make, outbox):
         key=accounts.link_key(raw),
         recipient="new@example.org",
         language="en",
-        url=rendering.absolute_url("auth.accept_invitation", token=raw),
+        url=links.absolute_url("auth.accept_invitation", token=raw),
         association=association.name,
         role=Role.STAFF.value,
         inviter=admin.name,

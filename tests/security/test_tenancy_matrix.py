@@ -81,6 +81,7 @@ PUBLIC = {
     "bookings.pay_with_card",
     "bookings.processing",
     "bookings.cancel",
+    "bookings.resume_messages",
     "waitlist.join",
     "waitlist.offer",
     "groups.new",

@@ -10,11 +10,18 @@ from datetime import timedelta
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from ..database import utcnow, write_transactions
 from ..extensions import db
 from ..jobs import worker
-from ..services.messages import dispatch, outbox, phone_notices
+from ..services.messages import (
+    dispatch,
+    homestay_notices,
+    outbox,
+    phone_notices,
+    template_catalogue,
+)
 from ..services.messages.mail import get_mailer
 from ..timefmt import display_zone, local_today
 from ..unit_of_work import unit_of_work
@@ -50,13 +57,14 @@ def send_mail_now() -> None:
 @click.command("send-reminders")
 def send_reminders_command() -> None:
     """Email a reminder to every confirmed booking departing tomorrow (local date), once;
-    the tourists who opted in get it on WhatsApp/SMS too, and consenting host families and
-    guides get tomorrow's visitors and departures there."""
+    the tourists who opted in get it on WhatsApp/SMS too, and host families and guides get
+    tomorrow's visitors, homestay guests and departures by their channel."""
     today, zone = local_today(), display_zone()
     with unit_of_work():
         queued = outbox.queue_reminders(db.session, today, zone)
         notices = phone_notices.queue_family_visitors(db.session, today, zone)
         notices += phone_notices.queue_guide_tomorrow(db.session, today, zone)
+        notices += homestay_notices.queue_homestay_tomorrow(db.session, today)
     # After the commit: the outbox rows and their jobs exist whatever the mail server does.
     sent = _run_email_jobs()
     phoned = _send_phone_messages()
@@ -104,7 +112,28 @@ def send_messages_command() -> None:
     click.echo(f"Sent {_send_phone_messages()} WhatsApp/SMS message(s).")
 
 
+messages_group = AppGroup("messages", help="WhatsApp and SMS: the templates to approve.")
+
+
+@messages_group.command("templates")
+@click.option("--check", is_flag=True, help="Only compare; fail if the file is out of date.")
+def templates_command(check: bool) -> None:
+    """Write docs/whatsapp-templates.json: every WhatsApp template the code sends, in each
+    language, with its body as Meta wants it ({{1}} …) and an example (docs/MESSAGES.md)."""
+    text = template_catalogue.dumps(template_catalogue.build())
+    path = template_catalogue.CATALOGUE_PATH
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if check:
+        if current != text:
+            raise click.ClickException(f"{path.name} is out of date: run flask messages templates")
+        click.echo(f"{path.name} is up to date.")
+        return
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {len(template_catalogue.build())} template(s) to {path}.")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(messages_group)
     for command in (
         send_reminders_command,
         send_impact_receipts_command,

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..i18n import available_locales
 from ..models import Departure, Schedule
 from ..services.booking import lifecycle, privacy, waitlist
+from ..services.messages import homestay_notices
 from ..services.operations import minimums, recurrence
 from ..services.payments import refunds
 from ..services.payments.stripe_gateway import current_gateway
@@ -82,6 +83,8 @@ def forget_special_needs_command(after_days: int | None) -> None:
     days = after_days or current_app.config["SPECIAL_NEEDS_KEEP_DAYS"]
     with unit_of_work():
         count = privacy.forget_special_needs(db.session, utcnow(), timedelta(days=days))
+        # The copies sent to host families (homestay notices) go after the same time.
+        homestay_notices.forget_needs(db.session, utcnow(), timedelta(days=days))
     click.echo(f"Erased the special needs of {count} booking(s).")
 
 

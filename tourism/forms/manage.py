@@ -27,7 +27,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from .. import vocabulary
 from ..errors import InvalidRequest
 from ..services.associations import management, rosters
-from ..services.messages.phones import CHANNEL_LABELS
+from ..services.messages.phones import PERSON_CHANNEL_LABELS
 from ..services.operations import schedules as schedules_admin
 from ..services.operations.recurrence import WEEKDAY_CODES
 from ..timefmt import local_today
@@ -171,6 +171,10 @@ class FamilyForm(FlaskForm):
     contact_phone = TelField(
         _l("Contact phone"), validators=[Optional(), Length(max=40, message=too_long(40))]
     )
+    email = EmailField(
+        _l("Email (optional: notices when the family prefers email, or WhatsApp and SMS fail)"),
+        validators=[Optional(), Length(max=254, message=too_long(254))],
+    )
     languages = checkboxes_field(_l("Languages spoken"), vocabulary.LANGUAGES.items())
     representative_gender = SelectField(
         _l("The family is represented by (optional)"),
@@ -184,7 +188,7 @@ class FamilyForm(FlaskForm):
            "payouts)")
     )
     message_channel = SelectField(
-        _l("Notices by"), choices=choices(CHANNEL_LABELS.items()),
+        _l("Notices by"), choices=choices(PERSON_CHANNEL_LABELS.items()),
         invalid_choice_message=BAD_CHOICE, default="whatsapp",
     )
 
@@ -199,6 +203,7 @@ class FamilyForm(FlaskForm):
             is_active=self.is_active.data,
             message_consent=bool(self.message_consent.data),
             message_channel=self.message_channel.data or "whatsapp",
+            email=self.email.data or "",
         )
 
 
@@ -220,7 +225,7 @@ class GuideForm(FlaskForm):
            "departures)")
     )
     message_channel = SelectField(
-        _l("Notices by"), choices=choices(CHANNEL_LABELS.items()),
+        _l("Notices by"), choices=choices(PERSON_CHANNEL_LABELS.items()),
         invalid_choice_message=BAD_CHOICE, default="whatsapp",
     )
 

@@ -22,7 +22,7 @@ from ..models import Notification, Schedule
 from ..services.booking import lifecycle, privacy, seat_check, waitlist
 from ..services.channels import webhooks
 from ..services.ledger import checks, releases
-from ..services.messages import dispatch, outbox, phone_notices
+from ..services.messages import dispatch, homestay_notices, outbox, phone_notices
 from ..services.operations import minimums, recurrence
 from ..services.payments import reconcile, refunds
 from ..services.payments.stripe_gateway import current_gateway
@@ -50,6 +50,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("seat-check", every=DAY, at=7 * HOUR + 10 * MINUTE),
     Periodic("forget-special-needs", every=DAY, at=7 * HOUR + 30 * MINUTE),
     Periodic("send-reminders", every=DAY, at=13 * HOUR),
+    Periodic("tell-homestay-hosts", every=DAY, at=13 * HOUR + 5 * MINUTE),
     Periodic("prune-jobs", every=DAY, at=3 * HOUR),
     Periodic("send-messages", every=MINUTE, description="WhatsApp/SMS messages waiting"),
     Periodic("deliver-webhooks", every=MINUTE, description="resellers' webhook posts due"),
@@ -144,6 +145,7 @@ def check_seats(session: Session, _payload: Payload, _key: str) -> None:
 def forget_special_needs(session: Session, _payload: Payload, _key: str) -> None:
     days = current_app.config["SPECIAL_NEEDS_KEEP_DAYS"]
     privacy.forget_special_needs(session, utcnow(), timedelta(days=days))
+    homestay_notices.forget_needs(session, utcnow(), timedelta(days=days))
 
 
 @job("send-reminders")
@@ -153,6 +155,13 @@ def send_reminders(session: Session, _payload: Payload, _key: str) -> None:
     # Hosts and guides who chose WhatsApp/SMS: tomorrow's visitors and departures.
     phone_notices.queue_family_visitors(session, today, zone)
     phone_notices.queue_guide_tomorrow(session, today, zone)
+
+
+@job("tell-homestay-hosts")
+def tell_homestay_hosts(session: Session, _payload: Payload, _key: str) -> None:
+    """Host families: who sleeps at their home tomorrow night, with dietary needs (once per
+    family and night, however late or often it runs)."""
+    homestay_notices.queue_homestay_tomorrow(session, local_today())
 
 
 @job("send-messages")

@@ -73,7 +73,9 @@ class PhoneMessage(db.Model):
 
 
 class PhoneOptOut(db.Model):
-    """A number that wrote STOP (or BAJA): nothing more is sent to it, whoever asks."""
+    """A number that wrote STOP (or BAJA): nothing more is sent to it, whoever asks, until
+    it asks again (START/ALTA, or its booking's page: ``opted_in_at``). The row stays as the
+    record; a new STOP clears ``opted_in_at``."""
 
     __tablename__ = "phone_opt_outs"
 
@@ -81,6 +83,12 @@ class PhoneOptOut(db.Model):
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The channel the STOP came by.
     channel: Mapped[str] = mapped_column(String(10))
+    #: When the number asked for messages again after its last STOP; NULL: still stopped.
+    opted_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def active(self) -> bool:
+        return self.opted_in_at is None
 
 
 class MessageCallback(db.Model):

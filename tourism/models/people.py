@@ -87,10 +87,14 @@ class Family(db.Model):
     #: first time a treasurer asks for the link, replaced to revoke it.
     statement_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: The family's number for WhatsApp/SMS notices in E.164, when the family has agreed
-    #: (``message_consent_at``), and the channel it prefers (``whatsapp`` or ``sms``).
+    #: (``message_consent_at``), and the channel it prefers (``whatsapp``, ``sms`` or
+    #: ``email``).
     message_phone: Mapped[str | None] = mapped_column(String(20))
     message_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_channel: Mapped[str | None] = mapped_column(String(10))
+    #: Where the family's notices go when it chose email, gave no phone consent, or WhatsApp
+    #: and SMS both failed; empty: none.
+    email: Mapped[str] = mapped_column(String(254), default="")
 
     association: Mapped[Association] = relationship(back_populates="families")
 
@@ -109,7 +113,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: A guide's number for WhatsApp/SMS notices in E.164, when they agreed
-    #: (``message_consent_at``), and the channel they prefer (``whatsapp`` or ``sms``).
+    #: (``message_consent_at``), and the channel they prefer (``whatsapp``, ``sms`` or
+    #: ``email``, to their account's address).
     message_phone: Mapped[str | None] = mapped_column(String(20))
     message_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_channel: Mapped[str | None] = mapped_column(String(10))

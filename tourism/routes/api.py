@@ -20,7 +20,7 @@ from ..response_cache import cached_response
 from ..services.booking import availability
 from ..services.booking import lifecycle as booking_service
 from ..services.catalog import search as catalog
-from ..services.messages.rendering import absolute_url
+from ..services.messages.links import absolute_url
 from ..timefmt import display_zone, local, local_today
 from .limits import token_lookup
 

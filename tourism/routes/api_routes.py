@@ -16,7 +16,7 @@ from ..forms.route_filters import RouteFilterForm
 from ..i18n import current_locale
 from ..models import LegKind, Route
 from ..services.booking.lifecycle import DEFAULT_CUTOFF
-from ..services.messages.rendering import absolute_url
+from ..services.messages.links import absolute_url
 from ..services.routes import availability, curation, discovery
 from ..timefmt import display_zone, local_today
 from .api import MAX_RANGE_DAYS, _money, _parse_day, bp

@@ -38,7 +38,7 @@ from ..forms.auth import (
 from ..i18n import LOCALE_COOKIE, available_locales, current_locale
 from ..models import Role, User
 from ..services.access import accounts, audit, tenancy
-from ..services.messages import account_emails, rendering
+from ..services.messages import account_emails, links
 from ..services.messages import outbox as notifications
 from ..unit_of_work import unit_of_work
 
@@ -228,7 +228,7 @@ def forgot_password():
                 key=accounts.link_key(raw),
                 recipient=user.email,
                 language=user.locale or current_locale(),
-                url=rendering.absolute_url("auth.reset_password", token=raw),
+                url=links.absolute_url("auth.reset_password", token=raw),
             )
     return redirect(url_for("auth.forgot_password_sent"), code=303)
 

@@ -30,7 +30,7 @@ from ..services.booking import availability, statement
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
-from ..services.messages import message_log, rendering
+from ..services.messages import booking_files, conversations, message_log
 from ..services.messages.phones import CHANNEL_LABELS
 from ..services.payments import intents, refunds
 from ..services.payments import online as payments
@@ -178,15 +178,33 @@ def _manage_context(booking, error: DomainError | None = None) -> dict:
         "error": str(error) if error else None,
         "breakdown": _breakdown_of(booking),
         "money": statement.money_summary(booking),
-        "qr_svg": Markup(rendering.qr_svg(booking.reference)) if confirmed else None,  # noqa: S704 (segno's own SVG of our reference)
+        "qr_svg": Markup(booking_files.qr_svg(booking.reference)) if confirmed else None,  # noqa: S704 (segno's own SVG of our reference)
         # WhatsApp/SMS: read only for a visitor who asked for them.
         "phone_messages": message_log.booking_conversation(db.session, booking)
         if booking.message_opt_in_at
         else [],
         "phone_channels": CHANNEL_LABELS,
+        "messages_stopped": conversations.is_stopped(db.session, booking.message_phone)
+        if booking.message_opt_in_at
+        else None,
         "message_kinds": message_log.KIND_LABELS,
         "message_states": message_log.STATUS_LABELS,
     }
+
+
+@bp.post("/bookings/<token>/messages/resume")
+@token_lookup
+def resume_messages(token: str):
+    """The visitor who wrote STOP asks for this booking's WhatsApp/SMS messages again."""
+    booking = booking_service.find_by_token(db.session, token)
+    try:
+        with unit_of_work():
+            resumed = conversations.resume_for_booking(db.session, booking, utcnow())
+    except DomainError as error:
+        return _manage_with_error(token, error)
+    if resumed:
+        flash(_("You will get short messages about this booking again."))
+    return redirect(url_for("bookings.manage", token=token), code=303)
 
 
 @bp.get("/bookings/<token>/calendar.ics")
@@ -196,7 +214,7 @@ def calendar(token: str):
     removes it again."""
     booking = booking_service.find_by_token(db.session, token)
     cancelled = booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED)
-    body = rendering.booking_calendar(booking, current_locale(), cancel=cancelled)
+    body = booking_files.booking_calendar(booking, current_locale(), cancel=cancelled)
     return Response(
         body,
         mimetype="text/calendar",

@@ -20,7 +20,7 @@ from ..models import (
 )
 from ..money import decimal_text, format_money
 from ..services.catalog.photos import share_width
-from ..services.messages.rendering import absolute_url
+from ..services.messages.links import absolute_url
 from ..timefmt import (
     display_zone,
     fmt_date,

@@ -12,8 +12,8 @@ import pytest
 import segno
 
 from tests.services.messages.qr import decode_qr_png
+from tourism.services.messages import booking_files
 from tourism.services.messages import outbox as notifications
-from tourism.services.messages import rendering
 from tourism.services.messages.mail import get_mailer
 
 PUBLIC_URL = "https://chakra.example"
@@ -56,7 +56,7 @@ def test_the_emailed_qr_code_reads_back_as_the_reference(app, session, outbox, b
     [png] = [part for part in message.walk() if part.get_content_type() == "image/png"]
     assert decode_qr_png(png.get_content()) == booking.reference
     html = message.get_body(preferencelist=("html",)).get_content()
-    side = rendering.qr_side(booking.reference)
+    side = booking_files.qr_side(booking.reference)
     assert f'width="{side}" height="{side}"' in html  # shown at its own size: sharp
 
 
@@ -68,7 +68,7 @@ def test_a_micro_qr_code_is_not_taken_for_one_a_phone_reads():
     out = io.BytesIO()
     micro.save(out, kind="png", scale=8, border=4)
     assert decode_qr_png(out.getvalue()) is None
-    assert not rendering.qr_code("KAL-7F3K9Q").is_micro
+    assert not booking_files.qr_code("KAL-7F3K9Q").is_micro
 
 
 def test_the_confirmation_links_to_the_calendar_and_says_the_zone(app, session, outbox, booking):

@@ -15,7 +15,7 @@ from ...extensions import db
 from ...forms.guide import ROLE_LABELS, TimeOffForm
 from ...i18n import current_locale
 from ...models import Association, Membership, Role
-from ...services.messages.rendering import absolute_url
+from ...services.messages.links import absolute_url
 from ...services.operations import guide_calendar, guides
 from ...timefmt import fmt_datetime
 from ...unit_of_work import unit_of_work

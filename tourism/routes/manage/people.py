@@ -13,7 +13,7 @@ from ...i18n import current_locale
 from ...models import Association, Family, Role
 from ...services.access import tenancy
 from ...services.associations import management, rosters
-from ...services.messages import rendering
+from ...services.messages import links
 from ...unit_of_work import unit_of_work
 from ..access import managers_only
 from .blueprint import ID, acting_user, bp, done, page, scoped
@@ -69,6 +69,7 @@ def edit_family(family_id: int):
                 "community": family.community,
                 "contact_name": family.contact_name,
                 "contact_phone": family.contact_phone,
+                "email": family.email,
                 "languages": [c for c in family.languages.split(",") if c],
                 "representative_gender": family.representative_gender or "",
                 "is_active": family.is_active,
@@ -133,7 +134,7 @@ def edit_guide(membership_id: int):
 
 def invitation_link(token: str) -> str:
     """The invitee's one-time address on the public site (``PUBLIC_URL``), as in the email."""
-    return rendering.absolute_url("auth.accept_invitation", token=token)
+    return links.absolute_url("auth.accept_invitation", token=token)
 
 
 @bp.route(f"/associations/<{ID}:association_id>/invitations/new", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from ...errors import InvalidRequest, NotFound
 from ...models import Association, Family, Membership, Role, User
 from ..access import tenancy
 from ..messages import phones
-from .staff_input import clean_languages, clean_text
+from .staff_input import clean_email, clean_languages, clean_text
 
 #: Optional, self-declared; ``None`` means "prefers not to say" and is never guessed.
 GENDERS = {"female": _l("Woman"), "male": _l("Man"), "other": _l("Other")}
@@ -35,9 +35,11 @@ class FamilyInput:
     languages: tuple[str, ...] = ()
     representative_gender: str | None = None
     is_active: bool = True
-    #: The family agreed to WhatsApp/SMS notices at ``contact_phone`` (by ``message_channel``).
+    #: The family agreed to WhatsApp/SMS notices at ``contact_phone``; ``message_channel``
+    #: is how it wants them (``whatsapp``, ``sms`` or ``email``, to ``email``).
     message_consent: bool = False
     message_channel: str = "whatsapp"
+    email: str = ""
 
 
 def list_families(session: Session, association: Association) -> list[Family]:
@@ -60,6 +62,9 @@ def _apply_family(family: Family, data: FamilyInput) -> None:
     family.languages = clean_languages(data.languages)
     family.representative_gender = data.representative_gender
     family.is_active = bool(data.is_active)
+    family.email = clean_email(data.email, required=False)
+    if data.message_channel == phones.EMAIL and not family.email:
+        raise InvalidRequest(_l("To send the family's notices by email, give its email address."))
     phones.record_consent(
         family, family.contact_phone, data.message_consent, data.message_channel, utcnow()
     )
@@ -87,7 +92,8 @@ class GuideInput:
     community: str = ""
     languages: tuple[str, ...] = ()
     under_30: bool | None = None
-    #: The guide agreed to WhatsApp/SMS notices at ``phone`` (by ``message_channel``).
+    #: The guide agreed to WhatsApp/SMS notices at ``phone``; ``message_channel`` is how
+    #: they want them (``whatsapp``, ``sms`` or ``email``, to their account's address).
     message_consent: bool = False
     message_channel: str = "whatsapp"
 

@@ -1,6 +1,7 @@
 """What comes back from the providers, and answers to it: delivery-status callbacks (applied
-once, never backwards; a failed WhatsApp falls back to SMS), STOP/BAJA opt-outs, inbound text
-put on the sender's booking, and the association's reply inside WhatsApp's 24-hour window.
+once, never backwards; a failed WhatsApp falls back to SMS), STOP/BAJA opt-outs and
+START/ALTA opt-ins (with a confirming reply), inbound text put on the sender's booking, and
+the association's reply inside WhatsApp's 24-hour window.
 Sending is ``dispatch``'s."""
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from ...database import utcnow
 from ...errors import DomainError, InvalidRequest
 from ...models import Booking, InboundMessage, MessageCallback, PhoneMessage, PhoneOptOut
 from ...models.messaging import BLOCKED, DELIVERED, FAILED, QUEUED, READ, SENT
+from . import phone_texts
 from .dispatch import SENDING, fall_back, queue_message
 from .phone_texts import Text
-from .phones import InvalidPhone, is_stop, to_e164
+from .phones import InvalidPhone, is_start, is_stop, to_e164
 
 #: WhatsApp takes free text only this long after the recipient's last message.
 REPLY_WINDOW = timedelta(hours=24)
@@ -80,8 +82,11 @@ def apply_status(
 
 def opt_out(session: Session, phone: str, channel: str) -> None:
     """Stop every message to ``phone`` at once, those already queued included."""
-    if session.get(PhoneOptOut, phone) is None:
+    found = session.get(PhoneOptOut, phone)
+    if found is None:
         session.add(PhoneOptOut(phone=phone, channel=channel, opted_out_at=utcnow()))
+    elif not found.active:  # stopped again after asking for messages again
+        found.channel, found.opted_out_at, found.opted_in_at = channel, utcnow(), None
     session.execute(
         update(PhoneMessage)
         .where(PhoneMessage.recipient == phone, PhoneMessage.status == QUEUED)
@@ -92,8 +97,9 @@ def opt_out(session: Session, phone: str, channel: str) -> None:
 
 
 def receive(session: Session, channel: str, provider_id: str, sender: str, body: str) -> str:
-    """Apply a verified inbound message once: STOP/BAJA opts the number out; anything else is
-    kept for the association, on the sender's latest opted-in booking."""
+    """Apply a verified inbound message once: STOP/BAJA opts the number out, START/ALTA back
+    in (when it had said STOP); anything else is kept for the association, on the sender's
+    latest opted-in booking."""
     if not record_callback(session, channel, f"in:{provider_id}"):
         return "duplicate"
     try:
@@ -103,12 +109,10 @@ def receive(session: Session, channel: str, provider_id: str, sender: str, body:
     if is_stop(body):
         opt_out(session, phone, channel)
         return "opted_out"
-    booking = session.scalar(
-        select(Booking)
-        .where(Booking.message_phone == phone, Booking.message_opt_in_at.is_not(None))
-        .order_by(Booking.created_at.desc(), Booking.id.desc())
-        .limit(1)
-    )
+    booking = latest_booking(session, phone)
+    if is_start(body) and opt_in(session, phone, utcnow()):
+        confirm_opt_in(session, phone, channel, provider_id, booking)
+        return "opted_in"
     session.add(
         InboundMessage(
             channel=channel,
@@ -121,6 +125,76 @@ def receive(session: Session, channel: str, provider_id: str, sender: str, body:
     )
     session.flush()
     return "received"
+
+
+def latest_booking(session: Session, phone: str) -> Booking | None:
+    """The sender's most recent booking that asked for messages at ``phone``."""
+    return session.scalar(
+        select(Booking)
+        .where(Booking.message_phone == phone, Booking.message_opt_in_at.is_not(None))
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+        .limit(1)
+    )
+
+
+def opt_in(session: Session, phone: str, now: datetime) -> bool:
+    """Let messages to ``phone`` resume after its STOP, recording when (the opt-out row
+    stays as the record); ``False`` when it had not said STOP (nothing to do)."""
+    found = session.get(PhoneOptOut, phone)
+    if found is None or not found.active:
+        return False
+    found.opted_in_at = now
+    session.flush()
+    return True
+
+
+def confirm_opt_in(
+    session: Session, phone: str, channel: str, provider_id: str, booking: Booking | None
+) -> PhoneMessage | None:
+    """Answer a START/ALTA on the channel it came by, as free text: the sender just wrote,
+    so WhatsApp's 24-hour window is open. In the language of their latest booking."""
+    language = booking.language if booking is not None else "es"
+    return queue_message(
+        session,
+        key=f"optin:{phone}:{channel}:{provider_id}"[:160],
+        kind="opted_in",
+        channel=channel,
+        recipient=phone,
+        language=language,
+        text=phone_texts.opted_in_text(language),
+        association_id=booking.departure.experience.association_id if booking else None,
+        booking_id=booking.id if booking else None,
+    )
+
+
+class CannotResume(InvalidRequest):
+    status_code = 409
+    default_message = _l(
+        "This number stopped messages before this booking asked for them: write START or "
+        "ALTA to the number that wrote to you to receive them again."
+    )
+
+
+def resume_for_booking(session: Session, booking: Booking, now: datetime) -> bool:
+    """The tourist asks, from the booking's private page, for messages again after writing
+    STOP. Only a STOP that came after this booking asked for messages may be lifted here
+    (the page's holder then got them at that number); an older one only by START/ALTA from
+    the number itself, since anyone may type any number on the booking form. Returns
+    whether the number was stopped (and now is not)."""
+    if booking.message_opt_in_at is None or not booking.message_phone:
+        raise InvalidRequest(_l("This booking did not ask for WhatsApp or SMS messages."))
+    found = session.get(PhoneOptOut, booking.message_phone)
+    if found is None or not found.active:
+        return False
+    if found.opted_out_at < booking.message_opt_in_at:
+        raise CannotResume()
+    return opt_in(session, booking.message_phone, now)
+
+
+def is_stopped(session: Session, phone: str | None) -> PhoneOptOut | None:
+    """The opt-out in force for ``phone``, if it said STOP and did not ask again."""
+    found = session.get(PhoneOptOut, phone) if phone else None
+    return found if found is not None and found.active else None
 
 
 def last_inbound(session: Session, booking: Booking) -> InboundMessage | None:

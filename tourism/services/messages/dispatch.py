@@ -14,9 +14,9 @@ it back after ``STALE_CLAIM``. Delivery is at least once, like email's.
 
 A provider that is down, slow or throttling (``MessagingUnavailable``) leaves the message
 queued for the next run, up to ``MAX_ATTEMPTS``; one that refuses it (``MessageRejected``),
-or a WhatsApp "failed" callback, marks it failed and falls back: WhatsApp → SMS. The last
-step, email, is already taken: every tourist message has its email twin in the outbox
-(``outbox.queue``), sent whatever happens here.
+or a WhatsApp "failed" callback, marks it failed and falls back: WhatsApp → SMS → email.
+Every tourist message has its email twin in the outbox already (``outbox.queue``), sent
+whatever happens here; a family's or guide's is queued by email when SMS fails too.
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ from ...models.messaging import (
     SMS,
     WHATSAPP,
 )
-from . import sms_gateway, whatsapp_gateway
+from . import notice_emails, sms_gateway, whatsapp_gateway
 from .phone_errors import MessageRejected, MessagingUnavailable
-from .phone_texts import Text
+from .phone_texts import TEMPLATES, Text
+
+#: Every template name the code may send (docs/whatsapp-templates.json lists each).
+KNOWN_TEMPLATES = frozenset(TEMPLATES.values())
 
 #: Taken by a worker, provider not answered yet.
 SENDING = "sending"
@@ -73,7 +76,9 @@ def current_gateways() -> Gateways:
 
 
 def is_opted_out(session: Session, phone: str) -> bool:
-    return session.get(PhoneOptOut, phone) is not None
+    """Whether ``phone`` said STOP and has not asked for messages again since."""
+    opt_out = session.get(PhoneOptOut, phone)
+    return opt_out is not None and opt_out.active
 
 
 def queue_message(
@@ -99,6 +104,9 @@ def queue_message(
         return None
     if session.scalar(select(PhoneMessage.id).where(PhoneMessage.key == key)) is not None:
         return None
+    if text.template and text.template not in KNOWN_TEMPLATES:
+        # Meta sends only approved templates: one missing from the catalogue would fail.
+        raise ValueError(f"template {text.template!r} is not in phone_texts.TEMPLATES")
     use_template = channel == WHATSAPP and bool(text.template)
     message = PhoneMessage(
         key=key,
@@ -270,9 +278,14 @@ def _send(gateways: Gateways, channel, recipient, body, template, variables, lan
 
 
 def fall_back(session: Session, message: PhoneMessage) -> PhoneMessage | None:
-    """Queue the SMS that replaces a failed WhatsApp message (same words, plain text); an SMS
-    that fails has no phone fallback: its email twin went out anyway."""
+    """Queue the SMS that replaces a failed WhatsApp message (same words, plain text). After
+    SMS, email: a tourist's email twin went out anyway; a family's or guide's message is
+    queued by email (``notice_emails``) when they have an address. Returns the SMS, if any."""
     if message.channel != WHATSAPP:
+        notice_emails.queue_fallback(session, message)
+        return None
+    if is_opted_out(session, message.recipient):
+        notice_emails.queue_fallback(session, message)
         return None
     base = message.key.removesuffix(f":{WHATSAPP}")
     return queue_message(

@@ -12,7 +12,8 @@ on ``/manage/jobs``.
 Delivery is at least once: if the commit after sending fails, the message goes out again.
 
 The emails themselves are rendered by ``email_rendering`` (booking emails) and
-``account_emails`` (password resets and invitations); ``build_message`` picks the right one.
+``account_emails`` (password resets and invitations) and ``notice_emails`` (families' and
+guides' notices by email); ``build_message`` picks the right one.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ... import faults
 from ...database import utcnow
-from ...jobs.queue import enqueue
 from ...jobs.registry import job
 from ...models import Booking, BookingStatus, Departure, DepartureStatus, Notification
 from ...timefmt import local_to_utc
@@ -41,7 +41,9 @@ from .account_emails import (
     INVITATION,
     build_account_message,
 )
+from .email_jobs import SEND_EMAIL, delivery_key, enqueue_delivery  # noqa: F401 (shared names)
 from .mail import Mailer, get_mailer
+from .notice_emails import NOTICE, build_notice_message
 from .phone_notices import queue_for_booking as queue_phone_twin
 from .rendering import (
     IMPACT,
@@ -52,10 +54,6 @@ from .rendering import (
 
 #: After this many failed attempts a notification is left alone (see ``last_error``).
 MAX_ATTEMPTS = 5
-
-#: The kind of the job that sends one notification.
-SEND_EMAIL = "send-email"
-
 
 def notification_key(booking: Booking, kind: str) -> str:
     return f"booking:{booking.id}:{kind}"
@@ -124,19 +122,6 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
     session.add(notification)
     enqueue_delivery(session, notification)
     return notification
-
-
-def delivery_key(notification: Notification) -> str:
-    """The send-email job's key: one job per notification, however often it is enqueued."""
-    return f"email:{notification.key}"
-
-
-def enqueue_delivery(session: Session, notification: Notification) -> int | None:
-    """Enqueue the job that sends ``notification`` (in the caller's transaction); returns its
-    id, or None when the notification has one already."""
-    return enqueue(
-        session, SEND_EMAIL, {"notification_id": notification.id}, key=delivery_key(notification)
-    )
 
 
 class EmailNotSent(RuntimeError):
@@ -309,4 +294,6 @@ def build_message(notification: Notification) -> EmailMessage:
     """The complete email for ``notification``, in its language, ready for a ``Mailer``."""
     if notification.kind in ACCOUNT_KINDS:
         return build_account_message(notification)
+    if notification.kind == NOTICE:
+        return build_notice_message(notification)
     return build_booking_message(notification)

@@ -3,10 +3,13 @@
 * Tourists who ticked the box on the booking form: the confirmation (with the manage link),
   the reminder the day before, cancellations and refunds: the phone twin of each booking
   email (``outbox.queue`` calls ``queue_for_booking``), never instead of it.
-* Host families with a number and consent on their record: who comes tomorrow to the stops
-  they host, and each payout recorded to them.
-* Guides with a number and consent: tomorrow's departures, head counts and how many
-  bookings told of special needs (the needs themselves stay in the manifest).
+* Host families: who comes tomorrow to the stops they host, and each payout recorded to
+  them (their homestay guests: ``homestay_notices``).
+* Guides: tomorrow's departures, head counts and how many bookings told of special needs
+  (the needs themselves stay in the manifest), and changes to their departures.
+
+Families and guides are reached through ``person_notices.notify``: WhatsApp/SMS with their
+consent, else by email when they have an address.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ...i18n import available_locales
 from ...models import (
     Booking,
     BookingLine,
@@ -27,6 +29,7 @@ from ...models import (
     DepartureGuide,
     DepartureStatus,
     Family,
+    Notification,
     PhoneMessage,
     Stop,
     User,
@@ -34,6 +37,8 @@ from ...models import (
 from ...models.messaging import WHATSAPP
 from ...timefmt import local_to_utc
 from . import dispatch, phone_texts
+from .person_notices import language_of as _language
+from .person_notices import notify
 
 
 def _channel(preferred: str | None) -> str:
@@ -62,15 +67,6 @@ def queue_for_booking(
         association_id=booking.departure.experience.association_id,
         booking_id=booking.id,
     )
-
-
-def _language(codes: str | None) -> str:
-    """The first of someone's languages the site speaks (a family's ``qu,es`` → ``es``)."""
-    offered = available_locales()
-    for code in (codes or "").split(","):
-        if code.strip() in offered:
-            return code.strip()
-    return "es"
 
 
 def _tomorrow(today: date, zone: ZoneInfo):
@@ -112,7 +108,7 @@ def _people_per_departure(session: Session, start, end) -> dict[int, tuple[int, 
 
 
 def queue_family_visitors(session: Session, today: date, zone: ZoneInfo) -> int:
-    """Tell each consenting host family who comes tomorrow (local date) to the stops it
+    """Tell each host family who comes tomorrow (local date) to the stops it
     hosts: one message per family and day; returns how many were newly queued."""
     start, end = _tomorrow(today, zone)
     people = _people_per_departure(session, start, end)
@@ -129,8 +125,7 @@ def queue_family_visitors(session: Session, today: date, zone: ZoneInfo) -> int:
             .join(Stop, Stop.family_id == Family.id)
             .where(
                 Stop.experience_id == departure.experience_id,
-                Family.message_consent_at.is_not(None),
-                Family.message_phone.is_not(None),
+                reachable_family(),
                 Family.is_active.is_(True),
             )
             .distinct()
@@ -149,47 +144,49 @@ def queue_family_visitors(session: Session, today: date, zone: ZoneInfo) -> int:
                 for d, n in entries
             ],
         )
-        channel = _channel(family.message_channel)
         queued += (
-            dispatch.queue_message(
+            notify(
                 session,
-                key=f"family:{family.id}:visitors:{today + timedelta(days=1)}:{channel}",
+                family,
+                key=f"family:{family.id}:visitors:{today + timedelta(days=1)}",
                 kind="family_visitors",
-                channel=channel,
-                recipient=family.message_phone,
-                language=language,
                 text=text,
+                language=language,
                 association_id=family.association_id,
-                family_id=family.id,
             )
             is not None
         )
     return queued
 
 
-def queue_family_payout(session: Session, family: Family, payout) -> PhoneMessage | None:
-    """Tell a consenting family that a payout to it was recorded."""
-    if family.message_consent_at is None or not family.message_phone:
-        return None
+def reachable_family():
+    """Families a notice can reach: a phone with consent, or an email address."""
+    return or_(
+        Family.message_consent_at.is_not(None) & Family.message_phone.is_not(None),
+        Family.email != "",
+    )
+
+
+def queue_family_payout(
+    session: Session, family: Family, payout
+) -> PhoneMessage | Notification | None:
+    """Tell a family that a payout to it was recorded (phone with consent, else email)."""
     language = _language(family.languages)
-    channel = _channel(family.message_channel)
-    return dispatch.queue_message(
+    return notify(
         session,
-        key=f"family:{family.id}:payout:{payout.id}:{channel}",
+        family,
+        key=f"family:{family.id}:payout:{payout.id}",
         kind="family_payout",
-        channel=channel,
-        recipient=family.message_phone,
-        language=language,
         text=phone_texts.family_payout_text(
             language, family.name, payout.amount_cents, payout.currency, payout.created_at
         ),
+        language=language,
         association_id=family.association_id,
-        family_id=family.id,
     )
 
 
 def queue_guide_tomorrow(session: Session, today: date, zone: ZoneInfo) -> int:
-    """Tell each consenting guide their departures tomorrow (local date), with head counts
+    """Tell each guide their departures tomorrow (local date), with head counts
     and how many bookings have special needs; returns how many were newly queued."""
     start, end = _tomorrow(today, zone)
     people = _people_per_departure(session, start, end)
@@ -201,8 +198,7 @@ def queue_guide_tomorrow(session: Session, today: date, zone: ZoneInfo) -> int:
             Departure.status == DepartureStatus.SCHEDULED,
             Departure.starts_at >= start,
             Departure.starts_at < end,
-            User.message_consent_at.is_not(None),
-            User.message_phone.is_not(None),
+            User.is_active_account.is_(True),
         )
         .order_by(User.id, Departure.starts_at)
     ).all()
@@ -226,18 +222,15 @@ def queue_guide_tomorrow(session: Session, today: date, zone: ZoneInfo) -> int:
                 for d in departures
             ],
         )
-        channel = _channel(user.message_channel)
         queued += (
-            dispatch.queue_message(
+            notify(
                 session,
-                key=f"guide:{user.id}:tomorrow:{today + timedelta(days=1)}:{channel}",
+                user,
+                key=f"guide:{user.id}:tomorrow:{today + timedelta(days=1)}",
                 kind="guide_tomorrow",
-                channel=channel,
-                recipient=user.message_phone,
-                language=language,
                 text=text,
+                language=language,
                 association_id=departures[0].experience.association_id,
-                user_id=user.id,
             )
             is not None
         )
@@ -251,9 +244,9 @@ def queue_guide_assignments(
     removed: list[Departure],
     now: datetime,
 ) -> PhoneMessage | None:
-    """Tell a consenting guide that a manager put them on (``added``) or took them off
-    (``removed``) departures: one message per change, however many departures it touched."""
-    if not (added or removed) or user.message_consent_at is None or not user.message_phone:
+    """Tell a guide that a manager put them on (``added``) or took them off (``removed``)
+    departures: one message per change, however many departures it touched."""
+    if not (added or removed):
         return None
     language = _language(user.locale)
     text = phone_texts.guide_assignments_text(
@@ -261,16 +254,13 @@ def queue_guide_assignments(
         [(d.starts_at, phone_texts.title_of(d.experience, language)) for d in added],
         [(d.starts_at, phone_texts.title_of(d.experience, language)) for d in removed],
     )
-    channel = _channel(user.message_channel)
     first = (added or removed)[0]
-    return dispatch.queue_message(
+    return notify(
         session,
-        key=f"guide:{user.id}:assignments:{now.isoformat(timespec='microseconds')}:{channel}",
+        user,
+        key=f"guide:{user.id}:assignments:{now.isoformat(timespec='microseconds')}",
         kind="guide_assignments",
-        channel=channel,
-        recipient=user.message_phone,
-        language=language,
         text=text,
+        language=language,
         association_id=first.experience.association_id,
-        user_id=user.id,
     )

@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 
 from ...money import format_money
 from ...timefmt import fmt_date, fmt_time, when
-from .rendering import manage_url, message_locale
+from .links import manage_url
+from .rendering import message_locale
 
 #: The approved WhatsApp template of each kind (free-text kinds have none).
 TEMPLATES = {
@@ -29,6 +30,9 @@ TEMPLATES = {
     "family_payout": "family_payout",
     "guide_tomorrow": "guide_tomorrow",
     "guide_assignments": "guide_assignments",
+    "homestay_tomorrow": "homestay_tomorrow",
+    "homestay_booked": "homestay_booked",
+    "homestay_cancelled": "homestay_cancelled",
 }
 
 
@@ -58,7 +62,7 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
             return Text(
                 _(
                     "Chakra Routes: booking %(reference)s confirmed. %(title)s, %(when)s, "
-                    "%(people)s. Your booking: %(url)s",
+                    "%(people)s. Your booking: %(url)s (write STOP to stop these messages)",
                     reference=ref,
                     title=title,
                     when=when(departure.starts_at),
@@ -214,4 +218,82 @@ def guide_assignments_text(language: str, added: list[tuple], removed: list[tupl
             _("Chakra Routes, your departures changed: %(changes)s.", changes=changes),
             TEMPLATES["guide_assignments"],
             [changes],
+        )
+
+
+def opted_in_text(language: str) -> Text:
+    """The answer to START/ALTA: free text (the sender just wrote), no template."""
+    with force_locale(message_locale(language)):
+        return Text(
+            _(
+                "Chakra Routes: you will get our messages again. Write STOP or BAJA to stop "
+                "them."
+            ),
+            "",
+            [],
+        )
+
+
+def _guest_list(guests: list[tuple]) -> str:
+    """``(first name, people, nights)`` per booking: "María, 2 people, nights 5 Dec, 6 Dec"."""
+    return "; ".join(
+        _(
+            "%(name)s, %(people)s, %(nights)s",
+            name=name,
+            people=_people(people),
+            nights=ngettext("night %(dates)s", "nights %(dates)s", len(nights),
+                            dates=", ".join(fmt_date(night, "d MMM") for night in nights)),
+        )
+        for name, people, nights in guests
+    )
+
+
+def _needs_list(needs: list[tuple[str, str]]) -> str:
+    """``(first name, needs)`` of the bookings that gave any; "none given" otherwise."""
+    given = [_("%(name)s: %(needs)s", name=name, needs=text) for name, text in needs if text]
+    return "; ".join(given) or _("none given")
+
+
+def homestay_tomorrow_text(language: str, guests: list[tuple], needs: list[tuple]) -> Text:
+    """The day before a homestay night: who sleeps at the family's tomorrow (``guests``:
+    first name, people, their nights there) and their dietary needs (first name, needs)."""
+    with force_locale(message_locale(language)):
+        people = _people(sum(count for _name, count, _nights in guests))
+        listed, given = _guest_list(guests), _needs_list(needs)
+        return Text(
+            _(
+                "Chakra Routes: tomorrow you host %(people)s: %(guests)s. Dietary needs: "
+                "%(needs)s.",
+                people=people,
+                guests=listed,
+                needs=given,
+            ),
+            TEMPLATES["homestay_tomorrow"],
+            [people, listed, given],
+        )
+
+
+def homestay_booked_text(language: str, guests: list[tuple], needs: list[tuple]) -> Text:
+    """A route booking with nights at the family's homestay was confirmed."""
+    with force_locale(message_locale(language)):
+        listed, given = _guest_list(guests), _needs_list(needs)
+        return Text(
+            _(
+                "Chakra Routes: new homestay guests: %(guests)s. Dietary needs: %(needs)s.",
+                guests=listed,
+                needs=given,
+            ),
+            TEMPLATES["homestay_booked"],
+            [listed, given],
+        )
+
+
+def homestay_cancelled_text(language: str, guests: list[tuple]) -> Text:
+    """A confirmed route booking with nights at the family's homestay was cancelled."""
+    with force_locale(message_locale(language)):
+        listed = _guest_list(guests)
+        return Text(
+            _("Chakra Routes: homestay guests cancelled: %(guests)s.", guests=listed),
+            TEMPLATES["homestay_cancelled"],
+            [listed],
         )

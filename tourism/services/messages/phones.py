@@ -10,9 +10,15 @@ from ...errors import InvalidRequest
 
 #: Words that, alone in an inbound message, stop every message to its sender.
 STOP_WORDS = frozenset({"STOP", "BAJA"})
+#: Words that, alone in an inbound message, let messages to a number that said STOP resume
+#: (the usual SMS keywords, and Spanish "alta" as the twin of "baja").
+START_WORDS = frozenset({"START", "UNSTOP", "ALTA"})
 
-#: The channels a person may choose, as (value, label).
+#: The phone channels a tourist may choose, as (value, label).
 CHANNEL_LABELS = {"whatsapp": _l("WhatsApp"), "sms": _l("SMS (text message)")}
+#: Families and guides may also have their notices by email.
+EMAIL = "email"
+PERSON_CHANNEL_LABELS = {**CHANNEL_LABELS, EMAIL: _l("Email")}
 
 
 class InvalidPhone(InvalidRequest):
@@ -42,20 +48,32 @@ def to_e164(raw: str, region: str = "EC") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _keyword(body: str) -> str:
+    return body.strip().strip(".!¡ ").upper()
+
+
 def is_stop(body: str) -> bool:
     """Whether an inbound text asks to stop (``STOP``, ``Baja.``…)."""
-    return body.strip().strip(".!¡ ").upper() in STOP_WORDS
+    return _keyword(body) in STOP_WORDS
+
+
+def is_start(body: str) -> bool:
+    """Whether an inbound text asks for messages again (``START``, ``Alta``…)."""
+    return _keyword(body) in START_WORDS
 
 
 def record_consent(holder, phone: str, consent: bool, channel: str, now) -> None:
     """Set or withdraw the WhatsApp/SMS consent of a family or guide (``holder`` has
-    ``message_phone``, ``message_consent_at`` and ``message_channel``). With consent the
-    number must be valid (``InvalidPhone``); the time of a consent already given is kept."""
+    ``message_phone``, ``message_consent_at`` and ``message_channel``), and the channel they
+    chose (``PERSON_CHANNEL_LABELS``). With consent the number must be valid
+    (``InvalidPhone``); the time of a consent already given is kept. Email needs no phone
+    consent: it is kept as the choice, and the number only with the consent."""
+    if channel not in PERSON_CHANNEL_LABELS:
+        raise InvalidRequest(_l("Please choose WhatsApp, SMS or email."))
     if not consent:
-        holder.message_phone = holder.message_consent_at = holder.message_channel = None
+        holder.message_phone = holder.message_consent_at = None
+        holder.message_channel = EMAIL if channel == EMAIL else None
         return
-    if channel not in CHANNEL_LABELS:
-        raise InvalidRequest(_l("Please choose WhatsApp or SMS."))
     number = to_e164(phone, default_region())
     if holder.message_consent_at is None or holder.message_phone != number:
         holder.message_consent_at = now

@@ -1,9 +1,10 @@
 """Rendering booking emails: subject, text and HTML from the ``emails/`` templates, with the
-booking's QR code inline and an iCalendar attachment where the kind calls for one.
+booking's QR code inline and an iCalendar attachment where the kind calls for one (both made
+by ``booking_files``; links by ``links``).
 
 The kinds of booking email (one template pair each) are defined here; ``notifications`` queues
-and sends them. The helpers shared with account emails (``Rendered``, ``message_locale``,
-``tidy_text``, ``absolute_url``) live here too.
+and sends them. The helpers shared with account and notice emails (``Rendered``,
+``message_locale``, ``tidy_text``) live here too.
 """
 
 from __future__ import annotations
@@ -14,26 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
-from io import BytesIO
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import segno
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from ... import timefmt
-from ...database import utcnow
 from ...i18n import available_locales
 from ...models import Booking, Notification, PaymentStatus, RouteBooking, RouteBookingLeg
 from ...text_input import one_line
-from ...timefmt import vtimezone
 from ..ledger import transparency
 from . import impact
+from .booking_files import booking_calendar, qr_png, qr_side
+from .links import absolute_url, manage_url
 from .mail import MESSAGE_ID_DOMAIN
 
 #: The kinds of booking email; each has ``emails/<kind>.html`` and ``emails/<kind>.txt``.
@@ -125,17 +121,6 @@ def message_locale(language: str | None) -> str:
     """The booking's language when the site speaks it, else the default one."""
     config = current_app.config
     return language if language in available_locales() else config["BABEL_DEFAULT_LOCALE"]
-
-
-def absolute_url(endpoint: str, **values: Any) -> str:
-    """An absolute link into the site from ``PUBLIC_URL``; needs no request, works in one."""
-    path = current_app.url_map.bind("", script_name="/").build(endpoint, values)
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
-
-
-def manage_url(booking: Booking) -> str:
-    """The booking's private page: ``PUBLIC_URL/bookings/<manage_token>``."""
-    return absolute_url("bookings.manage", token=booking.manage_token)
 
 
 def when(moment: datetime) -> str:
@@ -340,76 +325,3 @@ def tidy_text(text: str) -> str:
     """Trailing spaces off, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
-
-
-def qr_code(data: str) -> segno.QRCode:
-    """The QR code of ``data`` (the booking reference): always a standard QR code. segno
-    would pick a Micro QR code for data this short, and phone cameras and the guide's
-    scanner (``BarcodeDetector`` with ``qr_code``) do not read those."""
-    return segno.make(data, error="m", micro=False)
-
-
-#: Pixels per module of the emailed QR code, which is shown at its own size (a reference's
-#: code is 21 modules plus the quiet zone: 174 px).
-QR_SCALE = 6
-
-
-def qr_png(data: str) -> bytes:
-    """A PNG QR code of ``data``, large enough to scan from a phone."""
-    buffer = BytesIO()
-    qr_code(data).save(buffer, kind="png", scale=QR_SCALE, border=4)
-    return buffer.getvalue()
-
-
-def qr_side(data: str) -> int:
-    """The width (and height) of ``qr_png(data)`` in pixels."""
-    return qr_code(data).symbol_size(scale=QR_SCALE, border=4)[0]
-
-
-def qr_svg(data: str) -> str:
-    """The same QR code as inline SVG for a page (no image request, nothing for the CSP to
-    refuse); it scales with its box."""
-    return qr_code(data).svg_inline(
-        scale=1, border=4, omitsize=True, dark="#000", light="#fff", title=data
-    )
-
-
-def booking_calendar(booking: Booking, locale: str, cancel: bool = False) -> bytes:
-    """An iCalendar file with the visit as one event (or its cancellation), in local time."""
-    departure = booking.departure
-    experience = departure.experience
-    text = experience.text(locale)
-    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-    link = manage_url(booking)
-
-    calendar = Calendar()
-    calendar.add("prodid", "-//Chakra Routes//Bookings//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancel else "PUBLISH")
-    event = Event()
-    event.add("uid", f"booking-{booking.reference}@chakraroutes")
-    event.add("dtstamp", utcnow())
-    event.add("dtstart", departure.starts_at.astimezone(zone))
-    event.add("dtend", departure.ends_at.astimezone(zone))
-    event.add("summary", text.title if text else experience.slug)
-    if text and text.meeting_point:
-        event.add("location", text.meeting_point)
-    event.add(
-        "description",
-        "\n".join(
-            [
-                _("Booking reference: %(reference)s", reference=booking.reference),
-                _("See or cancel your booking: %(url)s", url=link),
-            ]
-        ),
-    )
-    event.add("url", link)
-    if cancel:
-        event.add("status", "CANCELLED")
-        event.add("sequence", 1)
-    else:
-        event.add("status", "CONFIRMED")
-        event.add("sequence", 0)
-    calendar.add_component(event)
-    calendar.add_component(vtimezone(str(zone)))
-    return calendar.to_ical()

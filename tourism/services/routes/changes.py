@@ -23,6 +23,7 @@ from ..booking import availability as seats
 from ..booking import lifecycle
 from ..booking.references import new_reference
 from . import booking as route_booking_service
+from . import notices
 
 #: Route booking references start with this, so they never collide with an association's.
 ROUTE_REFERENCE_PREFIX = "RUT"
@@ -70,6 +71,8 @@ def cancel_route_booking(
     for booking_leg in legs:
         if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
             lifecycle.cancel_booking(session, booking_leg.booking, now)
+    if route_booking.status == BookingStatus.CONFIRMED:  # a hold's hosts were never told
+        notices.queue_route_cancelled(session, route_booking)
     route_booking.status = BookingStatus.CANCELLED
     route_booking.cancelled_at = now
     route_booking.hold_expires_at = None

@@ -168,10 +168,11 @@ def guests(session: Session, family: Family, since: date, now: datetime) -> list
         )
         .order_by(RouteBookingNight.night, RouteBooking.reference)
     ).all()
-    return [Guest(n.night, n.homestay, n.people, rb, _needs(rb)) for n, rb in rows]
+    return [Guest(n.night, n.homestay, n.people, rb, route_booking_needs(rb)) for n, rb in rows]
 
 
-def _needs(route_booking: RouteBooking) -> str:
+def route_booking_needs(route_booking: RouteBooking) -> str:
+    """The needs (dietary included) the visitor gave, kept on the route's leg bookings."""
     return next(
         (leg.booking.special_needs for leg in route_booking.legs if leg.booking.special_needs), ""
     )
