@@ -134,7 +134,7 @@ def get_departure(session: Session, experience: Experience, availability_id) -> 
     departure = None
     if text.isdigit() and len(text) < 10:
         departure = session.get(Departure, int(text))
-    if departure is None or departure.experience_id != experience.id:
+    if departure is None or departure.experience_id != experience.id or departure.is_private:
         raise errors.OctoError(
             errors.INVALID_AVAILABILITY_ID,
             "The availabilityId was missing or invalid",
@@ -250,6 +250,7 @@ def option(
             Departure.status == DepartureStatus.SCHEDULED,
             Departure.starts_at > now,
             Departure.starts_at < now + timedelta(days=90),
+            Departure.group_request_id.is_(None),
         )
     )
     times = sorted({local(moment).strftime("%H:%M") for moment in starts})

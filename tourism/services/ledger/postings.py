@@ -9,7 +9,8 @@ Decisions (see also ``tourism/models/ledger.py`` for accounts and signs):
 - **Payment / cash.** Card: debit ``stripe_clearing`` with the gross, credit
   ``processor_fees`` with the fee (0 if not known yet), credit the beneficiaries' *pending*
   accounts with the net, split by the booking's rule (``Booking.split_rule_id``). Cash:
-  debit ``cash_held`` of the guide who collected it, no fee. A booking sold before any rule
+  debit ``cash_held`` of the guide who collected it, no fee. Bank transfer (a group's quote,
+  recorded by the treasurer): debit ``bank``, no fee. A booking sold before any rule
   was approved credits everything after fees to the association fund (pending): the money
   stays in the community until someone decides, and an adjustment can share it later.
   Families: one member per hosted stop of the experience (the rule's stop weights); guides:
@@ -66,6 +67,8 @@ from .shares import (  # noqa: F401  (re-exported: callers name them as ``postin
 )
 from .shares import association_of as _association
 
+#: A payment the treasurer recorded as received by bank transfer: it debits the bank.
+BANK_TRANSFER = "bank_transfer"
 PENDING = AccountState.PENDING
 AVAILABLE = AccountState.AVAILABLE
 DISPUTE_WON = "won"
@@ -89,6 +92,8 @@ def post_payment(session: Session, payment: Payment, now: datetime | None = None
         collector = session.get(User, payment.collected_by_id) if payment.collected_by_id else None
         held = ledger.account(session, AccountKind.CASH_HELD, association, user=collector)
         lines = [(held, payment.amount_cents)]
+    elif payment.provider == BANK_TRANSFER:
+        lines = [(ledger.account(session, AccountKind.BANK, association), payment.amount_cents)]
     else:
         lines = [
             (
@@ -234,6 +239,8 @@ def post_refund(session: Session, refund: Refund):
         source = ledger.account(
             session, AccountKind.CASH_HELD, _association(booking), user=collector
         )
+    elif payment.provider == BANK_TRANSFER:
+        source = ledger.account(session, AccountKind.BANK, _association(booking))
     else:
         source = ledger.account(session, AccountKind.STRIPE_CLEARING, _association(booking))
     lines = [(source, -refund.amount_cents), *_claw_back(session, payment, refund.amount_cents)]
