@@ -28,7 +28,7 @@ class QuoteForm(FlaskForm):
 
     pricing = RadioField(
         _l("The price is"),
-        choices=list(PRICING_LABELS.items()),
+        choices=choices(PRICING_LABELS.items()),
         default="per_person",
         validators=[InputRequired()],
     )

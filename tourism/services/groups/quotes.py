@@ -167,9 +167,9 @@ def make_quote(
     expires_at = datetime.combine(
         data.valid_until + timedelta(days=1), time.min, tzinfo=zone
     ).astimezone(ZoneInfo("UTC"))
-    if expires_at <= now or data.valid_until > data.day:
+    if expires_at <= now or data.valid_until >= data.day:
         raise InvalidRequest(
-            _l("The quote must stand from today until at most the day of the visit.")
+            _l("The quote must stand from today until at most the day before the visit.")
         )
     experience = request.experience
     if not any(pc.is_active for pc in experience.price_categories):
