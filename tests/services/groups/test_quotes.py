@@ -34,6 +34,7 @@ from tourism.models import (
 from tourism.services.groups import quotes
 from tourism.services.groups import requests as group_requests
 from tourism.services.ledger import checks, split_rules
+from tourism.services.messages import outbox
 
 ZONE = ZoneInfo("America/Guayaquil")
 HOLD = timedelta(minutes=30)
@@ -129,6 +130,10 @@ def test_a_quote_makes_a_private_departure_and_emails_the_requester(world):
     email = db.session.scalars(select(Notification).where(Notification.kind == "group_quote")).one()
     assert (email.recipient, email.language) == ("profe@example.org", "en")
     assert json.loads(email.context)["total_cents"] == 29_750
+    message = outbox.build_message(email)  # what the send-email job mails, in English
+    assert message["Subject"].startswith("Your group quote for ")
+    text = message.get_body(("plain",)).get_content()
+    assert "$297.50" in text and "https://example.org/group-requests/x" in text
 
 
 @pytest.mark.parametrize(

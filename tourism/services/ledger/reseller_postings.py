@@ -211,6 +211,8 @@ class StatementLine:
     price_cents: int
     commission_cents: int
     owed_cents: int
+    #: The net rate per ticket it was sold at (its commission is then retail less net).
+    net_rate_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,9 @@ def statement(session: Session, reseller: Reseller) -> Statement:
     lines = []
     for channel, booking in rows:
         live = booking.status == BookingStatus.CONFIRMED
-        commission = booking_commission(booking, channel.commission_bp) if live else 0
+        commission = (
+            booking_commission(booking, channel.commission_bp, channel.net_cents) if live else 0
+        )
         price = booking.total_cents if live else 0
         lines.append(
             StatementLine(
@@ -255,6 +259,7 @@ def statement(session: Session, reseller: Reseller) -> Statement:
                 price,
                 commission,
                 price - commission,
+                channel.net_cents,
             )
         )
     receipts = list(

@@ -50,11 +50,20 @@ def _share_account(session: Session, booking: Booking, party: Party, member_id, 
 SHARE_KINDS = BENEFICIARY_KINDS | {AccountKind.RESELLER_COMMISSION}
 
 
-def booking_commission(booking: Booking, commission_bp: int) -> int:
-    """A reseller's commission on a whole booking: per ticket, rounded to the cent, exactly
+def unit_commission(unit_cents: int, commission_bp: int, net_cents: int | None = None) -> int:
+    """A reseller's part of one ticket of ``unit_cents``: its commission (basis points of
+    the retail price, rounded to the cent) or, with a net rate, the retail price less the
+    net it pays us (never below zero: a ticket sold under the net brings us its price)."""
+    if net_cents is not None:
+        return max(unit_cents - net_cents, 0)
+    return basis_points_of(unit_cents, commission_bp)
+
+
+def booking_commission(booking: Booking, commission_bp: int, net_cents: int | None = None) -> int:
+    """A reseller's commission on a whole booking: per ticket (``unit_commission``), exactly
     as the OCTO answers price it (``net`` = retail less this)."""
     return sum(
-        line.quantity * basis_points_of(line.unit_price_cents, commission_bp)
+        line.quantity * unit_commission(line.unit_price_cents, commission_bp, net_cents)
         for line in booking.lines
     )
 
@@ -70,9 +79,9 @@ def commission_lines(
     exactly; never more than what is left of the payment after the processor's fee.
     """
     channel = session.scalar(select(ChannelBooking).where(ChannelBooking.booking_id == booking.id))
-    if channel is None or channel.commission_bp <= 0:
+    if channel is None or (channel.commission_bp <= 0 and channel.net_cents is None):
         return []
-    commission = booking_commission(booking, channel.commission_bp)
+    commission = booking_commission(booking, channel.commission_bp, channel.net_cents)
     total = booking.total_cents
     if total > 0:
         before = min(max(paid_before, 0), total)
