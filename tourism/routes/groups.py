@@ -117,10 +117,12 @@ def _thread_page(request, form, status=200, error=None, accept_form=None):
 def thread(token: str):
     """The requester's private page: the request and the messages; they may write."""
     request = group_requests.find_by_token(db.session, token)
-    form = MessageForm()
+    with force_locale(request.language):  # its messages in the page's language
+        form = MessageForm()
+        valid = form.is_submitted() and form.validate()
     if not form.is_submitted():
         return _thread_page(request, form)
-    if not form.validate():
+    if not valid:
         return _thread_page(request, form, 400)
     try:
         with unit_of_work():
