@@ -117,6 +117,11 @@ def test_a_quote_accepted_by_transfer_and_marked_received(client, admin, experie
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
     assert count(Payment) == 1
+    # An ordinary booking: its private page shows it paid, nothing due on arrival.
+    assert client.get(f"/bookings/{booking.manage_token}", headers=ES).status_code == 200
+    assert db.session.get(Booking, booking.id).due_on_arrival_cents == 0
+    thread = client.get(f"/group-requests/{request.token}").get_data(as_text=True)
+    assert "your booking is confirmed" in thread
 
 
 def test_accepting_by_card_goes_to_the_bookings_card_page(
