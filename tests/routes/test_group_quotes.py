@@ -122,6 +122,10 @@ def test_a_quote_accepted_by_transfer_and_marked_received(client, admin, experie
     assert db.session.get(Booking, booking.id).due_on_arrival_cents == 0
     thread = client.get(f"/group-requests/{request.token}").get_data(as_text=True)
     assert "your booking is confirmed" in thread
+    staff_page = client.get(f"/manage/group-requests/{request.id}", headers=ES)
+    html = staff_page.get_data(as_text=True)
+    assert f"Reserva {booking.reference}: Confirmada." in html
+    assert "Transferencia bancaria recibida el" in html
 
 
 def test_accepting_by_card_goes_to_the_bookings_card_page(
