@@ -47,3 +47,6 @@ def test_an_admin_sets_a_net_rate_and_the_statement_shows_it(client, admin, kall
     assert channel.booking.reference in html
     assert "net rate $31.50 per ticket" in html
     assert "$17.00" in html and "$63.00" in html  # its share 2 x 8.50; owed 2 x 31.50
+    csv = client.get(f"/manage/resellers/{reseller.id}/statement.csv").get_data(as_text=True)
+    assert csv.splitlines()[0].endswith(",commission,owed,net_rate")
+    assert ",80.00,17.00,63.00,31.50" in csv

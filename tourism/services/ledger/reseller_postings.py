@@ -202,6 +202,19 @@ def record_receipt(
     return receipt
 
 
+#: The columns of the statement's CSV (``net_rate``: per ticket, for a net-rate sale).
+STATEMENT_HEADER = [
+    "booking",
+    "reseller_reference",
+    "starts_at",
+    "status",
+    "price",
+    "commission",
+    "owed",
+    "net_rate",
+]
+
+
 @dataclass(frozen=True)
 class StatementLine:
     reference: str
