@@ -277,7 +277,10 @@ def accept_quote(
     category = min(
         (pc for pc in departure.experience.price_categories if pc.is_active),
         key=lambda pc: pc.position,
+        default=None,
     )
+    if category is None:  # every ticket type was withdrawn since the quote
+        raise InvalidRequest(_l("This experience has no ticket type to sell."))
     if method == BANK_TRANSFER:
         # A transfer takes days: the seats stay held until the departure closes for booking.
         hold_until = departure.starts_at - lifecycle.DEFAULT_CUTOFF
@@ -294,7 +297,7 @@ def accept_quote(
     )
     quote.status = QuoteStatus.ACCEPTED
     quote.answered_at = now
-    quote.booking_id = booking.id
+    quote.booking = booking
     session.flush()
     return booking
 
