@@ -126,7 +126,7 @@ def test_negative_control_without_the_lock_oversells(app, make, monkeypatch):
     monkeypatch.setattr(availability, "lock_departure", no_lock)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
-        monkeypatch.setattr(lifecycle, "_claim_seats", lambda *args: None)
+        monkeypatch.setattr(lifecycle, "claim_seats", lambda *args: None)
     taken = 0
     for _ in range(CONTROL_ROUNDS):
         departure_id, web_form, octo_body, keys = _world(make, 1, sold=0)

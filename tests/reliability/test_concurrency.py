@@ -125,7 +125,7 @@ def test_negative_control_without_the_lock_oversells(app, make, monkeypatch):
     monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
-        monkeypatch.setattr(booking_service, "_claim_seats", lambda *args: None)
+        monkeypatch.setattr(booking_service, "claim_seats", lambda *args: None)
 
     oversold = 0
     for round_number in range(1, CONTROL_ROUNDS + 1):

@@ -198,7 +198,7 @@ def test_negative_control_without_the_lock_a_shared_leg_oversells(app, make, mon
     monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
-        monkeypatch.setattr(booking_service, "_claim_seats", lambda *args: None)
+        monkeypatch.setattr(booking_service, "claim_seats", lambda *args: None)
         monkeypatch.setattr(route_service, "_claim_all", lambda *args: None)
 
     oversold = 0

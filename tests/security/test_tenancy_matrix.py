@@ -86,6 +86,9 @@ PUBLIC = {
     "waitlist.offer",
     "groups.new",
     "groups.thread",
+    # The requester's answer to a quote: the request's secret link is the key.
+    "groups.accept_quote",
+    "groups.decline_quote",
     "itineraries.index",
     "itineraries.route",
     "itineraries.book",
@@ -143,6 +146,8 @@ TENANT = {
     "manage.group_requests_page",
     "manage.group_request",
     "manage.close_group_request",
+    "manage.quote_group_request",
+    "manage.group_transfer_received",
     "manage.assign_departures",
     "manage.schedule_guides",
     "manage.reseller_list",

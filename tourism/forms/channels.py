@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from ..money import parse_amount
 from ..services.channels.resellers import ResellerInput
 from .base import FlaskForm
 from .manage import BAD_CHOICE, REQUIRED, MultiCheckboxField, text_field, too_long
@@ -76,6 +77,27 @@ class RateForm(FlaskForm):
         if (field.data or "").strip() and commission_bp(field.data) is None:
             raise ValidationError(COMMISSION_HINT)
 
+    net_rate = StringField(
+        _l("Or a net rate: what it pays you per ticket (USD)"),
+        validators=[Length(max=12, message=too_long(12))],
+    )
+
+    def validate_net_rate(self, field) -> None:
+        text = (field.data or "").strip()
+        if not text:
+            return
+        if (self.commission.data or "").strip():
+            raise ValidationError(_l("Give either a commission or a net rate, not both."))
+        try:
+            parse_amount(text)
+        except ValueError as exc:
+            raise ValidationError(_l("Write an amount like 25 or 25.50.")) from exc
+
     def commission_bp(self) -> int | None:
         """Basis points, or ``None`` for "its usual commission"."""
         return commission_bp(self.commission.data) if (self.commission.data or "").strip() else None
+
+    def net_cents(self) -> int | None:
+        """The net rate in cents, or ``None`` for a commission."""
+        text = (self.net_rate.data or "").strip()
+        return parse_amount(text) if text else None

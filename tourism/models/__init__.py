@@ -20,7 +20,15 @@ from .channels import (
     WebhookDelivery,
     reseller_experiences,
 )
-from .groups import GroupMessage, GroupRequest, GroupRequestStatus, RequesterKind
+from .groups import (
+    GroupMessage,
+    GroupQuote,
+    GroupRequest,
+    GroupRequestStatus,
+    QuotePricing,
+    QuoteStatus,
+    RequesterKind,
+)
 from .jobs import Job, JobState
 from .ledger import (
     AccountKind,
@@ -76,6 +84,9 @@ from .waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
     "GroupMessage",
+    "GroupQuote",
+    "QuotePricing",
+    "QuoteStatus",
     "GroupRequest",
     "GroupRequestStatus",
     "RequesterKind",

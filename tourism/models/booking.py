@@ -123,13 +123,19 @@ class Booking(db.Model):
         return sum(p.net_cents for p in self.payments if p.provider == "cash")
 
     @property
+    def paid_by_transfer_cents(self) -> int:
+        """Bank transfers the treasurer recorded as received (a group's quote)."""
+        return sum(p.net_cents for p in self.payments if p.provider == "bank_transfer")
+
+    @property
     def due_on_arrival_cents(self) -> int:
         """What is still to collect in cash: the total less what was paid online or in cash."""
         if self.status not in (BookingStatus.CONFIRMED, BookingStatus.HELD):
             return 0
         if self.channel is not None and self.channel.prepaid:
             return 0  # the reseller took the money; it owes it to the association
-        return max(self.total_cents - self.paid_online_cents - self.paid_cash_cents, 0)
+        paid = self.paid_online_cents + self.paid_cash_cents + self.paid_by_transfer_cents
+        return max(self.total_cents - paid, 0)
 
     @property
     def participants(self) -> int:

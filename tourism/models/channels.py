@@ -99,6 +99,9 @@ class ChannelBooking(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     #: The reseller's commission at the time of booking, in basis points.
     commission_bp: Mapped[int] = mapped_column(default=0)
+    #: The net rate at the time of booking, in cents per ticket, when the reseller bought at
+    #: a net rate (then ``commission_bp`` is 0): its share is retail less net, per ticket.
+    net_cents: Mapped[int | None] = mapped_column(BigInteger)
     #: Whether the reseller took the guest's money (it was prepaid when it booked): the
     #: guest then owes nothing on arrival, the reseller owes the association.
     prepaid: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
@@ -110,9 +113,11 @@ class ChannelBooking(db.Model):
 
 
 class ResellerRate(db.Model):
-    """The commission of one reseller on one experience, in place of its usual commission.
+    """The commission of one reseller on one experience, in place of its usual commission;
+    or a net rate: the reseller pays us ``net_cents`` per ticket and keeps the rest of the
+    retail price (``commission_bp`` is then 0).
 
-    Bookings keep the commission they were sold with (``ChannelBooking.commission_bp``), so
+    Bookings keep the commission or net rate they were sold with (``ChannelBooking``), so
     changing or removing a rate changes later sales only.
     """
 
@@ -122,13 +127,16 @@ class ResellerRate(db.Model):
         CheckConstraint(
             "commission_bp >= 0 AND commission_bp <= 10000", name="commission_within_price"
         ),
+        CheckConstraint("net_cents IS NULL OR net_cents >= 0", name="net_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"), index=True)
     experience_id: Mapped[int] = mapped_column(ForeignKey("experiences.id"), index=True)
-    #: Basis points of the retail price (1000 = 10 %).
+    #: Basis points of the retail price (1000 = 10 %); 0 with a net rate.
     commission_bp: Mapped[int] = mapped_column()
+    #: A net rate: what the reseller pays us per ticket, in cents (NULL: a commission).
+    net_cents: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     reseller = relationship("Reseller")

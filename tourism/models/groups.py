@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -57,6 +57,9 @@ class GroupRequest(db.Model):
     messages: Mapped[list[GroupMessage]] = relationship(
         back_populates="request", order_by="GroupMessage.id", cascade="all, delete-orphan"
     )
+    quotes: Mapped[list[GroupQuote]] = relationship(
+        back_populates="request", order_by="GroupQuote.id", viewonly=True
+    )
 
 
 class GroupMessage(db.Model):
@@ -72,3 +75,55 @@ class GroupMessage(db.Model):
 
     request: Mapped[GroupRequest] = relationship(back_populates="messages")
     author = relationship("User")
+
+
+class QuotePricing(enum.StrEnum):
+    #: ``amount_cents`` is the price of one person.
+    PER_PERSON = "per_person"
+    #: ``amount_cents`` is the price of the whole group.
+    TOTAL = "total"
+
+
+class QuoteStatus(enum.StrEnum):
+    #: Sent to the requester; may be accepted until ``expires_at``.
+    OFFERED = "offered"
+    #: The requester accepted it: a booking on the quote's private departure exists.
+    ACCEPTED = "accepted"
+    #: The requester declined it (the request is closed with it).
+    DECLINED = "declined"
+
+
+class GroupQuote(db.Model):
+    """The association's price for a group request, on a private departure made for it."""
+
+    __tablename__ = "group_quotes"
+    __table_args__ = (CheckConstraint("total_cents > 0", name="total_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("group_requests.id"), index=True)
+    #: The departure made for the group (``Departure.group_request_id`` names the request):
+    #: never shown in the catalog, its availability, the API or to resellers. A later quote
+    #: of the same request at the same time reuses it.
+    departure_id: Mapped[int] = mapped_column(ForeignKey("departures.id"), index=True)
+    pricing: Mapped[QuotePricing] = mapped_column(_enum(QuotePricing))
+    #: The price as the association gave it (per person or for the group), in cents.
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    #: What the group pays in all, in cents (``amount_cents`` times the group, or itself).
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[QuoteStatus] = mapped_column(_enum(QuoteStatus), default=QuoteStatus.OFFERED)
+    #: After this the quote cannot be accepted.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The booking made when it was accepted (the latest, if an unpaid one lapsed).
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    #: The payment recorded when the treasurer marked a bank transfer as received.
+    transfer_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+
+    request: Mapped[GroupRequest] = relationship(back_populates="quotes")
+    departure = relationship("Departure")
+    booking = relationship("Booking")
+    created_by = relationship("User")
+    transfer_payment = relationship("Payment")

@@ -33,7 +33,7 @@ class Payment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
-    #: ``stripe`` or ``cash``.
+    #: ``stripe``, ``cash`` or ``bank_transfer`` (recorded by the treasurer).
     provider: Mapped[str] = mapped_column(String(20))
     #: The provider's id (``pi_…``); unique, so one PaymentIntent maps to one payment.
     provider_ref: Mapped[str | None] = mapped_column(String(100), unique=True)

@@ -65,6 +65,15 @@ class Departure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When ``check_minimums`` decided whether the departure runs (once, under its lock).
     minimum_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set on a private departure made for a group's quote: it is sold only through the
+    #: quote, never shown in the catalog, its availability, the API or to resellers.
+    group_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("group_requests.id"), index=True
+    )
+
+    @property
+    def is_private(self) -> bool:
+        return self.group_request_id is not None
 
     experience = relationship("Experience")
     schedule: Mapped[Schedule | None] = relationship()

@@ -1,7 +1,10 @@
 """Private group requests as the requester sees them: the form on an experience, and the
-request's private page with its message thread."""
+request's private page with its message thread and the association's quote, which they
+accept (and pay) or decline there. The private page speaks the request's language."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -12,15 +15,20 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..database import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..forms.groups import REQUESTER_KINDS, MessageForm, group_request_form_for
+from ..forms.quotes import accept_form_for
 from ..i18n import available_locales, current_locale
 from ..services.catalog import search as catalog
+from ..services.groups import quotes
 from ..services.groups import requests as group_requests
+from ..services.payments import online as payments
+from ..services.payments.stripe_gateway import current_gateway
 from ..timefmt import local_today
 from ..unit_of_work import unit_of_work
 from .limits import token_lookup
@@ -82,15 +90,26 @@ def new(slug: str):
     return redirect(url_for("groups.thread", token=token), code=303)
 
 
-def _thread_page(request, form, status=200, error=None):
-    return render_template(
-        "groups/thread.html",
-        request=request,
-        experience=request.experience,
-        form=form,
-        kinds=REQUESTER_KINDS,
-        error=str(error) if error else None,
-    ), status
+def _methods(request) -> list[str]:
+    return quotes.methods_for(payments.offered_methods(request.experience, current_gateway()))
+
+
+def _thread_page(request, form, status=200, error=None, accept_form=None):
+    quote = request.quotes[-1] if request.quotes else None
+    with force_locale(request.language):
+        methods = _methods(request)
+        return render_template(
+            "groups/thread.html",
+            request=request,
+            experience=request.experience,
+            form=form,
+            kinds=REQUESTER_KINDS,
+            error=str(error) if error else None,
+            quote=quote,
+            now=utcnow(),
+            accept_form=accept_form or accept_form_for(request.experience, methods, formdata=None),
+            transfer=quotes.BANK_TRANSFER,
+        ), status
 
 
 @bp.route("/group-requests/<token>", methods=["GET", "POST"])
@@ -98,10 +117,12 @@ def _thread_page(request, form, status=200, error=None):
 def thread(token: str):
     """The requester's private page: the request and the messages; they may write."""
     request = group_requests.find_by_token(db.session, token)
-    form = MessageForm()
+    with force_locale(request.language):  # its messages in the page's language
+        form = MessageForm()
+        valid = form.is_submitted() and form.validate()
     if not form.is_submitted():
         return _thread_page(request, form)
-    if not form.validate():
+    if not valid:
         return _thread_page(request, form, 400)
     try:
         with unit_of_work():
@@ -110,5 +131,76 @@ def thread(token: str):
         return _thread_page(
             group_requests.find_by_token(db.session, token), form, error.status_code, error
         )
-    flash(_("Your message was sent."))
+    with force_locale(request.language):
+        flash(_("Your message was sent."))
+    return redirect(url_for("groups.thread", token=token), code=303)
+
+
+def _hold_for() -> timedelta:
+    return timedelta(minutes=current_app.config["HOLD_MINUTES"])
+
+
+def _current_quote(request):
+    if not request.quotes:
+        abort(404)
+    return request.quotes[-1]
+
+
+@bp.post("/group-requests/<token>/accept")
+@token_lookup
+def accept_quote(token: str):
+    """Accept the quote: hold the group's seats, then pay by card or by bank transfer."""
+    request = group_requests.find_by_token(db.session, token)
+    quote = _current_quote(request)
+    with force_locale(request.language):
+        form = accept_form_for(request.experience, _methods(request))
+        if not form.validate():
+            return _thread_page(request, MessageForm(formdata=None), 400, accept_form=form)
+    try:
+        with unit_of_work():
+            booking = quotes.accept_quote(
+                db.session,
+                quote,
+                form.payment_method.data,
+                payments.offered_methods(request.experience, current_gateway()),
+                utcnow(),
+                _hold_for(),
+            )
+            method, booking_token = booking.payment_method, booking.manage_token
+    except DomainError as error:
+        request = group_requests.find_by_token(db.session, token)
+        with force_locale(request.language):
+            return _thread_page(
+                request, MessageForm(formdata=None), error.status_code, error, accept_form=form
+            )
+    if method != quotes.BANK_TRANSFER:
+        return redirect(url_for("bookings.pay", token=booking_token), code=303)
+    with force_locale(request.language):
+        flash(
+            _(
+                "You accepted the quote. The association confirms your booking once your "
+                "transfer arrives."
+            )
+        )
+    return redirect(url_for("groups.thread", token=token), code=303)
+
+
+@bp.post("/group-requests/<token>/decline")
+@token_lookup
+def decline_quote(token: str):
+    """Decline the quote: the request is closed."""
+    request = group_requests.find_by_token(db.session, token)
+    quote = _current_quote(request)
+    try:
+        with unit_of_work():
+            quotes.decline_quote(db.session, quote, utcnow())
+    except DomainError as error:
+        return _thread_page(
+            group_requests.find_by_token(db.session, token),
+            MessageForm(formdata=None),
+            error.status_code,
+            error,
+        )
+    with force_locale(request.language):
+        flash(_("You declined the quote; the request is closed."))
     return redirect(url_for("groups.thread", token=token), code=303)

@@ -340,6 +340,7 @@ def reseller_statement_csv(reseller_id: int):
             decimal_text(line.price_cents),
             decimal_text(line.commission_cents),
             decimal_text(line.owed_cents),
+            "" if line.net_rate_cents is None else decimal_text(line.net_rate_cents),
         ]
         for line in result.lines
     ]
@@ -352,13 +353,14 @@ def reseller_statement_csv(reseller_id: int):
             "",
             "",
             decimal_text(-receipt.amount_cents),
+            "",
         ]
         for receipt in result.receipts
     ]
-    rows.append(["", "", "", "owed", "", "", decimal_text(result.owed_cents)])
+    rows.append(["", "", "", "owed", "", "", decimal_text(result.owed_cents), ""])
     return csv_response(
         f"reseller-{reseller.id}-statement.csv",
-        ["booking", "reseller_reference", "starts_at", "status", "price", "commission", "owed"],
+        reseller_postings.STATEMENT_HEADER,
         rows,
     )
 

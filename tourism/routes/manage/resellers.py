@@ -162,7 +162,17 @@ def set_reseller_rate(reseller_id: int, experience_id: int):
         return _rates_page(reseller, 400, failed=form)
     try:
         with unit_of_work():
-            if form.commission_bp() is None:
+            if form.net_cents() is not None:
+                resellers.set_rate(
+                    db.session,
+                    acting_user(),
+                    reseller,
+                    experience,
+                    0,
+                    utcnow(),
+                    net_cents=form.net_cents(),
+                )
+            elif form.commission_bp() is None:
                 resellers.remove_rate(db.session, acting_user(), reseller, experience, utcnow())
             else:
                 resellers.set_rate(

@@ -130,6 +130,8 @@ def departures_between(
             Departure.experience_id == experience_id,
             Departure.starts_at >= max(start, now),
             Departure.starts_at < end,
+            # A group's private departure is sold only through its quote: never listed.
+            Departure.group_request_id.is_(None),
         )
         .order_by(Departure.starts_at)
     )

@@ -216,7 +216,7 @@ def hold_seats(
         raise NoTickets()
     if total_tickets > experience.max_tickets_per_booking:
         raise TooManyTickets(limit=experience.max_tickets_per_booking)
-    _check_open(departure, now, cutoff)
+    check_open(departure, now, cutoff)
     if caps is not None:
         hold_caps.check(session, contact.email, request.held_from, now, caps)
 
@@ -260,7 +260,7 @@ def hold_seats(
     session.add(booking)
     session.flush()
     try:
-        _claim_seats(session, departure.id, total_tickets, now, cutoff)
+        claim_seats(session, departure.id, total_tickets, now, cutoff)
     except DomainError:
         # Leave nothing behind even for a caller that commits after catching this.
         session.delete(booking)
@@ -293,23 +293,26 @@ def published_departure(session: Session, departure_id: int) -> Departure:
     departure = session.get(Departure, departure_id, options=_WITH_EXPERIENCE)
     if departure is None or departure.experience.status != ExperienceStatus.PUBLISHED:
         raise NotFound(_l("This departure does not exist."))
+    if departure.is_private:
+        # A group's private departure is sold only through its quote (``groups.quotes``).
+        raise NotFound(_l("This departure does not exist."))
     return departure
 
 
-def _check_open(departure: Departure, now: datetime, cutoff: timedelta) -> None:
+def check_open(departure: Departure, now: datetime, cutoff: timedelta) -> None:
     if departure.status == DepartureStatus.CANCELLED:
         raise DepartureCancelled()
     if departure.starts_at - cutoff <= now:
         raise BookingClosed()
 
 
-def _claim_seats(
+def claim_seats(
     session: Session, departure_id: int, tickets: int, now: datetime, cutoff: timedelta
 ) -> None:
     """Lock the departure and check that its seats, counting the booking just added, still
     fit; raise (the caller rolls back) when they do not."""
     departure = availability.lock_departure(session, departure_id)
-    _check_open(departure, now, cutoff)
+    check_open(departure, now, cutoff)
     taken = availability.seats_taken_on(session, departure_id, now)
     left = departure.capacity - (taken - tickets)
     if tickets > left:

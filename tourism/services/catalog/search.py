@@ -62,7 +62,11 @@ def search_experiences(
     )
     next_departure = (
         select(Departure.experience_id, func.min(Departure.starts_at).label("starts_at"))
-        .where(Departure.status == DepartureStatus.SCHEDULED, Departure.starts_at > now)
+        .where(
+            Departure.status == DepartureStatus.SCHEDULED,
+            Departure.starts_at > now,
+            Departure.group_request_id.is_(None),  # a group's private departure
+        )
         .group_by(Departure.experience_id)
         .subquery()
     )
@@ -104,6 +108,7 @@ def _experiences_with_seats_on(
                 Departure.status == DepartureStatus.SCHEDULED,
                 Departure.starts_at >= max(start, now),
                 Departure.starts_at < end,
+                Departure.group_request_id.is_(None),
             )
         )
         .scalars()

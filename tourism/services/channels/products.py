@@ -4,7 +4,8 @@ An experience is a product with one option, ``DEFAULT``; its active price catego
 units (``adult`` → ``ADULT``…); each departure is an availability slot (``START_TIME``) whose
 id is the departure's id and whose vacancies are the seats left, counted as the website
 counts them (``services.booking.availability``). Prices are integer cents with the currency;
-``net`` is the retail price less the reseller's commission.
+``net`` is the retail price less the reseller's commission, or its net rate per ticket when it
+has one on the experience (``ledger.shares.unit_commission``).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from ...models import (
     PriceCategory,
     Reseller,
 )
-from ...money import basis_points_of
 from ...timefmt import display_zone, local
+from ..ledger.shares import unit_commission
 from . import octo_errors as errors
-from .resellers import commission_for, may_sell
+from .resellers import commission_for, may_sell, net_rate_for
 
 OPTION_ID = "DEFAULT"
 #: Our price category codes as OCTO unit types; any other code is ``OTHER``.
@@ -49,27 +50,36 @@ def local_text(moment: datetime) -> str:
     return local(moment).replace(microsecond=0).isoformat()
 
 
-def commission_cents(retail_cents: int, commission_bp: int) -> int:
-    """The reseller's part of one price, rounded to the nearest cent."""
-    return basis_points_of(retail_cents, commission_bp)
+def commission_cents(retail_cents: int, commission_bp: int, net_cents: int | None = None) -> int:
+    """The reseller's part of one price: its commission rounded to the nearest cent, or with
+    a net rate the retail less the net (``ledger.shares.unit_commission``)."""
+    return unit_commission(retail_cents, commission_bp, net_cents)
 
 
-def price(retail_cents: int, currency: str, commission_bp: int) -> dict:
+def price(
+    retail_cents: int, currency: str, commission_bp: int, net_cents: int | None = None
+) -> dict:
     """OCTO's price object (octo/pricing): integer minor units and their precision."""
     return {
         "original": retail_cents,
         "retail": retail_cents,
-        "net": retail_cents - commission_cents(retail_cents, commission_bp),
+        "net": retail_cents - commission_cents(retail_cents, commission_bp, net_cents),
         "currency": currency,
         "currencyPrecision": 2,
         "includedTaxes": [],
     }
 
 
-def line_price(unit_cents: int, quantity: int, currency: str, commission_bp: int) -> dict:
+def line_price(
+    unit_cents: int,
+    quantity: int,
+    currency: str,
+    commission_bp: int,
+    net_cents: int | None = None,
+) -> dict:
     """The price of ``quantity`` units: the reseller's commission is per unit, so a line's
     net is always the unit net times the quantity."""
-    net = unit_cents - commission_cents(unit_cents, commission_bp)
+    net = unit_cents - commission_cents(unit_cents, commission_bp, net_cents)
     return price(unit_cents, currency, 0) | {
         "original": unit_cents * quantity,
         "retail": unit_cents * quantity,
@@ -134,7 +144,7 @@ def get_departure(session: Session, experience: Experience, availability_id) -> 
     departure = None
     if text.isdigit() and len(text) < 10:
         departure = session.get(Departure, int(text))
-    if departure is None or departure.experience_id != experience.id:
+    if departure is None or departure.experience_id != experience.id or departure.is_private:
         raise errors.OctoError(
             errors.INVALID_AVAILABILITY_ID,
             "The availabilityId was missing or invalid",
@@ -224,7 +234,12 @@ def unit(
     }
     if caps.pricing:
         data["pricingFrom"] = [
-            price(category.price_cents, experience.currency, commission_for(reseller, experience))
+            price(
+                category.price_cents,
+                experience.currency,
+                commission_for(reseller, experience),
+                net_rate_for(reseller, experience),
+            )
         ]
     if caps.content:
         data |= {
@@ -250,6 +265,7 @@ def option(
             Departure.status == DepartureStatus.SCHEDULED,
             Departure.starts_at > now,
             Departure.starts_at < now + timedelta(days=90),
+            Departure.group_request_id.is_(None),
         )
     )
     times = sorted({local(moment).strftime("%H:%M") for moment in starts})

@@ -95,7 +95,11 @@ def booking_object(
             }
             if caps.pricing:
                 item["pricing"] = products.line_price(
-                    line.unit_price_cents, 1, booking.currency, channel.commission_bp
+                    line.unit_price_cents,
+                    1,
+                    booking.currency,
+                    channel.commission_bp,
+                    channel.net_cents,
                 )
             unit_items.append(item)
     cancelled = booking.status in (BookingStatus.CANCELLED, BookingStatus.REFUNDED)

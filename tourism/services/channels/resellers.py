@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest
 from ...models import Association, Experience, Reseller, ResellerRate, User
+from ...money import format_money
 from ..access import audit
 from ..access.accounts import hash_token
 
@@ -151,9 +152,7 @@ def reseller_for_digest(session: Session, digest: str | None) -> Reseller | None
     """The reseller whose key has this digest (check ``is_active``: it may be revoked)."""
     if digest is None:
         return None
-    return session.execute(
-        select(Reseller).where(Reseller.key_hash == digest)
-    ).scalar_one_or_none()
+    return session.execute(select(Reseller).where(Reseller.key_hash == digest)).scalar_one_or_none()
 
 
 def reseller_for_key(session: Session, key: str) -> Reseller | None:
@@ -194,11 +193,20 @@ def may_sell(reseller: Reseller, experience: Experience) -> bool:
 
 def commission_for(reseller: Reseller, experience: Experience) -> int:
     """The reseller's commission on ``experience`` now, in basis points: its rate for that
-    experience if it has one, else its usual commission."""
+    experience if it has one (0 with a net rate), else its usual commission."""
     for rate in reseller.rates:
         if rate.experience_id == experience.id:
             return rate.commission_bp
     return reseller.commission_bp
+
+
+def net_rate_for(reseller: Reseller, experience: Experience) -> int | None:
+    """The net rate the reseller pays us per ticket of ``experience``, in cents, when its
+    rate there is a net rate; ``None`` when it earns a commission."""
+    for rate in reseller.rates:
+        if rate.experience_id == experience.id:
+            return rate.net_cents
+    return None
 
 
 def set_rate(
@@ -208,11 +216,24 @@ def set_rate(
     experience: Experience,
     commission_bp: int,
     now: datetime,
+    net_cents: int | None = None,
 ) -> ResellerRate:
-    """Give the reseller its own commission on one experience it may sell. Bookings already
-    made keep the commission they were sold with: the change applies to later sales."""
+    """Give the reseller its own commission on one experience it may sell, or with
+    ``net_cents`` a net rate: it pays us that per ticket and keeps the rest of the retail
+    price (``commission_bp`` is then ignored and stored as 0). Bookings already made keep the
+    terms they were sold with: the change applies to later sales."""
     if not may_sell(reseller, experience):
         raise InvalidRequest(_l("This reseller may not sell that experience."))
+    if net_cents is not None:
+        cheapest = min(
+            (pc.price_cents for pc in experience.price_categories if pc.is_active), default=0
+        )
+        if not isinstance(net_cents, int) or not 0 <= net_cents <= cheapest:
+            raise InvalidRequest(
+                _l("The net rate must be between 0 and the lowest ticket price, %(price)s."),
+                price=format_money(cheapest, experience.currency),
+            )
+        commission_bp = 0
     if not 0 <= commission_bp <= MAX_COMMISSION_BP:
         raise InvalidRequest(_l("The commission must be between 0 and 100 percent."))
     rate = session.scalar(
@@ -223,7 +244,7 @@ def set_rate(
     if rate is None:
         rate = ResellerRate(reseller=reseller, experience=experience)
         session.add(rate)
-    rate.commission_bp, rate.updated_at = commission_bp, now
+    rate.commission_bp, rate.net_cents, rate.updated_at = commission_bp, net_cents, now
     session.flush()
     session.expire(reseller, ["rates"])
     audit.record(
@@ -233,7 +254,8 @@ def set_rate(
         target=f"resellers:{reseller.id}",
         association_id=reseller.association_id,
         at=now,
-        detail=f"experience {experience.id}: {commission_bp} bp",
+        detail=f"experience {experience.id}: "
+        + (f"net {net_cents} cents" if net_cents is not None else f"{commission_bp} bp"),
     )
     return rate
 

@@ -27,7 +27,7 @@ from ..ledger import reseller_postings
 from ..messages import outbox as notifications
 from . import octo_errors as errors
 from . import products
-from .resellers import commission_for
+from .resellers import commission_for, net_rate_for
 
 NOTES_LIMIT = 1000
 REFERENCE_LIMIT = 100
@@ -205,6 +205,7 @@ def reserve(
         reseller_reference=reference,
         notes=notes,
         commission_bp=commission_for(reseller, experience),
+        net_cents=net_rate_for(reseller, experience),
         prepaid=reseller.prepaid,
         created_at=now,
         updated_at=now,

@@ -25,7 +25,7 @@ from .products import (
     sum_prices,
     utc_text,
 )
-from .resellers import commission_for
+from .resellers import commission_for, net_rate_for
 
 
 def _status(departure: Departure, left: int, now: datetime) -> str:
@@ -81,9 +81,10 @@ def availability(
     }
     if caps.pricing:
         units = active_units(experience)
+        commission = commission_for(reseller, experience)
+        net_rate = net_rate_for(reseller, experience)
         data["unitPricing"] = [
-            {"unitId": code}
-            | price(pc.price_cents, experience.currency, commission_for(reseller, experience))
+            {"unitId": code} | price(pc.price_cents, experience.currency, commission, net_rate)
             for code, pc in units.items()
         ]
         if wanted:
@@ -93,7 +94,8 @@ def availability(
                         units[code].price_cents,
                         qty,
                         experience.currency,
-                        commission_for(reseller, experience),
+                        commission,
+                        net_rate,
                     )
                     for code, qty in wanted.items()
                 ),

@@ -29,7 +29,7 @@ from ...models.ledger import (
     TransactionKind,
 )
 from . import journal as ledger
-from . import postings
+from . import postings, shares
 
 FEE_MEMO = "processor fee learned after posting"
 
@@ -72,7 +72,7 @@ def post_fee(session: Session, payment: Payment) -> LedgerTransaction | None:
         )
     }
     fees = ledger.account(
-        session, AccountKind.PROCESSOR_FEES, postings._association(payment.booking)
+        session, AccountKind.PROCESSOR_FEES, shares.association_of(payment.booking)
     )
     lines = [(fees, -delta)]
     released = postings.released_shares(session, payment)

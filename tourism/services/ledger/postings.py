@@ -9,7 +9,8 @@ Decisions (see also ``tourism/models/ledger.py`` for accounts and signs):
 - **Payment / cash.** Card: debit ``stripe_clearing`` with the gross, credit
   ``processor_fees`` with the fee (0 if not known yet), credit the beneficiaries' *pending*
   accounts with the net, split by the booking's rule (``Booking.split_rule_id``). Cash:
-  debit ``cash_held`` of the guide who collected it, no fee. A booking sold before any rule
+  debit ``cash_held`` of the guide who collected it, no fee. Bank transfer (a group's quote,
+  recorded by the treasurer): debit ``bank``, no fee. A booking sold before any rule
   was approved credits everything after fees to the association fund (pending): the money
   stays in the community until someone decides, and an adjustment can share it later.
   Families: one member per hosted stop of the experience (the rule's stop weights); guides:
@@ -40,19 +41,14 @@ from sqlalchemy.orm import Session
 
 from ...models import (
     Booking,
-    DepartureGuide,
     Dispute,
-    Family,
     Payment,
     PaymentStatus,
     Refund,
     RefundStatus,
-    Stop,
     User,
 )
-from ...models.channels import ChannelBooking
 from ...models.ledger import (
-    BENEFICIARY_KINDS,
     AccountKind,
     AccountState,
     LedgerAccount,
@@ -60,139 +56,25 @@ from ...models.ledger import (
     LedgerTransaction,
     TransactionKind,
 )
-from ...money import allocate, basis_points_of
+from ...money import allocate
 from . import journal as ledger
-from . import split_rules
-from .splits import Member, Party, split_payment
+from .shares import (  # noqa: F401  (re-exported: callers name them as ``postings.…``)
+    SHARE_KINDS,
+    booking_commission,
+    commission_lines,
+    paid_before,
+    share_lines,
+)
+from .shares import association_of as _association
 
+#: A payment the treasurer recorded as received by bank transfer: it debits the bank.
+BANK_TRANSFER = "bank_transfer"
 PENDING = AccountState.PENDING
 AVAILABLE = AccountState.AVAILABLE
 DISPUTE_WON = "won"
 DISPUTE_LOST = "lost"
 #: Stripe's statuses for an inquiry (``warning_needs_response``, ``warning_closed``…).
 INQUIRY_PREFIX = "warning_"
-
-_PARTY_KINDS = {
-    Party.FAMILIES: AccountKind.FAMILY,
-    Party.GUIDES: AccountKind.GUIDE,
-    Party.ASSOCIATION_FUND: AccountKind.ASSOCIATION_FUND,
-    Party.CONSERVATION_FUND: AccountKind.CONSERVATION_FUND,
-    Party.PLATFORM: AccountKind.PLATFORM,
-}
-
-
-def _association(booking: Booking):
-    return booking.departure.experience.association
-
-
-def _share_account(session: Session, booking: Booking, party: Party, member_id, state):
-    association = _association(booking)
-    kind = _PARTY_KINDS[party]
-    if party == Party.FAMILIES and member_id is not None:
-        return ledger.account(session, kind, family=session.get(Family, member_id), state=state)
-    if party == Party.GUIDES and member_id is not None:
-        return ledger.account(
-            session, kind, association, user=session.get(User, member_id), state=state
-        )
-    return ledger.account(session, kind, association, state=state)
-
-
-#: Accounts that hold a share of a payment and give it back, in proportion, on a refund: the
-#: beneficiaries and the reseller's commission.
-SHARE_KINDS = BENEFICIARY_KINDS | {AccountKind.RESELLER_COMMISSION}
-
-
-def booking_commission(booking: Booking, commission_bp: int) -> int:
-    """A reseller's commission on a whole booking: per ticket, rounded to the cent, exactly
-    as the OCTO answers price it (``net`` = retail less this)."""
-    return sum(
-        line.quantity * basis_points_of(line.unit_price_cents, commission_bp)
-        for line in booking.lines
-    )
-
-
-def commission_lines(
-    session: Session, booking: Booking, gross: int, fee: int, paid_before: int = 0
-) -> list:
-    """The reseller's commission on this payment of a channel booking, as (account, -cents);
-    none for a booking sold on our own site.
-
-    A booking paid in parts carries the commission in proportion to each part, floored
-    cumulatively like fixed amounts, so the parts add up to the booking's commission
-    exactly; never more than what is left of the payment after the processor's fee.
-    """
-    channel = session.scalar(select(ChannelBooking).where(ChannelBooking.booking_id == booking.id))
-    if channel is None or channel.commission_bp <= 0:
-        return []
-    commission = booking_commission(booking, channel.commission_bp)
-    total = booking.total_cents
-    if total > 0:
-        before = min(max(paid_before, 0), total)
-        after = min(before + gross, total)
-        commission = commission * after // total - commission * before // total
-    account = ledger.account(session, AccountKind.RESELLER_COMMISSION, reseller=channel.reseller)
-    return [(account, -min(commission, gross - fee))]
-
-
-def share_lines(
-    session: Session, booking: Booking, gross: int, fee: int, paid_before: int = 0
-) -> list:
-    """(pending account, -cents) for every beneficiary of ``gross - fee`` of ``booking``,
-    the reseller's commission (if a reseller sold it) first; ``paid_before``: what earlier
-    payments of the booking brought (a deposit), so fixed amounts per participant are owed
-    once per booking."""
-    commission = commission_lines(session, booking, gross, fee, paid_before)
-    return commission + _beneficiary_lines(
-        session, booking, gross, fee - sum(cents for _, cents in commission), paid_before
-    )
-
-
-def _beneficiary_lines(
-    session: Session, booking: Booking, gross: int, fee: int, paid_before: int
-) -> list:
-    """``share_lines`` without the commission: ``fee`` includes it (it comes off first)."""
-    rule = split_rules.rule_for_booking(session, booking)
-    if rule is None:
-        account = ledger.account(
-            session, AccountKind.ASSOCIATION_FUND, _association(booking), state=PENDING
-        )
-        return [(account, -(gross - fee))]
-    departure = booking.departure
-    guides = session.scalars(
-        select(DepartureGuide.user_id)
-        .where(DepartureGuide.departure_id == departure.id)
-        .order_by(DepartureGuide.id)
-    )
-    stops = session.scalars(
-        select(Stop).where(Stop.experience_id == departure.experience_id).order_by(Stop.position)
-    )
-    split = split_payment(
-        gross,
-        fee,
-        booking.participants,
-        split_rules.to_split_rule(rule),
-        families=split_rules.family_members(rule, stops),
-        guides=[Member(user_id) for user_id in guides],
-        of_total=booking.total_cents,
-        paid_before=paid_before,
-    )
-    return [
-        (_share_account(session, booking, p.party, p.member_id, PENDING), -p.cents)
-        for p in split.portions
-    ]
-
-
-def paid_before(session: Session, payment: Payment) -> int:
-    """What the booking's earlier succeeded payments brought, before ``payment``."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-                Payment.booking_id == payment.booking_id,
-                Payment.status == PaymentStatus.SUCCEEDED,
-                Payment.id < payment.id,
-            )
-        )
-    )
 
 
 def post_payment(session: Session, payment: Payment, now: datetime | None = None):
@@ -210,6 +92,8 @@ def post_payment(session: Session, payment: Payment, now: datetime | None = None
         collector = session.get(User, payment.collected_by_id) if payment.collected_by_id else None
         held = ledger.account(session, AccountKind.CASH_HELD, association, user=collector)
         lines = [(held, payment.amount_cents)]
+    elif payment.provider == BANK_TRANSFER:
+        lines = [(ledger.account(session, AccountKind.BANK, association), payment.amount_cents)]
     else:
         lines = [
             (
@@ -355,6 +239,8 @@ def post_refund(session: Session, refund: Refund):
         source = ledger.account(
             session, AccountKind.CASH_HELD, _association(booking), user=collector
         )
+    elif payment.provider == BANK_TRANSFER:
+        source = ledger.account(session, AccountKind.BANK, _association(booking))
     else:
         source = ledger.account(session, AccountKind.STRIPE_CLEARING, _association(booking))
     lines = [(source, -refund.amount_cents), *_claw_back(session, payment, refund.amount_cents)]

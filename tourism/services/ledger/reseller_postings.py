@@ -202,6 +202,19 @@ def record_receipt(
     return receipt
 
 
+#: The columns of the statement's CSV (``net_rate``: per ticket, for a net-rate sale).
+STATEMENT_HEADER = [
+    "booking",
+    "reseller_reference",
+    "starts_at",
+    "status",
+    "price",
+    "commission",
+    "owed",
+    "net_rate",
+]
+
+
 @dataclass(frozen=True)
 class StatementLine:
     reference: str
@@ -211,6 +224,8 @@ class StatementLine:
     price_cents: int
     commission_cents: int
     owed_cents: int
+    #: The net rate per ticket it was sold at (its commission is then retail less net).
+    net_rate_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -244,7 +259,9 @@ def statement(session: Session, reseller: Reseller) -> Statement:
     lines = []
     for channel, booking in rows:
         live = booking.status == BookingStatus.CONFIRMED
-        commission = booking_commission(booking, channel.commission_bp) if live else 0
+        commission = (
+            booking_commission(booking, channel.commission_bp, channel.net_cents) if live else 0
+        )
         price = booking.total_cents if live else 0
         lines.append(
             StatementLine(
@@ -255,6 +272,7 @@ def statement(session: Session, reseller: Reseller) -> Statement:
                 price,
                 commission,
                 price - commission,
+                channel.net_cents,
             )
         )
     receipts = list(

@@ -1,4 +1,4 @@
-"""Account emails: password resets and invitations, which belong to no booking.
+"""Account emails: password resets, invitations and group quotes, which belong to no booking.
 
 ``notifications.queue_account_email`` puts them in the outbox; this module renders them.
 """
@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from email.message import EmailMessage
 
 from flask import current_app, render_template
@@ -18,7 +19,9 @@ from .rendering import Rendered, message_locale, tidy_text
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 (an email kind, not a password)
 INVITATION = "invitation"
-ACCOUNT_KINDS = (PASSWORD_RESET, INVITATION)
+#: A group request was quoted: the link is the request's private page.
+GROUP_QUOTE = "group_quote"
+ACCOUNT_KINDS = (PASSWORD_RESET, INVITATION, GROUP_QUOTE)
 
 
 def role_label(role: str) -> str:
@@ -34,6 +37,8 @@ def role_label(role: str) -> str:
 def account_subject(kind: str, context: dict) -> str:
     if kind == PASSWORD_RESET:
         return _("Reset your Chakra Routes password")
+    if kind == GROUP_QUOTE:
+        return _("Your group quote for %(experience)s", experience=context.get("experience", ""))
     return _(
         "Invitation to join %(association)s on Chakra Routes",
         association=context.get("association", ""),
@@ -56,6 +61,9 @@ def render_account(kind: str, locale: str, context: dict) -> Rendered:
         valid_days=INVITE_LIFETIME.days,
         site_url=current_app.config["PUBLIC_URL"].rstrip("/") + "/",
     )
+    for moment in ("expires_at", "starts_at"):
+        if context.get(moment):
+            values[moment] = datetime.fromisoformat(context[moment])
     values["subject"] = subject = account_subject(kind, context)
     html = render_template(f"emails/{kind}.html", **values)
     plain = render_template(f"emails/{kind}.txt", **values)

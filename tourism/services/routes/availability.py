@@ -142,6 +142,7 @@ def plan_route(
                 Departure.experience_id.in_({experience_id for experience_id, _ in wanted}),
                 Departure.starts_at >= min(at for _, at in wanted),
                 Departure.starts_at <= max(at for _, at in wanted),
+                Departure.group_request_id.is_(None),
             )
         )
         departures = {(d.experience_id, d.starts_at): d for d in found}

@@ -164,6 +164,7 @@ def move_options(
             Departure.status == DepartureStatus.SCHEDULED,
             Departure.starts_at > now + cutoff,
             Departure.starts_at < now + timedelta(days=MOVE_DAYS_AHEAD),
+            Departure.group_request_id.is_(None),
         )
         .order_by(Departure.starts_at, Departure.id)
     )
