@@ -6,7 +6,7 @@ records when a number that said STOP asked for messages again (START/ALTA, or th
 page); the row stays, so the history is kept. See docs/MESSAGES.md.
 
 Revision ID: c24c0de50024
-Revises: f21c0de50021
+Revises: b23c0de50023
 Create Date: 2026-12-04 15:40:00.000000
 
 """
@@ -18,7 +18,7 @@ import tourism.database
 
 # revision identifiers, used by Alembic.
 revision = 'c24c0de50024'
-down_revision = 'f21c0de50021'
+down_revision = 'b23c0de50023'
 branch_labels = None
 depends_on = None
 
