@@ -100,6 +100,25 @@ def reverse_sale(session: Session, booking: Booking) -> None:
         ledger.reverse(session, posted, memo=f"booking {booking.reference} cancelled")
 
 
+def route_stay_memo(route_booking) -> str:
+    """The memo of a prepaid reseller's sale of a route's nights and curator's fee: the
+    key that finds it (the sale names no booking: a night is not a booking)."""
+    return f"route {route_booking.reference}: nights and fee sold by a reseller"
+
+
+def route_stay_sale(session: Session, route_booking) -> LedgerTransaction | None:
+    """The standing (not reversed) sale of a route's nights and fee by a prepaid reseller,
+    if one was posted: the guest then owes the communities nothing for them on arrival."""
+    posted = ledger.find_transaction(
+        session, TransactionKind.RESELLER_SALE, memo=route_stay_memo(route_booking)
+    )
+    if posted is None or ledger.find_transaction(
+        session, TransactionKind.REVERSAL, reverses_id=posted.id
+    ):
+        return None
+    return posted
+
+
 def sale_shares(session: Session, booking: Booking) -> dict[LedgerAccount, int]:
     """What each beneficiary account still holds of a prepaid booking's sale (positive cents
     only): the sale, its reversal and its releases, which name the booking and no payment."""
