@@ -20,8 +20,8 @@ from ..extensions import csrf, db
 from ..i18n import available_locales, current_locale
 from ..models import ChannelBooking, ChannelRouteBooking
 from ..response_cache import body_digest, cached_query
-from ..services.channels import octo_errors as errors
 from ..services.channels import (
+    booking_search,
     products,
     resellers,
     reservations,
@@ -30,6 +30,7 @@ from ..services.channels import (
     route_slots,
     slots,
 )
+from ..services.channels import octo_errors as errors
 from ..services.channels.representation import booking_object
 from ..services.channels.route_representation import route_booking_object
 from ..unit_of_work import unit_of_work
@@ -369,5 +370,5 @@ def get_booking(booking_uuid: str):
 
 @bp.get("/bookings")
 def list_bookings():
-    found = reservations.search(db.session, g.reseller, request.args.to_dict(), utcnow())
+    found = booking_search.search(db.session, g.reseller, request.args.to_dict(), utcnow())
     return jsonify([_booking(channel) for channel in found])

@@ -26,7 +26,6 @@ from ...models import (
     BookingStatus,
     ChannelBooking,
     ChannelRouteBooking,
-    Departure,
     PaymentMethod,
     Reseller,
 )
@@ -39,8 +38,6 @@ from .resellers import commission_for
 
 NOTES_LIMIT = 1000
 REFERENCE_LIMIT = 100
-#: The most bookings one list answer holds.
-LIST_LIMIT = 500
 ON_ARRIVAL = PaymentMethod.ON_ARRIVAL.value
 
 
@@ -365,45 +362,3 @@ def update(
     channel.updated_at = now
     session.flush()
     return channel
-
-
-def search(session: Session, reseller: Reseller, args: dict, now: datetime) -> list[ChannelBooking]:
-    """This reseller's bookings by its reference, ours, or the local date of the visit."""
-    statement = (
-        select(ChannelBooking)
-        .join(Booking, ChannelBooking.booking_id == Booking.id)
-        .join(Departure, Booking.departure_id == Departure.id)
-        .where(ChannelBooking.reseller_id == reseller.id, ChannelBooking.route_sale_id.is_(None))
-        .order_by(Departure.starts_at, ChannelBooking.id)
-        .limit(LIST_LIMIT)
-    )
-    narrowed = False
-    if args.get("resellerReference"):
-        statement = statement.where(
-            ChannelBooking.reseller_reference == args["resellerReference"][:REFERENCE_LIMIT]
-        )
-        narrowed = True
-    if args.get("supplierReference"):
-        statement = statement.where(Booking.reference == args["supplierReference"][:16])
-        narrowed = True
-    start = args.get("localDateStart") or args.get("localDate")
-    end = args.get("localDateEnd") or args.get("localDate")
-    if start or end:
-        if not (start and end):
-            raise errors.bad_request("give both localDateStart and localDateEnd")
-        first = products.parse_day(start, "localDateStart")
-        last = products.parse_day(end, "localDateEnd")
-        begins, ends = products.day_range(first, last)
-        statement = statement.where(Departure.starts_at >= begins, Departure.starts_at < ends)
-        narrowed = True
-    if not narrowed:
-        raise errors.bad_request(
-            "either resellerReference, supplierReference, localDate or "
-            "localDateStart/localDateEnd is required"
-        )
-    if args.get("productId"):
-        experience = products.get_product(session, reseller, args["productId"])
-        statement = statement.where(Departure.experience_id == experience.id)
-    if args.get("optionId"):
-        products.check_option(args["optionId"])
-    return list(session.scalars(statement))

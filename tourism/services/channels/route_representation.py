@@ -7,10 +7,10 @@ import uuid as uuid_module
 from collections.abc import Callable
 from datetime import datetime
 
-from ...models import BookingStatus, ChannelRouteBooking, RouteBooking
+from ...models import Booking, BookingStatus, ChannelBooking, ChannelRouteBooking, RouteBooking
 from ..ledger.postings import booking_commission
 from . import products, route_products
-from .representation import STATUSES, contact_object
+from .representation import STATUSES, contact_object, octo_status
 
 
 def route_status(route_booking: RouteBooking, now: datetime) -> str:
@@ -139,3 +139,33 @@ def route_booking_object(
     if price is not None:
         data["pricing"] = price.octo(route_booking.people)
     return data
+
+
+def webhook_booking(channel: ChannelBooking, booking: Booking, now: datetime, reason: str) -> dict:
+    """What a webhook tells a reseller of one of its bookings that changed on our side: the
+    booking, or, for a leg of a route it sold, the route sale (the reseller knows no leg)."""
+    sale = channel.route_sale
+    if sale is not None:
+        route_booking = sale.route_booking
+        return {
+            "uuid": sale.uuid,
+            "resellerReference": sale.reseller_reference,
+            "supplierReference": route_booking.reference,
+            "status": route_status(route_booking, now),
+            "productId": route_products.product_id(route_booking.route),
+            "optionId": products.OPTION_ID,
+            "availabilityId": route_booking.start_date.isoformat(),
+            "utcUpdatedAt": products.utc_text(now),
+            "cancellationReason": reason or None,
+        }
+    return {
+        "uuid": channel.uuid,
+        "resellerReference": channel.reseller_reference,
+        "supplierReference": booking.reference,
+        "status": octo_status(booking, now),
+        "productId": booking.departure.experience.slug,
+        "optionId": products.OPTION_ID,
+        "availabilityId": str(booking.departure_id),
+        "utcUpdatedAt": products.utc_text(now),
+        "cancellationReason": reason or None,
+    }
