@@ -152,6 +152,26 @@ def test_a_reseller_session_on_a_route(octo, world):
     read = octo.get("/bookings/{uuid}", f"/bookings/{uuid}")
     assert read["status"] == "CONFIRMED" and read["resellerReference"] == "R-1"
     assert read["availability"]["id"] == start.isoformat()
+    # Listed as one booking (its legs never on their own), by either reference or its date.
+    for query in (
+        "resellerReference=R-1",
+        f"supplierReference={read['supplierReference']}",
+        f"localDate={start.isoformat()}",
+        f"localDate={start.isoformat()}&productId={world['id']}",
+    ):
+        assert [b["uuid"] for b in octo.get("/bookings", f"/bookings?{query}")] == [uuid], query
+    patched = octo.call(
+        "PATCH", "/bookings/{uuid}", f"/bookings/{uuid}", json={"notes": "Vegetarian lunch"}
+    )
+    assert patched["notes"] == "Vegetarian lunch"
+    refused = octo.call(
+        "PATCH",
+        "/bookings/{uuid}",
+        f"/bookings/{uuid}",
+        status=400,
+        json={"availabilityId": (start + timedelta(days=1)).isoformat()},
+    )
+    assert refused["error"] == "UNPROCESSABLE_ENTITY"
 
     cancelled = octo.post(
         "/bookings/{uuid}/cancel", {"reason": "Customer Requested"}, f"/bookings/{uuid}/cancel"
