@@ -107,6 +107,12 @@ def test_a_prepaid_reseller_owes_the_route_less_its_commission(app, make):
                 == 0
             )
     assert checks.check(db.session) == []
+    # The statement: each leg as a booking (price less commission), the nights and the
+    # curator's fee as one line of the route; together what the reseller owes.
+    statement = reseller_postings.statement(db.session, reseller)
+    assert statement.sold_cents == reseller_postings.owed(db.session, reseller)
+    assert [line.reference for line in statement.lines][-1] == route_booking.reference
+    assert statement.lines[-1].owed_cents == 2 * (NIGHTS + 300)
 
     with unit_of_work():
         route_sales.cancel_route(db.session, sale, {"reason": "Customer Requested"}, utcnow())
@@ -140,3 +146,15 @@ def test_a_leg_cancelled_for_weather_is_posted_to_the_reseller_as_its_route(app,
     assert body["supplierReference"] == sale.route_booking.reference
     assert body["availabilityId"] == start.isoformat()
     assert body["cancellationReason"] == "River too high"
+
+
+def test_the_ledger_check_finds_a_prepaid_route_whose_stay_was_never_posted(app, make):
+    route, reseller, start = _world(make, prepaid=True)
+    sale = _sell(route, reseller, start)
+    assert checks.check(db.session) == []
+    standing = reseller_postings.route_stay_sale(db.session, sale.route_booking)
+    with unit_of_work():
+        ledger.reverse(db.session, standing, memo="a mistaken correction")
+    assert checks.check(db.session) == [
+        f"prepaid route {sale.route_booking.reference} is confirmed but its stay is not posted"
+    ]

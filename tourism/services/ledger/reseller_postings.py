@@ -26,7 +26,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest
-from ...models import Booking, BookingStatus, ChannelBooking, Reseller, User
+from ...models import (
+    Booking,
+    BookingStatus,
+    ChannelBooking,
+    ChannelRouteBooking,
+    Reseller,
+    RouteBooking,
+    User,
+)
 from ...models.channels import ResellerReceipt
 from ...models.ledger import (
     BENEFICIARY_KINDS,
@@ -276,6 +284,7 @@ def statement(session: Session, reseller: Reseller) -> Statement:
                 price - commission,
             )
         )
+    lines.extend(_route_stay_lines(session, reseller))
     receipts = list(
         session.scalars(
             select(ResellerReceipt)
@@ -284,3 +293,42 @@ def statement(session: Session, reseller: Reseller) -> Statement:
         )
     )
     return Statement(lines, receipts, owed(session, reseller))
+
+
+def _route_stay_lines(session: Session, reseller: Reseller) -> list[StatementLine]:
+    """One line per route the reseller sold, for its nights and curator's fee (no
+    commission on them); its activity legs are lines of their own, as bookings."""
+    sales = session.scalars(
+        select(ChannelRouteBooking)
+        .join(RouteBooking, ChannelRouteBooking.route_booking_id == RouteBooking.id)
+        .where(
+            ChannelRouteBooking.reseller_id == reseller.id,
+            RouteBooking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CANCELLED)),
+            RouteBooking.confirmed_at.is_not(None),
+        )
+        .order_by(RouteBooking.confirmed_at, RouteBooking.id)
+    )
+    lines = []
+    for sale in sales:
+        route_booking = sale.route_booking
+        stay = (
+            sum(night.amount_cents for night in route_booking.nights)
+            + sum(extra.amount_cents for extra in route_booking.extras)
+            + route_booking.curator_fee_cents
+        )
+        price = stay if route_booking.status == BookingStatus.CONFIRMED else 0
+        if not stay:
+            continue
+        starts = [bl.booking.departure.starts_at for bl in route_booking.legs]
+        lines.append(
+            StatementLine(
+                route_booking.reference,
+                sale.reseller_reference,
+                min(starts),
+                str(route_booking.status),
+                price,
+                0,
+                price,
+            )
+        )
+    return lines
