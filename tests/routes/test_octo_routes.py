@@ -282,3 +282,38 @@ def test_a_route_uuid_cannot_be_used_twice(octo, world):
     missing = octo.get("/bookings/{uuid}", f"/bookings/{leg.uuid}", status=400)
     assert missing["error"] == "INVALID_BOOKING_UUID"
     assert checks.check(db.session) == []
+
+
+def test_route_content_comes_in_the_language_asked(client, world):
+    spanish = Octo(client, world["key"])
+    spanish.headers = lambda: {
+        "Authorization": f"Bearer {world['key']}",
+        "Accept-Language": "es",
+        "Octo-Capabilities": "octo/content",
+    }
+    product = spanish.get("/products/{id}", f"/products/{world['id']}")
+    assert product["title"] == world["route"].text("es").title
+    assert product["options"][0]["title"] == world["route"].text("es").title
+    assert "pricingFrom" not in product["options"][0]["units"][0]  # no octo/pricing asked
+
+
+def test_route_slots_by_id_and_unknown_ids(octo, world):
+    start = world["start"].isoformat()
+    body = {"productId": world["id"], "optionId": "DEFAULT", "availabilityIds": [start]}
+    (slot,) = octo.post("/availability", body)
+    assert slot["id"] == start
+    other_day = (world["start"] + timedelta(days=1)).isoformat()
+    assert octo.post("/availability", body | {"availabilityIds": [other_day]}) == []
+    # An id that is no start date names no slot, like an unknown departure number.
+    assert octo.post("/availability", body | {"availabilityIds": ["42", start]})[0]["id"] == start
+    refused = octo.post(
+        "/availability/calendar",
+        {
+            "productId": world["id"],
+            "optionId": "DEFAULT",
+            "localDateStart": start,
+            "localDateEnd": "2000-01-01",
+        },
+        status=400,
+    )
+    assert refused["error"] == "BAD_REQUEST"

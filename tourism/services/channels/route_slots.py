@@ -87,6 +87,13 @@ def calendar_dates(body: dict) -> list[date]:
     return days(first, parse_day(body.get("localDateEnd"), "localDateEnd"))
 
 
+def _as_date(text: str) -> date | None:
+    try:
+        return parse_start(text)
+    except errors.OctoError:
+        return None
+
+
 def asked_dates(body: dict) -> list[date]:
     """The start dates an availability request asks about: by id (a start date), one local
     date, or a span of them."""
@@ -94,7 +101,8 @@ def asked_dates(body: dict) -> list[date]:
     if ids is not None:
         if not isinstance(ids, list) or len(ids) > 500 or not all(isinstance(i, str) for i in ids):
             raise errors.bad_request("availabilityIds must be a list of ids")
-        return [parse_start(i) for i in ids]
+        # Ids that are no start date name no slot: left out, as unknown departure ids are.
+        return [day for day in (_as_date(i) for i in ids) if day is not None]
     if body.get("localDate") is not None:
         return [parse_day(body.get("localDate"), "localDate")]
     if body.get("localDateStart") is not None or body.get("localDateEnd") is not None:
