@@ -132,6 +132,12 @@ def test_a_reseller_session_on_a_route(octo, world):
         "/bookings/{uuid}/extend", {"expirationMinutes": 20}, f"/bookings/{uuid}/extend"
     )
     assert extended["utcExpiresAt"] > held["utcExpiresAt"]
+    db.session.expire_all()
+    # Every leg's hold moved with the route's: they lapse together.
+    assert {bl.booking.hold_expires_at for bl in route_booking.legs} == {
+        route_booking.hold_expires_at
+    }
+    assert route_booking.hold_expires_at > utcnow() + timedelta(minutes=19)
 
     confirmed = octo.post(
         "/bookings/{uuid}/confirm", {"contact": GUEST}, f"/bookings/{uuid}/confirm"

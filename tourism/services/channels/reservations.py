@@ -263,7 +263,7 @@ def _locked(session: Session, channel: ChannelBooking) -> Booking:
     return channel.booking
 
 
-def live_hold(booking: Booking, now: datetime) -> bool:
+def _live_hold(booking: Booking, now: datetime) -> bool:
     return booking.status == BookingStatus.HELD and booking.hold_expires_at > now
 
 
@@ -276,7 +276,7 @@ def confirm(
         return channel
     contact = guest_contact(body.get("contact"), terms.languages)
     reference = text_field(body, "resellerReference", REFERENCE_LIMIT)
-    if not live_hold(booking, now):
+    if not _live_hold(booking, now):
         raise errors.unprocessable("The reservation has expired or was cancelled")
     set_contact(booking, contact)
     try:
@@ -299,7 +299,7 @@ def extend(
     """Hold the seats longer: until ``now`` plus the minutes asked (at most our hold)."""
     hold_for = hold_length(body, terms)
     booking = _locked(session, channel)
-    if not live_hold(booking, now):
+    if not _live_hold(booking, now):
         raise errors.unprocessable("Only a reservation on hold can be extended")
     booking.hold_expires_at = max(booking.hold_expires_at, now + hold_for)
     channel.updated_at = now
