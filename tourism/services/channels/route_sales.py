@@ -263,8 +263,8 @@ def extend_route(
 def cancel_route(
     session: Session, sale: ChannelRouteBooking, body: dict, now: datetime
 ) -> ChannelRouteBooking:
-    """Cancel the whole route before its first activity (every leg, night and the prepaid
-    sale with it); cancelling twice is harmless."""
+    """Cancel the whole route before its first activity (every leg and night, and a prepaid
+    reseller's sale with them: ``changes.cancel_route_booking``); twice is harmless."""
     reason = text_field(body, "reason", 300) or ""
     route_booking = sale.route_booking
     if route_booking.status == BookingStatus.CANCELLED:
@@ -276,9 +276,6 @@ def cancel_route(
     for booking_leg in route_booking.legs:
         if booking_leg.booking.cancelled_at == now:
             booking_leg.booking.cancel_reason = reason
-    standing = reseller_postings.route_stay_sale(session, route_booking)
-    if standing is not None:
-        ledger.reverse(session, standing, memo=f"route {route_booking.reference} cancelled")
     sale.updated_at = now
     session.flush()
     return sale

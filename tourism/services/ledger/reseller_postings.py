@@ -127,6 +127,14 @@ def route_stay_sale(session: Session, route_booking) -> LedgerTransaction | None
     return posted
 
 
+def reverse_route_stay_sale(session: Session, route_booking) -> None:
+    """Undo a cancelled route's sale of its nights and fee by a prepaid reseller (once;
+    nothing for a route no prepaid reseller sold)."""
+    standing = route_stay_sale(session, route_booking)
+    if standing is not None:
+        ledger.reverse(session, standing, memo=f"route {route_booking.reference} cancelled")
+
+
 def sale_shares(session: Session, booking: Booking) -> dict[LedgerAccount, int]:
     """What each beneficiary account still holds of a prepaid booking's sale (positive cents
     only): the sale, its reversal and its releases, which name the booking and no payment."""

@@ -22,6 +22,7 @@ from ...models import (
 from ..booking import availability as seats
 from ..booking import lifecycle
 from ..booking.references import new_reference
+from ..ledger import reseller_postings
 from . import booking as route_booking_service
 
 #: Route booking references start with this, so they never collide with an association's.
@@ -70,6 +71,9 @@ def cancel_route_booking(
     for booking_leg in legs:
         if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
             lifecycle.cancel_booking(session, booking_leg.booking, now)
+    # A prepaid reseller's sale of the nights and fee is undone with the route, as each
+    # leg's sale is with its booking (nothing for other route bookings).
+    reseller_postings.reverse_route_stay_sale(session, route_booking)
     route_booking.status = BookingStatus.CANCELLED
     route_booking.cancelled_at = now
     route_booking.hold_expires_at = None
