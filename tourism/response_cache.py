@@ -8,7 +8,8 @@ Signed-in pages, forms and anything personal are never cached.
 
 **Invalidation.** Every entry records the *generation* it was rendered in. Any commit that
 touches what these pages show (bookings and their seats, departures, experiences and their
-texts, prices, stops, families, photos, split rules) moves the generation on, so the next
+texts, prices, stops, families, photos, split rules, routes with their legs, homestays
+and route bookings) moves the generation on, so the next
 request finds its entry out of date and renders afresh; the SQLAlchemy ``after_commit`` hook
 below sees every such commit, from a view, a command or a worker, and never lets a cache
 failure reach the one who committed. Holds that lapse change
@@ -78,6 +79,14 @@ WATCHED_TABLES = frozenset(
         "price_categories",
         "resellers",
         "reseller_rates",
+        # Routes as OCTO products: their legs, nights and bookings change a route's room.
+        "routes",
+        "route_legs",
+        "route_participations",
+        "homestays",
+        "homestay_blackouts",
+        "route_bookings",
+        "route_booking_nights",
         "schedules",
         "split_rules",
         "stops",

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from tests import octo_spec
 from tourism.database import utcnow
 from tourism.extensions import db
+from tourism.models import Departure, HomestayBlackout
 from tourism.timefmt import local
 
 
@@ -142,3 +143,76 @@ def test_another_key_never_gets_a_cached_answer(client, world):
     stranger = "chk_" + "y" * 40  # well formed, but nobody's
     _ask(client, stranger, "/availability/calendar", world["query"], status=401)
     _ask(client, "not-a-key", "/availability/calendar", world["query"], status=401)
+
+
+# Routes as products: a sale of one leg's last seats is in the next calendar -------------------
+
+
+@pytest.fixture
+def route_world(app, make):
+    start = (utcnow() + timedelta(days=6)).date()
+    route = make.route(start_date=start, capacities=(10, 3, 10))
+    association = route.legs[0].experience.association
+    _, key = make.reseller(association=association)
+    _, other_key = make.reseller(association=association)
+    db.session.commit()
+    return {
+        "route": route,
+        "start": start,
+        "key": key,
+        "other_key": other_key,
+        "query": {
+            "productId": f"route:{route.slug}",
+            "optionId": "DEFAULT",
+            "localDateStart": start.isoformat(),
+            "localDateEnd": (start + timedelta(days=1)).isoformat(),
+        },
+    }
+
+
+def _route_day(client, route_world) -> dict:
+    return _ask(
+        client, route_world["key"], "/availability/calendar", route_world["query"]
+    ).get_json()[0]
+
+
+def test_a_cached_route_calendar_shows_a_channel_sale_of_a_legs_last_seats(
+    client, route_world, statements
+):
+    assert _route_day(client, route_world)["vacancies"] == 3
+    statements.clear()
+    assert _route_day(client, route_world)["vacancies"] == 3
+    assert statements == []  # answered from the cache
+    _ask(
+        client,
+        route_world["other_key"],
+        "/bookings",
+        {
+            "productId": f"route:{route_world['route'].slug}",
+            "optionId": "DEFAULT",
+            "availabilityId": route_world["start"].isoformat(),
+            "unitItems": [{"unitId": "adult"}] * 3,
+        },
+    )
+    day = _route_day(client, route_world)
+    assert (day["vacancies"], day["status"], day["available"]) == (0, "SOLD_OUT", False)
+
+
+def test_a_cached_route_calendar_shows_a_web_sale_of_a_legs_last_seats(client, route_world, make):
+    assert _route_day(client, route_world)["status"] == "AVAILABLE"
+    second_leg = route_world["route"].legs[2]  # day 2's activity (after the first night)
+    departure = db.session.scalars(
+        select(Departure).where(Departure.experience_id == second_leg.experience_id)
+    ).one()
+    make.booking(departure, quantities={"adult": 3})
+    db.session.commit()
+    day = _route_day(client, route_world)
+    assert (day["vacancies"], day["status"]) == (0, "SOLD_OUT")
+
+
+def test_a_cached_route_calendar_shows_a_night_the_family_closed(client, route_world):
+    assert _route_day(client, route_world)["status"] == "AVAILABLE"
+    night = route_world["route"].legs[1]
+    night.homestay.blackouts.append(HomestayBlackout(night=route_world["start"]))
+    db.session.commit()
+    assert _route_day(client, route_world)["status"] == "CLOSED"

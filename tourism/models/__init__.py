@@ -14,6 +14,7 @@ from .catalog import (
 )
 from .channels import (
     ChannelBooking,
+    ChannelRouteBooking,
     Reseller,
     ResellerRate,
     ResellerReceipt,
@@ -97,6 +98,7 @@ __all__ = [
     "PhoneMessage",
     "PhoneOptOut",
     "ChannelBooking",
+    "ChannelRouteBooking",
     "Reseller",
     "ResellerRate",
     "ResellerReceipt",

@@ -107,9 +107,44 @@ class ChannelBooking(db.Model):
     prepaid: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The route sale this booking is a leg of; NULL: a booking of one experience. A leg's
+    #: ``uuid`` is derived from the sale's, and the reseller only ever sees the sale.
+    route_sale_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_route_bookings.id"), index=True
+    )
 
     booking = relationship("Booking", back_populates="channel")
     reseller = relationship("Reseller")
+    route_sale = relationship("ChannelRouteBooking", back_populates="legs")
+
+
+class ChannelRouteBooking(db.Model):
+    """A route sold by a reseller: the OCTO identity of one of our route bookings.
+
+    Each experience leg of the route booking also has its ``ChannelBooking`` (``legs``), with
+    the sale's commission and prepaid flag, so the commission, the prepaid receivable, the
+    manifest and what is due on arrival of every leg follow the rules of any channel booking.
+    """
+
+    __tablename__ = "channel_route_bookings"
+    __table_args__ = (UniqueConstraint("reseller_id", "uuid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    route_booking_id: Mapped[int] = mapped_column(ForeignKey("route_bookings.id"), unique=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"), index=True)
+    #: The OCTO booking UUID (the reseller's, or ours when it sent none).
+    uuid: Mapped[str] = mapped_column(String(36))
+    reseller_reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: The reseller's commission at the time of booking, in basis points (on the legs).
+    commission_bp: Mapped[int] = mapped_column(default=0)
+    prepaid: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    route_booking = relationship("RouteBooking")
+    reseller = relationship("Reseller")
+    legs = relationship("ChannelBooking", back_populates="route_sale", order_by="ChannelBooking.id")
 
 
 class ResellerRate(db.Model):

@@ -18,11 +18,21 @@ from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import csrf, db
 from ..i18n import available_locales, current_locale
-from ..models import ChannelBooking
+from ..models import ChannelBooking, ChannelRouteBooking
 from ..response_cache import body_digest, cached_query
+from ..services.channels import (
+    booking_search,
+    products,
+    resellers,
+    reservations,
+    route_products,
+    route_sales,
+    route_slots,
+    slots,
+)
 from ..services.channels import octo_errors as errors
-from ..services.channels import products, resellers, reservations, slots
 from ..services.channels.representation import booking_object
+from ..services.channels.route_representation import route_booking_object
 from ..unit_of_work import unit_of_work
 
 bp = Blueprint("octo", __name__, url_prefix="/octo")
@@ -136,7 +146,16 @@ def _product(experience) -> dict:
     )
 
 
-def _booking(channel: ChannelBooking) -> dict:
+def _booking(channel: ChannelBooking | ChannelRouteBooking) -> dict:
+    if isinstance(channel, ChannelRouteBooking):
+        return route_booking_object(
+            channel,
+            g.octo_caps,
+            utcnow(),
+            _label,
+            current_locale(),
+            url_for("itineraries.manage", token=channel.route_booking.manage_token, _external=True),
+        )
     return booking_object(
         channel,
         g.octo_caps,
@@ -166,13 +185,21 @@ def supplier():
     )
 
 
+def _route_product(route) -> dict:
+    return route_products.product(route, g.reseller, g.octo_caps, _label, current_locale())
+
+
 @bp.get("/products")
 def product_list():
-    return jsonify([_product(e) for e in products.sellable_products(db.session, g.reseller)])
+    experiences = [_product(e) for e in products.sellable_products(db.session, g.reseller)]
+    routes = [_route_product(r) for r in route_products.sellable_routes(db.session, g.reseller)]
+    return jsonify(experiences + routes)
 
 
 @bp.get("/products/<path:product_id>")
 def product_detail(product_id: str):
+    if route_products.is_route_id(product_id):
+        return jsonify(_route_product(route_products.get_route(db.session, g.reseller, product_id)))
     return jsonify(_product(products.get_product(db.session, g.reseller, product_id)))
 
 
@@ -200,6 +227,8 @@ def _availability_key() -> str:
 def availability_calendar():
     _reseller()  # a cache miss: the key is checked now
     body = _body()
+    if route_products.is_route_id(body.get("productId")):
+        return _route_calendar(body)
     experience, wanted = _product_and_units(body)
     first = products.parse_day(body.get("localDateStart"), "localDateStart")
     last = products.parse_day(body.get("localDateEnd"), "localDateEnd")
@@ -213,6 +242,8 @@ def availability_calendar():
 def availability():
     _reseller()  # a cache miss: the key is checked now
     body = _body()
+    if route_products.is_route_id(body.get("productId")):
+        return _route_availability(body)
     experience, wanted = _product_and_units(body)
     ids = body.get("availabilityIds")
     now = utcnow()
@@ -244,6 +275,31 @@ def availability():
     )
 
 
+def _route_and_people(body: dict):
+    route = route_products.get_route(db.session, g.reseller, body.get("productId"))
+    products.check_option(body.get("optionId"))
+    return route, route_products.parse_people(body.get("units"))
+
+
+def _route_calendar(body: dict):
+    route, people = _route_and_people(body)
+    dates = route_slots.calendar_dates(body)
+    found = route_slots.slots(db.session, route, dates, utcnow())
+    return jsonify([route_slots.calendar_entry(slot, people) for slot in found])
+
+
+def _route_availability(body: dict):
+    route, people = _route_and_people(body)
+    found = route_slots.slots(db.session, route, route_slots.asked_dates(body), utcnow())
+    return jsonify(
+        [
+            route_slots.availability(slot, route, g.reseller, g.octo_caps, people)
+            for slot in found
+            if slot.complete
+        ]
+    )
+
+
 # Bookings ---------------------------------------------------------------------------------
 
 
@@ -251,15 +307,36 @@ def availability():
 def reserve():
     body = _body()
     with unit_of_work():
-        channel = reservations.reserve(db.session, g.reseller, body, utcnow(), _terms())
-        answer = _booking(channel)
+        if route_products.is_route_id(body.get("productId")):
+            sale = route_sales.reserve_route(db.session, g.reseller, body, utcnow(), _terms())
+            answer = _booking(sale)
+        else:
+            channel = reservations.reserve(db.session, g.reseller, body, utcnow(), _terms())
+            answer = _booking(channel)
     return jsonify(answer)
+
+
+#: What each change is for a route sale.
+ROUTE_ACTIONS = {
+    reservations.update: route_sales.update_route,
+    reservations.confirm: route_sales.confirm_route,
+    reservations.extend: route_sales.extend_route,
+    reservations.cancel: route_sales.cancel_route,
+}
+
+
+def _find(booking_uuid: str) -> ChannelBooking | ChannelRouteBooking:
+    """The reseller's booking of an experience or sale of a route with this uuid."""
+    sale = route_sales.find_sale(db.session, g.reseller, booking_uuid, missing_ok=True)
+    return sale or reservations.find(db.session, g.reseller, booking_uuid)
 
 
 def _change(action, booking_uuid: str, with_terms: bool = True):
     body = _body()
     with unit_of_work():
-        channel = reservations.find(db.session, g.reseller, booking_uuid)
+        channel = _find(booking_uuid)
+        if isinstance(channel, ChannelRouteBooking):
+            action = ROUTE_ACTIONS[action]
         if with_terms:
             channel = action(db.session, channel, body, utcnow(), _terms())
         else:
@@ -290,10 +367,10 @@ def cancel_booking(booking_uuid: str):
 
 @bp.get("/bookings/<booking_uuid>")
 def get_booking(booking_uuid: str):
-    return jsonify(_booking(reservations.find(db.session, g.reseller, booking_uuid)))
+    return jsonify(_booking(_find(booking_uuid)))
 
 
 @bp.get("/bookings")
 def list_bookings():
-    found = reservations.search(db.session, g.reseller, request.args.to_dict(), utcnow())
+    found = booking_search.search(db.session, g.reseller, request.args.to_dict(), utcnow())
     return jsonify([_booking(channel) for channel in found])

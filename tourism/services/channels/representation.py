@@ -30,7 +30,8 @@ def octo_status(booking: Booking, now: datetime) -> str:
     return STATUSES[booking.status]
 
 
-def _contact(booking: Booking) -> dict:
+def contact_object(booking) -> dict:
+    """OCTO's contact of a booking or a route booking (both keep the same contact fields)."""
     first, _, last = booking.contact_name.partition(" ")
     return {
         "fullName": booking.contact_name,
@@ -41,7 +42,7 @@ def _contact(booking: Booking) -> dict:
         "locales": [booking.language],
         "postalCode": None,
         "country": booking.country,
-        "notes": booking.special_needs or None,
+        "notes": getattr(booking, "special_needs", "") or None,
     }
 
 
@@ -90,7 +91,7 @@ def booking_object(
                 "unit": unit,
                 "status": status,
                 "utcRedeemedAt": redeemed,
-                "contact": _contact(booking),
+                "contact": contact_object(booking),
                 "ticket": None,
             }
             if caps.pricing:
@@ -139,7 +140,7 @@ def booking_object(
             "allDay": False,
             "openingHours": [],
         },
-        "contact": _contact(booking),
+        "contact": contact_object(booking),
         "notes": channel.notes or None,
         "deliveryMethods": ["VOUCHER"],
         "voucher": voucher,

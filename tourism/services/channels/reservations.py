@@ -21,7 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import DomainError
-from ...models import Booking, BookingStatus, ChannelBooking, Departure, PaymentMethod, Reseller
+from ...models import (
+    Booking,
+    BookingStatus,
+    ChannelBooking,
+    ChannelRouteBooking,
+    PaymentMethod,
+    Reseller,
+)
 from ..booking import availability, lifecycle
 from ..ledger import reseller_postings
 from ..messages import outbox as notifications
@@ -31,8 +38,6 @@ from .resellers import commission_for, net_rate_for
 
 NOTES_LIMIT = 1000
 REFERENCE_LIMIT = 100
-#: The most bookings one list answer holds.
-LIST_LIMIT = 500
 ON_ARRIVAL = PaymentMethod.ON_ARRIVAL.value
 
 
@@ -45,7 +50,7 @@ class Terms:
     languages: list[str]
 
 
-def _text(body: dict, name: str, limit: int) -> str | None:
+def text_field(body: dict, name: str, limit: int) -> str | None:
     value = body.get(name)
     if value is None:
         return None
@@ -54,7 +59,7 @@ def _text(body: dict, name: str, limit: int) -> str | None:
     return value.strip()
 
 
-def _minutes(body: dict, terms: Terms) -> timedelta:
+def hold_length(body: dict, terms: Terms) -> timedelta:
     """The hold the reseller asked for, bounded by ours; ours when it asked for none."""
     raw = body.get("expirationMinutes")
     if raw is None:
@@ -66,7 +71,7 @@ def _minutes(body: dict, terms: Terms) -> timedelta:
     return min(timedelta(minutes=min(raw, 100_000)), terms.hold_max)
 
 
-def _uuid(body: dict) -> str:
+def given_uuid(body: dict) -> str:
     raw = body.get("uuid")
     if raw is None:
         return str(uuid_module.uuid4())
@@ -140,7 +145,7 @@ def guest_contact(contact, languages: list[str]) -> lifecycle.ContactDetails:
         raise errors.bad_request(str(error)) from error
 
 
-def _placeholder(reseller: Reseller, languages: list[str]) -> lifecycle.ContactDetails:
+def placeholder_contact(reseller: Reseller, languages: list[str]) -> lifecycle.ContactDetails:
     """The reseller stands as the contact of a reservation until the guest's details come
     with the confirmation (OCTO lets a reservation name nobody)."""
     return lifecycle.ContactDetails(
@@ -152,7 +157,7 @@ def _placeholder(reseller: Reseller, languages: list[str]) -> lifecycle.ContactD
     )
 
 
-def _set_contact(booking: Booking, contact: lifecycle.ContactDetails) -> None:
+def set_contact(booking: Booking, contact: lifecycle.ContactDetails) -> None:
     booking.contact_name, booking.contact_email = contact.name, contact.email
     booking.contact_phone, booking.country = contact.phone, contact.country
     booking.language = contact.language
@@ -165,22 +170,16 @@ def reserve(
     experience = products.get_product(session, reseller, body.get("productId"))
     products.check_option(body.get("optionId"))
     departure = products.get_departure(session, experience, body.get("availabilityId"))
-    booking_uuid = _uuid(body)
-    existing = find(session, reseller, booking_uuid, missing_ok=True)
-    if existing is not None:
-        raise errors.OctoError(
-            # (the create error object has no ``uuid`` field: the message names it)
-            errors.INVALID_BOOKING_UUID,
-            f"The uuid {booking_uuid} was already used",
-        )
+    booking_uuid = given_uuid(body)
+    check_uuid_free(session, reseller, booking_uuid)
     quantities = _quantities(experience, body.get("unitItems"))
-    hold_for = _minutes(body, terms)
-    notes = _text(body, "notes", NOTES_LIMIT) or ""
-    reference = _text(body, "resellerReference", REFERENCE_LIMIT) or None
+    hold_for = hold_length(body, terms)
+    notes = text_field(body, "notes", NOTES_LIMIT) or ""
+    reference = text_field(body, "resellerReference", REFERENCE_LIMIT) or None
     if body.get("contact") is not None:
         contact = guest_contact(body["contact"], terms.languages)
     else:
-        contact = _placeholder(reseller, terms.languages)
+        contact = placeholder_contact(reseller, terms.languages)
     request = lifecycle.HoldRequest(
         departure_id=departure.id,
         quantities=quantities,
@@ -215,15 +214,38 @@ def reserve(
     return channel
 
 
+def check_uuid_free(session: Session, reseller: Reseller, booking_uuid: str) -> None:
+    """Refuse a uuid this reseller already gave a booking, of an experience or a route."""
+    taken = session.scalar(
+        select(ChannelBooking.id).where(
+            ChannelBooking.reseller_id == reseller.id, ChannelBooking.uuid == booking_uuid
+        )
+    ) or session.scalar(
+        select(ChannelRouteBooking.id).where(
+            ChannelRouteBooking.reseller_id == reseller.id,
+            ChannelRouteBooking.uuid == booking_uuid,
+        )
+    )
+    if taken is not None:
+        raise errors.OctoError(
+            # (the create error object has no ``uuid`` field: the message names it)
+            errors.INVALID_BOOKING_UUID,
+            f"The uuid {booking_uuid} was already used",
+        )
+
+
 def find(
     session: Session, reseller: Reseller, booking_uuid, missing_ok: bool = False
 ) -> ChannelBooking | None:
-    """This reseller's booking with ``booking_uuid``; another reseller's is not found."""
+    """This reseller's booking of one experience with ``booking_uuid``; another reseller's,
+    or a leg of a route it sold (the route sale is what it sees), is not found."""
     channel = None
     if isinstance(booking_uuid, str) and len(booking_uuid) <= 36:
         channel = session.scalar(
             select(ChannelBooking).where(
-                ChannelBooking.reseller_id == reseller.id, ChannelBooking.uuid == booking_uuid
+                ChannelBooking.reseller_id == reseller.id,
+                ChannelBooking.uuid == booking_uuid,
+                ChannelBooking.route_sale_id.is_(None),
             )
         )
     if channel is None and not missing_ok:
@@ -254,10 +276,10 @@ def confirm(
     if booking.status == BookingStatus.CONFIRMED:
         return channel
     contact = guest_contact(body.get("contact"), terms.languages)
-    reference = _text(body, "resellerReference", REFERENCE_LIMIT)
+    reference = text_field(body, "resellerReference", REFERENCE_LIMIT)
     if not _live_hold(booking, now):
         raise errors.unprocessable("The reservation has expired or was cancelled")
-    _set_contact(booking, contact)
+    set_contact(booking, contact)
     try:
         lifecycle.confirm_booking(session, booking, ON_ARRIVAL, now)
     except DomainError as error:
@@ -276,7 +298,7 @@ def extend(
     session: Session, channel: ChannelBooking, body: dict, now: datetime, terms: Terms
 ) -> ChannelBooking:
     """Hold the seats longer: until ``now`` plus the minutes asked (at most our hold)."""
-    hold_for = _minutes(body, terms)
+    hold_for = hold_length(body, terms)
     booking = _locked(session, channel)
     if not _live_hold(booking, now):
         raise errors.unprocessable("Only a reservation on hold can be extended")
@@ -289,7 +311,7 @@ def extend(
 def cancel(session: Session, channel: ChannelBooking, body: dict, now: datetime) -> ChannelBooking:
     """Cancel a reservation or a confirmed booking before its departure; cancelling twice is
     harmless."""
-    reason = _text(body, "reason", 300) or ""
+    reason = text_field(body, "reason", 300) or ""
     if channel.booking.status == BookingStatus.CANCELLED:
         return channel
     try:
@@ -325,8 +347,8 @@ def update(
                 raise errors.unprocessable("To change the tickets, cancel and book again")
         elif body[name] != current[name]:
             raise errors.unprocessable("To change the product or time, cancel and book again")
-    reference = _text(body, "resellerReference", REFERENCE_LIMIT)
-    notes = _text(body, "notes", NOTES_LIMIT)
+    reference = text_field(body, "resellerReference", REFERENCE_LIMIT)
+    notes = text_field(body, "notes", NOTES_LIMIT)
     contact = guest_contact(body["contact"], terms.languages) if "contact" in body else None
     if body.get("expirationMinutes") is not None:
         extend(session, channel, body, now, terms)
@@ -337,49 +359,7 @@ def update(
     if notes is not None:
         channel.notes = notes
     if contact is not None:
-        _set_contact(booking, contact)
+        set_contact(booking, contact)
     channel.updated_at = now
     session.flush()
     return channel
-
-
-def search(session: Session, reseller: Reseller, args: dict, now: datetime) -> list[ChannelBooking]:
-    """This reseller's bookings by its reference, ours, or the local date of the visit."""
-    statement = (
-        select(ChannelBooking)
-        .join(Booking, ChannelBooking.booking_id == Booking.id)
-        .join(Departure, Booking.departure_id == Departure.id)
-        .where(ChannelBooking.reseller_id == reseller.id)
-        .order_by(Departure.starts_at, ChannelBooking.id)
-        .limit(LIST_LIMIT)
-    )
-    narrowed = False
-    if args.get("resellerReference"):
-        statement = statement.where(
-            ChannelBooking.reseller_reference == args["resellerReference"][:REFERENCE_LIMIT]
-        )
-        narrowed = True
-    if args.get("supplierReference"):
-        statement = statement.where(Booking.reference == args["supplierReference"][:16])
-        narrowed = True
-    start = args.get("localDateStart") or args.get("localDate")
-    end = args.get("localDateEnd") or args.get("localDate")
-    if start or end:
-        if not (start and end):
-            raise errors.bad_request("give both localDateStart and localDateEnd")
-        first = products.parse_day(start, "localDateStart")
-        last = products.parse_day(end, "localDateEnd")
-        begins, ends = products.day_range(first, last)
-        statement = statement.where(Departure.starts_at >= begins, Departure.starts_at < ends)
-        narrowed = True
-    if not narrowed:
-        raise errors.bad_request(
-            "either resellerReference, supplierReference, localDate or "
-            "localDateStart/localDateEnd is required"
-        )
-    if args.get("productId"):
-        experience = products.get_product(session, reseller, args["productId"])
-        statement = statement.where(Departure.experience_id == experience.id)
-    if args.get("optionId"):
-        products.check_option(args["optionId"])
-    return list(session.scalars(statement))

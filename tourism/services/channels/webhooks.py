@@ -44,7 +44,7 @@ from ...errors import InvalidRequest
 from ...models import Booking, ChannelBooking, Reseller, User, WebhookDelivery
 from ..access import audit
 from .products import utc_text
-from .representation import octo_status
+from .route_representation import webhook_booking
 
 EVENT_BOOKING_UPDATE = "booking_update"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -189,17 +189,8 @@ def booking_changed(
     event_id = str(uuid.uuid4())
     body = {
         "webhook": {"id": event_id, "event": EVENT_BOOKING_UPDATE, "utcCreatedAt": utc_text(now)},
-        "booking": {
-            "uuid": channel.uuid,
-            "resellerReference": channel.reseller_reference,
-            "supplierReference": booking.reference,
-            "status": octo_status(booking, now),
-            "productId": booking.departure.experience.slug,
-            "optionId": "DEFAULT",
-            "availabilityId": str(booking.departure_id),
-            "utcUpdatedAt": utc_text(now),
-            "cancellationReason": reason or None,
-        },
+        # A leg of a route the reseller sold is told about as the route (its sale).
+        "booking": webhook_booking(channel, booking, now, reason),
     }
     delivery = WebhookDelivery(
         reseller=channel.reseller,

@@ -12,11 +12,13 @@ from ...models import (
     Booking,
     BookingStatus,
     ChannelBooking,
+    ChannelRouteBooking,
     Dispute,
     Payment,
     PaymentStatus,
     Refund,
     RefundStatus,
+    RouteBooking,
 )
 from ...models.ledger import (
     SETTLEMENT_KINDS,
@@ -25,6 +27,7 @@ from ...models.ledger import (
     LedgerTransaction,
     TransactionKind,
 )
+from . import reseller_postings
 
 #: The Stripe dispute status meaning the card holder's bank kept the money.
 DISPUTE_LOST = "lost"
@@ -46,7 +49,8 @@ def check(session: Session) -> list[str]:
     - every succeeded payment has its split posted (a ``payment`` or ``cash`` transaction
       naming it: ``services.postings`` posts one when the money arrives);
     - every confirmed booking of a prepaid reseller has its sale posted and standing, and
-      every cancelled one has it reversed (``reseller_postings``).
+      every cancelled one has it reversed (``reseller_postings``); so has every route it sold
+      for its nights and curator's fee.
     """
     return [
         *_unbalanced_transactions(session),
@@ -56,6 +60,7 @@ def check(session: Session) -> list[str]:
         *_payments_that_do_not_match(session),
         *_succeeded_payments_not_posted(session),
         *_prepaid_sales_out_of_step(session),
+        *_prepaid_route_stays_out_of_step(session),
     ]
 
 
@@ -83,6 +88,34 @@ def _prepaid_sales_out_of_step(session: Session) -> list[str]:
             problems.append(f"prepaid booking {reference} is confirmed but its sale is not posted")
         elif status == BookingStatus.CANCELLED and posted:
             problems.append(f"prepaid booking {reference} is cancelled but its sale still stands")
+    return problems
+
+
+def _prepaid_route_stays_out_of_step(session: Session) -> list[str]:
+    sales = session.scalars(
+        select(ChannelRouteBooking)
+        .join(RouteBooking, ChannelRouteBooking.route_booking_id == RouteBooking.id)
+        .where(
+            ChannelRouteBooking.prepaid.is_(True),
+            RouteBooking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CANCELLED)),
+            RouteBooking.confirmed_at.is_not(None),
+        )
+        .order_by(RouteBooking.id)
+    )
+    problems = []
+    for sale in sales:
+        route_booking = sale.route_booking
+        stay = (
+            sum(night.amount_cents for night in route_booking.nights)
+            + sum(extra.amount_cents for extra in route_booking.extras)
+            + route_booking.curator_fee_cents
+        )
+        standing = reseller_postings.route_stay_sale(session, route_booking) is not None
+        reference = route_booking.reference
+        if stay and route_booking.status == BookingStatus.CONFIRMED and not standing:
+            problems.append(f"prepaid route {reference} is confirmed but its stay is not posted")
+        elif route_booking.status == BookingStatus.CANCELLED and standing:
+            problems.append(f"prepaid route {reference} is cancelled but its stay sale stands")
     return problems
 
 

@@ -26,7 +26,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest
-from ...models import Booking, BookingStatus, ChannelBooking, Reseller, User
+from ...models import (
+    Booking,
+    BookingStatus,
+    ChannelBooking,
+    ChannelRouteBooking,
+    Reseller,
+    RouteBooking,
+    User,
+)
 from ...models.channels import ResellerReceipt
 from ...models.ledger import (
     BENEFICIARY_KINDS,
@@ -98,6 +106,33 @@ def reverse_sale(session: Session, booking: Booking) -> None:
         if ledger.find_transaction(session, TransactionKind.REVERSAL, reverses_id=posted.id):
             continue
         ledger.reverse(session, posted, memo=f"booking {booking.reference} cancelled")
+
+
+def route_stay_memo(route_booking) -> str:
+    """The memo of a prepaid reseller's sale of a route's nights and curator's fee: the
+    key that finds it (the sale names no booking: a night is not a booking)."""
+    return f"route {route_booking.reference}: nights and fee sold by a reseller"
+
+
+def route_stay_sale(session: Session, route_booking) -> LedgerTransaction | None:
+    """The standing (not reversed) sale of a route's nights and fee by a prepaid reseller,
+    if one was posted: the guest then owes the communities nothing for them on arrival."""
+    posted = ledger.find_transaction(
+        session, TransactionKind.RESELLER_SALE, memo=route_stay_memo(route_booking)
+    )
+    if posted is None or ledger.find_transaction(
+        session, TransactionKind.REVERSAL, reverses_id=posted.id
+    ):
+        return None
+    return posted
+
+
+def reverse_route_stay_sale(session: Session, route_booking) -> None:
+    """Undo a cancelled route's sale of its nights and fee by a prepaid reseller (once;
+    nothing for a route no prepaid reseller sold)."""
+    standing = route_stay_sale(session, route_booking)
+    if standing is not None:
+        ledger.reverse(session, standing, memo=f"route {route_booking.reference} cancelled")
 
 
 def sale_shares(session: Session, booking: Booking) -> dict[LedgerAccount, int]:
@@ -275,6 +310,7 @@ def statement(session: Session, reseller: Reseller) -> Statement:
                 channel.net_cents,
             )
         )
+    lines.extend(_route_stay_lines(session, reseller))
     receipts = list(
         session.scalars(
             select(ResellerReceipt)
@@ -283,3 +319,42 @@ def statement(session: Session, reseller: Reseller) -> Statement:
         )
     )
     return Statement(lines, receipts, owed(session, reseller))
+
+
+def _route_stay_lines(session: Session, reseller: Reseller) -> list[StatementLine]:
+    """One line per route the reseller sold, for its nights and curator's fee (no
+    commission on them); its activity legs are lines of their own, as bookings."""
+    sales = session.scalars(
+        select(ChannelRouteBooking)
+        .join(RouteBooking, ChannelRouteBooking.route_booking_id == RouteBooking.id)
+        .where(
+            ChannelRouteBooking.reseller_id == reseller.id,
+            RouteBooking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CANCELLED)),
+            RouteBooking.confirmed_at.is_not(None),
+        )
+        .order_by(RouteBooking.confirmed_at, RouteBooking.id)
+    )
+    lines = []
+    for sale in sales:
+        route_booking = sale.route_booking
+        stay = (
+            sum(night.amount_cents for night in route_booking.nights)
+            + sum(extra.amount_cents for extra in route_booking.extras)
+            + route_booking.curator_fee_cents
+        )
+        price = stay if route_booking.status == BookingStatus.CONFIRMED else 0
+        if not stay:
+            continue
+        starts = [bl.booking.departure.starts_at for bl in route_booking.legs]
+        lines.append(
+            StatementLine(
+                route_booking.reference,
+                sale.reseller_reference,
+                min(starts),
+                str(route_booking.status),
+                price,
+                0,
+                price,
+            )
+        )
+    return lines

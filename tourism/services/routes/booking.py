@@ -182,6 +182,7 @@ def book_route(
     hold_for: timedelta = timedelta(minutes=30),
     cutoff: timedelta = lifecycle.DEFAULT_CUTOFF,
     online: bool = False,
+    hold_only: bool = False,
 ) -> RouteBooking:
     """Hold (or, paid on arrival, confirm) a whole route for ``request.people`` from
     ``request.start_date``, or raise and leave nothing behind.
@@ -212,7 +213,9 @@ def book_route(
         if departure.experience.status != ExperienceStatus.PUBLISHED:
             raise RouteUnavailable(reason=availability.NO_DEPARTURE)
 
-    confirmed = request.payment_method == PaymentMethod.ON_ARRIVAL.value
+    # ``hold_only``: held even when paid on arrival, for a caller that confirms later (a
+    # reseller's reservation, ``services/channels/route_sales.py``).
+    confirmed = request.payment_method == PaymentMethod.ON_ARRIVAL.value and not hold_only
     # Held first, even when paid on arrival: confirmed only once everything is claimed under
     # the locks, so the departures' confirmed-seat counters (``models/seat_counter.py``) move
     # after the counts, never before them (as ``lifecycle.hold_seats`` does).

@@ -22,6 +22,7 @@ from ...models import (
 from ..booking import availability as seats
 from ..booking import lifecycle
 from ..booking.references import new_reference
+from ..ledger import reseller_postings
 from . import booking as route_booking_service
 from . import notices
 
@@ -73,6 +74,9 @@ def cancel_route_booking(
             lifecycle.cancel_booking(session, booking_leg.booking, now)
     if route_booking.status == BookingStatus.CONFIRMED:  # a hold's hosts were never told
         notices.queue_route_cancelled(session, route_booking)
+    # A prepaid reseller's sale of the nights and fee is undone with the route, as each
+    # leg's sale is with its booking (nothing for other route bookings).
+    reseller_postings.reverse_route_stay_sale(session, route_booking)
     route_booking.status = BookingStatus.CANCELLED
     route_booking.cancelled_at = now
     route_booking.hold_expires_at = None

@@ -16,7 +16,10 @@ shows it); ``record_route_cash`` records one community's part as collected:
   the curator's share. They are credited *available* at once: the cash is collected on the
   day the family hosts, as ``checkin.record_cash`` releases a departure's shares on the day.
 
-Both are idempotent: recording a part again collects and posts nothing.
+Both are idempotent: recording a part again collects and posts nothing. A route a prepaid
+reseller sold was paid to the reseller: its legs owe nothing on arrival (their channel
+bookings are prepaid) and its nights and fee were posted with the sale
+(``reseller_postings.route_stay_sale``), so nothing of them is collected again.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from ...models import (
 )
 from ...models.ledger import AccountKind, AccountState, TransactionKind
 from ..ledger import journal as ledger
-from ..ledger import postings, releases
+from ..ledger import postings, releases, reseller_postings
 from .booking import adult_category, stay_paid_online
 
 AVAILABLE = AccountState.AVAILABLE
@@ -173,6 +176,7 @@ def record_route_cash(
     if (
         part.stay_cents
         and not stay_paid_online(route_booking)
+        and not reseller_postings.route_stay_sale(session, route_booking)
         and ledger.find_transaction(session, TransactionKind.CASH, memo=memo) is None
     ):
         held = ledger.account(session, AccountKind.CASH_HELD, association, user=collector)
@@ -265,6 +269,7 @@ def part_outstanding_cents(session: Session, route_booking: RouteBooking, part) 
     if (
         part.stay_cents
         and not stay_paid_online(route_booking)
+        and not reseller_postings.route_stay_sale(session, route_booking)
         and ledger.find_transaction(session, TransactionKind.CASH, memo=memo) is None
     ):
         due += part.stay_cents
