@@ -18,7 +18,7 @@ from tourism.models import (
     RouteBookingNight,
 )
 from tourism.services.booking import availability as seats
-from tourism.services.routes import availability, booking, changes, shape
+from tourism.services.routes import availability, booking, changes, claims, shape
 
 from .helpers import LANGS, english, request_for, start_of
 
@@ -78,7 +78,7 @@ def test_a_full_leg_stops_the_whole_route_and_nothing_is_written(session, make):
 def test_a_full_night_stops_the_whole_route(session, make):
     route = make.route(beds=(4, 1))
     before = counts(session)
-    with pytest.raises(booking.NotEnoughBeds):
+    with pytest.raises(claims.NotEnoughBeds):
         book(session, route, people=2)
     assert counts(session) == before
 
@@ -97,7 +97,7 @@ def test_a_blackout_night_stops_the_route(session, make):
 def test_the_last_beds_go_to_one_route_then_the_next_is_refused(session, make):
     route = make.route(beds=(3, 3))
     book(session, route, people=3)
-    with pytest.raises(booking.NotEnoughBeds):
+    with pytest.raises(claims.NotEnoughBeds):
         book(session, route, people=1)
 
 
@@ -121,7 +121,7 @@ def test_extras_over_stock_are_refused_with_what_is_left(session, make):
     route.extras.append(guayusa)
     session.flush()
     before = counts(session)
-    with pytest.raises(booking.ExtraOverStock) as raised:
+    with pytest.raises(claims.ExtraOverStock) as raised:
         book(session, route, extras={guayusa.id: 3})
     assert "only 2 of paquete de guayusa" in english(raised.value)
     assert counts(session) == before

@@ -20,21 +20,18 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...database import holds_write_lock
-from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
+from ...errors import DomainError, InvalidRequest, NotFound
 from ...models import (
     Booking,
     BookingLine,
     BookingStatus,
     Departure,
-    DepartureStatus,
     Experience,
     ExperienceStatus,
     Extra,
-    Homestay,
     LegKind,
     PaymentMethod,
     Route,
@@ -43,42 +40,16 @@ from ...models import (
     RouteBookingLeg,
     RouteBookingNight,
 )
-from ..booking import availability as seats
 from ..booking import lifecycle, pricing
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
-from . import availability, curation, notices, shape
+from . import availability, claims, curation, notices, shape
+from .claims import LegInThePast, RouteUnavailable
 
 #: Route booking references start with this, so they never collide with an association's.
 ROUTE_REFERENCE_PREFIX = "RUT"
 #: The most of one extra a booking may take.
 MAX_EXTRA_QUANTITY = 50
-
-
-class RouteUnavailable(DepartureUnavailable):
-    default_message = _l("This route cannot be booked for that date: %(reason)s.")
-
-
-class LegInThePast(DepartureUnavailable):
-    default_message = _l(
-        "An activity of this route on that date has already left or closed for bookings."
-    )
-
-
-class NotEnoughBeds(SoldOut):
-    default_message = _l("Sorry, a homestay of this route has not enough beds left that night.")
-
-
-class ExtraOverStock(SoldOut):
-    def __init__(self, name: str, left: int) -> None:
-        super().__init__(
-            _ln(
-                "Sorry, only %(num)s of %(extra)s is left.",
-                "Sorry, only %(num)s of %(extra)s are left.",
-                left,
-                extra=name,
-            )
-        )
 
 
 class PeopleOutOfRange(InvalidRequest):
@@ -267,7 +238,7 @@ def book_route(
     session.add(route_booking)
     session.flush()
     try:
-        _claim_all(session, route_booking, now, cutoff)
+        claims.claim_all(session, route_booking, now, cutoff)
     except DomainError:
         # Leave nothing behind even for a caller that commits after catching this.
         leg_bookings = [booking_leg.booking for booking_leg in route_booking.legs]
@@ -364,74 +335,3 @@ def leg_booking(
     )
     session.add(booking)
     return booking
-
-
-_READ_HOMESTAY = (
-    select(Homestay)
-    .where(Homestay.id == bindparam("homestay_id"))
-    .execution_options(populate_existing=True)
-)
-_READ_EXTRA = (
-    select(Extra).where(Extra.id == bindparam("extra_id")).execution_options(populate_existing=True)
-)
-
-
-def _lock(session: Session, statement, params: dict):
-    """The row, locked for the rest of the transaction as ``lock_departure`` locks one."""
-    if session.get_bind().dialect.name != "sqlite":
-        statement = statement.with_for_update(key_share=True)
-    elif not holds_write_lock(session):
-        raise RuntimeError(
-            "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
-        )
-    return session.execute(statement, params).scalar_one()
-
-
-def lock_homestay(session: Session, homestay_id: int) -> Homestay:
-    return _lock(session, _READ_HOMESTAY, {"homestay_id": homestay_id})
-
-
-def lock_extra(session: Session, extra_id: int) -> Extra:
-    return _lock(session, _READ_EXTRA, {"extra_id": extra_id})
-
-
-def _claim_all(session: Session, route_booking: RouteBooking, now, cutoff) -> None:
-    """Lock departures, then homestays, then stocked extras, each by id, and check under
-    the locks that this booking (already inserted) still fits everywhere."""
-    people = route_booking.people
-    for departure_id in sorted(bl.booking.departure_id for bl in route_booking.legs):
-        departure = seats.lock_departure(session, departure_id)
-        if departure.status != DepartureStatus.SCHEDULED:
-            raise RouteUnavailable(reason=availability.DEPARTURE_CANCELLED)
-        if departure.starts_at - cutoff <= now:
-            raise LegInThePast()
-        taken = seats.seats_taken_on(session, departure_id, now)
-        left = departure.capacity - (taken - people)
-        if people > left:
-            raise SoldOut(
-                _ln(
-                    "Sorry, only %(num)s seat is left on an activity of this route that day.",
-                    "Sorry, only %(num)s seats are left on an activity of this route that day.",
-                    max(left, 0),
-                )
-            )
-    nights = sorted(route_booking.nights, key=lambda n: (n.homestay_id, n.night))
-    for homestay_id in sorted({night.homestay_id for night in nights}):
-        homestay = lock_homestay(session, homestay_id)
-        closed = {b.night for b in homestay.blackouts}
-        for night in (n for n in nights if n.homestay_id == homestay_id):
-            if not homestay.is_active or night.night in closed:
-                raise RouteUnavailable(reason=availability.CLOSED_NIGHT)
-            taken = availability.beds_taken(session, homestay_id, night.night, now)
-            if taken > homestay.capacity:
-                raise NotEnoughBeds()
-    for item in sorted(route_booking.extras, key=lambda e: e.extra_id):
-        if item.extra.stock is None:
-            continue
-        extra = lock_extra(session, item.extra_id)
-        sold = availability.extra_units_sold(session, extra.id, now)
-        if sold > extra.stock:
-            raise ExtraOverStock(
-                name=extra.name(route_booking.language),
-                left=max(extra.stock - (sold - item.quantity), 0),
-            )

@@ -55,7 +55,7 @@ def cancel_route_booking(
     (each through ``lifecycle.cancel_booking``, in departure-id order like the locks when
     booking), its nights and extras (they stop counting when the route booking is cancelled).
 
-    Money paid online is refunded by the caller (``payments.route_card.cancel_route``, which
+    Money paid online is refunded by the caller (``payments.route_refunds.cancel_route``, which
     passes ``paid_online_ok``); cash already handed to a community is settled with it."""
     if route_booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise CannotCancelRoute()
