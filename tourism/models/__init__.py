@@ -1,6 +1,7 @@
 """All models, importable from one place so Alembic sees every table."""
 
 from . import seat_counter  # noqa: F401  (the counter's flush hook)
+from .addons import BookingExtra, BookingNight, ExperienceExtra, NightSide
 from .audit import AuditEvent, AuditLogIsAppendOnly
 from .booking import TRANSITIONS, Booking, BookingLine, BookingStatus, PaymentMethod
 from .catalog import (
@@ -75,6 +76,10 @@ from .splits import SplitRule
 from .waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
+    "BookingExtra",
+    "BookingNight",
+    "ExperienceExtra",
+    "NightSide",
     "GroupMessage",
     "GroupRequest",
     "GroupRequestStatus",
@@ -91,7 +96,6 @@ __all__ = [
     "ResellerReceipt",
     "WebhookDelivery",
     "reseller_experiences",
-
     "Extra",
     "Homestay",
     "HomestayBlackout",

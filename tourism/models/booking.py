@@ -109,6 +109,20 @@ class Booking(db.Model):
     lines: Mapped[list[BookingLine]] = relationship(
         back_populates="booking", cascade="all, delete-orphan", order_by="BookingLine.id"
     )
+    #: Extras and homestay nights added to the tickets (``models/addons.py``); their
+    #: amounts are part of ``total_cents``.
+    extras = relationship(
+        "BookingExtra",
+        back_populates="booking",
+        cascade="all, delete-orphan",
+        order_by="BookingExtra.id",
+    )
+    nights = relationship(
+        "BookingNight",
+        back_populates="booking",
+        cascade="all, delete-orphan",
+        order_by="BookingNight.night",
+    )
     #: The reseller's record of this booking, when a reseller sold it (OCTO).
     channel = relationship("ChannelBooking", back_populates="booking", uselist=False)
 
@@ -130,6 +144,16 @@ class Booking(db.Model):
         if self.channel is not None and self.channel.prepaid:
             return 0  # the reseller took the money; it owes it to the association
         return max(self.total_cents - self.paid_online_cents - self.paid_cash_cents, 0)
+
+    @property
+    def addons_cents(self) -> int:
+        """What the extras and homestay nights add to the tickets: credited to who
+        provides them, not split by the experience's rule."""
+        return sum(e.amount_cents for e in self.extras) + sum(n.amount_cents for n in self.nights)
+
+    @property
+    def tickets_cents(self) -> int:
+        return self.total_cents - self.addons_cents
 
     @property
     def participants(self) -> int:
