@@ -23,8 +23,8 @@ from ...models import (
     RouteBookingLeg,
     RouteBookingNight,
 )
+from ..booking.addon_stock import route_booking_holds
 from ..catalog.experience_input import whole
-from .availability import route_booking_holds
 
 MAX_BEDS = 100
 #: The most a night can cost one person (cents).
