@@ -4,20 +4,55 @@ in ``bookings`` parse input and call the services."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from dataclasses import dataclass, field
+
+from flask import current_app, render_template, request
 from markupsafe import Markup
 
 from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db
-from ..models import BookingStatus
+from ..forms.addons import safe_addons_from
+from ..models import BookingStatus, Departure, NightSide
 from ..money import format_parts
-from ..services.booking import availability, statement
+from ..services.booking import addons, availability, statement
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
 from ..services.messages import message_log, rendering
 from ..services.messages.phones import CHANNEL_LABELS
 from ..services.payments.stripe_gateway import current_gateway
+
+
+@dataclass
+class AddonOffer:
+    """The extras and homestays a departure's booking form offers, and what was chosen."""
+
+    departure: Departure
+    extras: list
+    homestays: list
+    nights: dict = field(default_factory=dict)
+
+    def quote_cents(self, form) -> int:
+        """What the extras and nights posted add to the quote (0 on a first view)."""
+        if not form.is_submitted():
+            return 0
+        chosen = safe_addons_from(request.form)
+        experience = self.departure.experience
+        limit = experience.max_tickets_per_booking
+        people = sum(
+            q for q in form.quantities().values() if isinstance(q, int) and 0 <= q <= limit
+        )
+        return addons.quote_cents(experience, self.homestays, chosen, people)
+
+    def chosen(self, name: str) -> str:
+        return request.form.get(name, "") if request.method == "POST" else ""
+
+
+def addon_offer(departure) -> AddonOffer:
+    experience = departure.experience
+    homestays = addons.offered_homestays(db.session, experience)
+    nights = {side.value: addons.night_of(departure, side.value) for side in NightSide}
+    return AddonOffer(departure, addons.offered_extras(experience), homestays, nights)
 
 
 def render_form(departure, form, status=200, error=None, review=False):
@@ -36,7 +71,8 @@ def render_form(departure, form, status=200, error=None, review=False):
         method or (methods[0] if methods else None),
         transparency.FeeEstimate.from_config(current_app.config),
     )
-    quote = form.quote_for(departure.experience)
+    offer = addon_offer(departure)
+    quote = form.quote_for(departure.experience, offer.quote_cents(form))
     form.quoted.data = quote.key
     return (
         render_template(
@@ -52,6 +88,7 @@ def render_form(departure, form, status=200, error=None, review=False):
             money_parts=format_parts(departure.experience.currency),
             online_available=current_gateway() is not None,
             breakdown=breakdown,
+            offer=offer,
             breakdown_ticket=transparency.default_ticket(departure.experience)
             if one_ticket
             else None,

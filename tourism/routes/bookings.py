@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from ..database import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
+from ..forms.addons import addons_from
 from ..forms.public import booking_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus, Departure, PaymentMethod
@@ -75,9 +76,15 @@ def new(departure_id: int):
         return pages.render_form(departure, form, status=409 if form.seats_short else 400)
     # A browser always sends the quote its page showed; when it is not the total of what
     # was sent (no script ran to update it), show the total and ask again.
-    if "quoted" in request.form and form.quoted.data != form.quote_for(departure.experience).key:
+    addons_cents = pages.addon_offer(departure).quote_cents(form)
+    quoted = form.quote_for(departure.experience, addons_cents).key
+    if "quoted" in request.form and form.quoted.data != quoted:
         return pages.render_form(departure, form, review=True)
     now = utcnow()
+    try:
+        chosen = addons_from(request.form)
+    except DomainError as error:
+        return pages.render_form(departure, form, status=error.status_code, error=str(error))
     hold = booking_service.HoldRequest(
         departure_id=departure.id,
         quantities=form.quantities(),
@@ -94,6 +101,7 @@ def new(departure_id: int):
         ),
         payment_method=form.payment_method.data,
         held_from=hold_caps.address_key(current_app.config["SECRET_KEY"], request.remote_addr),
+        addons=chosen,
     )
     try:
         with unit_of_work():

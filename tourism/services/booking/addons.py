@@ -105,6 +105,26 @@ def offered_homestays(session: Session, experience: Experience) -> list[Homestay
     )
 
 
+def quote_cents(
+    experience: Experience, homestays: list[Homestay], request: AddonRequest, people: int
+) -> int:
+    """What the extras and nights asked for add to the quote, counted as the booking form's
+    script counts them: what is not offered, or not a whole number in range, counts 0."""
+    prices = {extra.id: extra.price_cents for extra in offered_extras(experience)}
+    night_prices = {h.id: h.price_cents_per_person_night for h in homestays}
+    cents = sum(
+        prices[extra_id] * quantity
+        for extra_id, quantity in request.extras.items()
+        if extra_id in prices
+        and isinstance(quantity, int)
+        and 0 <= quantity <= MAX_EXTRA_QUANTITY
+    )
+    for side, homestay_id in request.nights.items():
+        if side in NightSide.__members__.values() and homestay_id in night_prices:
+            cents += night_prices[homestay_id] * max(people, 0)
+    return cents
+
+
 def night_of(departure: Departure, side: str):
     """The night a homestay night on ``side`` of the departure is: the evening before its
     local date, or the evening of it."""
