@@ -115,9 +115,7 @@ def quote_cents(
     cents = sum(
         prices[extra_id] * quantity
         for extra_id, quantity in request.extras.items()
-        if extra_id in prices
-        and isinstance(quantity, int)
-        and 0 <= quantity <= MAX_EXTRA_QUANTITY
+        if extra_id in prices and isinstance(quantity, int) and 0 <= quantity <= MAX_EXTRA_QUANTITY
     )
     for side, homestay_id in request.nights.items():
         if side in NightSide.__members__.values() and homestay_id in night_prices:
