@@ -105,3 +105,24 @@ def test_bad_addons_are_refused_translated_and_write_nothing(
         assert message in response.get_data(as_text=True)
     assert bookings(session) == 0
     assert session.scalar(select(func.count(SplitRule.id))) == 1
+
+
+def test_a_night_sold_with_an_experience_is_on_the_familys_guest_list(
+    client, session, shop, make
+):
+    from tests.routes.test_manage_route_composing import login
+
+    departure = shop["departure"]
+    data = form_for(departure, special_needs="Sin gluten") | {
+        "night_before": str(shop["homestay"].id)
+    }
+    assert client.post(f"/departures/{departure.id}/book", data=data).status_code == 303
+    staff = make.user(memberships=[(departure.experience.association, Role.STAFF)])
+    session.commit()
+    login(client, staff)
+    family_id = shop["homestay"].family_id
+    page = client.get(f"/manage/families/{family_id}/guests", headers=EN)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Ana Quispe" in html and "Sin gluten" in html and "3 people" in html
+    assert "night before or after the experience" in html
