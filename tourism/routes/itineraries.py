@@ -157,6 +157,7 @@ def book(slug: str):
         ),
         payment_method=form.payment_method.data,
         extras=form.extras(),
+        tickets=form.tickets(),
     )
     try:
         with unit_of_work():

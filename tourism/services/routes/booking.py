@@ -26,10 +26,8 @@ from sqlalchemy.orm import Session
 from ...errors import DomainError, InvalidRequest, NotFound
 from ...models import (
     Booking,
-    BookingLine,
     BookingStatus,
     Departure,
-    Experience,
     ExperienceStatus,
     Extra,
     LegKind,
@@ -44,6 +42,7 @@ from ..booking import lifecycle, pricing
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
 from . import availability, claims, curation, notices, shape
+from . import tickets as tickets_service
 from .claims import LegInThePast, RouteUnavailable
 
 #: Route booking references start with this, so they never collide with an association's.
@@ -80,6 +79,9 @@ class RouteBookingRequest:
     payment_method: str = PaymentMethod.ON_ARRIVAL.value
     #: Units wanted per extra id.
     extras: dict[int, int] = field(default_factory=dict)
+    #: Of the people, how many per price category code besides adult (child, resident…);
+    #: the rest are adults (``tickets``).
+    tickets: dict[str, int] = field(default_factory=dict)
 
 
 def published_route(session: Session, route_id: int) -> Route:
@@ -98,16 +100,6 @@ def new_route_reference(session: Session) -> str:
         taken = session.scalar(select(RouteBooking.id).where(RouteBooking.reference == reference))
         if taken is None:
             return reference
-
-
-def adult_category(experience: Experience):
-    """The ticket a route sells on an experience leg: its first active category (adult)."""
-    active = [pc for pc in experience.price_categories if pc.is_active]
-    by_code = {pc.code: pc for pc in active}
-    category = by_code.get("adult") or (active[0] if active else None)
-    if category is None:
-        raise InvalidRequest(_l("An activity of this route has no tickets on sale."))
-    return category
 
 
 def payment_methods(route: Route, online: bool) -> list[str]:
@@ -170,6 +162,7 @@ def book_route(
     if not isinstance(people, int) or not 1 <= people <= route.max_people_per_booking:
         raise PeopleOutOfRange(limit=route.max_people_per_booking)
     shape.check_route(route)
+    tickets = tickets_service.check_tickets(route, people, request.tickets)
     extras = _extras_wanted(route, request.extras)
 
     (plan,) = availability.plan_route(session, route, [request.start_date], people, now, cutoff)
@@ -213,7 +206,7 @@ def book_route(
             leg = leg_plan.leg
             if leg.kind == LegKind.EXPERIENCE:
                 booking = leg_booking(
-                    session, leg_plan.departure, people, route_booking, now, references.pop(0)
+                    session, leg_plan.departure, tickets, route_booking, now, references.pop(0)
                 )
                 # The needs go with every leg (guide, host family), as on any booking, and
                 # are forgotten with it (``privacy.forget_special_needs``).
@@ -270,7 +263,12 @@ def route_total(route_booking: RouteBooking) -> int:
 
 
 def _extras_wanted(route: Route, wanted: dict[int, int]) -> list[tuple[Extra, int]]:
-    offered = {extra.id: extra for extra in route.extras if extra.is_active}
+    # An extra whose stock counts per departure belongs to single experiences.
+    offered = {
+        extra.id: extra
+        for extra in route.extras
+        if extra.is_active and not extra.stock_per_departure
+    }
     chosen = []
     for extra_id, quantity in sorted(wanted.items()):
         if extra_id not in offered:
@@ -298,14 +296,15 @@ def _leg_references(session: Session, plan) -> list[str]:
 def leg_booking(
     session: Session,
     departure: Departure,
-    people: int,
+    tickets: dict[str, int],
     route_booking: RouteBooking,
     now,
     reference: str,
 ) -> Booking:
-    """The ordinary booking of one experience leg, in the route booking's state."""
+    """The ordinary booking of one experience leg, in the route booking's state, for
+    ``tickets`` (people per price category code, ``tickets.check_tickets``)."""
     experience = departure.experience
-    category = adult_category(experience)
+    lines = tickets_service.leg_lines(experience, tickets)
     booking = Booking(
         departure=departure,
         reference=reference,
@@ -321,17 +320,13 @@ def leg_booking(
         country=route_booking.country,
         language=route_booking.language,
         currency=experience.currency,
-        total_cents=category.price_cents * people,
+        total_cents=sum(line.amount_cents for line in lines),
         created_at=now,
     )
     booking.online_due_cents = pricing.online_due(
         booking.total_cents, route_booking.payment_method, experience.deposit_percent
     )
     booking.split_rule_id = split_rules.rule_id_in_force(session, experience.id, now)
-    booking.lines.append(
-        BookingLine(
-            price_category_id=category.id, quantity=people, unit_price_cents=category.price_cents
-        )
-    )
+    booking.lines.extend(lines)
     session.add(booking)
     return booking

@@ -206,8 +206,13 @@ def move_leg(
     if people > departure.capacity - taken:
         raise NoRoomToMove()
     code = departure.experience.association.code
+    # The same people in the same categories as on the leg it replaces (same experience).
+    tickets: dict[str, int] = {}
+    for line in booking_leg.booking.lines:
+        category = line.price_category.code
+        tickets[category] = tickets.get(category, 0) + line.quantity
     moved = route_booking_service.leg_booking(
-        session, departure, people, route_booking, now, new_reference(session, code)
+        session, departure, tickets, route_booking, now, new_reference(session, code)
     )
     moved.payment_method = PaymentMethod.ON_ARRIVAL.value
     moved.online_due_cents = 0
