@@ -104,7 +104,7 @@ def route(slug: str):
         extras=[
             {"code": e.code, "name": e.name(locale), "price": _money(e.price_cents, e.currency)}
             for e in found.extras
-            if e.is_active
+            if e.is_active and not e.stock_per_departure
         ],
         availability_url=absolute_url("api.route_availability", slug=found.slug),
     )
