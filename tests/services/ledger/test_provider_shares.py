@@ -19,12 +19,7 @@ from tourism.services.ledger import journal as ledger
 from tourism.services.ledger.splits import Party
 from tourism.services.operations import checkin
 
-from .test_postings import (  # noqa: F401  (the autouse fixture)
-    AVAILABLE,
-    PENDING,
-    World,
-    write_mode,  # noqa: F401
-)
+from .test_postings import AVAILABLE, PENDING, World, stripe_world, write_mode  # noqa: F401  (fixtures)
 
 
 class Providers:
@@ -134,4 +129,52 @@ def test_a_booking_without_addons_is_posted_as_before(session, providers):
     world.card(booking, fee=365)
     for (party, member), cents in world.expected(11_500, 365, 3).items():
         assert world.owed(party, member) == cents
+    assert checks.check(session) == []
+
+
+def test_a_card_booking_with_extras_cancelled_gives_the_providers_part_back(
+    stripe_world,  # noqa: F811  (the fixture imported above)
+    gateway,
+):
+    """Through the real paths: held with its extras and night, paid by card at the Stripe
+    emulator, cancelled under a 100% policy; the providers give back all they were credited
+    and the extra's stock is free again."""
+    from datetime import timedelta
+
+    from tests.services.booking.test_lifecycle import request_for
+    from tourism.database import utcnow
+    from tourism.services.booking import addon_stock, addons, lifecycle
+    from tourism.services.payments import intents, refunds
+    from tourism.services.payments import online as payments
+
+    world = stripe_world
+    session, make = world.session, world.make
+    providers = Providers(session, make, world)
+    providers.lunch.stock = 5
+    world.experience.extras = [providers.lunch]
+    departure = make.departure(world.experience, starts_in=timedelta(days=5))
+    make.assign(departure, world.guide)
+    request = request_for(departure, adult=2)
+    request.payment_method = "card"
+    request.addons = addons.AddonRequest(
+        extras={providers.lunch.id: 2}, nights={"before": providers.homestay.id}
+    )
+    booking = lifecycle.hold_seats(
+        session, request, utcnow(), timedelta(minutes=30), ["es", "en"], offered_methods=["card"]
+    )
+    assert booking.total_cents == 2 * 4500 + 2 * 733 + 2 * 2_501
+    start = payments.start_payment(session, booking, gateway, utcnow(), timedelta(minutes=30))
+    gateway.confirm_intent(start.payment.provider_ref, "pm_card_visa")
+    intent = gateway.retrieve_intent(start.payment.provider_ref)
+    assert intents.apply_intent(session, intent, gateway, utcnow()) == "confirmed"
+    assert providers.owed(providers.cook) == 2 * 733
+    assert providers.owed(providers.host) == 2 * 2_501
+    assert addon_stock.extra_units_left(session, providers.lunch, utcnow()) == 3
+    assert checks.check(session) == []
+
+    assert refunds.cancel_with_refund(session, booking, gateway, utcnow()) == booking.total_cents
+    assert refunds.finish_refunds(session, gateway)["paid"]
+    assert providers.owed(providers.cook) == 0
+    assert providers.owed(providers.host) == 0
+    assert addon_stock.extra_units_left(session, providers.lunch, utcnow()) == 5
     assert checks.check(session) == []
