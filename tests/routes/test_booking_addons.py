@@ -107,9 +107,7 @@ def test_bad_addons_are_refused_translated_and_write_nothing(
     assert session.scalar(select(func.count(SplitRule.id))) == 1
 
 
-def test_a_night_sold_with_an_experience_is_on_the_familys_guest_list(
-    client, session, shop, make
-):
+def test_a_night_sold_with_an_experience_is_on_the_familys_guest_list(client, session, shop, make):
     from tests.routes.test_manage_route_composing import login
 
     departure = shop["departure"]
@@ -126,3 +124,22 @@ def test_a_night_sold_with_an_experience_is_on_the_familys_guest_list(
     assert page.status_code == 200
     assert "Ana Quispe" in html and "Sin gluten" in html and "3 people" in html
     assert "night before or after the experience" in html
+
+
+def test_the_confirmation_email_lists_the_extras_and_nights(app, client, session, shop):
+    from flask_babel import force_locale
+
+    from tourism.services.messages import rendering
+
+    departure = shop["departure"]
+    data = form_for(departure, language="en") | {
+        f"extra_{shop['lunch'].id}": "2",
+        "night_before": str(shop["homestay"].id),
+    }
+    assert client.post(f"/departures/{departure.id}/book", data=data).status_code == 303
+    booking = session.scalars(select(Booking)).one()
+    with app.test_request_context(), force_locale("en"):
+        rendered = rendering.render(rendering.CONFIRMED, booking, "en", {})
+    for body in (rendered.html, rendered.text):
+        assert "Chakra lunch" in body and "Night at Casa Shiguango" in body
+        assert "$15.00" in body and "$75.00" in body
