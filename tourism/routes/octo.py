@@ -236,7 +236,9 @@ def availability():
         found = slots.slots(db.session, experience, start, end, now)
     return jsonify(
         [
-            slots.availability(departure, left, status, experience, g.reseller, g.octo_caps, wanted)
+            slots.availability(
+                departure, left, status, experience, g.reseller, g.octo_caps, wanted
+            )
             for departure, left, status in found
         ]
     )

@@ -151,7 +151,9 @@ def reseller_for_digest(session: Session, digest: str | None) -> Reseller | None
     """The reseller whose key has this digest (check ``is_active``: it may be revoked)."""
     if digest is None:
         return None
-    return session.execute(select(Reseller).where(Reseller.key_hash == digest)).scalar_one_or_none()
+    return session.execute(
+        select(Reseller).where(Reseller.key_hash == digest)
+    ).scalar_one_or_none()
 
 
 def reseller_for_key(session: Session, key: str) -> Reseller | None:

@@ -66,13 +66,8 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
                     url=manage_url(booking),
                 ),
                 TEMPLATES[kind],
-                [
-                    ref,
-                    title,
-                    when(departure.starts_at),
-                    _people(booking.participants),
-                    manage_url(booking),
-                ],
+                [ref, title, when(departure.starts_at), _people(booking.participants),
+                 manage_url(booking)],
             )
         if kind == "reminder":
             return Text(
@@ -146,9 +141,8 @@ def family_visitors_text(language: str, visits: list[tuple]) -> Text:
         )
 
 
-def family_payout_text(
-    language: str, family_name: str, amount_cents: int, currency: str, paid_at
-) -> Text:
+def family_payout_text(language: str, family_name: str, amount_cents: int, currency: str,
+                       paid_at) -> Text:
     with force_locale(message_locale(language)):
         amount, day = format_money(amount_cents, currency), fmt_date(paid_at)
         return Text(
@@ -177,8 +171,7 @@ def guide_tomorrow_text(language: str, departures: list[tuple]) -> Text:
             )
             if needs:
                 line += ", " + ngettext(
-                    "%(num)s booking with special needs",
-                    "%(num)s bookings with special needs",
+                    "%(num)s booking with special needs", "%(num)s bookings with special needs",
                     needs,
                 )
             parts.append(line)

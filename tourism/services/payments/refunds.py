@@ -299,7 +299,9 @@ def record_paid_refund(session: Session, refund_id: int, info: RefundInfo) -> st
     return str(refund.status)
 
 
-def policy_refunds(session: Session, booking: Booking, percent: int) -> list[tuple[Payment, int]]:
+def policy_refunds(
+    session: Session, booking: Booking, percent: int
+) -> list[tuple[Payment, int]]:
     """What ``percent`` of the policy refunds of each of the booking's card payments: each
     payment is refunded on its own, rounded to the cent on its own."""
     return [
