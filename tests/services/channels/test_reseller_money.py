@@ -17,7 +17,7 @@ from tourism.models.ledger import AccountKind, TransactionKind
 from tourism.services.channels import products, resellers, reservations
 from tourism.services.ledger import checks, reseller_postings, split_rules
 from tourism.services.ledger import journal as ledger
-from tourism.services.ledger.postings import booking_commission
+from tourism.services.ledger.commissions import booking_commission
 from tourism.services.operations.checkin import record_cash
 from tourism.unit_of_work import unit_of_work
 

@@ -50,7 +50,6 @@ from ...models import (
     Stop,
     User,
 )
-from ...models.channels import ChannelBooking
 from ...models.ledger import (
     BENEFICIARY_KINDS,
     AccountKind,
@@ -60,9 +59,10 @@ from ...models.ledger import (
     LedgerTransaction,
     TransactionKind,
 )
-from ...money import allocate, basis_points_of
+from ...money import allocate
 from . import journal as ledger
 from . import provider_shares, split_rules
+from .commissions import commission_lines
 from .splits import Member, Party, split_payment
 
 PENDING = AccountState.PENDING
@@ -100,38 +100,6 @@ def _share_account(session: Session, booking: Booking, party: Party, member_id, 
 #: Accounts that hold a share of a payment and give it back, in proportion, on a refund: the
 #: beneficiaries and the reseller's commission.
 SHARE_KINDS = BENEFICIARY_KINDS | {AccountKind.RESELLER_COMMISSION}
-
-
-def booking_commission(booking: Booking, commission_bp: int) -> int:
-    """A reseller's commission on a whole booking: per ticket, rounded to the cent, exactly
-    as the OCTO answers price it (``net`` = retail less this)."""
-    return sum(
-        line.quantity * basis_points_of(line.unit_price_cents, commission_bp)
-        for line in booking.lines
-    )
-
-
-def commission_lines(
-    session: Session, booking: Booking, gross: int, fee: int, paid_before: int = 0
-) -> list:
-    """The reseller's commission on this payment of a channel booking, as (account, -cents);
-    none for a booking sold on our own site.
-
-    A booking paid in parts carries the commission in proportion to each part, floored
-    cumulatively like fixed amounts, so the parts add up to the booking's commission
-    exactly; never more than what is left of the payment after the processor's fee.
-    """
-    channel = session.scalar(select(ChannelBooking).where(ChannelBooking.booking_id == booking.id))
-    if channel is None or channel.commission_bp <= 0:
-        return []
-    commission = booking_commission(booking, channel.commission_bp)
-    total = booking.total_cents
-    if total > 0:
-        before = min(max(paid_before, 0), total)
-        after = min(before + gross, total)
-        commission = commission * after // total - commission * before // total
-    account = ledger.account(session, AccountKind.RESELLER_COMMISSION, reseller=channel.reseller)
-    return [(account, -min(commission, gross - fee))]
 
 
 def share_lines(

@@ -37,7 +37,8 @@ from ...models.ledger import (
     TransactionKind,
 )
 from . import journal as ledger
-from .postings import booking_commission, share_lines
+from .commissions import booking_commission
+from .postings import share_lines
 
 #: Resellers owe in the site's currency (every experience is priced in US dollars).
 CURRENCY = "USD"
