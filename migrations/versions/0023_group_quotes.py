@@ -6,7 +6,7 @@ departure), ``reseller_rates.net_cents`` and ``channel_bookings.net_cents``: no 
 changes meaning. See ``tourism/models/groups.py`` and docs/CHANNELS.md.
 
 Revision ID: b23c0de50023
-Revises: f21c0de50021
+Revises: a22c0de50022
 Create Date: 2026-12-04 15:50:00.000000
 
 """
@@ -18,7 +18,7 @@ import tourism.database
 
 # revision identifiers, used by Alembic.
 revision = 'b23c0de50023'
-down_revision = 'f21c0de50021'
+down_revision = 'a22c0de50022'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
-"""A tourist on a phone finds the Cacao Route, books it, and cancels — with JavaScript off,
-in real headless Chromium against a live server."""
+"""A tourist on a phone finds the Cacao Route, books it with a lunch and a night with a host
+family, and cancels — with JavaScript off and on, in real headless Chromium against a live
+server."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         adult, child = page.locator("input[name^=qty_]").all()[:2]
         adult.fill("2")
         child.fill("1")
+        # Extras and a night with a host family: the script's total must be the server's
+        # (with scripts on, a different total would stop the booking for a review).
+        page.locator("input[name^=extra_]").first.fill("3")
+        page.select_option("select[name=night_after]", index=1)
         page.fill("input[name=name]", "Ana Quispe")
         page.fill("input[name=email]", "ana@example.org")
         page.fill("input[name=phone]", "+593 99 123 4567")
@@ -53,6 +58,7 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         body = page.locator("main").inner_text()
         assert re.search(r"\bKAL-[2-9A-Z]{6}\b", body), body
         assert "Vegetariana" in body
+        assert "Almuerzo de chakra" in body and "Noche en" in body
         shoot(page, "4-confirmed")
 
         page.locator("a[href$='/cancel']").click()

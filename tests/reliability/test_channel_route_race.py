@@ -24,7 +24,7 @@ from tourism.extensions import db
 from tourism.models import Booking, BookingLine, BookingStatus, Departure, RouteBooking
 from tourism.services.booking import availability
 from tourism.services.booking import caps as hold_caps
-from tourism.services.routes import booking as route_service
+from tourism.services.routes import claims as route_claims
 from tourism.timefmt import local
 
 ROUTE_ATTEMPTS = 12
@@ -152,8 +152,8 @@ def test_negative_control_without_the_lock_a_legs_last_seat_oversells(app, make,
     monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
-        monkeypatch.setattr(lifecycle, "_claim_seats", lambda *args: None)
-        monkeypatch.setattr(route_service, "_claim_all", lambda *args: None)
+        monkeypatch.setattr(lifecycle, "claim_seats", lambda *args: None)
+        monkeypatch.setattr(route_claims, "claim_all", lambda *args: None)
     oversold = 0
     for _ in range(CONTROL_ROUNDS):
         setup = _setup(make, 1)

@@ -42,6 +42,7 @@ from tourism.services.booking import availability
 from tourism.services.booking import caps as hold_caps
 from tourism.services.booking.lifecycle import ContactDetails
 from tourism.services.routes import booking as route_service
+from tourism.services.routes import claims as route_claims
 from tourism.timefmt import local
 from tourism.unit_of_work import unit_of_work
 
@@ -199,7 +200,7 @@ def test_negative_control_without_the_lock_a_shared_leg_oversells(app, make, mon
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
         monkeypatch.setattr(booking_service, "claim_seats", lambda *args: None)
-        monkeypatch.setattr(route_service, "_claim_all", lambda *args: None)
+        monkeypatch.setattr(route_claims, "claim_all", lambda *args: None)
 
     oversold = 0
     for round_number in range(1, CONTROL_ROUNDS + 1):

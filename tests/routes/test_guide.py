@@ -414,3 +414,40 @@ def test_service_worker_is_served_for_the_guide_pages(client):
     assert response.mimetype == "text/javascript"
     assert response.headers["Service-Worker-Allowed"] == "/guide/"
     assert "caches" in response.get_data(as_text=True)
+
+
+def test_manifest_says_what_to_prepare_per_extra(client, session, trip, make):
+    """The extras the parties chose, counted per extra over the confirmed parties, and each
+    party's extras and homestay nights; a cancelled party's are not prepared."""
+    from tourism.models import BookingExtra, BookingNight, BookingStatus, NightSide
+
+    association = trip["association"]
+    cook = make.family(association, name="Familia Tapuy")
+    lunch = make.route_extra(association, price=700, family=cook, name_en="Chakra lunch")
+    box = make.route_extra(association, price=1200, name_en="Chocolate box")
+    homestay = make.homestay(cook, name="Casa Tapuy")
+    ana, ben = trip["ana"], trip["ben"]
+    ana.extras = [
+        BookingExtra(extra=lunch, quantity=3, unit_price_cents=700),
+        BookingExtra(extra=box, quantity=1, unit_price_cents=1200),
+    ]
+    ana.nights = [
+        BookingNight(
+            homestay=homestay,
+            night=trip["departure"].starts_at.date(),
+            side=NightSide.AFTER,
+            people=3,
+            unit_price_cents=2500,
+        )
+    ]
+    ben.extras = [BookingExtra(extra=lunch, quantity=1, unit_price_cents=700)]
+    gone = make.booking(trip["departure"], {"adult": 4}, status=BookingStatus.CANCELLED)
+    gone.extras = [BookingExtra(extra=lunch, quantity=4, unit_price_cents=700)]
+    session.commit()
+    login(client, session, trip["guide"])
+    html = client.get(manifest_url(trip), headers=EN).get_data(as_text=True)
+    prepare = html[html.index("What to prepare") : html.index('id="stops"')]
+    assert "4 × Chakra lunch (Familia Tapuy)" in prepare
+    assert "1 × Chocolate box" in prepare
+    assert "3 × Chakra lunch, 1 × Chocolate box; night of" in html
+    assert "at Casa Tapuy" in html

@@ -109,6 +109,39 @@ def test_booking_a_route_through_the_form(client, route):
     assert "$379.00" in page  # 2 x 185.00 + one lunch at 9.00
 
 
+def test_a_child_on_a_route_pays_each_activitys_child_price(client, route):
+    page = client.get(f"/routes/{route.slug}/book", headers=EN).get_data(as_text=True)
+    assert 'name="tickets_child"' in page and "Of them: Child (5–12)" in page
+    data = form_for(route, people="3", tickets_child="1")
+    response = client.post(f"/routes/{route.slug}/book", data=data, headers=EN)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    rb = db.session.scalars(select(RouteBooking)).one()
+    assert rb.people == 3
+    for booking_leg in rb.legs:
+        assert sorted(
+            (line.price_category.code, line.quantity) for line in booking_leg.booking.lines
+        ) == [
+            ("adult", 2),
+            ("child", 1),
+        ]
+    # Three activities: two adults and a child at 45.00 and 25.00; nights per person.
+    nights = sum(n.amount_cents for n in rb.nights)
+    assert rb.total_cents == 3 * (2 * 4500 + 2500) + nights + 900 + rb.curator_fee_cents
+
+
+def test_more_children_than_people_is_refused(client, route):
+    before = counts()
+    data = form_for(route, people="2", tickets_child="3")
+    for headers, message in (
+        (EN, "There are more tickets of a kind than people."),
+        (ES, "Hay más entradas de un tipo que personas."),
+    ):
+        response = client.post(f"/routes/{route.slug}/book", data=data, headers=headers)
+        assert response.status_code == 400
+        assert message in response.get_data(as_text=True)
+    assert counts() == before
+
+
 def test_cancelling_a_route_through_its_page(client, route):
     response = client.post(f"/routes/{route.slug}/book", data=form_for(route), headers=EN)
     manage = response.headers["Location"]

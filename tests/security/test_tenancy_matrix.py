@@ -186,6 +186,10 @@ TENANT = {
     "manage.withdraw_route",
     "manage.answer_route",
     "manage.family_homestay",
+    "manage.extras_list",
+    "manage.new_extra",
+    "manage.edit_extra",
+    "manage.retire_extra",
     "manage.add_homestay_blackout",
     "manage.remove_homestay_blackout",
     "manage.homestay_coordinates",
@@ -318,6 +322,7 @@ def world(make_app, tmp_path):
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
         route_booking_b = _route_booking(booking_b)
         homestay_b = make.homestay(family_b, name="Casa de la Familia Secreta B")
+        extra_b = make.route_extra(b, family=family_b, name_es="Almuerzo Secreto B")
         blackout_b = HomestayBlackout(night=now.date() + timedelta(days=20))
         homestay_b.blackouts.append(blackout_b)
         dead_job = Job(
@@ -353,6 +358,7 @@ def world(make_app, tmp_path):
             "route_id": route_booking_b.route_id,
             "leg_id": route_booking_b.legs[0].leg_id,
             "homestay_id": homestay_b.id,
+            "extra_id": extra_b.id,
             "blackout_id": blackout_b.id,
             "stop_id": stop_b.id,
             "user_id": guide_b.id,

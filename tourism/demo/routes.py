@@ -122,6 +122,13 @@ EXTRAS = [
     ),
 ]
 
+#: The demo experience of each association that offers its extras when booked alone.
+EXPERIENCE_OF = {
+    "kallari": "kallari-cacao-route",
+    "winak": "winak-guayusa-dawn",
+    "asopromas": "asopromas-kujenito-chocolate",
+}
+
 ROUTE = {
     "slug": "cacao-guayusa-chocolate-route",
     "curator": "kallari",
@@ -206,6 +213,8 @@ def seed_routes(session, today, associations, families, experiences) -> None:
             stock=stock,
         )
         session.add(extras[code])
+        # Each is also offered on its association's experience booked alone.
+        experiences[EXPERIENCE_OF[association]].extras.append(extras[code])
     route = Route(
         slug=ROUTE["slug"],
         curator=associations[ROUTE["curator"]],

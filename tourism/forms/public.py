@@ -208,10 +208,10 @@ class BookingForm(FlaskForm):
     def quantities(self) -> dict[int, int]:
         return {int(f.name.removeprefix("qty_")): f.data or 0 for f in self.ticket_fields()}
 
-    def quote_for(self, experience) -> Quote:
+    def quote_for(self, experience, addons_cents: int = 0) -> Quote:
         methods = [choice.value for choice in self.payment_method.choices]
         method = self.payment_method.data if self.payment_method.data in methods else None
-        return quote(experience, self.quantities(), method)
+        return quote(experience, self.quantities(), method, addons_cents)
 
     def validate_phone(self, field) -> None:
         if field.data and not lifecycle.phone_is_callable(field.data.strip()):

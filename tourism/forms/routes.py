@@ -14,6 +14,7 @@ from .. import vocabulary
 from ..i18n import current_locale
 from ..services.booking import lifecycle
 from ..services.routes.booking import MAX_EXTRA_QUANTITY
+from ..services.routes.tickets import route_category_codes
 from .base import FlaskForm
 from .public import (
     BookingForm,
@@ -38,6 +39,13 @@ class RouteBookingForm(BookingForm):
     def extras(self) -> dict[int, int]:
         return {int(f.name.removeprefix("extra_")): f.data or 0 for f in self.extra_fields()}
 
+    def ticket_fields(self):
+        return [field for field in self if field.name.startswith("tickets_")]
+
+    def tickets(self) -> dict[str, int]:
+        """Of the people, how many per category besides adult (the rest are adults)."""
+        return {f.name.removeprefix("tickets_"): f.data or 0 for f in self.ticket_fields()}
+
     def validate(self, extra_validators=None) -> bool:
         # The ordinary form's own checks, but not its ticket rules (there are no tickets).
         valid = FlaskForm.validate(self, extra_validators)
@@ -54,6 +62,11 @@ class RouteBookingForm(BookingForm):
                     )
                 ]
                 valid = False
+        fields = self.ticket_fields()
+        if self.people.data and not self.people.errors and not any(f.errors for f in fields):
+            if sum(self.tickets().values()) > self.people.data:
+                fields[0].errors = [str(_l("There are more tickets of a kind than people."))]
+                valid = False
         if (self.special_needs.data or "").strip() and not self.special_needs_consent.data:
             self.special_needs_consent.errors = [str(lifecycle.NEEDS_CONSENT_MISSING)]
             valid = False
@@ -61,9 +74,29 @@ class RouteBookingForm(BookingForm):
 
 
 @lru_cache(maxsize=64)
-def _route_form_class(extras: tuple[tuple[int, str, str], ...], people: int):
+def _route_form_class(
+    extras: tuple[tuple[int, str, str], ...], people: int, codes: tuple[str, ...] = ()
+):
     class OneRouteBookingForm(RouteBookingForm):
         max_people = people
+
+    for code in codes:
+        setattr(
+            OneRouteBookingForm,
+            f"tickets_{code}",
+            IntegerField(
+                _TicketLabel(code),
+                default=0,
+                validators=[
+                    Optional(),
+                    WholeNumberRange(
+                        min=0,
+                        max=people,
+                        message=_l("Choose a number from %(min)s to %(max)s."),
+                    ),
+                ],
+            ),
+        )
 
     for extra_id, name_es, name_en in extras:
         setattr(
@@ -83,6 +116,17 @@ def _route_form_class(extras: tuple[tuple[int, str, str], ...], people: int):
             ),
         )
     return OneRouteBookingForm
+
+
+class _TicketLabel:
+    """ "Of them, children (5–12)": a category's label in the page's language."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __str__(self) -> str:
+        name = vocabulary.PRICE_CATEGORIES.get(self.code, self.code)
+        return str(_l("Of them: %(category)s", category=name))
 
 
 class _ExtraLabel:
@@ -115,8 +159,13 @@ def route_booking_form_for(
 ) -> RouteBookingForm:
     """The booking form of ``route``: ``start_dates`` as (ISO date, label) choices."""
     form_class = _route_form_class(
-        tuple((e.id, e.name_es, e.name_en) for e in route.extras if e.is_active),
+        tuple(
+            (e.id, e.name_es, e.name_en)
+            for e in route.extras
+            if e.is_active and not e.stock_per_departure
+        ),
         route.max_people_per_booking,
+        tuple(route_category_codes(route)),
     )
     form = form_class(**kwargs)
     form.start_date.choices = choices(start_dates)

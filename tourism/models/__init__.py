@@ -1,6 +1,7 @@
 """All models, importable from one place so Alembic sees every table."""
 
 from . import seat_counter  # noqa: F401  (the counter's flush hook)
+from .addons import BookingExtra, BookingNight, ExperienceExtra, NightSide
 from .audit import AuditEvent, AuditLogIsAppendOnly
 from .booking import TRANSITIONS, Booking, BookingLine, BookingStatus, PaymentMethod
 from .catalog import (
@@ -84,6 +85,10 @@ from .splits import SplitRule
 from .waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
+    "BookingExtra",
+    "BookingNight",
+    "ExperienceExtra",
+    "NightSide",
     "GroupMessage",
     "GroupQuote",
     "QuotePricing",
@@ -104,7 +109,6 @@ __all__ = [
     "ResellerReceipt",
     "WebhookDelivery",
     "reseller_experiences",
-
     "Extra",
     "Homestay",
     "HomestayBlackout",

@@ -109,6 +109,20 @@ class Booking(db.Model):
     lines: Mapped[list[BookingLine]] = relationship(
         back_populates="booking", cascade="all, delete-orphan", order_by="BookingLine.id"
     )
+    #: Extras and homestay nights added to the tickets (``models/addons.py``); their
+    #: amounts are part of ``total_cents``.
+    extras = relationship(
+        "BookingExtra",
+        back_populates="booking",
+        cascade="all, delete-orphan",
+        order_by="BookingExtra.id",
+    )
+    nights = relationship(
+        "BookingNight",
+        back_populates="booking",
+        cascade="all, delete-orphan",
+        order_by="BookingNight.night",
+    )
     #: The reseller's record of this booking, when a reseller sold it (OCTO).
     channel = relationship("ChannelBooking", back_populates="booking", uselist=False)
 
@@ -136,6 +150,16 @@ class Booking(db.Model):
             return 0  # the reseller took the money; it owes it to the association
         paid = self.paid_online_cents + self.paid_cash_cents + self.paid_by_transfer_cents
         return max(self.total_cents - paid, 0)
+
+    @property
+    def addons_cents(self) -> int:
+        """What the extras and homestay nights add to the tickets: credited to who
+        provides them, not split by the experience's rule."""
+        return sum(e.amount_cents for e in self.extras) + sum(n.amount_cents for n in self.nights)
+
+    @property
+    def tickets_cents(self) -> int:
+        return self.total_cents - self.addons_cents
 
     @property
     def participants(self) -> int:

@@ -65,6 +65,10 @@ class Experience(db.Model):
         order_by="PriceCategory.position",
         cascade="all, delete-orphan",
     )
+    #: Extras offered on the booking form (``models/addons.py``).
+    extras = relationship(
+        "Extra", secondary="experience_extras", back_populates="experiences", order_by="Extra.id"
+    )
 
     @property
     def language_codes(self) -> list[str]:

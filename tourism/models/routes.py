@@ -230,12 +230,18 @@ class Extra(db.Model):
     name_en: Mapped[str] = mapped_column(String(160))
     price_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="USD")
-    #: Units that can still be sold over all bookings; NULL: no limit.
+    #: Units that can be sold over all bookings (or, with ``stock_per_departure``, on each
+    #: departure of a single experience); NULL: no limit.
     stock: Mapped[int | None]
+    stock_per_departure: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
 
     association = relationship("Association")
     family = relationship("Family")
+    #: The experiences whose booking form offers it.
+    experiences = relationship(
+        "Experience", secondary="experience_extras", order_by="Experience.id"
+    )
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_es

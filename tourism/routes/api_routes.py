@@ -104,7 +104,7 @@ def route(slug: str):
         extras=[
             {"code": e.code, "name": e.name(locale), "price": _money(e.price_cents, e.currency)}
             for e in found.extras
-            if e.is_active
+            if e.is_active and not e.stock_per_departure
         ],
         availability_url=absolute_url("api.route_availability", slug=found.slug),
     )
@@ -142,9 +142,7 @@ def route_availability(slug: str):
         )
     people = _people(found)
     dates = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    plans = availability.plan_route(
-        db.session, found, dates, people, utcnow(), DEFAULT_CUTOFF
-    )
+    plans = availability.plan_route(db.session, found, dates, people, utcnow(), DEFAULT_CUTOFF)
     experience_legs = sum(1 for leg in found.legs if leg.kind == LegKind.EXPERIENCE)
     start_dates = []
     for plan in plans:

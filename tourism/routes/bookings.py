@@ -17,25 +17,24 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from markupsafe import Markup
 
 from ..database import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
+from ..forms.addons import addons_from
 from ..forms.public import booking_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus, Departure, PaymentMethod
-from ..money import format_money, format_parts
-from ..services.booking import availability, statement
+from ..money import format_money
+from ..services.booking import availability
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
-from ..services.ledger import transparency
-from ..services.messages import booking_files, conversations, message_log
-from ..services.messages.phones import CHANNEL_LABELS
+from ..services.messages import booking_files, conversations
 from ..services.payments import intents, refunds
 from ..services.payments import online as payments
 from ..services.payments.stripe_gateway import GatewayError, current_gateway
 from ..unit_of_work import unit_of_work
+from . import booking_pages as pages
 from .limits import token_lookup
 
 bp = Blueprint("bookings", __name__)
@@ -56,46 +55,6 @@ def _bookable_departure(departure_id: int) -> Departure:
         abort(404)
 
 
-def _render_form(departure, form, status=200, error=None, review=False):
-    """The booking form with the total the chosen tickets make; ``review``: the visitor
-    sent tickets whose total the page had not shown them yet, so it asks them to check it."""
-    now = utcnow()
-    closed = departure.starts_at - booking_service.DEFAULT_CUTOFF <= now
-    seats = 0 if closed else availability.seats_left(db.session, departure, now)
-    methods = [choice.value for choice in form.payment_method.choices]
-    method = form.payment_method.data if form.payment_method.data in methods else None
-    breakdown, one_ticket = transparency.quote_tickets(
-        db.session,
-        departure.experience,
-        form.quantities(),
-        now,
-        method or (methods[0] if methods else None),
-        transparency.FeeEstimate.from_config(current_app.config),
-    )
-    quote = form.quote_for(departure.experience)
-    form.quoted.data = quote.key
-    return (
-        render_template(
-            "bookings/new.html",
-            departure=departure,
-            experience=departure.experience,
-            form=form,
-            seats_left=seats,
-            closed=closed,
-            error=error,
-            review=review,
-            quote=quote,
-            money_parts=format_parts(departure.experience.currency),
-            online_available=current_gateway() is not None,
-            breakdown=breakdown,
-            breakdown_ticket=transparency.default_ticket(departure.experience)
-            if one_ticket
-            else None,
-        ),
-        status,
-    )
-
-
 def _form_for(departure):
     methods = payments.offered_methods(departure.experience, current_gateway())
     return booking_form_for(
@@ -111,15 +70,21 @@ def new(departure_id: int):
     form, methods = _form_for(departure)
     if not form.is_submitted() or "recalculate" in request.form:
         # "Update the total" re-renders with the chosen tickets; nothing is held.
-        return _render_form(departure, form)
+        return pages.render_form(departure, form)
     form.seats_left = availability.seats_left(db.session, departure, utcnow())
     if not form.validate():
-        return _render_form(departure, form, status=409 if form.seats_short else 400)
+        return pages.render_form(departure, form, status=409 if form.seats_short else 400)
     # A browser always sends the quote its page showed; when it is not the total of what
     # was sent (no script ran to update it), show the total and ask again.
-    if "quoted" in request.form and form.quoted.data != form.quote_for(departure.experience).key:
-        return _render_form(departure, form, review=True)
+    addons_cents = pages.addon_offer(departure).quote_cents(form)
+    quoted = form.quote_for(departure.experience, addons_cents).key
+    if "quoted" in request.form and form.quoted.data != quoted:
+        return pages.render_form(departure, form, review=True)
     now = utcnow()
+    try:
+        chosen = addons_from(request.form)
+    except DomainError as error:
+        return pages.render_form(departure, form, status=error.status_code, error=str(error))
     hold = booking_service.HoldRequest(
         departure_id=departure.id,
         quantities=form.quantities(),
@@ -136,6 +101,7 @@ def new(departure_id: int):
         ),
         payment_method=form.payment_method.data,
         held_from=hold_caps.address_key(current_app.config["SECRET_KEY"], request.remote_addr),
+        addons=chosen,
     )
     try:
         with unit_of_work():
@@ -154,7 +120,7 @@ def new(departure_id: int):
             token, confirmed = booking.manage_token, booking.status == BookingStatus.CONFIRMED
     except DomainError as error:
         departure = _bookable_departure(departure_id)
-        return _render_form(departure, form, status=error.status_code, error=str(error))
+        return pages.render_form(departure, form, status=error.status_code, error=str(error))
     if confirmed:
         flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
         return redirect(url_for("bookings.manage", token=token), code=303)
@@ -166,30 +132,7 @@ def new(departure_id: int):
 def manage(token: str):
     """The tourist's private page for one booking."""
     booking = booking_service.find_by_token(db.session, token)
-    return render_template("bookings/manage.html", **_manage_context(booking))
-
-
-def _manage_context(booking, error: DomainError | None = None) -> dict:
-    """The booking page's facts: its money, where it goes, and the QR code for check-in."""
-    confirmed = booking.status == BookingStatus.CONFIRMED
-    return {
-        "booking": booking,
-        "now": utcnow(),
-        "error": str(error) if error else None,
-        "breakdown": _breakdown_of(booking),
-        "money": statement.money_summary(booking),
-        "qr_svg": Markup(booking_files.qr_svg(booking.reference)) if confirmed else None,  # noqa: S704 (segno's own SVG of our reference)
-        # WhatsApp/SMS: read only for a visitor who asked for them.
-        "phone_messages": message_log.booking_conversation(db.session, booking)
-        if booking.message_opt_in_at
-        else [],
-        "phone_channels": CHANNEL_LABELS,
-        "messages_stopped": conversations.is_stopped(db.session, booking.message_phone)
-        if booking.message_opt_in_at
-        else None,
-        "message_kinds": message_log.KIND_LABELS,
-        "message_states": message_log.STATUS_LABELS,
-    }
+    return render_template("bookings/manage.html", **pages.manage_context(booking))
 
 
 @bp.post("/bookings/<token>/messages/resume")
@@ -201,7 +144,7 @@ def resume_messages(token: str):
         with unit_of_work():
             resumed = conversations.resume_for_booking(db.session, booking, utcnow())
     except DomainError as error:
-        return _manage_with_error(token, error)
+        return pages.manage_with_error(token, error)
     if resumed:
         flash(_("You will get short messages about this booking again."))
     return redirect(url_for("bookings.manage", token=token), code=303)
@@ -225,20 +168,6 @@ def calendar(token: str):
     )
 
 
-def _breakdown_of(booking):
-    """Where the booking's money goes, by the rule it was sold under."""
-    fees = transparency.FeeEstimate.from_config(current_app.config)
-    return transparency.booking_breakdown(db.session, booking, fees)
-
-
-def _manage_with_error(token: str, error: DomainError):
-    """The booking's page again with ``error``; the unit of work that failed rolled back."""
-    booking = booking_service.find_by_token(db.session, token)
-    return render_template("bookings/manage.html", **_manage_context(booking, error)), (
-        error.status_code
-    )
-
-
 def _hold_max() -> timedelta:
     return timedelta(minutes=current_app.config["HOLD_MAX_MINUTES"])
 
@@ -246,16 +175,6 @@ def _hold_max() -> timedelta:
 #: How often the processing page asks again by itself (every 3 seconds) before it stops and
 #: tells the tourist we will write to them.
 MAX_PROCESSING_POLLS = 40
-
-
-def _payment_problem(booking, state: str, status: int, refund_cents: int = 0):
-    """The page that ends a card payment that did not confirm the booking, saying why."""
-    return render_template(
-        "bookings/payment_problem.html",
-        booking=booking,
-        state=state,
-        refund_cents=refund_cents,
-    ), status
 
 
 @bp.get("/bookings/<token>/pay")
@@ -273,17 +192,17 @@ def pay(token: str):
                 db.session, prepared, now, _hold_for(), _hold_max()
             )
     except GatewayError:
-        return _payment_problem(booking, "gateway_down", 503)
+        return pages.payment_problem(booking, "gateway_down", 503)
     except refunds.PaymentsUnavailable:
-        return _payment_problem(booking, "gateway_down", 503)
+        return pages.payment_problem(booking, "gateway_down", 503)
     except payments.PaymentRefused:
-        return _payment_problem(booking, "refused", 502)
+        return pages.payment_problem(booking, "refused", 502)
     except booking_service.HoldExpired:
-        return _payment_problem(booking, "expired", 409)
+        return pages.payment_problem(booking, "expired", 409)
     except payments.NothingToPay:
         return redirect(url_for("bookings.manage", token=token), code=303)
     except DomainError as error:
-        return _manage_with_error(token, error)
+        return pages.manage_with_error(token, error)
     return render_template(
         "bookings/pay.html",
         booking=start.payment.booking,
@@ -366,7 +285,7 @@ def processing(token: str):
         flash(_("Payment received: your booking is confirmed."))
         return redirect(url_for("bookings.manage", token=token), code=303)
     if state.name in ("mismatch", "late_refunded", "refunded", "expired"):
-        return _payment_problem(booking, state.name, 200, state.refund_cents)
+        return pages.payment_problem(booking, state.name, 200, state.refund_cents)
     polls = max(0, min(request.args.get("polls", 0, type=int) or 0, MAX_PROCESSING_POLLS))
     return render_template(
         "bookings/processing.html",
@@ -401,9 +320,9 @@ def cancel(token: str):
         with unit_of_work():
             refunded = refunds.cancel_with_refund(db.session, booking, current_gateway(), now)
     except GatewayError:
-        return _manage_with_error(token, refunds.PaymentsUnavailable())
+        return pages.manage_with_error(token, refunds.PaymentsUnavailable())
     except DomainError as error:
-        return _manage_with_error(token, error)
+        return pages.manage_with_error(token, error)
     if refunded:
         flash(
             _(

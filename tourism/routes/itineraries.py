@@ -27,7 +27,7 @@ from ..models import BookingStatus, PaymentStatus, RefundStatus
 from ..money import format_money
 from ..services.booking import lifecycle
 from ..services.payments import online as payments
-from ..services.payments import refunds, route_card
+from ..services.payments import refunds, route_card, route_refunds
 from ..services.payments.stripe_gateway import GatewayError, PaymentDeclined, current_gateway
 from ..services.routes import (
     availability,
@@ -157,6 +157,7 @@ def book(slug: str):
         ),
         payment_method=form.payment_method.data,
         extras=form.extras(),
+        tickets=form.tickets(),
     )
     try:
         with unit_of_work():
@@ -217,7 +218,7 @@ def _manage_page(found, status=200, error=None):
                 bl.id: changes.move_options(db.session, found, bl, utcnow())
                 for bl in changes.movable_legs(found)
             },
-            refund_plan=route_card.route_refund_plan(db.session, found, utcnow())
+            refund_plan=route_refunds.route_refund_plan(db.session, found, utcnow())
             if found.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
             else None,
             payable=found.status == BookingStatus.HELD
@@ -245,7 +246,7 @@ def cancel(token: str):
         with unit_of_work():
             found = changes.find_route_booking(db.session, token)
             refunded, currency = (
-                route_card.cancel_route(db.session, found, current_gateway(), utcnow()),
+                route_refunds.cancel_route(db.session, found, current_gateway(), utcnow()),
                 found.currency,
             )
     except DomainError as error:

@@ -18,7 +18,7 @@ from tourism.models import (
     RouteBookingNight,
 )
 from tourism.services.booking import availability as seats
-from tourism.services.routes import availability, booking, changes, shape
+from tourism.services.routes import availability, booking, changes, claims, shape, tickets
 
 from .helpers import LANGS, english, request_for, start_of
 
@@ -78,7 +78,7 @@ def test_a_full_leg_stops_the_whole_route_and_nothing_is_written(session, make):
 def test_a_full_night_stops_the_whole_route(session, make):
     route = make.route(beds=(4, 1))
     before = counts(session)
-    with pytest.raises(booking.NotEnoughBeds):
+    with pytest.raises(claims.NotEnoughBeds):
         book(session, route, people=2)
     assert counts(session) == before
 
@@ -97,7 +97,7 @@ def test_a_blackout_night_stops_the_route(session, make):
 def test_the_last_beds_go_to_one_route_then_the_next_is_refused(session, make):
     route = make.route(beds=(3, 3))
     book(session, route, people=3)
-    with pytest.raises(booking.NotEnoughBeds):
+    with pytest.raises(claims.NotEnoughBeds):
         book(session, route, people=1)
 
 
@@ -121,7 +121,7 @@ def test_extras_over_stock_are_refused_with_what_is_left(session, make):
     route.extras.append(guayusa)
     session.flush()
     before = counts(session)
-    with pytest.raises(booking.ExtraOverStock) as raised:
+    with pytest.raises(claims.ExtraOverStock) as raised:
         book(session, route, extras={guayusa.id: 3})
     assert "only 2 of paquete de guayusa" in english(raised.value)
     assert counts(session) == before
@@ -206,3 +206,64 @@ def test_find_by_token(session, make):
     assert changes.find_route_booking(session, rb.manage_token) is rb
     with pytest.raises(NotFound):
         changes.find_route_booking(session, "x" * 43)
+
+
+# Price categories on a route ---------------------------------------------------------------
+
+
+def test_children_pay_each_activitys_child_price_and_adult_where_it_has_none(session, make):
+    from tourism.models import PriceCategory
+
+    route = make.route()
+    experiences = [leg.experience for leg in route.legs if leg.experience_id]
+    # The last activity sells no child ticket, and a resident price only on the first.
+    last = experiences[-1]
+    for pc in last.price_categories:
+        pc.is_active = pc.code == "adult"
+    experiences[0].price_categories.append(
+        PriceCategory(code="resident", price_cents=1500, position=5)
+    )
+    session.flush()
+    assert tickets.route_category_codes(route) == ["child", "resident"]
+    request = request_for(route, start_of(route), people=4, tickets={"child": 1, "resident": 1})
+    rb = booking.book_route(session, request, utcnow(), LANGS)
+    lines = {
+        bl.booking.departure.experience_id: sorted(
+            (line.price_category.code, line.quantity, line.unit_price_cents)
+            for line in bl.booking.lines
+        )
+        for bl in rb.legs
+    }
+    assert lines[experiences[0].id] == [
+        ("adult", 2, 4500),
+        ("child", 1, 2500),
+        ("resident", 1, 1500),
+    ]
+    assert lines[experiences[1].id] == [("adult", 3, 4500), ("child", 1, 2500)]
+    assert lines[last.id] == [("adult", 4, 4500)]
+    legs = 2 * 4500 + 2500 + 1500 + 3 * 4500 + 2500 + 4 * 4500
+    nights = sum(n.amount_cents for n in rb.nights)
+    assert nights == 4 * sum(
+        leg.homestay.price_cents_per_person_night for leg in route.legs if leg.homestay_id
+    )
+    assert rb.total_cents == legs + nights + rb.curator_fee_cents
+
+
+@pytest.mark.parametrize(
+    "wanted, message",
+    [
+        ({"senior": 1}, "That ticket type is not sold on this route."),
+        ({"child": 3}, "There are more tickets of a kind than people."),
+        ({"child": -1}, "Ticket numbers must be whole numbers, zero or more."),
+        ({"child": "one"}, "Ticket numbers must be whole numbers, zero or more."),
+    ],
+)
+def test_bad_route_tickets_are_refused_and_nothing_is_written(session, make, wanted, message):
+    route = make.route()
+    before = session.scalar(select(func.count(RouteBooking.id)))
+    with pytest.raises(InvalidRequest) as raised:
+        booking.book_route(
+            session, request_for(route, start_of(route), people=2, tickets=wanted), utcnow(), LANGS
+        )
+    assert english(raised.value) == message
+    assert session.scalar(select(func.count(RouteBooking.id))) == before

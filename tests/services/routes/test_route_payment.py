@@ -33,7 +33,7 @@ from tourism.services.ledger import checks, split_rules
 from tourism.services.ledger import journal as ledger
 from tourism.services.messages import outbox
 from tourism.services.messages.rendering import render
-from tourism.services.payments import intents, refunds, route_card
+from tourism.services.payments import intents, refunds, route_card, route_refunds
 from tourism.services.routes import availability, booking, changes, settlement
 from tourism.unit_of_work import run_effects
 
@@ -321,7 +321,7 @@ def paid_route(session, sold, gateway, policy=None):
 def test_the_tourist_cancels_early_everything_is_refunded(session, sold, gateway):
     rb = paid_route(session, sold, gateway)
     night = rb.nights[0]
-    refunded = route_card.cancel_route(session, rb, gateway, utcnow())
+    refunded = route_refunds.cancel_route(session, rb, gateway, utcnow())
     assert refunded == rb.total_cents
     session.commit()
     refunds.finish_refunds(session, gateway)
@@ -345,14 +345,14 @@ def test_the_tourist_cancels_early_everything_is_refunded(session, sold, gateway
 def test_a_late_cancellation_refunds_the_tier_of_every_part(session, sold, gateway):
     policy = [{"hours": 72, "percent": 100}, {"hours": 24, "percent": 50}]
     rb = paid_route(session, sold, gateway, policy)
-    first = route_card.first_start(rb)
+    first = route_refunds.first_start(rb)
     late = first - timedelta(hours=30)
-    plan = route_card.route_refund_plan(session, rb, late)
+    plan = route_refunds.route_refund_plan(session, rb, late)
     assert plan.percent == 50
     assert sorted(amount for _, amount in plan.legs) == sorted(
         (bl.booking.total_cents * 50 + 50) // 100 for bl in rb.legs
     )
-    refunded = route_card.cancel_route(session, rb, gateway, late)
+    refunded = route_refunds.cancel_route(session, rb, gateway, late)
     assert refunded == plan.total_cents
     session.commit()
     refunds.finish_refunds(session, gateway)
@@ -365,8 +365,8 @@ def test_a_late_cancellation_refunds_the_tier_of_every_part(session, sold, gatew
 
 def test_after_the_last_tier_nothing_is_refunded(session, sold, gateway):
     rb = paid_route(session, sold, gateway, [{"hours": 72, "percent": 100}])
-    late = route_card.first_start(rb) - timedelta(hours=10)
-    assert route_card.cancel_route(session, rb, gateway, late) == 0
+    late = route_refunds.first_start(rb) - timedelta(hours=10)
+    assert route_refunds.cancel_route(session, rb, gateway, late) == 0
     assert rb.status == BookingStatus.CANCELLED
     assert session.scalar(select(func.count(Refund.id))) == 0
     assert checks.check(session) == []

@@ -13,13 +13,15 @@ sells through the OCTO API), ``reseller_webhooks`` (its webhook and the posts se
 part's cash), ``route_composing`` (routes their curator composes, and the answers of the
 associations asked to take part), ``homestays`` (a family's homestay and blackout nights,
 coordinates of homestays and stops, a family's guests night by night), ``groups`` (private
-group requests), ``messages`` (the WhatsApp/SMS log, a booking's conversation).
+group requests), ``extras`` (an association's add-ons: price, stock, provider, the
+experiences offering them), ``messages`` (the WhatsApp/SMS log, a booking's conversation).
 """
 
 from . import (  # noqa: F401
     assignments,
     associations,
     experiences,
+    extras,
     groups,
     homestays,
     jobs,

@@ -18,6 +18,7 @@ from ...models import (
     Departure,
     DepartureGuide,
     Experience,
+    Extra,
     Family,
     GroupRequest,
     GuideTimeOff,
@@ -74,7 +75,9 @@ def association_of(obj) -> int | None:
     if isinstance(obj, Route):
         # A route the platform curates belongs to no association: platform admins only.
         return obj.curator_association_id
-    if isinstance(obj, (Experience, Family, GuideTimeOff, Membership, Reseller, GroupRequest)):
+    if isinstance(
+        obj, (Experience, Extra, Family, GuideTimeOff, Membership, Reseller, GroupRequest)
+    ):
         return obj.association_id
     if isinstance(obj, (Stop, Schedule, Departure)):
         return obj.experience.association_id

@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 
 from ...database import holds_write_lock
 from ...errors import NotFound
-from ...models import Booking, BookingLine, BookingStatus, Departure, DepartureStatus
+from ...models import (
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Departure,
+    DepartureStatus,
+    Extra,
+    Homestay,
+)
 
 
 def _live_holds(now):
@@ -103,6 +111,36 @@ def lock_departure(session: Session, departure_id: int) -> Departure:
     if departure is None:
         raise NotFound()
     return departure
+
+
+_READ_HOMESTAY = (
+    select(Homestay)
+    .where(Homestay.id == bindparam("homestay_id"))
+    .execution_options(populate_existing=True)
+)
+_READ_EXTRA = (
+    select(Extra).where(Extra.id == bindparam("extra_id")).execution_options(populate_existing=True)
+)
+
+
+def _lock(session: Session, statement, params: dict):
+    """The row, locked for the rest of the transaction as ``lock_departure`` locks one
+    (a homestay's beds or an extra's stock; always after the departures, by id)."""
+    if session.get_bind().dialect.name != "sqlite":
+        statement = statement.with_for_update(key_share=True)
+    elif not holds_write_lock(session):
+        raise RuntimeError(
+            "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
+        )
+    return session.execute(statement, params).scalar_one()
+
+
+def lock_homestay(session: Session, homestay_id: int) -> Homestay:
+    return _lock(session, _READ_HOMESTAY, {"homestay_id": homestay_id})
+
+
+def lock_extra(session: Session, extra_id: int) -> Extra:
+    return _lock(session, _READ_EXTRA, {"extra_id": extra_id})
 
 
 @dataclass(frozen=True)

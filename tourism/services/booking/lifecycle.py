@@ -39,6 +39,7 @@ from ...models import (
 from ..ledger import reseller_postings, split_rules
 from ..messages import outbox as notifications
 from ..messages.phones import CHANNEL_LABELS, default_region, to_e164
+from . import addons as addon_service
 from . import availability
 from . import caps as hold_caps
 from .pricing import online_due
@@ -81,6 +82,8 @@ class HoldRequest:
     extra: dict = field(default_factory=dict)
     #: ``hold_caps.address_key`` of the client address, when known.
     held_from: str | None = None
+    #: Extras and homestay nights added to the tickets.
+    addons: addon_service.AddonRequest | None = None
 
 
 class HoldExpired(DepartureUnavailable):
@@ -252,6 +255,7 @@ def hold_seats(
             )
         )
     booking.total_cents = sum(line.amount_cents for line in booking.lines)
+    booking.total_cents += addon_service.add_to_booking(session, booking, departure, request.addons)
     booking.payment_method = request.payment_method
     booking.online_due_cents = online_due(
         booking.total_cents, request.payment_method, experience.deposit_percent
@@ -261,6 +265,7 @@ def hold_seats(
     session.flush()
     try:
         claim_seats(session, departure.id, total_tickets, now, cutoff)
+        addon_service.claim(session, booking, now)
     except DomainError:
         # Leave nothing behind even for a caller that commits after catching this.
         session.delete(booking)

@@ -42,8 +42,11 @@ class Quote:
         return f"{self.total_cents}:{self.now_cents}"
 
 
-def quote(experience, quantities: dict[int, int], method: str | None) -> Quote:
-    """The quote for ``quantities`` (tickets per price category id) paid with ``method``.
+def quote(
+    experience, quantities: dict[int, int], method: str | None, addons_cents: int = 0
+) -> Quote:
+    """The quote for ``quantities`` (tickets per price category id) paid with ``method``,
+    plus ``addons_cents`` of extras and homestay nights (``addons.quote_cents``).
     Quantities that are not whole numbers from 0 to the per-booking limit count as 0, as
     the page's script counts them."""
     limit = experience.max_tickets_per_booking
@@ -53,5 +56,6 @@ def quote(experience, quantities: dict[int, int], method: str | None) -> Quote:
         for pc_id, qty in quantities.items()
         if pc_id in prices and isinstance(qty, int) and 0 <= qty <= limit
     )
+    total += addons_cents
     now = online_due(total, method, experience.deposit_percent) if method else 0
     return Quote(total_cents=total, now_cents=now, currency=experience.currency)

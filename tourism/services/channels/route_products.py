@@ -26,7 +26,7 @@ from ...errors import DomainError
 from ...models import ExperienceStatus, LegKind, Reseller, Route
 from ...timefmt import display_zone
 from ..routes import curation, discovery, shape
-from ..routes.booking import adult_category
+from ..routes.tickets import adult_category
 from . import octo_errors as errors
 from .products import (
     OPTION_ID,

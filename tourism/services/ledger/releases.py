@@ -97,6 +97,13 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
         .order_by(Payment.id)
     )
     guide_ids = _guide_ids(session, departure)
+    hosts = set(
+        session.scalars(
+            select(Stop.family_id).where(
+                Stop.experience_id == departure.experience_id, Stop.family_id.is_not(None)
+            )
+        )
+    )
     for payment in payments:
         assign_guide_pool(session, departure, payment, now, guide_ids)
         held = remaining_shares(session, payment)
@@ -107,7 +114,13 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
             ]
             if stop.family_id is not None:
                 _release(session, payment, f"stop visit {visit.id}", family_accounts, now)
-        others = [a for a in held if a.kind != AccountKind.FAMILY or a.family_id is None]
+        # A family hosting no stop (it provided an extra or a night) is released with
+        # the funds, once the departure started and a stop was confirmed.
+        others = [
+            a
+            for a in held
+            if a.kind != AccountKind.FAMILY or a.family_id is None or a.family_id not in hosts
+        ]
         _release(session, payment, f"departure {departure.id} started", others, now)
     # Prepaid resellers' sales: the same releases, per booking (no payment reached us).
     for booking in reseller_postings.prepaid_sales(session, departure.id):

@@ -14,7 +14,7 @@ from ...models.channels import ChannelBooking
 from ...models.ledger import BENEFICIARY_KINDS, AccountKind, AccountState
 from ...money import basis_points_of
 from . import journal as ledger
-from . import split_rules
+from . import provider_shares, split_rules
 from .splits import Member, Party, split_payment
 
 PENDING = AccountState.PENDING
@@ -99,9 +99,13 @@ def share_lines(
     payments of the booking brought (a deposit), so fixed amounts per participant are owed
     once per booking."""
     commission = commission_lines(session, booking, gross, fee, paid_before)
-    return commission + _beneficiary_lines(
-        session, booking, gross, fee - sum(cents for _, cents in commission), paid_before
+    # Extras and homestay nights go whole to who provides them; the tickets are split.
+    providers, addons, addons_before = provider_shares.provider_lines(
+        session, booking, gross, paid_before
     )
+    fee -= sum(cents for _, cents in commission)
+    tickets = _beneficiary_lines(session, booking, gross - addons, fee, paid_before - addons_before)
+    return commission + providers + tickets
 
 
 def _beneficiary_lines(
@@ -130,7 +134,7 @@ def _beneficiary_lines(
         split_rules.to_split_rule(rule),
         families=split_rules.family_members(rule, stops),
         guides=[Member(user_id) for user_id in guides],
-        of_total=booking.total_cents,
+        of_total=booking.tickets_cents,
         paid_before=paid_before,
     )
     return [

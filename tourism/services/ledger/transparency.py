@@ -28,7 +28,7 @@ Lines of 0 are left out. See docs/TRANSPARENCY.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -48,11 +48,13 @@ from ...models import (
 )
 from ...money import format_money
 from ..booking.pricing import online_due
-from . import split_rules
+from . import provider_shares, split_rules
 from .splits import Member, Party, split_payment
 
 #: A tourist-facing line that is not a party of the split: the card processor's fee.
 PROCESSING = "processing"
+#: The line of a booking's extras and homestay nights, credited whole to their providers.
+PROVIDERS = "providers"
 
 #: The order lines are shown in: the community first.
 LINE_ORDER = (
@@ -139,6 +141,8 @@ def describe(line: Line, currency: str) -> str:
         return _("%(amount)s to the conservation fund", amount=amount)
     if line.kind == Party.PLATFORM:
         return _("%(amount)s platform commission", amount=amount)
+    if line.kind == PROVIDERS:
+        return _("%(amount)s to who provides your extras and homestay nights", amount=amount)
     if line.estimated:
         return _("%(amount)s payment processing (estimated)", amount=amount)
     return _("%(amount)s payment processing", amount=amount)
@@ -300,4 +304,18 @@ def booking_breakdown(session: Session, booking: Booking, fees: FeeEstimate) -> 
         return None
     departure = booking.departure
     families = split_rules.family_members(rule, _stops(session, departure.experience_id))
-    return compute_breakdown(planned, booking.participants, rule, families, booking.currency)
+    addons = booking.addons_cents
+    if not addons:
+        return compute_breakdown(planned, booking.participants, rule, families, booking.currency)
+    # Extras and nights go whole to who provides them (``provider_shares``): the rule splits
+    # what each payment brings for the tickets.
+    tickets, before = [], 0
+    for payment in planned:
+        part = provider_shares.addons_paid(booking, before + payment.gross_cents)
+        part -= provider_shares.addons_paid(booking, before)
+        before += payment.gross_cents
+        if payment.gross_cents - part > 0:
+            tickets.append(replace(payment, gross_cents=payment.gross_cents - part))
+    split = compute_breakdown(tickets, booking.participants, rule, families, booking.currency)
+    lines = (*split.lines, Line(PROVIDERS, addons))
+    return Breakdown(split.total_cents + addons, booking.currency, lines)

@@ -5,7 +5,7 @@ It is what a guide works from on the day (``checkin`` records what happens)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...models import (
     Booking,
+    BookingExtra,
+    BookingNight,
     Departure,
     Experience,
+    Extra,
     Homestay,
     LegKind,
     Route,
@@ -73,12 +76,27 @@ class StopRow:
 
 
 @dataclass(frozen=True)
+class PrepareRow:
+    """One extra to prepare for the departure: its units over the confirmed parties."""
+
+    name: str
+    provider: str
+    units: int
+
+
+@dataclass(frozen=True)
 class Manifest:
     departure: Departure
     title: str
     meeting_point: str
     rows: list[ManifestRow]
     stops: list[StopRow]
+    #: What to prepare: the extras the parties chose, counted per extra.
+    to_prepare: list[PrepareRow] = field(default_factory=list)
+    #: Per booking id: its extras as (name, units).
+    extras: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    #: Per booking id: its homestay nights (before or after the departure).
+    nights: dict[int, list[BookingNight]] = field(default_factory=dict)
 
     @property
     def participants(self) -> int:
@@ -210,10 +228,47 @@ def manifest(session: Session, departure: Departure, locale: str) -> Manifest:
             )
         )
     text = departure.experience.text(locale)
+    to_prepare, extras, nights = _addons(session, [b.id for b in bookings], locale)
     return Manifest(
         departure=departure,
         title=text.title if text else departure.experience.slug,
         meeting_point=text.meeting_point if text else "",
         rows=rows,
         stops=stops,
+        to_prepare=to_prepare,
+        extras=extras,
+        nights=nights,
     )
+
+
+def _addons(session: Session, booking_ids: list[int], locale: str):
+    """What to prepare (units per extra, over the parties) and each party's extras and
+    homestay nights, in two queries."""
+    if not booking_ids:
+        return [], {}, {}
+    extras = session.scalars(
+        select(BookingExtra)
+        .where(BookingExtra.booking_id.in_(booking_ids))
+        .options(joinedload(BookingExtra.extra).options(joinedload(Extra.family)))
+        .order_by(BookingExtra.extra_id, BookingExtra.booking_id)
+    ).all()
+    nights = session.scalars(
+        select(BookingNight)
+        .where(BookingNight.booking_id.in_(booking_ids))
+        .options(joinedload(BookingNight.homestay))
+        .order_by(BookingNight.night)
+    ).all()
+    totals: dict[int, PrepareRow] = {}
+    per_booking: dict[int, list[tuple[str, int]]] = {}
+    for item in extras:
+        extra = item.extra
+        name = extra.name(locale)
+        found = totals.get(extra.id)
+        units = item.quantity + (found.units if found else 0)
+        provider = extra.family.name if extra.family else ""
+        totals[extra.id] = PrepareRow(name, provider, units)
+        per_booking.setdefault(item.booking_id, []).append((name, item.quantity))
+    nights_of: dict[int, list[BookingNight]] = {}
+    for night in nights:
+        nights_of.setdefault(night.booking_id, []).append(night)
+    return list(totals.values()), per_booking, nights_of

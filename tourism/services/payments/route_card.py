@@ -28,7 +28,7 @@ intent (``Payment.intent_ref``), so ``refunds.refund_payment`` refunds that part
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -46,16 +46,14 @@ from ...models import (
     RoutePayment,
 )
 from ...models.ledger import AccountKind, TransactionKind
-from ...money import allocate, percent_of
-from ...unit_of_work import after_commit, release, unit_of_work
-from ..access import audit
-from ..booking import availability
+from ...money import allocate
+from ...unit_of_work import release
 from ..booking import lifecycle as booking_service
 from ..ledger import journal as ledger
 from ..ledger import postings
 from ..routes import booking as route_booking_service
-from ..routes import changes, notices, settlement
-from . import refunds
+from ..routes import claims, notices, settlement
+from . import route_refunds
 from .online import CardDeclined, NothingToPay, open_intent
 from .refunds import require_gateway
 from .stripe_gateway import IntentInfo, PaymentDeclined, StripeGateway
@@ -75,14 +73,6 @@ class RoutePaymentStart:
     client_secret: str
     setup_client_secret: str
     setup_intent_id: str
-
-
-def lock_route(session: Session, route_booking: RouteBooking) -> None:
-    """Every leg's departure, by id: the first locks ``book_route`` takes, so a route's
-    money and its seats change under the same locks in the same order."""
-    for departure_id in sorted({bl.booking.departure_id for bl in route_booking.legs}):
-        availability.lock_departure(session, departure_id)
-    session.refresh(route_booking)
 
 
 def _check_payable(route_booking: RouteBooking, now: datetime) -> None:
@@ -141,7 +131,7 @@ def start_route_payment(
     )
 
     route_booking = session.get(RouteBooking, rb_id)
-    lock_route(session, route_booking)
+    claims.lock_route(session, route_booking)
     _check_payable(route_booking, now)
     if route_booking_service.online_due_cents(route_booking) != amount:
         raise NothingToPay()  # changed meanwhile; the page asks again
@@ -204,9 +194,7 @@ def pay_route_with_card(
     return intent
 
 
-def route_payment_for(
-    session: Session, intent: IntentInfo, now: datetime
-) -> RoutePayment | None:
+def route_payment_for(session: Session, intent: IntentInfo, now: datetime) -> RoutePayment | None:
     """Our record of a route's PaymentIntent, or ``None`` when the intent is not a route's.
     An intent we never recorded (a crash between Stripe and our commit) is found from its
     metadata; what it must bring is what the route owes, never what the intent says."""
@@ -253,7 +241,7 @@ def apply_route_intent(
     if payment is None:
         return "ignored: not ours"
     route_booking = payment.route_booking
-    lock_route(session, route_booking)
+    claims.lock_route(session, route_booking)
     session.refresh(payment)
     if intent.status != "succeeded":
         if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH):
@@ -279,7 +267,7 @@ def apply_route_intent(
             f"received {received} {intent.currency}, asked {payment.amount_cents} "
             f"{payment.currency}"
         )[:300]
-        _give_back(session, payment, received, "mismatch", gateway)
+        route_refunds.give_back(session, payment, received, "mismatch", gateway)
         return "mismatch: refunded"
     payment.status = PaymentStatus.SUCCEEDED
     alive = route_booking.status == BookingStatus.HELD and route_booking.hold_expires_at > now
@@ -288,7 +276,7 @@ def apply_route_intent(
         # route is not confirmed half-way; the money goes back whole.
         if route_booking.status == BookingStatus.HELD:
             _expire(session, route_booking)
-        _give_back(session, payment, payment.amount_cents, "route_not_held", gateway)
+        route_refunds.give_back(session, payment, payment.amount_cents, "route_not_held", gateway)
         notices.queue_route(
             session, route_booking, notices.ROUTE_LATE_REFUNDED, refund_cents=payment.amount_cents
         )
@@ -365,132 +353,6 @@ def _expire(session: Session, route_booking: RouteBooking) -> None:
             booking_leg.booking.transition(BookingStatus.EXPIRED)
     route_booking.status = BookingStatus.EXPIRED
     session.flush()
-
-
-class _GiveBack:
-    """After the commit: give route payment money back at Stripe and note the refund's id
-    (``returned_cents`` was counted in the transaction that decided it)."""
-
-    def __init__(self, session: Session, gateway: StripeGateway) -> None:
-        self.session, self.gateway, self.items = session, gateway, []
-
-    def add(self, item) -> None:
-        self.items.append(item)
-
-    def __call__(self) -> None:
-        for payment_id, intent_id, amount, reason in self.items:
-            info = self.gateway.refund(
-                intent_id,
-                amount,
-                idempotency_key=f"route-payment-{payment_id}-{reason}",
-                metadata={"route_payment_id": str(payment_id), "reason": reason},
-            )
-            with unit_of_work(self.session):
-                self.session.get(RoutePayment, payment_id).returned_ref = info.id
-
-
-def _give_back(session, payment: RoutePayment, amount: int, reason: str, gateway) -> None:
-    """Owe ``amount`` of a route payment back (outside the legs' own refunds), paid at
-    Stripe after the commit."""
-    rb = payment.route_booking
-    payment.returned_cents += amount
-    audit.record(
-        session,
-        audit.REFUND_REQUESTED,
-        target=f"route_booking:{rb.reference}",
-        association_id=None,
-        detail=f"{amount} cents of route payment {payment.id} given back, {reason}",
-    )
-    if amount > 0 and gateway is not None:
-        after_commit(session, _GiveBack(session, gateway), key="payments.route_give_back").add(
-            (payment.id, payment.provider_ref, amount, reason)
-        )
-
-
-# The tourist cancels the whole route -------------------------------------------------------
-
-
-@dataclass
-class RouteRefundPlan:
-    """What cancelling the whole route now gives back: the route policy's percentage of
-    *every part*, each rounded to the cent on its own: each leg booking's card payment
-    (through the ordinary refund service) and, paid by card, each community's nights,
-    extras and curator's fee (from the route's payment)."""
-
-    percent: int
-    legs: list = field(default_factory=list)
-    stays: list = field(default_factory=list)
-
-    @property
-    def total_cents(self) -> int:
-        return sum(amount for _, amount in self.legs) + sum(amount for _, amount in self.stays)
-
-
-def first_start(route_booking: RouteBooking):
-    return min(bl.booking.departure.starts_at for bl in route_booking.legs)
-
-
-def route_refund_plan(session: Session, route_booking: RouteBooking, now: datetime):
-    percent = refunds.refund_percent(
-        route_booking.route.cancellation_policy, first_start(route_booking), now
-    )
-    plan = RouteRefundPlan(percent)
-    for booking_leg in route_booking.legs:
-        if booking_leg.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-            plan.legs += refunds.policy_refunds(session, booking_leg.booking, percent)
-    paid = _succeeded(route_booking)
-    if paid is not None and route_booking_service.stay_paid_online(route_booking):
-        for part in settlement.community_parts(route_booking):
-            amount = percent_of(part.stay_cents, percent)
-            if amount > 0:
-                plan.stays.append((part, amount))
-    return plan
-
-
-def _succeeded(route_booking: RouteBooking) -> RoutePayment | None:
-    return next(
-        (p for p in route_booking.payments if p.status == PaymentStatus.SUCCEEDED), None
-    )
-
-
-def cancel_route(
-    session: Session, route_booking: RouteBooking, gateway: StripeGateway | None, now: datetime
-) -> int:
-    """The tourist cancels the whole route (``changes.cancel_route_booking``'s rules) and is
-    refunded what the route's policy gives (``route_refund_plan``); returns the cents."""
-    lock_route(session, route_booking)
-    plan = route_refund_plan(session, route_booking, now)
-    changes.cancel_route_booking(session, route_booking, now, paid_online_ok=True)
-    refunded = 0
-    for payment, amount in plan.legs:
-        refunded += refunds.refund_payment(session, payment, amount, "tourist_cancelled", gateway)
-    if plan.stays:
-        paid = _succeeded(route_booking)
-        for part, amount in plan.stays:
-            _post_stay_refund(session, route_booking, part, amount, now)
-        stays = sum(amount for _, amount in plan.stays)
-        _give_back(session, paid, stays, "tourist_cancelled", gateway)
-        refunded += stays
-    session.flush()
-    return refunded
-
-
-def _post_stay_refund(session, route_booking, part, amount: int, now: datetime) -> None:
-    """Take ``amount`` of a community's nights, extras and fee back from whom it credited,
-    in proportion, and out of its Stripe clearing."""
-    credits = settlement.stay_lines(session, route_booking, part)
-    shares = allocate(amount, [-cents for _, cents in credits])
-    clearing = ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
-    taken_back = [(account, share) for (account, _), share in zip(credits, shares, strict=True)]
-    ledger.post(
-        session,
-        kind=TransactionKind.REFUND,
-        lines=[(clearing, -amount), *taken_back],
-        memo=f"route {route_booking.reference}: nights and extras refunded, "
-        f"{part.association.code}",
-        currency=route_booking.currency,
-        at=now,
-    )
 
 
 def sync_route_booking(

@@ -9,11 +9,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import (
-    BookingStatus,
     Departure,
     DepartureStatus,
     Extra,
@@ -21,11 +20,11 @@ from ...models import (
     LegKind,
     Route,
     RouteBooking,
-    RouteBookingExtra,
     RouteBookingNight,
     RouteLeg,
 )
 from ...timefmt import local_to_utc
+from ..booking import addon_stock
 from ..booking import availability as seats
 
 #: Problems a date can have, shown next to it.
@@ -37,46 +36,15 @@ NO_BEDS = _l("a homestay has not enough beds left that night")
 CLOSED_NIGHT = _l("a homestay does not take guests that night")
 
 
-def route_booking_holds(now: datetime):
-    """Route bookings whose nights and extras count: confirmed, or held and not expired."""
-    return or_(
-        RouteBooking.status == BookingStatus.CONFIRMED,
-        and_(RouteBooking.status == BookingStatus.HELD, RouteBooking.hold_expires_at > now),
-    )
-
-
-_BEDS_TAKEN = (
-    select(func.coalesce(func.sum(RouteBookingNight.people), 0))
-    .join(RouteBooking, RouteBookingNight.route_booking_id == RouteBooking.id)
-    .where(
-        RouteBookingNight.homestay_id == bindparam("homestay_id"),
-        RouteBookingNight.night == bindparam("night"),
-        route_booking_holds(bindparam("now")),
-    )
-)
-
-
-def beds_taken(session: Session, homestay_id: int, night: date, now: datetime) -> int:
-    return int(
-        session.scalar(_BEDS_TAKEN, {"homestay_id": homestay_id, "night": night, "now": now})
-    )
-
-
-def extra_units_sold(session: Session, extra_id: int, now: datetime) -> int:
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(RouteBookingExtra.quantity), 0))
-            .join(RouteBooking, RouteBookingExtra.route_booking_id == RouteBooking.id)
-            .where(RouteBookingExtra.extra_id == extra_id, route_booking_holds(now))
-        )
-    )
+# Beds and stock are one pool with single bookings: counted there.
+route_booking_holds = addon_stock.route_booking_holds
+beds_taken = addon_stock.beds_taken
+extra_units_sold = addon_stock.extra_units_sold
 
 
 def extra_units_left(session: Session, extra: Extra, now: datetime) -> int | None:
-    """Units of ``extra`` still for sale; None when it has no stock limit."""
-    if extra.stock is None:
-        return None
-    return max(extra.stock - extra_units_sold(session, extra.id, now), 0)
+    """Units of ``extra`` still for sale on a route; None when it has no stock limit."""
+    return addon_stock.extra_units_left(session, extra, now)
 
 
 def leg_day(start_date: date, leg: RouteLeg) -> date:
@@ -209,7 +177,12 @@ def _beds_taken_by_night(session, night_legs, dates, now) -> dict[tuple[int, dat
         )
         .group_by(RouteBookingNight.homestay_id, RouteBookingNight.night)
     )
-    return {(homestay_id, night): int(count) for homestay_id, night, count in rows}
+    taken = {(homestay_id, night): int(count) for homestay_id, night, count in rows}
+    homestay_ids = {leg.homestay_id for leg in night_legs}
+    single = addon_stock.single_beds_by_night(session, homestay_ids, min(nights), max(nights), now)
+    for key, count in single.items():
+        taken[key] = taken.get(key, 0) + count
+    return taken
 
 
 def bookable_start_dates(

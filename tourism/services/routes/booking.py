@@ -20,21 +20,16 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...database import holds_write_lock
-from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
+from ...errors import DomainError, InvalidRequest, NotFound
 from ...models import (
     Booking,
-    BookingLine,
     BookingStatus,
     Departure,
-    DepartureStatus,
-    Experience,
     ExperienceStatus,
     Extra,
-    Homestay,
     LegKind,
     PaymentMethod,
     Route,
@@ -43,42 +38,17 @@ from ...models import (
     RouteBookingLeg,
     RouteBookingNight,
 )
-from ..booking import availability as seats
 from ..booking import lifecycle, pricing
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
-from . import availability, curation, notices, shape
+from . import availability, claims, curation, notices, shape
+from . import tickets as tickets_service
+from .claims import LegInThePast, RouteUnavailable
 
 #: Route booking references start with this, so they never collide with an association's.
 ROUTE_REFERENCE_PREFIX = "RUT"
 #: The most of one extra a booking may take.
 MAX_EXTRA_QUANTITY = 50
-
-
-class RouteUnavailable(DepartureUnavailable):
-    default_message = _l("This route cannot be booked for that date: %(reason)s.")
-
-
-class LegInThePast(DepartureUnavailable):
-    default_message = _l(
-        "An activity of this route on that date has already left or closed for bookings."
-    )
-
-
-class NotEnoughBeds(SoldOut):
-    default_message = _l("Sorry, a homestay of this route has not enough beds left that night.")
-
-
-class ExtraOverStock(SoldOut):
-    def __init__(self, name: str, left: int) -> None:
-        super().__init__(
-            _ln(
-                "Sorry, only %(num)s of %(extra)s is left.",
-                "Sorry, only %(num)s of %(extra)s are left.",
-                left,
-                extra=name,
-            )
-        )
 
 
 class PeopleOutOfRange(InvalidRequest):
@@ -109,6 +79,9 @@ class RouteBookingRequest:
     payment_method: str = PaymentMethod.ON_ARRIVAL.value
     #: Units wanted per extra id.
     extras: dict[int, int] = field(default_factory=dict)
+    #: Of the people, how many per price category code besides adult (child, resident…);
+    #: the rest are adults (``tickets``).
+    tickets: dict[str, int] = field(default_factory=dict)
 
 
 def published_route(session: Session, route_id: int) -> Route:
@@ -127,16 +100,6 @@ def new_route_reference(session: Session) -> str:
         taken = session.scalar(select(RouteBooking.id).where(RouteBooking.reference == reference))
         if taken is None:
             return reference
-
-
-def adult_category(experience: Experience):
-    """The ticket a route sells on an experience leg: its first active category (adult)."""
-    active = [pc for pc in experience.price_categories if pc.is_active]
-    by_code = {pc.code: pc for pc in active}
-    category = by_code.get("adult") or (active[0] if active else None)
-    if category is None:
-        raise InvalidRequest(_l("An activity of this route has no tickets on sale."))
-    return category
 
 
 def payment_methods(route: Route, online: bool) -> list[str]:
@@ -200,6 +163,7 @@ def book_route(
     if not isinstance(people, int) or not 1 <= people <= route.max_people_per_booking:
         raise PeopleOutOfRange(limit=route.max_people_per_booking)
     shape.check_route(route)
+    tickets = tickets_service.check_tickets(route, people, request.tickets)
     extras = _extras_wanted(route, request.extras)
 
     (plan,) = availability.plan_route(session, route, [request.start_date], people, now, cutoff)
@@ -245,7 +209,7 @@ def book_route(
             leg = leg_plan.leg
             if leg.kind == LegKind.EXPERIENCE:
                 booking = leg_booking(
-                    session, leg_plan.departure, people, route_booking, now, references.pop(0)
+                    session, leg_plan.departure, tickets, route_booking, now, references.pop(0)
                 )
                 # The needs go with every leg (guide, host family), as on any booking, and
                 # are forgotten with it (``privacy.forget_special_needs``).
@@ -270,7 +234,7 @@ def book_route(
     session.add(route_booking)
     session.flush()
     try:
-        _claim_all(session, route_booking, now, cutoff)
+        claims.claim_all(session, route_booking, now, cutoff)
     except DomainError:
         # Leave nothing behind even for a caller that commits after catching this.
         leg_bookings = [booking_leg.booking for booking_leg in route_booking.legs]
@@ -302,7 +266,12 @@ def route_total(route_booking: RouteBooking) -> int:
 
 
 def _extras_wanted(route: Route, wanted: dict[int, int]) -> list[tuple[Extra, int]]:
-    offered = {extra.id: extra for extra in route.extras if extra.is_active}
+    # An extra whose stock counts per departure belongs to single experiences.
+    offered = {
+        extra.id: extra
+        for extra in route.extras
+        if extra.is_active and not extra.stock_per_departure
+    }
     chosen = []
     for extra_id, quantity in sorted(wanted.items()):
         if extra_id not in offered:
@@ -330,14 +299,15 @@ def _leg_references(session: Session, plan) -> list[str]:
 def leg_booking(
     session: Session,
     departure: Departure,
-    people: int,
+    tickets: dict[str, int],
     route_booking: RouteBooking,
     now,
     reference: str,
 ) -> Booking:
-    """The ordinary booking of one experience leg, in the route booking's state."""
+    """The ordinary booking of one experience leg, in the route booking's state, for
+    ``tickets`` (people per price category code, ``tickets.check_tickets``)."""
     experience = departure.experience
-    category = adult_category(experience)
+    lines = tickets_service.leg_lines(experience, tickets)
     booking = Booking(
         departure=departure,
         reference=reference,
@@ -353,88 +323,13 @@ def leg_booking(
         country=route_booking.country,
         language=route_booking.language,
         currency=experience.currency,
-        total_cents=category.price_cents * people,
+        total_cents=sum(line.amount_cents for line in lines),
         created_at=now,
     )
     booking.online_due_cents = pricing.online_due(
         booking.total_cents, route_booking.payment_method, experience.deposit_percent
     )
     booking.split_rule_id = split_rules.rule_id_in_force(session, experience.id, now)
-    booking.lines.append(
-        BookingLine(
-            price_category_id=category.id, quantity=people, unit_price_cents=category.price_cents
-        )
-    )
+    booking.lines.extend(lines)
     session.add(booking)
     return booking
-
-
-_READ_HOMESTAY = (
-    select(Homestay)
-    .where(Homestay.id == bindparam("homestay_id"))
-    .execution_options(populate_existing=True)
-)
-_READ_EXTRA = (
-    select(Extra).where(Extra.id == bindparam("extra_id")).execution_options(populate_existing=True)
-)
-
-
-def _lock(session: Session, statement, params: dict):
-    """The row, locked for the rest of the transaction as ``lock_departure`` locks one."""
-    if session.get_bind().dialect.name != "sqlite":
-        statement = statement.with_for_update(key_share=True)
-    elif not holds_write_lock(session):
-        raise RuntimeError(
-            "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
-        )
-    return session.execute(statement, params).scalar_one()
-
-
-def lock_homestay(session: Session, homestay_id: int) -> Homestay:
-    return _lock(session, _READ_HOMESTAY, {"homestay_id": homestay_id})
-
-
-def lock_extra(session: Session, extra_id: int) -> Extra:
-    return _lock(session, _READ_EXTRA, {"extra_id": extra_id})
-
-
-def _claim_all(session: Session, route_booking: RouteBooking, now, cutoff) -> None:
-    """Lock departures, then homestays, then stocked extras, each by id, and check under
-    the locks that this booking (already inserted) still fits everywhere."""
-    people = route_booking.people
-    for departure_id in sorted(bl.booking.departure_id for bl in route_booking.legs):
-        departure = seats.lock_departure(session, departure_id)
-        if departure.status != DepartureStatus.SCHEDULED:
-            raise RouteUnavailable(reason=availability.DEPARTURE_CANCELLED)
-        if departure.starts_at - cutoff <= now:
-            raise LegInThePast()
-        taken = seats.seats_taken_on(session, departure_id, now)
-        left = departure.capacity - (taken - people)
-        if people > left:
-            raise SoldOut(
-                _ln(
-                    "Sorry, only %(num)s seat is left on an activity of this route that day.",
-                    "Sorry, only %(num)s seats are left on an activity of this route that day.",
-                    max(left, 0),
-                )
-            )
-    nights = sorted(route_booking.nights, key=lambda n: (n.homestay_id, n.night))
-    for homestay_id in sorted({night.homestay_id for night in nights}):
-        homestay = lock_homestay(session, homestay_id)
-        closed = {b.night for b in homestay.blackouts}
-        for night in (n for n in nights if n.homestay_id == homestay_id):
-            if not homestay.is_active or night.night in closed:
-                raise RouteUnavailable(reason=availability.CLOSED_NIGHT)
-            taken = availability.beds_taken(session, homestay_id, night.night, now)
-            if taken > homestay.capacity:
-                raise NotEnoughBeds()
-    for item in sorted(route_booking.extras, key=lambda e: e.extra_id):
-        if item.extra.stock is None:
-            continue
-        extra = lock_extra(session, item.extra_id)
-        sold = availability.extra_units_sold(session, extra.id, now)
-        if sold > extra.stock:
-            raise ExtraOverStock(
-                name=extra.name(route_booking.language),
-                left=max(extra.stock - (sold - item.quantity), 0),
-            )

@@ -57,7 +57,7 @@ def cancel_route_booking(
     (each through ``lifecycle.cancel_booking``, in departure-id order like the locks when
     booking), its nights and extras (they stop counting when the route booking is cancelled).
 
-    Money paid online is refunded by the caller (``payments.route_card.cancel_route``, which
+    Money paid online is refunded by the caller (``payments.route_refunds.cancel_route``, which
     passes ``paid_online_ok``); cash already handed to a community is settled with it."""
     if route_booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise CannotCancelRoute()
@@ -214,8 +214,13 @@ def move_leg(
     if people > departure.capacity - taken:
         raise NoRoomToMove()
     code = departure.experience.association.code
+    # The same people in the same categories as on the leg it replaces (same experience).
+    tickets: dict[str, int] = {}
+    for line in booking_leg.booking.lines:
+        category = line.price_category.code
+        tickets[category] = tickets.get(category, 0) + line.quantity
     moved = route_booking_service.leg_booking(
-        session, departure, people, route_booking, now, new_reference(session, code)
+        session, departure, tickets, route_booking, now, new_reference(session, code)
     )
     moved.payment_method = PaymentMethod.ON_ARRIVAL.value
     moved.online_due_cents = 0

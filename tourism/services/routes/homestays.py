@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...errors import InvalidRequest, NotFound
 from ...models import (
+    Booking,
+    BookingNight,
     BookingStatus,
+    Departure,
+    Experience,
     Family,
     Homestay,
     HomestayBlackout,
@@ -23,8 +27,8 @@ from ...models import (
     RouteBookingLeg,
     RouteBookingNight,
 )
+from ..booking.addon_stock import booking_holds, route_booking_holds
 from ..catalog.experience_input import whole
-from .availability import route_booking_holds
 
 MAX_BEDS = 100
 #: The most a night can cost one person (cents).
@@ -144,14 +148,30 @@ class Guest:
     night: date
     homestay: Homestay
     people: int
-    route_booking: RouteBooking
+    #: Who booked: a ``RouteBooking``, or the ``Booking`` of a single experience the night
+    #: was added to (both have the contact, language, status and reference).
+    party: RouteBooking | Booking
     #: Dietary and other needs the visitor gave (kept on the leg bookings).
     needs: str
+
+    @property
+    def route_booking(self) -> RouteBooking | None:
+        return self.party if isinstance(self.party, RouteBooking) else None
+
+    def trip_title(self, locale: str) -> str:
+        """The route, or the experience the night goes with."""
+        if isinstance(self.party, RouteBooking):
+            text = self.party.route.text(locale)
+            return text.title if text else self.party.route.slug
+        experience = self.party.departure.experience
+        text = experience.text(locale)
+        return text.title if text else experience.slug
 
 
 def guests(session: Session, family: Family, since: date, now: datetime) -> list[Guest]:
     """Who sleeps at the family's homes from ``since`` on, night by night: confirmed route
-    bookings and holds still running, with their contact and needs (dietary included)."""
+    bookings, and single bookings a night was added to, and holds still running, with their
+    contact and needs (dietary included)."""
     rows = session.execute(
         select(RouteBookingNight, RouteBooking)
         .join(RouteBooking, RouteBooking.id == RouteBookingNight.route_booking_id)
@@ -168,7 +188,21 @@ def guests(session: Session, family: Family, since: date, now: datetime) -> list
         )
         .order_by(RouteBookingNight.night, RouteBooking.reference)
     ).all()
-    return [Guest(n.night, n.homestay, n.people, rb, route_booking_needs(rb)) for n, rb in rows]
+    found = [Guest(n.night, n.homestay, n.people, rb, route_booking_needs(rb)) for n, rb in rows]
+    singles = session.execute(
+        select(BookingNight, Booking)
+        .join(Booking, Booking.id == BookingNight.booking_id)
+        .join(Homestay, Homestay.id == BookingNight.homestay_id)
+        .where(Homestay.family_id == family.id, BookingNight.night >= since, booking_holds(now))
+        .options(
+            joinedload(BookingNight.homestay),
+            joinedload(Booking.departure)
+            .joinedload(Departure.experience)
+            .selectinload(Experience.texts),
+        )
+    ).all()
+    found += [Guest(n.night, n.homestay, n.people, b, b.special_needs) for n, b in singles]
+    return sorted(found, key=lambda g: (g.night, g.party.reference))
 
 
 def route_booking_needs(route_booking: RouteBooking) -> str:

@@ -47,7 +47,8 @@ from ...models import (
 from ...models.ledger import AccountKind, AccountState, TransactionKind
 from ..ledger import journal as ledger
 from ..ledger import postings, releases, reseller_postings
-from .booking import adult_category, stay_paid_online
+from .booking import stay_paid_online
+from .tickets import adult_category
 
 AVAILABLE = AccountState.AVAILABLE
 

@@ -38,10 +38,21 @@
 
   function update() {
     var total = 0;
+    var people = 0;
+    // Tickets, and extras (``data-extra``, with their own limit); a homestay night costs
+    // its price for every ticket (booking/addons.py: quote_cents).
     form.querySelectorAll("input[data-price]").forEach(function (input) {
       var text = input.value.trim();
       var count = /^\d+$/.test(text) ? parseInt(text, 10) : 0;
-      if (count <= maxTickets) { total += count * parseInt(input.dataset.price, 10); }
+      var limit = input.dataset.max ? parseInt(input.dataset.max, 10) : maxTickets;
+      if (count <= limit) {
+        total += count * parseInt(input.dataset.price, 10);
+        if (!input.hasAttribute("data-extra")) { people += count; }
+      }
+    });
+    form.querySelectorAll("select[data-night]").forEach(function (select) {
+      var option = select.options[select.selectedIndex];
+      if (option && option.dataset.price) { total += people * parseInt(option.dataset.price, 10); }
     });
     var chosen = form.querySelector("input[name=payment_method]:checked");
     var now = chosen ? onlineDue(total, chosen.value) : 0;
