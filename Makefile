@@ -58,9 +58,10 @@ scheduler: db
 test: setup
 	$(BIN)/pytest -q -m "not browser" -n auto
 
-## test-browser: the end-to-end journeys in headless Chromium (needs /usr/bin/chromium)
+## test-browser: the end-to-end journeys in headless Chromium (needs /usr/bin/chromium); one
+##               live server and browser per worker, so journeys run side by side
 test-browser: setup
-	$(BIN)/pytest -q -m browser -p no:cacheprovider
+	$(BIN)/pytest -q -m browser -p no:cacheprovider -n auto
 
 ## stripe-emulator: a local Stripe (stock localstripe) on http://127.0.0.1:$(STRIPE_EMULATOR_PORT)
 stripe-emulator: setup
