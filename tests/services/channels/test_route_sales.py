@@ -169,3 +169,16 @@ def test_a_guest_cancelling_a_prepaid_route_on_its_page_undoes_the_sale(app, mak
     assert sale.route_booking.status == BookingStatus.CANCELLED
     assert reseller_postings.owed(db.session, reseller) == 0
     assert checks.check(db.session) == []
+
+
+def test_a_guest_cancelling_a_resold_route_on_its_page_is_posted_to_the_reseller_once(app, make):
+    route, reseller, start = _world(make, prepaid=False)
+    reseller.webhook_url, reseller.webhook_secret = "https://hooks.example/octo", "whsec_x"
+    db.session.commit()
+    sale = _sell(route, reseller, start)
+    with unit_of_work():
+        route_refunds.cancel_route(db.session, sale.route_booking, None, utcnow())
+    delivery = db.session.scalars(select(WebhookDelivery)).one()  # one post for the route
+    body = json.loads(delivery.payload)["booking"]
+    assert body["uuid"] == sale.uuid and body["status"] == "CANCELLED"
+    assert body["cancellationReason"] == "cancelled by the guest"

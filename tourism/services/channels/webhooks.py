@@ -47,6 +47,8 @@ from .products import utc_text
 from .route_representation import webhook_booking
 
 EVENT_BOOKING_UPDATE = "booking_update"
+#: The reason posted when the guest cancels from their own page (the voucher link).
+GUEST_CANCELLED = "cancelled by the guest"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 SIGNATURE_HEADER = "Chakra-Signature"
 EVENT_HEADER = "Chakra-Event-Id"

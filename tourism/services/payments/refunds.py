@@ -324,7 +324,7 @@ def cancel_with_refund(
     Returns the refunded amount in cents.
     """
     booking_service.cancel_booking(session, booking, now)
-    webhooks.booking_changed(session, booking, now, "cancelled by the guest")
+    webhooks.booking_changed(session, booking, now, webhooks.GUEST_CANCELLED)
     percent = refund_percent(
         booking.departure.experience.cancellation_policy, booking.departure.starts_at, now
     )

@@ -18,6 +18,7 @@ from ...models.ledger import AccountKind, TransactionKind
 from ...money import allocate, percent_of
 from ...unit_of_work import after_commit, unit_of_work
 from ..access import audit
+from ..channels import webhooks
 from ..ledger import journal as ledger
 from ..routes import booking as route_booking_service
 from ..routes import changes, claims, settlement
@@ -117,6 +118,11 @@ def cancel_route(
     claims.lock_route(session, route_booking)
     plan = route_refund_plan(session, route_booking, now)
     changes.cancel_route_booking(session, route_booking, now, paid_online_ok=True)
+    if route_booking.legs:
+        # A reseller that sold the route hears of it once, as the route (any leg stands for it).
+        webhooks.booking_changed(
+            session, route_booking.legs[0].booking, now, webhooks.GUEST_CANCELLED
+        )
     refunded = 0
     for payment, amount in plan.legs:
         refunded += refunds.refund_payment(session, payment, amount, "tourist_cancelled", gateway)
