@@ -3,6 +3,7 @@ booking's conversation with the reply box (24 h window), and consent on family r
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -146,3 +147,25 @@ def test_the_reply_window_is_24_hours(app, make, kallari):
     booking = _booking_that_wrote(make, kallari, minutes_ago=23 * 60)
     assert conversations.can_reply(db.session, booking, utcnow())
     assert not conversations.can_reply(db.session, booking, utcnow() + timedelta(hours=2))
+
+
+def test_a_reply_that_whatsapp_and_sms_refuse_goes_to_the_visitor_by_email(
+    client, staff, kallari, make, messaging_fake
+):
+    from tourism.models import Notification
+
+    booking = _booking_that_wrote(make, kallari)
+    messaging_fake.state.window_open.add(PHONE.lstrip("+"))
+    messaging_fake.state.fail_next("whatsapp", "reject")
+    messaging_fake.state.fail_next("sms", "reject")
+    response = client.post(
+        f"/manage/bookings/{booking.id}/messages", data={"body": "Sí, junto a la plaza."}
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    statuses = db.session.execute(select(PhoneMessage.channel, PhoneMessage.status)).all()
+    assert sorted(statuses) == [("sms", "failed"), ("whatsapp", "failed")]
+    (email,) = db.session.scalars(
+        select(Notification).where(Notification.recipient == booking.contact_email)
+    ).all()
+    assert json.loads(email.context) == {"body": "Sí, junto a la plaza.", "kind": "reply"}

@@ -21,6 +21,7 @@ from ...models import Booking, InboundMessage, MessageCallback, PhoneMessage, Ph
 from ...models.messaging import BLOCKED, DELIVERED, FAILED, QUEUED, READ, SENT
 from . import phone_texts
 from .dispatch import SENDING, fall_back, queue_message
+from .notice_emails import REPLY
 from .phone_texts import Text
 from .phones import InvalidPhone, is_start, is_stop, to_e164
 
@@ -236,7 +237,7 @@ def reply_on_booking(session: Session, booking: Booking, body: str, now: datetim
     message = queue_message(
         session,
         key=f"booking:{booking.id}:reply:{last.id}:{digest}:{last.channel}",
-        kind="reply",
+        kind=REPLY,
         channel=last.channel,
         recipient=last.sender,
         language=booking.language,

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...database import utcnow
-from ...models import Family, Notification, PhoneMessage, User
+from ...models import Booking, Family, Notification, PhoneMessage, User
 from ...models.messaging import PHONE_CHANNELS
 from ...text_input import one_line
 from .email_jobs import enqueue_delivery
@@ -40,7 +40,10 @@ SUBJECTS = {
     "homestay_tomorrow": _l("Your homestay guests tomorrow night"),
     "homestay_booked": _l("New homestay guests"),
     "homestay_cancelled": _l("Homestay guests cancelled"),
+    "reply": _l("A reply about your booking"),
 }
+#: The kind of an association's free-text answer to a visitor (``conversations``).
+REPLY = "reply"
 DEFAULT_SUBJECT = _l("A message from Chakra Routes")
 
 
@@ -82,10 +85,14 @@ def queue_notice_email(
 
 
 def address_of(session: Session, message: PhoneMessage) -> str:
-    """The email address of the family or guide a phone message was for ("" for a
-    tourist's message, whose email twin went anyway, or an association's reply)."""
+    """The email address of the family or guide a phone message was for, or of the visitor
+    an association replied to ("" for a tourist's other messages, whose email twin went
+    anyway)."""
     if message.booking_id is not None:
-        return ""
+        if message.kind != REPLY:
+            return ""
+        booking = session.get(Booking, message.booking_id)
+        return booking.contact_email if booking is not None else ""
     if message.family_id is not None:
         family = session.get(Family, message.family_id)
         return family.email if family is not None else ""
