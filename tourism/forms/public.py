@@ -154,9 +154,7 @@ class CountryField(SelectField):
         if self.process_errors or not self.validate_choice:
             return
         if self.data not in {choice.value for choice in self.choices}:
-            raise ValidationError(
-                self.invalid_choice_message or self.gettext("Not a valid choice.")
-            )
+            super().pre_validate(form)  # refused with WTForms' own message, translated
 
 
 class BookingForm(FlaskForm):
