@@ -72,6 +72,7 @@ def test_two_schedulers_enqueue_each_periodic_job_once_per_period(app, session):
         "expire-holds@2026-12-04T13:05Z",
         "finish-refunds@2026-12-04T13:05Z",
         "send-messages@2026-12-04T13:05Z",
+        "tell-homestay-hosts@2026-12-04T13:05Z",  # daily at 13:05 UTC (8:05 in Napo)
     ]
 
 

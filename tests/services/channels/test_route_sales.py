@@ -17,7 +17,7 @@ from tourism.models.ledger import AccountKind
 from tourism.services.channels import reservations, route_sales, webhooks
 from tourism.services.ledger import checks, reseller_postings
 from tourism.services.ledger import journal as ledger
-from tourism.services.payments import route_card
+from tourism.services.payments import route_refunds
 from tourism.services.payments.refunds import cancel_departure
 from tourism.services.routes import settlement
 from tourism.unit_of_work import unit_of_work
@@ -165,7 +165,7 @@ def test_a_guest_cancelling_a_prepaid_route_on_its_page_undoes_the_sale(app, mak
     route, reseller, start = _world(make, prepaid=True)
     sale = _sell(route, reseller, start)
     with unit_of_work():
-        route_card.cancel_route(db.session, sale.route_booking, None, utcnow())
+        route_refunds.cancel_route(db.session, sale.route_booking, None, utcnow())
     assert sale.route_booking.status == BookingStatus.CANCELLED
     assert reseller_postings.owed(db.session, reseller) == 0
     assert checks.check(db.session) == []
