@@ -39,6 +39,13 @@ def _no_lock_state(session, departure_id: int):
     ).one()
 
 
+# Each replaced name must exist: a renamed one would leave this control locked, silently.
+for module, name in (
+    (availability, "lock_departure"),
+    (availability, "lock_departure_state"),
+    (hold_rows, "CHECK_IN_UPDATE"),
+):
+    assert hasattr(module, name), f"{module.__name__}.{name} was renamed"
 availability.lock_departure = _no_lock
 # The hold reads the row it locks without an ORM object, and checks a confirmed booking's
 # seats in the UPDATE that claims them: both go, as the lock does.
