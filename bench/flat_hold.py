@@ -98,8 +98,8 @@ def main() -> int:
     empty = ids["departure_id"]
     busy = busy_departure(raw_url, ids, options.bookings)
 
-    empty_ms, empty_statements = time_app(env, ids, options.holds)
-    busy_ms, busy_statements = time_app(env, ids | {"departure_id": busy}, options.holds)
+    empty_ms, _, empty_statements = time_app(env, ids, options.holds)
+    busy_ms, _, busy_statements = time_app(env, ids | {"departure_id": busy}, options.holds)
     counts = {
         (label, name): time_count(raw_url, sql, dep)
         for label, sql in (

@@ -6,7 +6,8 @@ as raw SQL, on PostgreSQL, one client, no HTTP.
 
 It (re)creates the benchmark database like ``bench/http_bench.py``, then times
 1. the booking form POST through the Flask test client (the whole request: form, checks,
-   caps, split rule, insert, lock, count, outbox, commit), counting its SQL statements;
+   caps, insert with the split rule, lock, claim, outbox and its job, commit), counting its
+   SQL statements and its CPU time;
 2. the same statements and commit sent by psycopg with no ORM, no Flask: the floor any
    implementation of this hold pays on this machine.
 Each hold books one pay-on-arrival seat for a new email and address on one wide departure.
@@ -33,6 +34,10 @@ RAW_HOLD = [
         " LEFT JOIN price_categories pc ON pc.experience_id = e.id WHERE d.id = %(dep)s"
     ),
     (
+        "SELECT pg_advisory_xact_lock(1128353793, hashtext(%(email)s)),"
+        " pg_advisory_xact_lock(1128353794, hashtext(%(address)s))"
+    ),
+    (
         "SELECT (SELECT count(*) FROM (SELECT b.id FROM bookings b JOIN departures d"
         " ON d.id = b.departure_id WHERE lower(b.contact_email) = %(email)s"
         " AND b.status = 'held' AND b.hold_expires_at > now() LIMIT 3) x),"
@@ -40,37 +45,40 @@ RAW_HOLD = [
         " ON d.id = b.departure_id WHERE b.held_from = %(address)s"
         " AND b.status = 'held' AND b.hold_expires_at > now() LIMIT 10) y)"
     ),
-    "SELECT id FROM bookings WHERE reference = %(reference)s",
-    (
-        "SELECT id FROM split_rules WHERE experience_id = (SELECT experience_id FROM departures"
-        " WHERE id = %(dep)s) AND effective_from <= now()"
-        " ORDER BY effective_from DESC, version DESC LIMIT 1"
-    ),
     (
         "INSERT INTO bookings (departure_id, reference, manage_token, held_from, status,"
         " payment_method, online_due_cents, contact_name, contact_email, contact_phone,"
-        " country, language, special_needs, total_cents, currency, created_at, confirmed_at)"
+        " country, language, special_needs, total_cents, currency, created_at, confirmed_at,"
+        " split_rule_id)"
         " VALUES (%(dep)s, %(reference)s, %(token)s, %(address)s, 'confirmed', 'on_arrival',"
         " 0, 'Bench Tourist', %(email)s, '+593 99 000 0000', 'EC', 'es', '', 2500, 'USD',"
-        " now(), now()) RETURNING id"
+        " now(), now(), (SELECT id FROM split_rules WHERE experience_id = (SELECT experience_id"
+        " FROM departures WHERE id = %(dep)s) AND effective_from <= now()"
+        " ORDER BY effective_from DESC, version DESC LIMIT 1))"
+        " ON CONFLICT DO NOTHING RETURNING id"
     ),
     (
         "INSERT INTO booking_lines (booking_id, price_category_id, quantity, unit_price_cents)"
-        " VALUES (currval('bookings_id_seq'), %(adult)s, 1, 2500)"
+        " VALUES (currval('bookings_id_seq'), %(adult)s, 1, 2500) RETURNING id"
     ),
-    "UPDATE departures SET seats_confirmed = seats_confirmed + 1 WHERE id = %(dep)s",
-    "SELECT * FROM departures WHERE id = %(dep)s FOR NO KEY UPDATE",
+    "SELECT status, starts_at, capacity FROM departures WHERE id = %(dep)s FOR NO KEY UPDATE",
     (
-        "SELECT d.seats_confirmed + coalesce((SELECT sum(l.quantity) FROM booking_lines l"
+        "UPDATE departures SET seats_confirmed = seats_confirmed + 1 WHERE id = %(dep)s"
+        " AND seats_confirmed + 1 + coalesce((SELECT sum(l.quantity) FROM booking_lines l"
         " JOIN bookings b ON b.id = l.booking_id WHERE b.departure_id = %(dep)s"
-        " AND b.status = 'held' AND b.hold_expires_at > now()), 0)"
-        " FROM departures d WHERE d.id = %(dep)s"
+        " AND b.status = 'held' AND b.hold_expires_at > now()), 0) <= capacity RETURNING id"
     ),
     (
         "INSERT INTO notifications (key, kind, booking_id, recipient, language, context,"
         " created_at, attempts, last_error) VALUES ('booking:' || currval('bookings_id_seq')"
         " || ':confirmed', 'confirmed', currval('bookings_id_seq'), %(email)s, 'es', '{}',"
         " now(), 0, '') ON CONFLICT (key) DO NOTHING RETURNING id"
+    ),
+    (
+        "INSERT INTO jobs (kind, key, payload, state, run_at, attempts, max_attempts,"
+        " locked_by, last_error, created_at) VALUES ('send-email', 'email:booking:'"
+        " || currval('bookings_id_seq') || ':confirmed', '{}', 'queued', now(), 0, 5, '', '',"
+        " now()) ON CONFLICT (key) DO NOTHING RETURNING id"
     ),
 ]
 
@@ -79,6 +87,11 @@ def clear_bookings(url: str, departure_id: int) -> None:
     import psycopg
 
     with psycopg.connect(url) as conn:
+        conn.execute(
+            "DELETE FROM jobs WHERE key IN (SELECT 'email:booking:' || id || ':confirmed'"
+            " FROM bookings WHERE departure_id = %s)",
+            (departure_id,),
+        )
         for table in ("notifications", "booking_lines"):
             conn.execute(
                 f"DELETE FROM {table} WHERE booking_id IN"  # noqa: S608 — fixed names
@@ -88,7 +101,8 @@ def clear_bookings(url: str, departure_id: int) -> None:
         conn.execute("DELETE FROM bookings WHERE departure_id = %s", (departure_id,))
 
 
-def time_app(env: dict, ids: dict, holds: int) -> tuple[float, float]:
+def time_app(env: dict, ids: dict, holds: int) -> tuple[float, float, float]:
+    """Per hold: wall milliseconds, CPU milliseconds of this process, SQL statements."""
     os.environ.update(env)
     from sqlalchemy import event
 
@@ -126,10 +140,11 @@ def time_app(env: dict, ids: dict, holds: int) -> tuple[float, float]:
     for n in range(50):
         post(n)
     statements[0] = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for n in range(50, 50 + holds):
         post(n)
-    return (time.perf_counter() - start) / holds * 1000, statements[0] / holds
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return wall / holds * 1000, cpu / holds * 1000, statements[0] / holds
 
 
 def time_raw(url: str, ids: dict, holds: int) -> float:
@@ -179,12 +194,13 @@ def main() -> int:
     )
     options = parser.parse_args()
     env, ids, raw_url = prepared(options.database_url)
-    app_ms, statements = time_app(env, ids, options.holds)
+    app_ms, app_cpu_ms, statements = time_app(env, ids, options.holds)
     clear_bookings(raw_url, ids["departure_id"])
     raw_ms = time_raw(raw_url, ids, options.holds)
     print(f"{options.holds} holds, one client, PostgreSQL")
     print(
         f"{'app hold POST (in-process)':<34}{app_ms:>8.2f} ms  {statements:.0f} statements + commit"
+        f"  ({app_cpu_ms:.2f} ms of CPU in this process)"
     )
     print(
         f"{'same statements, raw psycopg':<34}{raw_ms:>8.2f} ms  "

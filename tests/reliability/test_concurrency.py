@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from tourism import database
 from tourism.extensions import db
 from tourism.models import Booking, BookingLine, BookingStatus, Departure
-from tourism.services.booking import availability
+from tourism.services.booking import availability, hold_rows
 from tourism.services.booking import caps as hold_caps
 
 ATTEMPTS = 50
@@ -115,17 +115,28 @@ def test_negative_control_without_the_lock_oversells(app, make, monkeypatch):
     that counts after inserting cannot race there even without the lock (nor without
     ``BEGIN IMMEDIATE``); the control there takes the count away instead, which shows that
     the race's assertions catch an oversold departure."""
-    from tourism.services.booking import lifecycle as booking_service
 
     def no_lock(session, departure_id):
         return session.execute(select(Departure).where(Departure.id == departure_id)).scalar_one()
 
+    def no_lock_state(session, departure_id):
+        return session.execute(
+            select(Departure.status, Departure.starts_at, Departure.capacity).where(
+                Departure.id == departure_id
+            )
+        ).one()
+
     monkeypatch.setattr(availability, "lock_departure", no_lock)
+    # The hold reads the row it locks without an ORM object, and checks a confirmed
+    # booking's seats in the UPDATE that claims them: both go, as the lock does.
+    monkeypatch.setattr(availability, "lock_departure_state", no_lock_state)
+    monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
     # The racers share one email: the open-bookings cap's lock would serialise them too.
     monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
-        monkeypatch.setattr(booking_service, "claim_seats", lambda *args: None)
+        # No count: every hold fits (and still moves the confirmed-seat counter).
+        monkeypatch.setattr(availability, "seats_taken_on", lambda *args: 0)
 
     oversold = 0
     for round_number in range(1, CONTROL_ROUNDS + 1):

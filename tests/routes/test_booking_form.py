@@ -187,6 +187,23 @@ def test_every_problem_is_shown_at_once_each_by_its_field(client, session, depar
     assert bookings(session) == 0
 
 
+@pytest.mark.parametrize("country", ["ZZ", "ec", "", "Ecuador"])
+def test_a_country_not_in_the_list_is_refused_by_its_field(client, session, departure, country):
+    response = client.post(
+        f"/departures/{departure.id}/book", data=form(departure, country=country), headers=EN
+    )
+    assert response.status_code == 400
+    summary = response.get_data(as_text=True)
+    summary = summary[summary.index('id="error-summary"') :]
+    assert 'href="#country"' in summary[: summary.index("</div>")]
+    assert bookings(session) == 0
+    accepted = client.post(
+        f"/departures/{departure.id}/book", data=form(departure, country="PE"), headers=EN
+    )
+    assert accepted.status_code == 303
+    assert session.scalars(select(Booking)).one().country == "PE"
+
+
 def test_special_needs_need_consent_which_the_booking_records(client, session, departure):
     refused = client.post(
         f"/departures/{departure.id}/book",

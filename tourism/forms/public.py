@@ -146,6 +146,17 @@ def country_name(code: str, locale: str) -> str:
     return Locale.parse(locale).territories.get(code, code)
 
 
+class CountryField(SelectField):
+    """The country select, checked with one set lookup: WTForms' own check builds an object
+    for each of some 250 countries on every booking sent, to find the one chosen."""
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors or not self.validate_choice:
+            return
+        if self.data not in {choice.value for choice in self.choices}:
+            super().pre_validate(form)  # refused with WTForms' own message, translated
+
+
 class BookingForm(FlaskForm):
     """Contact details and payment choice; ticket fields are added per experience.
 
@@ -170,7 +181,7 @@ class BookingForm(FlaskForm):
         _l("Phone (with country code)"),
         validators=[DataRequired(), Length(max=LIMITS["phone"])],
     )
-    country = SelectField(_l("Country"), validators=[DataRequired()])
+    country = CountryField(_l("Country"), validators=[DataRequired()])
     language = SelectField(_l("Language for messages"), validators=[DataRequired()])
     special_needs = TextAreaField(
         _l("Special needs (diet, mobility, health)"),

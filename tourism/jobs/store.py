@@ -45,12 +45,14 @@ _INSERT_COLUMNS = (
 
 def _insert_statement(insert):
     # One statement: a key enqueued before (here or by a concurrent transaction) is refused
-    # without an error that would spoil the caller's transaction.
+    # without an error that would spoil the caller's transaction. On the table, not the
+    # class: a Core insert skips the ORM's bulk-insert bookkeeping (every hold enqueues one).
+    jobs = Job.__table__
     return (
-        insert(Job)
+        insert(jobs)
         .values({column: bindparam(column) for column in _INSERT_COLUMNS})
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Job.id)
+        .returning(jobs.c.id)
     )
 
 

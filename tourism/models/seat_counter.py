@@ -8,9 +8,15 @@ with none or ten thousand bookings.
 
 The counter is maintained here, before every flush, for every booking that becomes
 confirmed or stops being confirmed (or is deleted while confirmed), whichever service made
-the change: the counter cannot be forgotten by a new code path. Each change is one
+the change: a new code path that writes through the ORM cannot forget it. Each change is one
 ``UPDATE … SET seats_confirmed = seats_confirmed + :delta``, atomic on its own; the booking
 path has locked the departure already, and any other path takes the row lock here.
+
+One path writes behind the flush, on purpose: the hold (``services/booking/hold_rows.py``)
+inserts a booking confirmed at once with a Core statement, and claims its seats with one
+conditional ``UPDATE`` that moves this counter only if they fit. Later changes to that
+booking go through the flush and this hook like any other.
+
 ``flask seat-check`` recounts every departure and reports any difference
 (``services/booking/seat_check.py``); the test suite runs it after every test.
 """

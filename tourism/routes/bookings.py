@@ -71,7 +71,8 @@ def new(departure_id: int):
     if not form.is_submitted() or "recalculate" in request.form:
         # "Update the total" re-renders with the chosen tickets; nothing is held.
         return pages.render_form(departure, form)
-    form.seats_left = availability.seats_left(db.session, departure, utcnow())
+    wanted = sum(form.quantities().values())
+    form.seats_left = availability.seats_left_if_short(db.session, departure, wanted, utcnow())
     if not form.validate():
         return pages.render_form(departure, form, status=409 if form.seats_short else 400)
     # A browser always sends the quote its page showed; when it is not the total of what

@@ -7,11 +7,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tourism.database import utcnow, write_transactions
 from tourism.errors import InvalidRequest, SoldOut
-from tourism.models import Booking, BookingExtra, BookingNight, BookingStatus, HomestayBlackout
+from tourism.models import (
+    Booking,
+    BookingExtra,
+    BookingNight,
+    BookingStatus,
+    Departure,
+    HomestayBlackout,
+)
 from tourism.services.booking import addon_stock, addons
 from tourism.services.booking import lifecycle as svc
 from tourism.timefmt import local
@@ -199,3 +206,59 @@ def test_route_plans_count_beds_sold_with_single_bookings(session, shop, make):
 
 def test_sold_out_is_a_sold_out(shop):
     assert issubclass(addons.ExtraSoldOut, SoldOut) and issubclass(addons.NoBedsLeft, SoldOut)
+
+
+def seats_confirmed(session, departure) -> int:
+    return session.scalar(select(Departure.seats_confirmed).where(Departure.id == departure.id))
+
+
+def hold_on_arrival(shop, extras):
+    request = request_for(shop.departure, adult=2)
+    request.addons = addons.AddonRequest(extras=extras)
+    return svc.hold_seats(shop.session, request, utcnow(), HOLD, LANGS, accept_unpaid=True)
+
+
+def test_a_pay_on_arrival_booking_with_extras_is_confirmed_with_their_total(session, shop):
+    booking = hold_on_arrival(shop, {shop.lunch.id: 2, shop.box.id: 1})
+    assert booking.status == BookingStatus.CONFIRMED and booking.hold_expires_at is None
+    tickets = sum(line.amount_cents for line in booking.lines)
+    assert booking.total_cents == tickets + 2 * 750 + 1200
+    assert booking.addons_cents == 2 * 750 + 1200 and booking.online_due_cents == 0
+    session.commit()
+    assert seats_confirmed(session, shop.departure) == 2
+
+
+def test_an_extra_sold_out_leaves_the_booking_and_its_seats_behind(session, shop):
+    hold_on_arrival(shop, {shop.box.id: 3})
+    session.commit()
+    bookings, extras = count(session, Booking), count(session, BookingExtra)
+    with pytest.raises(addons.ExtraSoldOut):
+        hold_on_arrival(shop, {shop.box.id: 1, shop.lunch.id: 1})
+    # Even for a caller that commits after catching it: no booking, no extra, no seats.
+    session.commit()
+    assert (count(session, Booking), count(session, BookingExtra)) == (bookings, extras)
+    assert seats_confirmed(session, shop.departure) == 2
+
+
+def test_extras_all_at_zero_are_a_booking_of_tickets_alone(session, shop):
+    """A booking form sends every extra it offers, at 0 when none is wanted: that booking is
+    written like any booking of tickets alone (``hold_rows``), the extras still checked."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        booking = hold_on_arrival(shop, {shop.lunch.id: 0, shop.box.id: 0})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert booking.status == BookingStatus.CONFIRMED and booking.extras == []
+    assert booking.total_cents == sum(line.amount_cents for line in booking.lines)
+    assert not any("booking_extras" in statement for statement in statements)
+    assert not any("UPDATE bookings" in statement for statement in statements)
+    with pytest.raises(addons.UnknownExtra):
+        hold_on_arrival(shop, {shop.lunch.id: 0, 999999: 0})
+    with pytest.raises(addons.BadExtraQuantity):
+        hold_on_arrival(shop, {shop.lunch.id: -1})

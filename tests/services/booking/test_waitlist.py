@@ -294,7 +294,15 @@ def test_negative_control_without_the_lock_three_people_get_two_seats(app, make,
     def plain_read(session, wanted):
         return session.execute(select(Departure).where(Departure.id == wanted)).scalar_one()
 
+    def plain_state(session, wanted):
+        return session.execute(
+            select(Departure.status, Departure.starts_at, Departure.capacity).where(
+                Departure.id == wanted
+            )
+        ).one()
+
     monkeypatch.setattr(availability, "lock_departure", plain_read)
+    monkeypatch.setattr(availability, "lock_departure_state", plain_state)
     if is_postgres():
         both_counted = threading.Barrier(2)
         seen = threading.local()

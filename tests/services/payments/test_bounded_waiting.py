@@ -142,6 +142,9 @@ class LockWatch:
 def lock_watch(monkeypatch):
     watch = LockWatch()
     monkeypatch.setattr(availability, "lock_departure", watch.lock(availability.lock_departure))
+    monkeypatch.setattr(
+        availability, "lock_departure_state", watch.lock(availability.lock_departure_state)
+    )
     event.listen(Session, "after_transaction_end", watch.transaction_ended)
     yield watch
     event.remove(Session, "after_transaction_end", watch.transaction_ended)

@@ -130,6 +130,30 @@ def night_of(departure: Departure, side: str):
     return day - timedelta(days=1) if side == NightSide.BEFORE else day
 
 
+def _wanted_extras(experience: Experience, request: AddonRequest) -> list[tuple[Extra, int]]:
+    """The extras asked for with how many of each (none at 0), checked: ``UnknownExtra``
+    or ``BadExtraQuantity`` for one that cannot be sold."""
+    offered = {extra.id: extra for extra in offered_extras(experience)}
+    wanted = []
+    for extra_id, quantity in sorted(request.extras.items()):
+        if extra_id not in offered:
+            raise UnknownExtra()
+        if not isinstance(quantity, int) or not 0 <= quantity <= MAX_EXTRA_QUANTITY:
+            raise BadExtraQuantity()
+        if quantity:
+            wanted.append((offered[extra_id], quantity))
+    return wanted
+
+
+def adds_anything(departure: Departure, request: AddonRequest | None) -> bool:
+    """Whether ``request`` adds an extra or a night to a booking on ``departure``; its
+    extras are checked as ``add_to_booking`` checks them (a form that sends every extra at
+    0 adds nothing, and a booking of tickets alone is written without the ORM)."""
+    if request is None:
+        return False
+    return bool(request.nights) or bool(_wanted_extras(departure.experience, request))
+
+
 def add_to_booking(
     session: Session, booking: Booking, departure: Departure, request: AddonRequest | None
 ) -> int:
@@ -138,17 +162,10 @@ def add_to_booking(
     if request is None:
         return 0
     experience = departure.experience
-    offered = {extra.id: extra for extra in offered_extras(experience)}
-    for extra_id, quantity in sorted(request.extras.items()):
-        if extra_id not in offered:
-            raise UnknownExtra()
-        if not isinstance(quantity, int) or not 0 <= quantity <= MAX_EXTRA_QUANTITY:
-            raise BadExtraQuantity()
-        if quantity:
-            extra = offered[extra_id]
-            booking.extras.append(
-                BookingExtra(extra=extra, quantity=quantity, unit_price_cents=extra.price_cents)
-            )
+    for extra, quantity in _wanted_extras(experience, request):
+        booking.extras.append(
+            BookingExtra(extra=extra, quantity=quantity, unit_price_cents=extra.price_cents)
+        )
     people = sum(line.quantity for line in booking.lines)
     homestays = {h.id: h for h in offered_homestays(session, experience)} if request.nights else {}
     for side, homestay_id in sorted(request.nights.items()):

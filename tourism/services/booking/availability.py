@@ -81,6 +81,22 @@ def seats_left(session: Session, departure: Departure, now: datetime) -> int:
     return max(departure.capacity - seats_taken_on(session, departure.id, now), 0)
 
 
+def seats_left_if_short(
+    session: Session, departure: Departure, wanted: int, now: datetime
+) -> int | None:
+    """The seats left when ``wanted`` may not fit, for a form to say so beside the tickets;
+    None when the departure row shows room for them before any live hold is counted.
+
+    A hold never needs this answer: it counts under the departure's lock, and reports seats
+    that do not fit itself. So the count is skipped when the row alone shows plenty of room
+    (the usual case), and a shortfall made only by live holds is reported by the hold."""
+    if departure.status == DepartureStatus.SCHEDULED and (
+        wanted <= departure.capacity - departure.seats_confirmed
+    ):
+        return None
+    return seats_left(session, departure, now)
+
+
 _READ_DEPARTURE = (
     select(Departure)
     .where(Departure.id == bindparam("departure_id"))
@@ -141,6 +157,30 @@ def lock_homestay(session: Session, homestay_id: int) -> Homestay:
 
 def lock_extra(session: Session, extra_id: int) -> Extra:
     return _lock(session, _READ_EXTRA, {"extra_id": extra_id})
+
+
+_READ_STATE = select(Departure.status, Departure.starts_at, Departure.capacity).where(
+    Departure.id == bindparam("departure_id")
+)
+_LOCK_STATE = _READ_STATE.with_for_update(key_share=True)
+
+
+def lock_departure_state(session: Session, departure_id: int):
+    """``lock_departure`` for a caller that needs only the departure's ``status``,
+    ``starts_at`` and ``capacity`` as they are under the lock (a row, no ORM object loaded):
+    the hold (``lifecycle.hold_seats``). The same lock, the same rules."""
+    if session.get_bind().dialect.name != "sqlite":
+        statement = _LOCK_STATE
+    elif holds_write_lock(session):
+        statement = _READ_STATE
+    else:
+        raise RuntimeError(
+            "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
+        )
+    state = session.execute(statement, {"departure_id": departure_id}).first()
+    if state is None:
+        raise NotFound()
+    return state
 
 
 @dataclass(frozen=True)

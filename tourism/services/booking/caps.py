@@ -99,6 +99,13 @@ _OPEN_COUNTS = select(
 EMAIL_LOCK, ADDRESS_LOCK = 0x43415001, 0x43415002
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:kind, hashtext(:value))")
+#: Both locks in one round trip. PostgreSQL evaluates a select list in order, so the email's
+#: lock is still taken before the address's. The count is a statement of its own: one that
+#: had waited for a lock would still read the bookings as they were when it started.
+_ADVISORY_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(:kind, hashtext(:value)),"
+    " pg_advisory_xact_lock(:address_kind, hashtext(:address))"
+)
 
 
 def serialise(session: Session, email: str, held_from: str | None) -> None:
@@ -106,9 +113,12 @@ def serialise(session: Session, email: str, held_from: str | None) -> None:
     ends (PostgreSQL); on SQLite the write lock the hold's transaction holds does it."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(_ADVISORY_LOCK, {"kind": EMAIL_LOCK, "value": email.lower()})
+    params = {"kind": EMAIL_LOCK, "value": email.lower()}
     if held_from:
-        session.execute(_ADVISORY_LOCK, {"kind": ADDRESS_LOCK, "value": held_from})
+        params |= {"address_kind": ADDRESS_LOCK, "address": held_from}
+        session.execute(_ADVISORY_LOCKS, params)
+    else:
+        session.execute(_ADVISORY_LOCK, params)
 
 
 def check(

@@ -28,7 +28,6 @@ from ...errors import (
 )
 from ...models import (
     Booking,
-    BookingLine,
     BookingStatus,
     Departure,
     DepartureStatus,
@@ -36,14 +35,13 @@ from ...models import (
     ExperienceStatus,
     PaymentMethod,
 )
-from ..ledger import reseller_postings, split_rules
+from ..ledger import reseller_postings
 from ..messages import outbox as notifications
 from ..messages.phones import CHANNEL_LABELS, default_region, to_e164
 from . import addons as addon_service
-from . import availability
+from . import availability, hold_rows
 from . import caps as hold_caps
 from .pricing import online_due
-from .references import new_manage_token, new_reference
 
 #: Bookings close this long before the departure, so the community can prepare.
 DEFAULT_CUTOFF = timedelta(minutes=60)
@@ -201,6 +199,10 @@ def hold_seats(
     happens first; only then is the departure row locked and its seats counted, this booking
     included, so the lock is held for a few statements and the commit. Two requests can never
     sell the same seat: each counts, under the lock, every booking committed before it.
+    Tickets alone are written with Core statements (``hold_rows``): the returned booking is
+    in the session, its lines and departure loaded, with nothing left to flush. A booking
+    with extras or homestay nights is written through the ORM and claims their stock and
+    beds after its seats, under the same locks (``addons.claim``).
     """
     contact = validate_contact(request.contact, languages)
     departure = published_departure(session, request.departure_id)
@@ -223,61 +225,52 @@ def hold_seats(
     if caps is not None:
         hold_caps.check(session, contact.email, request.held_from, now, caps)
 
-    booking = Booking(
-        departure=departure,
-        reference=new_reference(session, experience.association.code),
-        manage_token=new_manage_token(),
-        status=BookingStatus.HELD,
-        hold_expires_at=now + hold_for,
-        contact_name=contact.name,
-        contact_email=contact.email,
-        contact_phone=contact.phone,
-        country=contact.country,
-        language=contact.language,
-        special_needs=contact.special_needs,
-        special_needs_consent_at=now if contact.special_needs else None,
-        message_opt_in_at=now if contact.message_phone else None,
-        message_phone=contact.message_phone,
-        message_channel=contact.message_channel if contact.message_phone else None,
-        currency=experience.currency,
-        total_cents=0,
-        created_at=now,
-        held_from=request.held_from,
-    )
-    # The booking's money is shared by the rule in force now, whatever is approved later.
-    booking.split_rule_id = split_rules.rule_id_in_force(session, experience.id, now)
-    for pc_id, qty in sorted(quantities.items(), key=lambda item: categories[item[0]].position):
-        booking.lines.append(
-            BookingLine(
-                price_category_id=pc_id,
-                quantity=qty,
-                unit_price_cents=categories[pc_id].price_cents,
-            )
-        )
-    booking.total_cents = sum(line.amount_cents for line in booking.lines)
-    booking.total_cents += addon_service.add_to_booking(session, booking, departure, request.addons)
-    booking.payment_method = request.payment_method
-    booking.online_due_cents = online_due(
-        booking.total_cents, request.payment_method, experience.deposit_percent
-    )
-    unpaid_accepted = accept_unpaid and booking.online_due_cents == 0
-    session.add(booking)
-    session.flush()
-    try:
-        claim_seats(session, departure.id, total_tickets, now, cutoff)
-        addon_service.claim(session, booking, now)
-    except DomainError:
-        # Leave nothing behind even for a caller that commits after catching this.
-        session.delete(booking)
+    lines = hold_rows.ticket_lines(quantities, categories)
+    values = hold_rows.request_values(contact, request, experience.currency, now)
+    if addon_service.adds_anything(departure, request.addons):
+        # With extras or homestay nights: written through the ORM, as their rows and their
+        # stock and bed claims are (``addon_service``), under the locks in the fixed order.
+        booking = hold_rows.orm_booking(session, departure, values, lines, request.addons, now)
+        booking.hold_expires_at = now + hold_for
+        confirmed = accept_unpaid and booking.online_due_cents == 0
+        session.add(booking)
         session.flush()
-        raise
-    if unpaid_accepted:
-        # Confirmed only once its seats are claimed under the lock: the departure's
-        # confirmed-seat counter (models/seat_counter.py) moves after the count, never
-        # before it.
-        booking.status = BookingStatus.CONFIRMED
-        booking.confirmed_at, booking.hold_expires_at = now, None
-        session.flush()
+        try:
+            claim_seats(session, departure.id, total_tickets, now, cutoff)
+            addon_service.claim(session, booking, now)
+        except DomainError:
+            # Leave nothing behind even for a caller that commits after catching this.
+            session.delete(booking)
+            session.flush()
+            raise
+        if confirmed:
+            # Confirmed only once its seats are claimed under the lock: the departure's
+            # confirmed-seat counter (models/seat_counter.py) moves after the count.
+            booking.status = BookingStatus.CONFIRMED
+            booking.confirmed_at, booking.hold_expires_at = now, None
+            session.flush()
+    else:
+        # Tickets alone, the usual hold: Core statements (``hold_rows``).
+        total_cents = sum(line["quantity"] * line["unit_price_cents"] for line in lines)
+        due = online_due(total_cents, request.payment_method, experience.deposit_percent)
+        # Pay on arrival (nothing due online) with ``accept_unpaid``: written confirmed, and
+        # confirmed only if its seats are claimed under the lock (the insert is undone if not).
+        confirmed = accept_unpaid and due == 0
+        values |= {
+            "status": BookingStatus.CONFIRMED if confirmed else BookingStatus.HELD,
+            "hold_expires_at": None if confirmed else now + hold_for,
+            "online_due_cents": due,
+            "total_cents": total_cents,
+            "confirmed_at": now if confirmed else None,
+        }
+        booking = hold_rows.insert_booking(session, departure, values, now, lines)
+        try:
+            claim_seats(session, departure.id, total_tickets, now, cutoff, confirmed)
+        except DomainError:
+            # Leave nothing behind even for a caller that commits after catching this.
+            hold_rows.remove_booking(session, booking)
+            raise
+    if confirmed:
         notifications.queue(session, booking, "confirmed")
     faults.point("booking.held")
     return booking
@@ -312,15 +305,24 @@ def check_open(departure: Departure, now: datetime, cutoff: timedelta) -> None:
 
 
 def claim_seats(
-    session: Session, departure_id: int, tickets: int, now: datetime, cutoff: timedelta
+    session: Session,
+    departure_id: int,
+    tickets: int,
+    now: datetime,
+    cutoff: timedelta,
+    confirmed: bool = False,
 ) -> None:
-    """Lock the departure and check that its seats, counting the booking just added, still
-    fit; raise (the caller rolls back) when they do not."""
-    departure = availability.lock_departure(session, departure_id)
-    check_open(departure, now, cutoff)
-    taken = availability.seats_taken_on(session, departure_id, now)
-    left = departure.capacity - (taken - tickets)
-    if tickets > left:
+    """Lock the departure and claim its seats for the booking just inserted (see
+    ``hold_rows.claim_seats``); raise (the caller rolls back) when they do not fit.
+
+    ``confirmed``: the booking was inserted confirmed by a Core statement
+    (``hold_rows.insert_booking``), so the claim moves the confirmed-seat counter too.
+    Otherwise the booking is a hold, or was written through the ORM flush, which moves the
+    counter itself (``models/seat_counter.py``)."""
+    state = availability.lock_departure_state(session, departure_id)
+    check_open(state, now, cutoff)
+    left = hold_rows.claim_seats(session, departure_id, state.capacity, tickets, now, confirmed)
+    if left is not None:
         if left <= 0:
             raise SoldOut(_l("Sorry, this departure is sold out."))
         raise SoldOut(seats_left_message(left))

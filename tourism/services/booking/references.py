@@ -17,11 +17,17 @@ REFERENCE_LENGTH = 6
 _REFERENCE_TAKEN = select(Booking.id).where(Booking.reference == bindparam("reference"))
 
 
+def new_reference_candidate(association_code: str) -> str:
+    """A random ``KAL-7F3K9Q``-style reference, maybe taken already: for an insert that
+    the unique index refuses when it is (``hold_rows.insert_booking``)."""
+    body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return f"{association_code.upper()}-{body}"
+
+
 def new_reference(session: Session, association_code: str) -> str:
     """A fresh ``KAL-7F3K9Q``-style reference not used by any booking yet."""
     while True:
-        body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
-        reference = f"{association_code.upper()}-{body}"
+        reference = new_reference_candidate(association_code)
         exists = session.execute(_REFERENCE_TAKEN, {"reference": reference}).first()
         if exists is None:
             return reference

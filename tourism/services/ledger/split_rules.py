@@ -187,6 +187,12 @@ def rule_id_in_force(session: Session, experience_id: int, at: datetime) -> int 
     return session.scalar(_RULE_ID_IN_FORCE, {"experience_id": experience_id, "at": at})
 
 
+def rule_id_in_force_subquery():
+    """``rule_id_in_force`` as a scalar subquery with the bound parameters ``experience_id``
+    and ``at``, for a statement that writes it (a booking's insert) without a read first."""
+    return _RULE_ID_IN_FORCE.scalar_subquery()
+
+
 def to_split_rule(rule: SplitRule) -> splits.SplitRule:
     """The dataclass rule ``splits.split_payment`` computes with."""
     return splits.SplitRule(

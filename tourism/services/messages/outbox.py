@@ -75,11 +75,13 @@ _QUEUED_COLUMNS = (
 def _queue_statement(insert):
     # One statement: the unique key refuses a message queued before (by an earlier call or a
     # concurrent transaction) without an error that would spoil the caller's transaction.
+    # On the table, not the class: a Core insert skips the ORM's bulk-insert bookkeeping.
+    notifications = Notification.__table__
     return (
-        insert(Notification)
+        insert(notifications)
         .values({column: bindparam(column) for column in _QUEUED_COLUMNS})
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Notification.id)
+        .returning(notifications.c.id)
     )
 
 

@@ -1,0 +1,144 @@
+"""The hold's writes (``hold_rows``): Core statements, a booking object that needs no reload,
+the confirmed-seat counter moved only when the seats fit."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, inspect, select
+
+from tourism.database import utcnow, write_transactions
+from tourism.errors import SoldOut
+from tourism.extensions import db
+from tourism.models import Booking, BookingLine, BookingStatus, Departure
+from tourism.services.booking import hold_rows, references
+from tourism.services.booking import lifecycle as svc
+from tourism.services.booking.caps import HoldCaps
+
+HOLD = timedelta(minutes=30)
+LANGS = ["es", "en"]
+
+
+@pytest.fixture(autouse=True)
+def write_mode():
+    """Service calls here run as a writing request would: SQLite's write lock taken up front."""
+    with write_transactions():
+        yield
+
+
+@contextmanager
+def counting():
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def on_arrival_request(departure, email="ana@example.org", adults=1) -> svc.HoldRequest:
+    adult = next(pc for pc in departure.experience.price_categories if pc.code == "adult")
+    return svc.HoldRequest(
+        departure.id,
+        {adult.id: adults},
+        svc.ContactDetails("Ana Quispe", email, "+593 99 123 4567", "EC", "es"),
+        held_from="a" * 32,
+    )
+
+
+def hold(session, request):
+    return svc.hold_seats(
+        session, request, utcnow(), HOLD, LANGS, accept_unpaid=True, caps=HoldCaps()
+    )
+
+
+def pay_on_arrival(session, departure, email="ana@example.org", adults=1):
+    return hold(session, on_arrival_request(departure, email, adults))
+
+
+def counter(session, departure_id) -> int:
+    return session.scalar(select(Departure.seats_confirmed).where(Departure.id == departure_id))
+
+
+def test_a_pay_on_arrival_hold_is_a_handful_of_statements(session, make):
+    departure_id = make.departure(capacity=5).id
+    session.commit()
+    session.expunge_all()  # as a new request starts
+    # The view has the departure, its experience and prices loaded already (one query).
+    departure = svc.published_departure(session, departure_id)
+    request = on_arrival_request(departure)
+    with counting() as statements:
+        booking = hold(session, request)
+    assert booking.status == BookingStatus.CONFIRMED
+    # Caps (with their advisory locks on PostgreSQL), the booking, its line, the lock, the
+    # claim, the outbox and its job: no reference lookup, no rule read, no status UPDATE.
+    postgres = db.engine.dialect.name == "postgresql"
+    assert len(statements) <= (8 if postgres else 7), [s[:60] for s in statements]
+    assert not any(s.startswith("UPDATE bookings") for s in statements), statements
+    assert not any("FROM bookings WHERE bookings.reference" in s for s in statements)
+
+
+def test_the_booking_comes_back_loaded_with_nothing_to_flush(session, make):
+    departure = make.departure(capacity=5)
+    booking = pay_on_arrival(session, departure, adults=2)
+    assert not session.new and not session.dirty
+    state = inspect(booking)
+    columns = {attribute.key for attribute in inspect(Booking).column_attrs}
+    assert state.persistent and not state.unloaded & columns, state.unloaded
+    with counting() as statements:
+        assert booking.participants == 2
+        assert booking.departure is departure
+        assert booking.lines[0].booking is booking
+        assert booking.payments == [] and booking.channel is None
+        assert booking.due_on_arrival_cents == booking.total_cents == 2 * 4500
+        session.flush()
+    assert statements == []
+    session.commit()
+    stored = session.get(Booking, booking.id)
+    assert (stored.reference, stored.confirmed_at is not None) == (booking.reference, True)
+    assert stored.hold_expires_at is None
+
+
+def test_a_taken_reference_is_drawn_again(session, make, monkeypatch):
+    departure = make.departure(capacity=5)
+    first = pay_on_arrival(session, departure)
+    code = departure.experience.association.code
+    drawn = iter([first.reference, f"{code}-ABCDEF"])
+    monkeypatch.setattr(hold_rows, "new_reference_candidate", lambda _code: next(drawn))
+    second = pay_on_arrival(session, departure, email="bea@example.org")
+    assert second.reference == f"{code}-ABCDEF"
+    assert session.scalar(select(func.count()).select_from(Booking)) == 2
+    assert references.new_reference_candidate(code).startswith(code + "-")
+
+
+def test_the_counter_moves_only_when_the_seats_fit(session, make):
+    departure = make.departure(capacity=3)
+    pay_on_arrival(session, departure, adults=2)
+    assert counter(session, departure.id) == 2
+    with pytest.raises(SoldOut):
+        pay_on_arrival(session, departure, email="bea@example.org", adults=2)
+    # Nothing left behind, even for a caller that commits after catching it.
+    session.commit()
+    assert counter(session, departure.id) == 2
+    assert session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert session.scalar(select(func.count()).select_from(BookingLine)) == 1
+
+
+def test_live_holds_count_against_a_confirmed_claim(session, make):
+    departure = make.departure(capacity=3)
+    adult = next(pc for pc in departure.experience.price_categories if pc.code == "adult")
+    contact = svc.ContactDetails("Carla", "carla@example.org", "+593 99 123 4567", "EC", "es")
+    request = svc.HoldRequest(departure.id, {adult.id: 2}, contact, payment_method="card")
+    held = svc.hold_seats(session, request, utcnow(), HOLD, LANGS, offered_methods=["card"])
+    assert held.status == BookingStatus.HELD
+    assert counter(session, departure.id) == 0  # a hold is not on the counter
+    with pytest.raises(SoldOut):
+        pay_on_arrival(session, departure, adults=2)
+    assert pay_on_arrival(session, departure, adults=1).status == BookingStatus.CONFIRMED
+    assert counter(session, departure.id) == 1
