@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tests.factories import Factories
 from tests.routes import test_manage_access as shared
-from tests.routes.test_manage_access import ES, login, member
+from tests.routes.test_manage_access import EN, ES, login, member
 from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import (
@@ -92,8 +92,8 @@ def test_a_quote_accepted_by_transfer_and_marked_received(client, admin, experie
     assert quote.total_cents == 12 * 3550
     assert db.session.scalars(select(Notification.kind)).all() == ["group_quote"]
 
-    # The requester reads it in the request's language (English), whatever the browser asks.
-    page = client.get(f"/group-requests/{request.token}", headers=ES)
+    # The requester reads it in their browser's language, as every page.
+    page = client.get(f"/group-requests/{request.token}", headers=EN)
     html = page.get_data(as_text=True)
     assert '<html lang="en">' in html
     assert "The association's quote" in html and "$426.00" in html
@@ -107,7 +107,7 @@ def test_a_quote_accepted_by_transfer_and_marked_received(client, admin, experie
     assert accepted.status_code == 303
     booking = db.session.scalars(select(Booking)).one()
     assert booking.status == BookingStatus.HELD and booking.total_cents == 42_600
-    declined = client.post(f"/group-requests/{request.token}/decline", headers=ES)
+    declined = client.post(f"/group-requests/{request.token}/decline", headers=EN)
     assert declined.status_code == 409
     assert "This quote was already answered." in declined.get_data(as_text=True)
 
@@ -120,7 +120,7 @@ def test_a_quote_accepted_by_transfer_and_marked_received(client, admin, experie
     # An ordinary booking: its private page shows it paid, nothing due on arrival.
     assert client.get(f"/bookings/{booking.manage_token}", headers=ES).status_code == 200
     assert db.session.get(Booking, booking.id).due_on_arrival_cents == 0
-    thread = client.get(f"/group-requests/{request.token}").get_data(as_text=True)
+    thread = client.get(f"/group-requests/{request.token}", headers=EN).get_data(as_text=True)
     assert "your booking is confirmed" in thread
     staff_page = client.get(f"/manage/group-requests/{request.id}", headers=ES)
     html = staff_page.get_data(as_text=True)

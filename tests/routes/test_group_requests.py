@@ -68,10 +68,12 @@ def test_a_request_and_its_thread(client, experience):
     assert sent.status_code == 303
     html = client.get(f"/group-requests/{token}", headers=EN).get_data(as_text=True)
     assert "Is there a bus?" in html and "Ages 12 to 14" in html
-    empty = client.post(f"/group-requests/{token}", data={"body": ""}, headers=ES)
+    empty = client.post(f"/group-requests/{token}", data={"body": ""}, headers=EN)
     assert empty.status_code == 400
-    # The request is in English: its page says so in English, whatever the browser asks.
+    # The page speaks the visitor's language, as every page does.
     assert "This field is required" in empty.get_data(as_text=True)
+    spanish = client.post(f"/group-requests/{token}", data={"body": ""}, headers=ES)
+    assert spanish.status_code == 400 and '<html lang="es">' in spanish.get_data(as_text=True)
     assert db.session.scalar(select(func.count(GroupMessage.id))) == 1
 
 
@@ -125,9 +127,8 @@ def test_the_association_answers_and_closes(client, staff, kallari, experience):
     request = db.session.get(GroupRequest, request.id)
     assert request.status == GroupRequestStatus.CLOSED
     assert [m.body for m in request.messages] == ["Yes, we have a bus."]
-    again = client.post(f"/group-requests/{request.token}", data={"body": "Hi"}, headers=ES)
+    again = client.post(f"/group-requests/{request.token}", data={"body": "Hi"}, headers=EN)
     assert again.status_code == 409
-    # The requester's page speaks the request's language (English here), not the browser's.
     assert "This group request is closed" in again.get_data(as_text=True)
 
 

@@ -1,6 +1,7 @@
 """Private group requests as the requester sees them: the form on an experience, and the
 request's private page with its message thread and the association's quote, which they
-accept (and pay) or decline there. The private page speaks the request's language."""
+accept (and pay) or decline there. The private page speaks the visitor's language, like
+every page; the emails about the request speak the request's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..database import utcnow
@@ -96,20 +96,19 @@ def _methods(request) -> list[str]:
 
 def _thread_page(request, form, status=200, error=None, accept_form=None):
     quote = request.quotes[-1] if request.quotes else None
-    with force_locale(request.language):
-        methods = _methods(request)
-        return render_template(
-            "groups/thread.html",
-            request=request,
-            experience=request.experience,
-            form=form,
-            kinds=REQUESTER_KINDS,
-            error=str(error) if error else None,
-            quote=quote,
-            now=utcnow(),
-            accept_form=accept_form or accept_form_for(request.experience, methods, formdata=None),
-            transfer=quotes.BANK_TRANSFER,
-        ), status
+    methods = _methods(request)
+    return render_template(
+        "groups/thread.html",
+        request=request,
+        experience=request.experience,
+        form=form,
+        kinds=REQUESTER_KINDS,
+        error=str(error) if error else None,
+        quote=quote,
+        now=utcnow(),
+        accept_form=accept_form or accept_form_for(request.experience, methods, formdata=None),
+        transfer=quotes.BANK_TRANSFER,
+    ), status
 
 
 @bp.route("/group-requests/<token>", methods=["GET", "POST"])
@@ -117,9 +116,8 @@ def _thread_page(request, form, status=200, error=None, accept_form=None):
 def thread(token: str):
     """The requester's private page: the request and the messages; they may write."""
     request = group_requests.find_by_token(db.session, token)
-    with force_locale(request.language):  # its messages in the page's language
-        form = MessageForm()
-        valid = form.is_submitted() and form.validate()
+    form = MessageForm()
+    valid = form.is_submitted() and form.validate()
     if not form.is_submitted():
         return _thread_page(request, form)
     if not valid:
@@ -131,8 +129,7 @@ def thread(token: str):
         return _thread_page(
             group_requests.find_by_token(db.session, token), form, error.status_code, error
         )
-    with force_locale(request.language):
-        flash(_("Your message was sent."))
+    flash(_("Your message was sent."))
     return redirect(url_for("groups.thread", token=token), code=303)
 
 
@@ -152,10 +149,9 @@ def accept_quote(token: str):
     """Accept the quote: hold the group's seats, then pay by card or by bank transfer."""
     request = group_requests.find_by_token(db.session, token)
     quote = _current_quote(request)
-    with force_locale(request.language):
-        form = accept_form_for(request.experience, _methods(request))
-        if not form.validate():
-            return _thread_page(request, MessageForm(formdata=None), 400, accept_form=form)
+    form = accept_form_for(request.experience, _methods(request))
+    if not form.validate():
+        return _thread_page(request, MessageForm(formdata=None), 400, accept_form=form)
     try:
         with unit_of_work():
             booking = quotes.accept_quote(
@@ -169,19 +165,17 @@ def accept_quote(token: str):
             method, booking_token = booking.payment_method, booking.manage_token
     except DomainError as error:
         request = group_requests.find_by_token(db.session, token)
-        with force_locale(request.language):
-            return _thread_page(
-                request, MessageForm(formdata=None), error.status_code, error, accept_form=form
-            )
+        return _thread_page(
+            request, MessageForm(formdata=None), error.status_code, error, accept_form=form
+        )
     if method != quotes.BANK_TRANSFER:
         return redirect(url_for("bookings.pay", token=booking_token), code=303)
-    with force_locale(request.language):
-        flash(
-            _(
-                "You accepted the quote. The association confirms your booking once your "
-                "transfer arrives."
-            )
+    flash(
+        _(
+            "You accepted the quote. The association confirms your booking once your "
+            "transfer arrives."
         )
+    )
     return redirect(url_for("groups.thread", token=token), code=303)
 
 
@@ -201,6 +195,5 @@ def decline_quote(token: str):
             error.status_code,
             error,
         )
-    with force_locale(request.language):
-        flash(_("You declined the quote; the request is closed."))
+    flash(_("You declined the quote; the request is closed."))
     return redirect(url_for("groups.thread", token=token), code=303)
