@@ -304,14 +304,21 @@ def test_negative_control_without_the_lock_three_people_get_two_seats(app, make,
     monkeypatch.setattr(availability, "lock_departure", plain_read)
     monkeypatch.setattr(availability, "lock_departure_state", plain_state)
     if is_postgres():
-        both_counted = threading.Barrier(2)
+        # Both runners count the free seats, then both insert their first hold before either
+        # counts again (the hold's own check): without the lock, neither sees the other's.
+        # A single barrier left the second count to timing, and a fast hold could commit
+        # before the other runner's check, so the control did not always oversell.
+        barriers = [threading.Barrier(2), threading.Barrier(2)]
         seen = threading.local()
 
         def count(session, wanted, at):
+            calls = getattr(seen, "calls", 0)
+            seen.calls = calls + 1
+            if calls == 1:
+                barriers[1].wait(timeout=30)  # both inserted, neither committed
             seats = real_count(session, wanted, at)
-            if not getattr(seen, "done", False):
-                seen.done = True
-                both_counted.wait(timeout=30)
+            if calls == 0:
+                barriers[0].wait(timeout=30)  # both counted
             return seats
 
         monkeypatch.setattr(availability, "seats_taken_on", count)
