@@ -347,19 +347,38 @@ def update(
                 raise errors.unprocessable("To change the tickets, cancel and book again")
         elif body[name] != current[name]:
             raise errors.unprocessable("To change the product or time, cancel and book again")
+    return apply_edits(
+        session,
+        channel,
+        booking,
+        body,
+        now,
+        terms,
+        extend_hold=lambda: extend(session, channel, body, now, terms),
+        set_guest=lambda contact: set_contact(booking, contact),
+    )
+
+
+def apply_edits(
+    session: Session, sale, booking, body: dict, now: datetime, terms: Terms, extend_hold, set_guest
+):
+    """What an update changes, for a booking of one experience and a route alike: every
+    field is read (and refused) before anything changes; then a hold's length
+    (``extend_hold()``), the reseller's reference and notes on ``sale``, and the guest's
+    contact (``set_guest(contact)``), on a booking still held or confirmed."""
     reference = text_field(body, "resellerReference", REFERENCE_LIMIT)
     notes = text_field(body, "notes", NOTES_LIMIT)
     contact = guest_contact(body["contact"], terms.languages) if "contact" in body else None
     if body.get("expirationMinutes") is not None:
-        extend(session, channel, body, now, terms)
+        extend_hold()
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise errors.unprocessable("This booking can no longer be changed")
     if reference is not None:
-        channel.reseller_reference = reference or None
+        sale.reseller_reference = reference or None
     if notes is not None:
-        channel.notes = notes
+        sale.notes = notes
     if contact is not None:
-        set_contact(booking, contact)
-    channel.updated_at = now
+        set_guest(contact)
+    sale.updated_at = now
     session.flush()
-    return channel
+    return sale

@@ -46,6 +46,7 @@ from .reservations import (
     ON_ARRIVAL,
     REFERENCE_LIMIT,
     Terms,
+    apply_edits,
     check_uuid_free,
     given_uuid,
     guest_contact,
@@ -296,19 +297,13 @@ def update_route(
             raise errors.unprocessable("To change the product or date, cancel and book again")
     if "unitItems" in body and _people(body["unitItems"]) != route_booking.people:
         raise errors.unprocessable("To change the tickets, cancel and book again")
-    reference = text_field(body, "resellerReference", REFERENCE_LIMIT)
-    notes = text_field(body, "notes", NOTES_LIMIT)
-    contact = guest_contact(body["contact"], terms.languages) if "contact" in body else None
-    if body.get("expirationMinutes") is not None:
-        extend_route(session, sale, body, now, terms)
-    if route_booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-        raise errors.unprocessable("This booking can no longer be changed")
-    if reference is not None:
-        sale.reseller_reference = reference or None
-    if notes is not None:
-        sale.notes = notes
-    if contact is not None:
-        _set_contact(route_booking, contact)
-    sale.updated_at = now
-    session.flush()
-    return sale
+    return apply_edits(
+        session,
+        sale,
+        route_booking,
+        body,
+        now,
+        terms,
+        extend_hold=lambda: extend_route(session, sale, body, now, terms),
+        set_guest=lambda contact: _set_contact(route_booking, contact),
+    )
