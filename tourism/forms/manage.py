@@ -355,3 +355,9 @@ class ReplyForm(FlaskForm):
     """A reply to what a visitor wrote on WhatsApp/SMS (the service checks the 24 h window)."""
 
     body = text_field(_l("Your reply"), 1000, required=True, area=True)
+
+
+class ChangeDateForm(FlaskForm):
+    """The departure a booking moves to (the service checks it, junk included)."""
+
+    departure_id = StringField(_l("New date"), validators=[InputRequired(message=REQUIRED)])

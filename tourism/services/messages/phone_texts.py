@@ -26,6 +26,7 @@ TEMPLATES = {
     "cancelled": "booking_cancelled",
     "departure_cancelled": "departure_cancelled",
     "late_payment_refunded": "late_payment_refunded",
+    "date_changed": "booking_date_changed",
     "family_visitors": "family_visitors",
     "family_payout": "family_payout",
     "guide_tomorrow": "guide_tomorrow",
@@ -106,6 +107,19 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
                 ),
                 TEMPLATES[kind],
                 [title, when(departure.starts_at), ref, refund],
+            )
+        if kind == "date_changed":
+            return Text(
+                _(
+                    "Chakra Routes: booking %(reference)s has a new date: %(title)s, %(when)s. "
+                    "Your booking: %(url)s",
+                    reference=ref,
+                    title=title,
+                    when=when(departure.starts_at),
+                    url=manage_url(booking),
+                ),
+                TEMPLATES[kind],
+                [ref, title, when(departure.starts_at), manage_url(booking)],
             )
         if kind == "late_payment_refunded":
             return Text(
