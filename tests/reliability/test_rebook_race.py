@@ -84,7 +84,9 @@ def _race(app, target_id: int, mover_ids: list[int], form: dict) -> Counter:
         barrier.wait()
         data = dict(form, email=f"race{n}@example.org")
         response = client.post(
-            f"/departures/{target_id}/book", data=data, environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"}
+            f"/departures/{target_id}/book",
+            data=data,
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"},
         )
         with lock:
             outcomes.append(f"web {response.status_code}")

@@ -54,7 +54,9 @@ def test_staff_see_the_dates_with_room_and_move_the_booking(client, shop):
     assert response.status_code == 303
     assert _departure_of(shop["booking_id"]) == shop["second"]
     assert db.session.scalars(select(Notification).where(Notification.kind == "date_changed")).one()
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "booking.date_changed")).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "booking.date_changed")
+    ).one()
     assert event.actor == shop["staff"].email
     assert seat_check.mismatches(db.session) == []
 
@@ -81,16 +83,18 @@ def test_another_association_gets_404_and_nothing_moves(client, shop):
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(client, shop, value, status):
-    make = shop["make"]
+    factories = shop["make"]
     experience = db.session.merge(shop["experience"])
     targets = {
         "own": shop["first"],
         "full": shop["full"],
-        "other": lambda: make.departure(make.experience(experience.association)).id,
-        "past": lambda: make.departure(experience, starts_in=timedelta(hours=-3)).id,
-        "cancelled": lambda: make.departure(
-            experience, status=DepartureStatus.CANCELLED, starts_in=timedelta(days=20)
-        ).id,
+        "other": lambda: factories.departure(factories.experience(experience.association)).id,
+        "past": lambda: factories.departure(experience, starts_in=timedelta(hours=-3)).id,
+        "cancelled": lambda: (
+            factories.departure(
+                experience, status=DepartureStatus.CANCELLED, starts_in=timedelta(days=20)
+            ).id
+        ),
     }
     target = targets.get(value, value)
     if callable(target):
@@ -101,7 +105,10 @@ def test_bad_input_is_refused_and_changes_nothing(client, shop, value, status):
     response = client.post(url, data={"departure_id": str(target)}, headers=EN)
     assert response.status_code == status, response.get_data(as_text=True)[:400]
     assert _departure_of(shop["booking_id"]) == shop["first"]
-    assert db.session.scalars(select(Notification).where(Notification.kind == "date_changed")).all() == []
+    assert (
+        db.session.scalars(select(Notification).where(Notification.kind == "date_changed")).all()
+        == []
+    )
     assert db.session.get(Departure, shop["first"]).seats_confirmed == 2
 
 

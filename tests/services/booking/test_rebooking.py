@@ -82,7 +82,9 @@ def test_a_confirmed_booking_moves_with_its_seats_price_and_an_audit_row(session
     session.refresh(world.second)
     assert (world.first.seats_confirmed, world.second.seats_confirmed) == (0, 3)
     assert availability.seats_left(session, world.second, world.now) == 1
-    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "booking.date_changed")).one()
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "booking.date_changed")
+    ).one()
     assert event.actor == world.staff.email and booking.reference in event.target
     assert f"departure {world.first.id}" in event.detail
     assert f"departure {world.second.id}" in event.detail
@@ -92,9 +94,7 @@ def test_a_confirmed_booking_moves_with_its_seats_price_and_an_audit_row(session
 def test_the_tourist_gets_an_email_with_the_new_date_and_calendar(session, world, make, app):
     booking = make.booking(world.first, language="en")
     world.move(booking, world.second)
-    (note,) = session.scalars(
-        select(Notification).where(Notification.kind == "date_changed")
-    ).all()
+    (note,) = session.scalars(select(Notification).where(Notification.kind == "date_changed")).all()
     assert note.language == "en" and note.recipient == booking.contact_email
     with app.test_request_context():
         message = build_booking_message(note)
@@ -266,9 +266,7 @@ def test_full_homestay_refuses_the_move(session, world, make):
 def test_a_paid_booking_s_guide_share_follows_the_new_departure(session, world, make):
     admin = make.user(password="", memberships=[(world.association, Role.ADMIN)])
     earlier = world.now - timedelta(days=30)
-    rule = split_rules.approve_rule(
-        session, world.experience, SPLIT_PARTS, admin, earlier, earlier
-    )
+    rule = split_rules.approve_rule(session, world.experience, SPLIT_PARTS, admin, earlier, earlier)
     old_guide, new_guide = make.guide(world.association), make.guide(world.association)
     make.assign(world.first, old_guide)
     make.assign(world.second, new_guide)

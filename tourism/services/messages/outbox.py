@@ -55,6 +55,7 @@ from .rendering import (
 #: After this many failed attempts a notification is left alone (see ``last_error``).
 MAX_ATTEMPTS = 5
 
+
 def notification_key(booking: Booking, kind: str, occurrence: str = "") -> str:
     """``booking:<id>:<kind>``, with ``:<occurrence>`` for a kind that may happen more
     than once to one booking (each date change is told)."""

@@ -139,10 +139,7 @@ def queue_family_visitors(session: Session, today: date, zone: ZoneInfo) -> int:
         language = _language(family.languages)
         text = phone_texts.family_visitors_text(
             language,
-            [
-                (d.starts_at, phone_texts.title_of(d.experience, language), n)
-                for d, n in entries
-            ],
+            [(d.starts_at, phone_texts.title_of(d.experience, language), n) for d, n in entries],
         )
         queued += (
             notify(

@@ -241,9 +241,7 @@ def subject_for(kind: str, booking: Booking, title: str) -> str:
     if kind == WAITLIST_OFFER:
         return _("Seats are free for you: %(title)s", title=title)
     if kind == DATE_CHANGED:
-        return _(
-            "Booking %(reference)s: new date for %(title)s", reference=reference, title=title
-        )
+        return _("Booking %(reference)s: new date for %(title)s", reference=reference, title=title)
     if kind == DEPARTURE_CANCELLED:
         return _(
             "Booking %(reference)s: the departure of %(title)s has been cancelled",
