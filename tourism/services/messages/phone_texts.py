@@ -117,7 +117,7 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
             return Text(
                 _(
                     "Chakra Routes: booking %(reference)s has a new date: %(title)s, %(when)s. "
-                    "Your booking: %(url)s",
+                    "Your booking: %(url)s (write STOP to stop these messages)",
                     reference=ref,
                     title=title,
                     when=when(departure.starts_at),
