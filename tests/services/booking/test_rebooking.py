@@ -326,3 +326,30 @@ def test_a_reseller_booking_queues_its_webhook_and_a_web_one_does_not(session, w
     assert body["availabilityId"] == str(world.second.id)
     assert body["cancellationReason"] == rebooking.WEBHOOK_REASON
     _no_drift(session)
+
+
+def test_a_spanish_visitor_who_opted_in_gets_the_email_and_whatsapp_in_spanish(
+    session, world, make, app
+):
+    from tourism.models import PhoneMessage
+
+    booking = make.booking(
+        world.first,
+        language="es",
+        message_opt_in_at=world.now,
+        message_phone="+593991234567",
+        message_channel="whatsapp",
+    )
+    world.move(booking, world.second)
+    (note,) = session.scalars(select(Notification).where(Notification.kind == "date_changed"))
+    with app.test_request_context():
+        message = build_booking_message(note)
+    assert "nueva fecha" in message["Subject"]
+    assert "Fecha anterior" in message.get_body(("plain",)).get_content()
+    (text,) = session.scalars(select(PhoneMessage).where(PhoneMessage.kind == "date_changed"))
+    assert text.template == "booking_date_changed" and text.language == "es"
+    assert "tiene nueva fecha" in text.body and booking.reference in text.body
+    # A visitor who did not opt in gets the email only.
+    quiet = make.booking(world.first)
+    world.move(quiet, world.second)
+    assert len(session.scalars(select(PhoneMessage)).all()) == 1
