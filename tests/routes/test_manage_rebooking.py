@@ -121,3 +121,9 @@ def test_the_refusal_is_in_spanish(client, shop):
     response = client.post(url, data={"departure_id": str(shop["full"])}, headers=ES)
     assert response.status_code == 409
     assert "agotad" in response.get_data(as_text=True)
+
+
+def test_staff_find_the_change_date_link_on_the_manifest(client, shop):
+    login(client, shop["staff"])
+    text = client.get(f"/guide/departures/{shop['first']}", headers=EN).get_data(as_text=True)
+    assert f"/manage/bookings/{shop['booking_id']}/date" in text
