@@ -198,6 +198,7 @@ TENANT = {
     "manage.family_guests",
     "manage.message_log_page",
     "manage.booking_messages",
+    "manage.change_booking_date",
     "manage.generate_departures",
     "manage.guides",
     "manage.invite",
