@@ -112,6 +112,25 @@ def test_the_tourist_gets_an_email_with_the_new_date_and_calendar(session, world
     assert outbox.notification_key(booking, "date_changed", "2") == notes[1].key
 
 
+def test_a_cancellation_after_moves_is_a_calendar_version_above_the_last_move(
+    session, world, make, app
+):
+    """Calendars apply an event's cancellation only at a higher SEQUENCE than the version
+    they hold: after two moves (versions 1 and 2) the cancellation must be version 3."""
+    booking = make.booking(world.first, language="en")
+    world.move(booking, world.second)
+    world.move(booking, world.first)
+    outbox.queue(session, booking, "cancelled")
+    session.flush()
+    (note,) = session.scalars(select(Notification).where(Notification.kind == "cancelled")).all()
+    with app.test_request_context():
+        message = build_booking_message(note)
+    calendar = next(p for p in message.iter_attachments() if p.get_filename().endswith(".ics"))
+    ics = calendar.get_content()
+    ics = ics.decode() if isinstance(ics, bytes) else ics
+    assert "METHOD:CANCEL" in ics and "SEQUENCE:3" in ics
+
+
 def test_a_held_booking_keeps_its_hold_and_counts_on_the_new_date(session, world, make):
     booking = make.booking(world.first, status=BookingStatus.HELD)
     world.move(booking, world.second)

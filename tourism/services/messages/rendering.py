@@ -72,6 +72,18 @@ class Rendered:
     html: str
 
 
+def _date_changes(booking: Booking) -> int:
+    """How many times the booking's date was changed (each told with a new calendar version)."""
+    session = object_session(booking)
+    return len(
+        session.scalars(
+            select(Notification.id).where(
+                Notification.booking_id == booking.id, Notification.kind == DATE_CHANGED
+            )
+        ).all()
+    )
+
+
 def build_booking_message(notification: Notification) -> EmailMessage:
     """The complete email for the booking ``notification``, in its language."""
     booking = notification.booking
@@ -91,7 +103,10 @@ def build_booking_message(notification: Notification) -> EmailMessage:
             # The same event (same UID) at its new time, a version later.
             calendar = booking_calendar(booking, locale, sequence=int(context.get("sequence", 1)))
         elif notification.kind in CALENDAR_CANCEL:
-            calendar = booking_calendar(booking, locale, cancel=True)
+            # A version above the last date change, or calendars would keep the moved event.
+            calendar = booking_calendar(
+                booking, locale, cancel=True, sequence=_date_changes(booking) + 1
+            )
 
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
