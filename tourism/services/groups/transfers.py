@@ -99,7 +99,7 @@ def mark_transfer_paid(session: Session, quote: GroupQuote, actor: User, now: da
     session.flush()
     lifecycle.confirm_booking(session, booking, BANK_TRANSFER, now, late_ok=True)
     postings.post_payment(session, payment)
-    quote.transfer_payment_id = payment.id
+    quote.transfer_payment = payment
     session.flush()
     outbox.queue(session, booking, "confirmed")
     return payment
