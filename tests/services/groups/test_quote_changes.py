@@ -62,7 +62,9 @@ def test_withdrawing_cancels_the_departure_and_tells_the_group_in_its_language(w
     [email] = _emails("group_quote_withdrawn")
     assert (email.recipient, email.language) == ("profe@example.org", "es")
     message = outbox.build_message(email)
-    assert message["Subject"].startswith("Tu cotización de grupo") and "retirada" in message["Subject"]
+    assert (
+        message["Subject"].startswith("Tu cotización de grupo") and "retirada" in message["Subject"]
+    )
     assert LINK in message.get_body(("plain",)).get_content()
     [note] = world.request.messages
     assert not note.from_requester and note.author_id == world.admin.id
