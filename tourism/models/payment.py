@@ -74,6 +74,7 @@ class Payment(db.Model):
         if self.provider_ref:
             return self.provider_ref
         return self.route_payment.provider_ref if self.route_payment is not None else None
+
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
     disputes: Mapped[list[Dispute]] = relationship(back_populates="payment")
 

@@ -153,10 +153,7 @@ def record_transfer_refund(
         raise InvalidRequest(_l("Give the day the transfer was made, today or earlier."))
     reference = (reference or "").strip()
     if not reference or len(reference) > MAX_REFERENCE:
-        raise InvalidRequest(
-            _l("Give the bank's reference of the transfer (at most %(max)s characters)."),
-            max=MAX_REFERENCE,
-        )
+        raise InvalidRequest(_l("Give the bank's reference of the transfer, in a few words."))
     availability.lock_departure(session, booking.departure_id)
     session.refresh(payment)
     left = payment.net_cents if payment.status == PaymentStatus.SUCCEEDED else 0
