@@ -57,6 +57,7 @@ def _request_page(request, form, status=200, error=None, quote_form=None, **form
     quote = request.quotes[-1] if request.quotes else None
     live = quotes.live_quote(request, now)
     changeable = quote_changes.changeable(live, now)
+    paid = transfers.paid_quote(request)
     return page(
         "manage/group_request.html",
         status,
@@ -71,8 +72,9 @@ def _request_page(request, form, status=200, error=None, quote_form=None, **form
         quote=quote,
         live_quote=live,
         changeable=changeable,
-        owed_back=transfers.owed_back(db.session, quote) if quote else 0,
-        refundable=transfers.refundable(quote) if quote else 0,
+        paid=paid,
+        owed_back=transfers.owed_back(db.session, paid) if paid else 0,
+        refundable=transfers.refundable(paid) if paid else 0,
         on_arrival=quotes.ON_ARRIVAL in request.experience.payment_option_codes,
         transfer=quotes.BANK_TRANSFER,
     )
@@ -243,7 +245,7 @@ def withdraw_group_quote(request_id: int, quote_id: int):
 def group_transfer_refund(request_id: int):
     """The treasurer paid the group's bank transfer back by bank transfer."""
     request = scoped(GroupRequest, request_id, roles=(Role.ADMIN,))
-    quote = request.quotes[-1] if request.quotes else None
+    quote = transfers.paid_quote(request)
     form = TransferRefundForm()
     if not form.validate():
         return _request_page(request, MessageForm(formdata=None), 400, refund_form=form)

@@ -98,9 +98,8 @@ def revise_quote(
     request = quote.request
     terms = check_terms(request, data, now, zone)
     old_departure_id = quote.departure_id
-    quote.status = QuoteStatus.SUPERSEDED
-    session.flush()
     departure = place_departure(session, request, terms.starts_at, terms.group_size, now)
+    quote.status = QuoteStatus.SUPERSEDED
     if departure.id != old_departure_id:
         _cancel_departure(session, quote, "group quote changed")
     revision = new_quote(session, request, terms, departure, actor, now, replaces=quote)

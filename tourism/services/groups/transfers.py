@@ -27,6 +27,7 @@ from ...models import (
     BookingStatus,
     DepartureStatus,
     GroupQuote,
+    GroupRequest,
     Payment,
     PaymentStatus,
     QuoteStatus,
@@ -103,6 +104,11 @@ def mark_transfer_paid(session: Session, quote: GroupQuote, actor: User, now: da
     session.flush()
     outbox.queue(session, booking, "confirmed")
     return payment
+
+
+def paid_quote(request: GroupRequest) -> GroupQuote | None:
+    """The request's quote whose bank transfer was received (the latest, if several were)."""
+    return next((q for q in reversed(request.quotes) if q.transfer_payment_id), None)
 
 
 def owed_back(session: Session, quote: GroupQuote) -> int:
