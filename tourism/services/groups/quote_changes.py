@@ -53,6 +53,17 @@ def _check_changeable(quote: GroupQuote, now: datetime) -> None:
         raise QuoteTaken()
 
 
+def lock_for_change(session: Session, quote: GroupQuote, now: datetime) -> None:
+    """Lock the quote's departure, then read the quote and its booking again and check them:
+    an acceptance claims its seats under the same lock, so it either committed before (and
+    is seen here) or waits and then finds the departure cancelled or changed."""
+    availability.lock_departure(session, quote.departure_id)
+    session.refresh(quote)
+    if quote.booking is not None:
+        session.refresh(quote.booking)
+    _check_changeable(quote, now)
+
+
 def changeable(quote: GroupQuote | None, now: datetime) -> bool:
     """Whether the association may still change or withdraw ``quote``."""
     if quote is None:
@@ -75,7 +86,8 @@ def withdraw_quote(
     session: Session, quote: GroupQuote, actor: User, now: datetime, link: str
 ) -> GroupQuote:
     """Withdraw ``quote`` (see the module doc); ``link`` is the request's private page."""
-    _check_changeable(quote, now)
+    _check_changeable(quote, now)  # refuse early, before any lock
+    lock_for_change(session, quote, now)
     quote.status = QuoteStatus.WITHDRAWN
     quote.withdrawn_at = now
     _cancel_departure(session, quote, "group quote withdrawn")
@@ -94,9 +106,10 @@ def revise_quote(
 ) -> GroupQuote:
     """Send a revision of ``quote`` (see the module doc) and return it; raise with a clear
     message and write nothing on bad input."""
-    _check_changeable(quote, now)
+    _check_changeable(quote, now)  # refuse early, before any lock
     request = quote.request
     terms = check_terms(request, data, now, zone)
+    lock_for_change(session, quote, now)
     old_departure_id = quote.departure_id
     departure = place_departure(session, request, terms.starts_at, terms.group_size, now)
     quote.status = QuoteStatus.SUPERSEDED
