@@ -19,7 +19,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...errors import DepartureUnavailable, DomainError, InvalidRequest
@@ -162,7 +162,13 @@ def record_transfer_refund(
         raise InvalidRequest(_l("Give the bank's reference of the transfer, in a few words."))
     availability.lock_departure(session, booking.departure_id)
     session.refresh(payment)
-    left = payment.net_cents if payment.status == PaymentStatus.SUCCEEDED else 0
+    # Read under the lock, from the table: a refund recorded meanwhile is counted.
+    refunded = session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == RefundStatus.SUCCEEDED
+        )
+    )
+    left = payment.amount_cents - refunded if payment.status == PaymentStatus.SUCCEEDED else 0
     if amount_cents > left:
         raise InvalidRequest(
             _l("That is more than was paid and not yet refunded (%(left)s)."),
@@ -207,7 +213,7 @@ def record_transfer_refund(
         detail=f"{amount_cents} cents of payment {payment.id} paid back by bank transfer, "
         f"reference {reference}",
     )
-    if payment.net_cents == 0 and booking.status == BookingStatus.CANCELLED:
+    if amount_cents == left and booking.status == BookingStatus.CANCELLED:
         booking.transition(BookingStatus.REFUNDED)
     session.flush()
     return refund
