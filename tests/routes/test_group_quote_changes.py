@@ -89,6 +89,9 @@ def test_a_withdrawn_quote_cannot_be_accepted(client, admin, experience):
     assert count(Booking) == 0
     again = client.post(f"/manage/group-requests/{request.id}/quotes/{quote.id}/withdraw")
     assert again.status_code == 409
+    staff = client.get(f"/manage/group-requests/{request.id}", headers=EN)
+    assert staff.status_code == 200 and "Withdrawn on" in staff.get_data(as_text=True)
+    assert "Send a quote" in staff.get_data(as_text=True)  # the request stays open
 
 
 def test_a_changed_quote_replaces_the_old_one(client, admin, experience):
@@ -106,6 +109,7 @@ def test_a_changed_quote_replaces_the_old_one(client, admin, experience):
 
     page = client.get(f"/group-requests/{request.token}", headers=EN).get_data(as_text=True)
     assert "$300.00" in page and f'name="quote_id" type="hidden" value="{new.id}"' in page
+    assert "this one replaces the earlier one" in page
     # Accepting from a page still showing the old quote: refused, nothing booked.
     stale = client.post(
         f"/group-requests/{request.token}/accept",
@@ -178,6 +182,8 @@ def test_pay_on_arrival_offered_on_the_quote_confirms_the_booking(client, admin,
     assert booking.due_on_arrival_cents == 42_600
     thread = client.get(f"/group-requests/{request.token}", headers=EN).get_data(as_text=True)
     assert "pay $426.00 on arrival" in thread
+    staff = client.get(f"/manage/group-requests/{request.id}", headers=EN).get_data(as_text=True)
+    assert "The group may pay on arrival." in staff and "Confirmed" in staff
 
 
 def test_pay_on_arrival_is_refused_where_the_experience_does_not_take_it(

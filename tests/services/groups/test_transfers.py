@@ -19,12 +19,14 @@ from tourism.models import (
     BookingStatus,
     LedgerEntry,
     LedgerTransaction,
+    Notification,
     Refund,
     RefundStatus,
 )
 from tourism.models.jobs import Job
 from tourism.services.groups import quote_answers, transfers
 from tourism.services.ledger import checks
+from tourism.services.messages import outbox
 from tourism.services.payments import refunds
 
 
@@ -77,6 +79,12 @@ def test_cancelling_the_departure_owes_the_transfer_back_without_stripe(paid):
     assert db.session.scalar(select(func.count(Job.id)).where(Job.kind == "pay-refund")) == 0
     assert refunds.owed_refund_ids(db.session) == []
     assert checks.check(db.session) == []
+    # The group's email says how the money comes back: by transfer, not to a card.
+    email = db.session.scalars(
+        select(Notification).where(Notification.kind == "departure_cancelled")
+    ).one()
+    text = outbox.build_message(email).get_body(("plain",)).get_content()
+    assert "pays $1,000.00 back to you by bank transfer" in text and "card" not in text
 
 
 def test_recording_the_refund_reverses_the_split_from_the_bank(paid):
