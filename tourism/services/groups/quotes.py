@@ -6,19 +6,24 @@ and how long the offer stands. The quote comes with a **private departure** made
 catalog, its availability, the API and resellers never show, and the requester is emailed
 (in their language) a link to the request's private page.
 
-There the requester accepts and pays, or declines. Accepting holds the group's seats on the
-private departure (``booking.private``: the same lock and seat count as any booking) and
-makes an ordinary booking, so its payment, split and ledger are those of any booking:
+There the requester accepts and pays, or declines (``quote_answers``). Accepting holds the
+group's seats on the private departure (``booking.private``: the same lock and seat count as
+any booking) and makes an ordinary booking, so its payment, split and ledger are those of any
+booking:
 
 - **card** or **deposit** (when the experience offers them): the booking's own card page
   pays it (``payments.online``, a PaymentIntent), and the verified payment confirms it;
 - **bank transfer**: the booking is held until the departure closes for booking, and the
-  association's treasurer marks the transfer received (``mark_transfer_paid``): a payment of
-  the total into the association's bank account, posted with the split. Marking it twice
-  records one payment.
+  association's treasurer marks the transfer received (``transfers``): a payment of the
+  total into the association's bank account, posted with the split; paid back by transfer
+  if the booking is cancelled;
+- **on arrival**, when the association offered it on the quote (``pay_on_arrival``) and the
+  experience takes it: the booking is confirmed at once, unpaid, like a pay-on-arrival web
+  booking; the guide collects the cash on the day, which posts it.
 
-A quote past its expiry cannot be accepted (409). Declining closes the request and cancels
-the private departure. Every function only flushes; the caller commits.
+A quote is for the request's group size unless the association gives another. A quote past
+its expiry, withdrawn, or replaced by a revision (``quote_changes``) cannot be accepted
+(409). Every function only flushes; the caller commits.
 """
 
 from __future__ import annotations
