@@ -24,6 +24,7 @@ from tourism.models import (
     DepartureStatus,
     GroupMessage,
     GroupQuote,
+    LedgerTransaction,
     Notification,
     QuoteStatus,
 )
@@ -31,6 +32,7 @@ from tourism.services.booking import availability
 from tourism.services.groups import quote_answers, quote_changes, quotes
 from tourism.services.ledger import checks
 from tourism.services.messages import outbox
+from tourism.services.operations import checkin
 
 LINK = "https://example.org/group-requests/x"
 
@@ -218,6 +220,15 @@ def test_accepting_to_pay_on_arrival_confirms_the_booking_unpaid(world):
     assert [n.booking_id for n in confirmed] == [booking.id]
     assert checks.check(db.session) == []  # nothing paid, nothing posted
     assert quote.status == QuoteStatus.ACCEPTED
+    # On the day the cash is collected as for any pay-on-arrival booking, and posted.
+    on_the_day = booking.departure.starts_at
+    payment, _new = checkin.record_cash(db.session, booking, 29_750, world.admin, on_the_day)
+    assert payment.provider == "cash" and booking.due_on_arrival_cents == 0
+    assert checks.check(db.session) == []
+    posted = db.session.scalar(
+        select(func.count(LedgerTransaction.id)).where(LedgerTransaction.payment_id == payment.id)
+    )
+    assert posted >= 1
 
 
 def test_on_arrival_is_refused_when_the_quote_does_not_offer_it(world):
