@@ -13,8 +13,7 @@ from tests.services.routes.helpers import request_for, start_of
 from tourism.database import utcnow
 from tourism.errors import InvalidRequest, NotFound
 from tourism.models import HomestayBlackout
-from tourism.services.booking import addon_stock, addons
-from tourism.services.booking import lifecycle
+from tourism.services.booking import addon_stock, addons, lifecycle
 from tourism.services.routes import availability, booking, curation, homestays
 from tourism.timefmt import local
 

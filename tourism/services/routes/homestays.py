@@ -1,6 +1,7 @@
 """A family's homestays as the association keeps them (one or several: two houses,
-separate cabins; beds, price per person and night, meals, blackout nights, retired), the coordinates of homestays and stops, and the list of who sleeps
-at a family's home on which night."""
+separate cabins; beds, price per person and night, meals, blackout nights, retired), the
+coordinates of homestays and stops, and the list of who sleeps at a family's homes on which
+night."""
 
 from __future__ import annotations
 
