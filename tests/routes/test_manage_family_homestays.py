@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.routes.test_manage_route_composing import login
 from tourism.extensions import db
-from tourism.models import Homestay, Role
+from tourism.models import ExperienceStatus, Homestay, Role, Route, RouteLeg
 
 EN = {"Accept-Language": "en"}
 ES = {"Accept-Language": "es"}
@@ -133,3 +133,32 @@ def test_another_association_gets_404_and_changes_nothing(client, make, world):
         assert response.status_code == 404, (method, url)
         assert "Casa Grefa" not in response.get_data(as_text=True)
     assert _rows() == before
+
+
+def test_a_route_composer_offers_each_homestay_of_a_family_apart(client, make, world):
+    family = world["family"]
+    house = make.homestay(family, name="Casa Grefa")
+    cabin = make.homestay(family, name="Cabaña del río")
+    retired = make.homestay(family, name="Casa vieja", is_active=False)
+    route = make._add(
+        Route(
+            slug="selva-grefa",
+            status=ExperienceStatus.DRAFT,
+            curator=family.association,
+            cancellation_policy=[{"hours": 72, "percent": 100}],
+        )
+    )
+    db.session.commit()
+    login(client, world["staff"])
+    page = client.get(f"/manage/routes/{route.id}/edit", headers=EN).get_data(as_text=True)
+    assert "Casa Grefa (Familia Grefa)" in page and "Cabaña del río (Familia Grefa)" in page
+    assert "Casa vieja" not in page  # retired: no new guests
+    url = f"/manage/routes/{route.id}/nights"
+    for homestay, day in ((house, 1), (cabin, 2)):
+        data = {"night-homestay_id": str(homestay.id), "night-day": str(day)}
+        assert client.post(url, data=data).status_code == 303
+    response = client.post(url, data={"night-homestay_id": str(retired.id), "night-day": "3"})
+    assert response.status_code == 400
+    db.session.rollback()
+    legs = db.session.scalars(select(RouteLeg).where(RouteLeg.route_id == route.id)).all()
+    assert [(leg.homestay_id, leg.day) for leg in legs] == [(house.id, 1), (cabin.id, 2)]
