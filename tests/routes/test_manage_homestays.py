@@ -49,11 +49,16 @@ def _homestays():
 
 def test_staff_create_and_edit_a_homestay(client, world):
     login(client, world["staff"])
-    url = f"/manage/families/{world['family'].id}/homestay"
+    url = f"/manage/families/{world['family'].id}/homestays/new"
     assert client.get(url, headers=EN).status_code == 200
-    assert client.post(url, data=FORM).status_code == 303
+    response = client.post(url, data=FORM)
+    assert response.status_code == 303
+    (homestay_id,) = db.session.scalars(select(Homestay.id)).all()
+    assert response.headers["Location"].endswith(f"/manage/homestays/{homestay_id}")
     assert _homestays() == [("Casa Grefa", 4, 2550, True, None)]
-    assert client.post(url, data=FORM | {"capacity": "6", "meals_included": ""}).status_code == 303
+    edit = f"/manage/homestays/{homestay_id}"
+    assert client.get(edit, headers=EN).status_code == 200
+    assert client.post(edit, data=FORM | {"capacity": "6", "meals_included": ""}).status_code == 303
     assert _homestays() == [("Casa Grefa", 6, 2550, False, None)]
 
 
@@ -68,7 +73,7 @@ def test_staff_create_and_edit_a_homestay(client, world):
 )
 def test_bad_homestay_input(client, world, change, message):
     login(client, world["staff"])
-    url = f"/manage/families/{world['family'].id}/homestay"
+    url = f"/manage/families/{world['family'].id}/homestays/new"
     client.post(url, data=FORM)
     before = _homestays()
     response = client.post(url, data=FORM | change, headers=EN)
@@ -133,7 +138,7 @@ def test_only_admins_change_coordinates(client, make, world):
     homestay = db.session.get(Homestay, homestay.id)
     assert (homestay.latitude, homestay.longitude) == (Decimal("-0.990123"), Decimal("-77.810000"))
     assert homestay.location_is_approximate
-    page = client.get(f"/manage/families/{world['family'].id}/homestay", headers=EN)
+    page = client.get(f"/manage/homestays/{homestay.id}", headers=EN)
     assert "(approximate)" in page.get_data(as_text=True)
     for bad in (
         {"latitude": "91", "longitude": "0"},

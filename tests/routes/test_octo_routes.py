@@ -74,9 +74,9 @@ def test_a_reseller_session_on_a_route(octo, world):
     assert product == octo.get("/products/{id}", f"/products/{world['id']}")
     assert product["title"] == route.text("en").title  # octo/content, in English
     assert product["options"][0]["durationUnit"] == "day"
-    (unit,) = product["options"][0]["units"]
+    unit, child = product["options"][0]["units"]
     # One person: three activities and two nights; 10 % commission on the activities only.
-    assert unit["id"] == "adult"
+    assert (unit["id"], child["id"]) == ("adult", "child")
     assert unit["pricingFrom"][0]["retail"] == PERSON
     assert unit["pricingFrom"][0]["net"] == PERSON - 3 * 450
 
@@ -217,7 +217,8 @@ def test_route_and_experience_ids_never_collide(octo, world, make):
         ({"productId": "route:no-such-route"}, "INVALID_PRODUCT_ID"),
         ({"optionId": "OTHER"}, "INVALID_OPTION_ID"),
         ({"availabilityId": "tomorrow"}, "INVALID_AVAILABILITY_ID"),
-        ({"unitItems": [{"unitId": "child"}]}, "INVALID_UNIT_ID"),
+        ({"unitItems": [{"unitId": "resident"}]}, "INVALID_UNIT_ID"),
+        ({"unitItems": [{"unitId": "adult"}, {"unitId": None}]}, "INVALID_UNIT_ID"),
         ({"unitItems": [{"unitId": "adult"}] * 4}, "UNPROCESSABLE_ENTITY"),  # 3 seats on day 2
         ({"unitItems": []}, "UNPROCESSABLE_ENTITY"),
         ({"expirationMinutes": 0}, "BAD_REQUEST"),

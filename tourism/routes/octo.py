@@ -28,6 +28,7 @@ from ..services.channels import (
     route_products,
     route_sales,
     route_slots,
+    route_units,
     slots,
 )
 from ..services.channels import octo_errors as errors
@@ -267,33 +268,31 @@ def availability():
         found = slots.slots(db.session, experience, start, end, now)
     return jsonify(
         [
-            slots.availability(
-                departure, left, status, experience, g.reseller, g.octo_caps, wanted
-            )
+            slots.availability(departure, left, status, experience, g.reseller, g.octo_caps, wanted)
             for departure, left, status in found
         ]
     )
 
 
-def _route_and_people(body: dict):
+def _route_and_units(body: dict):
     route = route_products.get_route(db.session, g.reseller, body.get("productId"))
     products.check_option(body.get("optionId"))
-    return route, route_products.parse_people(body.get("units"))
+    return route, route_units.parse_units(route, body.get("units"))
 
 
 def _route_calendar(body: dict):
-    route, people = _route_and_people(body)
+    route, units = _route_and_units(body)
     dates = route_slots.calendar_dates(body)
     found = route_slots.slots(db.session, route, dates, utcnow())
-    return jsonify([route_slots.calendar_entry(slot, people) for slot in found])
+    return jsonify([route_slots.calendar_entry(slot, units) for slot in found])
 
 
 def _route_availability(body: dict):
-    route, people = _route_and_people(body)
+    route, units = _route_and_units(body)
     found = route_slots.slots(db.session, route, route_slots.asked_dates(body), utcnow())
     return jsonify(
         [
-            route_slots.availability(slot, route, g.reseller, g.octo_caps, people)
+            route_slots.availability(slot, route, g.reseller, g.octo_caps, units)
             for slot in found
             if slot.complete
         ]

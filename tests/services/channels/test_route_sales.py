@@ -51,12 +51,12 @@ def _world(make, prepaid: bool):
     return route, reseller, start
 
 
-def _sell(route, reseller, start, people=2):
+def _sell(route, reseller, start, people=2, children=0):
     body = {
         "productId": f"route:{route.slug}",
         "optionId": "DEFAULT",
         "availabilityId": start.isoformat(),
-        "unitItems": [{"unitId": "adult"}] * people,
+        "unitItems": [{"unitId": "adult"}] * people + [{"unitId": "child"}] * children,
         "resellerReference": "VCH-9",
     }
     now = utcnow()
@@ -121,6 +121,18 @@ def test_a_prepaid_reseller_owes_the_route_less_its_commission(app, make):
     assert reseller_postings.owed(db.session, reseller) == 0
     assert checks.check(db.session) == []
     assert reseller_postings.route_stay_sale(db.session, route_booking) is None
+
+
+def test_a_prepaid_reseller_owes_a_childs_route_at_the_child_prices(app, make):
+    route, reseller, start = _world(make, prepaid=True)
+    sale = _sell(route, reseller, start, people=1, children=1)
+    route_booking = sale.route_booking
+    # Each activity charges the child its child price (25.00), commission per ticket.
+    child_legs, child_commission = 3 * 2500, 3 * 313  # 312.5 rounds to 313
+    assert route_booking.total_cents == LEGS + child_legs + 2 * (NIGHTS + 300)
+    owed = route_booking.total_cents - COMMISSION - child_commission
+    assert reseller_postings.owed(db.session, reseller) == owed
+    assert checks.check(db.session) == []
 
 
 def test_confirming_twice_posts_once(app, make):

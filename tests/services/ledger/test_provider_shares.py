@@ -4,7 +4,7 @@ providers' part back like the rest, and the books stay balanced (``checks.check`
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 
 import pytest
 
@@ -14,10 +14,11 @@ from tourism.models import (
     BookingNight,
     NightSide,
 )
-from tourism.services.ledger import checks
+from tourism.services.ledger import checks, night_releases, releases
 from tourism.services.ledger import journal as ledger
 from tourism.services.ledger.splits import Party
 from tourism.services.operations import checkin
+from tourism.timefmt import local
 
 from .test_postings import AVAILABLE, PENDING, World, stripe_world, write_mode  # noqa: F401  (fixtures)
 
@@ -35,8 +36,9 @@ class Providers:
         self.box = make.route_extra(a, price=1_199)
         self.homestay = make.homestay(self.host, price=2_501)
 
-    def booking(self, **kw):
+    def booking(self, side=NightSide.AFTER, **kw):
         booking = self.world.booking(quantities={"adult": 2, "child": 1}, **kw)  # 11500
+        day = local(self.world.departure.starts_at).date()
         booking.extras = [
             BookingExtra(extra=self.lunch, quantity=3, unit_price_cents=733),
             BookingExtra(extra=self.box, quantity=1, unit_price_cents=1_199),
@@ -44,8 +46,8 @@ class Providers:
         booking.nights = [
             BookingNight(
                 homestay=self.homestay,
-                night=date(2030, 1, 1),
-                side=NightSide.AFTER,
+                night=day if side == NightSide.AFTER else day - timedelta(days=1),
+                side=side,
                 people=3,
                 unit_price_cents=2_501,
             )
@@ -114,11 +116,29 @@ def test_a_full_refund_takes_the_providers_part_back(session, providers):
 
 def test_a_provider_hosting_no_stop_is_released_once_the_departure_ran(session, providers):
     world = providers.world
-    booking = providers.booking()
+    booking = providers.booking(side=NightSide.BEFORE)
     world.card(booking, fee=0)
     checkin.confirm_stop_visited(session, world.departure, world.stops[0], world.guide, world.now)
     assert providers.owed(providers.cook, PENDING) == 0
     assert providers.owed(providers.cook, AVAILABLE) == LUNCH
+    # The night before the activity is over once it starts: its host is released with it.
+    assert providers.owed(providers.host, AVAILABLE) == NIGHT
+    assert checks.check(session) == []
+
+
+def test_a_night_after_the_departure_is_released_once_the_night_is_over(session, providers):
+    world = providers.world
+    booking = providers.booking()
+    world.card(booking, fee=0)
+    checkin.confirm_stop_visited(session, world.departure, world.stops[0], world.guide, world.now)
+    assert providers.owed(providers.cook, AVAILABLE) == LUNCH
+    assert providers.owed(providers.host, PENDING) == NIGHT
+    over = night_releases.night_over_at(booking.nights[0].night)
+    releases.release_departure(session, world.departure, over - timedelta(seconds=1))
+    assert providers.owed(providers.host, AVAILABLE) == 0
+    releases.release_departure(session, world.departure, over)
+    releases.release_departure(session, world.departure, over)  # released once
+    assert providers.owed(providers.host, PENDING) == 0
     assert providers.owed(providers.host, AVAILABLE) == NIGHT
     assert checks.check(session) == []
 

@@ -1,6 +1,6 @@
-"""A family's homestay (beds, price per person and night, meals, blackout nights), the
-coordinates of homestays and stops (admins; demo values are marked approximate), and who
-sleeps at a family's home on which night."""
+"""A family's homestays, one or several (beds, price per person and night, meals, blackout
+nights, retiring one), the coordinates of homestays and stops (admins; demo values are
+marked approximate), and who sleeps at a family's homes on which night."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ ADMINS = (Role.ADMIN,)
 
 
 def _homestay_page(family, homestay, status=200, error=None, form=None, blackout_form=None):
+    """One homestay of the family (``homestay`` None: a new one)."""
     if form is None:
         data = homestay_form_data(homestay) if homestay else {"name": f"Casa {family.name}"}
         form = HomestayForm(formdata=None, data=data)
@@ -42,28 +43,69 @@ def _homestay_page(family, homestay, status=200, error=None, form=None, blackout
     )
 
 
-@bp.route(f"/families/<{ID}:family_id>/homestay", methods=["GET", "POST"])
+@bp.get(f"/families/<{ID}:family_id>/homestays")
 @managers_only
-def family_homestay(family_id: int):
+def family_homestays(family_id: int):
+    """Every homestay of a family, those taking guests first."""
     family = scoped(Family, family_id)
-    homestay = homestays.family_homestay(db.session, family)
-    if request.method == "GET":
-        return _homestay_page(family, homestay)
+    return page(
+        "manage/homestays.html",
+        family=family,
+        association=family.association,
+        homestays=homestays.family_homestays(db.session, family),
+    )
+
+
+def _save(family, homestay):
     form = HomestayForm()
     if not form.validate():
         return _homestay_page(family, homestay, 400, form=form)
     try:
         with unit_of_work():
-            homestays.save_homestay(db.session, family, homestay, form.to_input())
+            saved = homestays.save_homestay(db.session, family, homestay, form.to_input())
+            homestay_id = saved.id
     except DomainError as error:
         db.session.rollback()
-        return _homestay_page(family, homestay, error.status_code, error, form=form)
-    return done(_("The homestay is saved."), "manage.family_homestay", family_id=family_id)
+        if homestay is not None:
+            homestay = scoped(Homestay, homestay.id)
+        return _homestay_page(
+            scoped(Family, family.id), homestay, error.status_code, error, form=form
+        )
+    return done(_("The homestay is saved."), "manage.edit_homestay", homestay_id=homestay_id)
+
+
+@bp.route(f"/families/<{ID}:family_id>/homestays/new", methods=["GET", "POST"])
+@managers_only
+def new_homestay(family_id: int):
+    family = scoped(Family, family_id)
+    if request.method == "GET":
+        return _homestay_page(family, None)
+    return _save(family, None)
+
+
+@bp.route(f"/homestays/<{ID}:homestay_id>", methods=["GET", "POST"])
+@managers_only
+def edit_homestay(homestay_id: int):
+    homestay = scoped(Homestay, homestay_id)
+    if request.method == "GET":
+        return _homestay_page(homestay.family, homestay)
+    return _save(homestay.family, homestay)
+
+
+@bp.post(f"/homestays/<{ID}:homestay_id>/retire")
+@managers_only
+def retire_homestay(homestay_id: int):
+    homestay = scoped(Homestay, homestay_id)
+    family_id = homestay.family_id
+    with unit_of_work():
+        homestays.retire_homestay(db.session, homestay)
+    return done(
+        _("The homestay takes no new guests."), "manage.family_homestays", family_id=family_id
+    )
 
 
 def _homestay_change(homestay_id: int, change, message: str, roles=tenancy.MANAGERS, **forms):
     homestay = scoped(Homestay, homestay_id, roles)
-    family_id = homestay.family_id
     try:
         with unit_of_work():
             change(homestay)
@@ -71,7 +113,7 @@ def _homestay_change(homestay_id: int, change, message: str, roles=tenancy.MANAG
         db.session.rollback()
         homestay = scoped(Homestay, homestay_id, roles)
         return _homestay_page(homestay.family, homestay, error.status_code, error, **forms)
-    return done(message, "manage.family_homestay", family_id=family_id)
+    return done(message, "manage.edit_homestay", homestay_id=homestay_id)
 
 
 @bp.post(f"/homestays/<{ID}:homestay_id>/blackouts")

@@ -116,7 +116,8 @@ def _leg_choices():
     ).unique()
     return (
         [(e.id, f"{e.association.name}: {experience_title(e)}") for e in experiences],
-        [(h.id, f"{h.family.association.name}: {h.name}") for h in homestays],
+        # A family may keep several homestays, and two families may name theirs alike.
+        [(h.id, f"{h.family.association.name}: {h.name} ({h.family.name})") for h in homestays],
     )
 
 

@@ -6,17 +6,16 @@ with a leg must have approved too (``routes.shape.check_route``). Its id is ``ro
 the route's slug: experience ids are bare slugs, which never hold a colon, so the two
 never collide.
 
-A route is sold per person, as on the website: one unit, ``adult`` (the ticket each
-activity leg sells, ``routes.booking.adult_category``), priced at the route's price per
-person (every leg, every night and the curator's fee, ``routes.discovery``). The
-reseller's commission is taken on the activity legs, per ticket, exactly as on a booking
-of one experience; homestay nights and the curator's fee reach the families and the curator
-whole (docs/decisions.md). Start dates are its availability slots (``route_slots``).
+A route is sold per person, as on the website: its units are ``adult`` and every other
+ticket category all its activity legs sell, each priced per person over every leg, every
+night and the curator's fee (``route_units``). The reseller's commission is taken on the
+activity legs, per ticket, exactly as on a booking of one experience; homestay nights and
+the curator's fee reach the families and the curator whole (docs/decisions.md). Start
+dates are its availability slots (``route_slots``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -26,18 +25,13 @@ from ...errors import DomainError
 from ...models import ExperienceStatus, LegKind, Reseller, Route
 from ...timefmt import display_zone
 from ..routes import curation, discovery, shape
-from ..routes.tickets import adult_category
+from ..routes.tickets import ADULT
 from . import octo_errors as errors
-from .products import (
-    OPTION_ID,
-    REQUIRED_CONTACT_FIELDS,
-    Capabilities,
-    commission_cents,
-)
+from . import route_units
+from .products import OPTION_ID, REQUIRED_CONTACT_FIELDS, UNIT_TYPES, Capabilities
+from .route_units import PersonPrice
 
 ROUTE_PREFIX = "route:"
-#: The one unit a route sells: a person.
-UNIT_ID = "adult"
 
 
 def is_route_id(product_id) -> bool:
@@ -89,26 +83,6 @@ def get_route(session: Session, reseller: Reseller, wanted) -> Route:
     return route
 
 
-def parse_people(units) -> int | None:
-    """``[{"id": "adult", "quantity": 2}]`` as the number of people; ``None`` if not sent."""
-    if units is None:
-        return None
-    if not isinstance(units, list) or len(units) > 50:
-        raise errors.bad_request("units must be a list of {id, quantity}")
-    people = 0
-    for unit in units:
-        if not isinstance(unit, dict):
-            raise errors.bad_request("units must be a list of {id, quantity}")
-        unit_id, quantity = unit.get("id"), unit.get("quantity")
-        if unit_id != UNIT_ID:
-            shown = unit_id[:40] if isinstance(unit_id, str) else ""
-            raise errors.OctoError(errors.INVALID_UNIT_ID, f"The unit id {shown!r} is not sold")
-        if type(quantity) is not int or not 0 <= quantity <= 1000:
-            raise errors.bad_request("quantity must be a whole number from 0 to 1000")
-        people += quantity
-    return people
-
-
 def parse_start(availability_id) -> date:
     """The start date an availability id names, else ``INVALID_AVAILABILITY_ID``."""
     text = availability_id if isinstance(availability_id, str) else ""
@@ -124,51 +98,15 @@ def parse_start(availability_id) -> date:
         ) from exc
 
 
-# Prices -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PersonPrice:
-    """One person's price of a route and the reseller's commission on it, in cents."""
-
-    retail_cents: int
-    commission_cents: int
-    currency: str
-
-    def octo(self, quantity: int = 1) -> dict:
-        """OCTO's price object for ``quantity`` people: the commission is per person, so a
-        line's net is always the net of one person times the quantity."""
-        retail = self.retail_cents * quantity
-        return {
-            "original": retail,
-            "retail": retail,
-            "net": (self.retail_cents - self.commission_cents) * quantity,
-            "currency": self.currency,
-            "currencyPrecision": 2,
-            "includedTaxes": [],
-        }
-
-
-def person_price(route: Route, commission_bp: int) -> PersonPrice:
-    """The route's price per person now, with the commission on its activity legs' tickets
-    (each rounded as ``ledger.postings.booking_commission`` rounds a ticket's)."""
-    commission = sum(
-        commission_cents(adult_category(leg.experience).price_cents, commission_bp)
-        for leg in route.legs
-        if leg.kind == LegKind.EXPERIENCE
-    )
-    return PersonPrice(discovery.person_price_cents(route), commission, route.currency)
-
-
 # Products -----------------------------------------------------------------------------------
 
 
-def unit(route: Route, reseller: Reseller, caps: Capabilities, label) -> dict:
+def unit(route: Route, code: str, price: PersonPrice | None, caps: Capabilities, label) -> dict:
     data = {
-        "id": UNIT_ID,
-        "internalName": UNIT_ID,
-        "reference": UNIT_ID,
-        "type": "ADULT",
+        "id": code,
+        "internalName": code,
+        "reference": code,
+        "type": UNIT_TYPES.get(code, "OTHER"),
         "requiredContactFields": [],
         "restrictions": {
             "minAge": 0,
@@ -177,14 +115,22 @@ def unit(route: Route, reseller: Reseller, caps: Capabilities, label) -> dict:
             "minQuantity": None,
             "maxQuantity": route.max_people_per_booking,
             "paxCount": 1,
-            "accompaniedBy": [],
+            "accompaniedBy": [ADULT] if code == "child" else [],
         },
     }
-    if caps.pricing:
-        data["pricingFrom"] = [person_price(route, reseller.commission_bp).octo()]
+    if caps.pricing and price is not None:
+        data["pricingFrom"] = [price.octo()]
     if caps.content:
-        data |= {"title": label(UNIT_ID), "titlePlural": label(UNIT_ID), "subtitle": None}
+        data |= {"title": label(code), "titlePlural": label(code), "subtitle": None}
     return data
+
+
+def units(route: Route, reseller: Reseller, caps: Capabilities, label) -> list[dict]:
+    """Every unit the route sells (``route_units``), each with its price per person."""
+    prices = route_units.unit_prices(route, reseller.commission_bp) if caps.pricing else {}
+    return [
+        unit(route, code, prices.get(code), caps, label) for code in route_units.unit_codes(route)
+    ]
 
 
 def _first_leg_time(route: Route) -> list[str]:
@@ -205,7 +151,7 @@ def option(route: Route, reseller: Reseller, caps: Capabilities, label, locale: 
         "cancellationCutoffUnit": "hour",
         "requiredContactFields": REQUIRED_CONTACT_FIELDS,
         "restrictions": {"minUnits": 1, "maxUnits": route.max_people_per_booking},
-        "units": [unit(route, reseller, caps, label)],
+        "units": units(route, reseller, caps, label),
     }
     if caps.content:
         text = route.text(locale)

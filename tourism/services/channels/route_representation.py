@@ -1,5 +1,6 @@
 """Route sales as OCTO booking objects: the route product, the start date as the slot, one
-unit item per person, and a voucher with the check-in code of every activity leg."""
+unit item per person of the unit (ticket category) they were sold, and a voucher with the
+check-in code of every activity leg."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ...models import Booking, BookingStatus, ChannelBooking, ChannelRouteBooking, RouteBooking
-from ..ledger.postings import booking_commission
-from . import products, route_products
+from ..ledger.shares import unit_commission
+from ..routes.tickets import ADULT
+from . import products, route_products, route_units
 from .representation import STATUSES, contact_object, octo_status
 
 
@@ -28,18 +30,46 @@ def _first_bookings(route_booking: RouteBooking) -> list:
     return list(first.values())
 
 
-def sold_person_price(sale: ChannelRouteBooking) -> route_products.PersonPrice:
-    """One person's price and commission as the route was sold (not as it is priced now):
-    every part of a route sold through OCTO is per person, so both divide exactly."""
+def _code(line) -> str:
+    return line.price_category.code
+
+
+def sold_units(route_booking: RouteBooking) -> dict[str, int]:
+    """People per unit the route was sold for, in unit order (adult first): each leg's
+    booking has a line per category (``routes.tickets.leg_lines``)."""
+    others: dict[str, int] = {}
+    for booking in _first_bookings(route_booking):
+        for line in booking.lines:
+            code = _code(line)
+            if code != ADULT:
+                others[code] = max(others.get(code, 0), line.quantity)
+    adults = route_booking.people - sum(others.values())
+    return ({ADULT: adults} if adults > 0 else {}) | others
+
+
+def _sold_leg_cents(booking, code: str) -> int:
+    lines = {_code(line): line.unit_price_cents for line in booking.lines}
+    return lines.get(code, lines.get(ADULT, next(iter(lines.values()), 0)))
+
+
+def sold_unit_prices(sale: ChannelRouteBooking) -> dict[str, route_units.PersonPrice]:
+    """One person's price and commission per unit as the route was sold (not as it is
+    priced now): each activity leg's ticket of the unit's category, with the commission
+    per ticket as ``booking_commission`` takes it, plus the nights and the curator's fee,
+    which are per person whatever the unit (so they divide exactly)."""
     route_booking = sale.route_booking
-    people = route_booking.people
-    commission = sum(
-        booking_commission(booking, sale.commission_bp)
-        for booking in _first_bookings(route_booking)
-    )
-    return route_products.PersonPrice(
-        route_booking.total_cents // people, commission // people, route_booking.currency
-    )
+    bookings = _first_bookings(route_booking)
+    stay = sum(night.amount_cents for night in route_booking.nights)
+    stay = (stay + route_booking.curator_fee_cents) // route_booking.people
+    prices = {}
+    for code in sold_units(route_booking):
+        legs = [_sold_leg_cents(booking, code) for booking in bookings]
+        prices[code] = route_units.PersonPrice(
+            sum(legs) + stay,
+            sum(unit_commission(cents, sale.commission_bp) for cents in legs),
+            route_booking.currency,
+        )
+    return prices
 
 
 def route_booking_object(
@@ -57,7 +87,7 @@ def route_booking_object(
     status = route_status(route_booking, now)
     product = route_products.product(route, sale.reseller, caps, label, locale)
     option = product["options"][0]
-    unit = option["units"][0]
+    units = {unit["id"]: unit for unit in option["units"]}
     legs = [bl.booking for bl in sorted(route_booking.legs, key=lambda bl: bl.id)]
     standing = [b for b in legs if b.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)]
     departures = [b.departure for b in (standing or legs)]
@@ -75,23 +105,27 @@ def route_booking_object(
             ],
             "manageUrl": manage_url,
         }
-    price = sold_person_price(sale) if caps.pricing else None
+    sold = sold_units(route_booking)
+    prices = sold_unit_prices(sale) if caps.pricing else None
     unit_items = []
-    for n in range(route_booking.people):
-        item = {
-            "uuid": str(uuid_module.uuid5(uuid_module.UUID(sale.uuid), f"adult:{n}")),
-            "resellerReference": None,
-            "supplierReference": f"{route_booking.reference}-adult-{n + 1}",
-            "unitId": route_products.UNIT_ID,
-            "unit": unit,
-            "status": status,
-            "utcRedeemedAt": None,
-            "contact": contact_object(route_booking),
-            "ticket": None,
-        }
-        if price is not None:
-            item["pricing"] = price.octo()
-        unit_items.append(item)
+    for code, count in sold.items():
+        for n in range(count):
+            item = {
+                "uuid": str(uuid_module.uuid5(uuid_module.UUID(sale.uuid), f"{code}:{n}")),
+                "resellerReference": None,
+                "supplierReference": f"{route_booking.reference}-{code}-{n + 1}",
+                "unitId": code,
+                # A unit the route no longer sells is still described as it was sold.
+                "unit": units.get(code)
+                or route_products.unit(route, code, prices and prices[code], caps, label),
+                "status": status,
+                "utcRedeemedAt": None,
+                "contact": contact_object(route_booking),
+                "ticket": None,
+            }
+            if prices is not None:
+                item["pricing"] = prices[code].octo()
+            unit_items.append(item)
     cancelled = route_booking.status in (BookingStatus.CANCELLED, BookingStatus.REFUNDED)
     reason = next((b.cancel_reason for b in legs if b.cancel_reason), "")
     data = {
@@ -136,8 +170,8 @@ def route_booking_object(
         "voucher": voucher,
         "unitItems": unit_items,
     }
-    if price is not None:
-        data["pricing"] = price.octo(route_booking.people)
+    if prices is not None:
+        data["pricing"] = route_units.total_price(prices, sold, route_booking.currency)
     return data
 
 

@@ -40,7 +40,7 @@ from ..ledger import reseller_postings
 from ..routes import booking as route_booking_service
 from ..routes import changes, notices, settlement
 from . import octo_errors as errors
-from . import products, route_products
+from . import products, route_products, route_units
 from .reservations import (
     NOTES_LIMIT,
     ON_ARRIVAL,
@@ -55,26 +55,12 @@ from .reservations import (
     set_contact,
     text_field,
 )
+from .route_representation import sold_units
 
 
 def leg_uuid(sale_uuid: str, leg_id: int) -> str:
     """The uuid of a leg's channel booking: derived from the sale's, never shown."""
     return str(uuid_module.uuid5(uuid_module.UUID(sale_uuid), f"leg:{leg_id}"))
-
-
-def _people(unit_items) -> int:
-    """People from OCTO unit items (one item is one person; a route sells ``adult`` only)."""
-    if not isinstance(unit_items, list) or len(unit_items) > 100:
-        raise errors.bad_request("unitItems must be a list of at most 100 items")
-    for item in unit_items:
-        unit_id = item.get("unitId") if isinstance(item, dict) else None
-        if unit_id != route_products.UNIT_ID:
-            raise errors.OctoError(
-                errors.INVALID_UNIT_ID,
-                "The unitId was missing or invalid",
-                unitId=unit_id if isinstance(unit_id, str) else "",
-            )
-    return len(unit_items)
 
 
 def reserve_route(
@@ -86,7 +72,9 @@ def reserve_route(
     start_date = route_products.parse_start(body.get("availabilityId"))
     sale_uuid = given_uuid(body)
     check_uuid_free(session, reseller, sale_uuid)
-    people = _people(body.get("unitItems"))
+    people, tickets = route_units.as_tickets(
+        route_units.parse_unit_items(route, body.get("unitItems"))
+    )
     hold_for = hold_length(body, terms)
     notes = text_field(body, "notes", NOTES_LIMIT) or ""
     reference = text_field(body, "resellerReference", REFERENCE_LIMIT) or None
@@ -100,6 +88,7 @@ def reserve_route(
         people=people,
         contact=contact,
         payment_method=ON_ARRIVAL,
+        tickets=tickets,
     )
     try:
         route_booking = route_booking_service.book_route(
@@ -295,7 +284,9 @@ def update_route(
     for name, value in current.items():
         if name in body and body[name] != value:
             raise errors.unprocessable("To change the product or date, cancel and book again")
-    if "unitItems" in body and _people(body["unitItems"]) != route_booking.people:
+    if "unitItems" in body and route_units.parse_unit_items(
+        route_booking.route, body["unitItems"]
+    ) != sold_units(route_booking):
         raise errors.unprocessable("To change the tickets, cancel and book again")
     return apply_edits(
         session,

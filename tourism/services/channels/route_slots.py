@@ -14,8 +14,9 @@ from ...models import LegKind, Reseller, Route
 from ..booking.lifecycle import DEFAULT_CUTOFF
 from ..routes import availability as route_availability
 from . import octo_errors as errors
+from . import route_units
 from .products import Capabilities, day_range, local_text, parse_day, utc_text
-from .route_products import UNIT_ID, parse_start, person_price
+from .route_products import parse_start
 
 #: What stops a date whatever the party's size (as opposed to too few seats or beds).
 CLOSING = (
@@ -113,10 +114,15 @@ def asked_dates(body: dict) -> list[date]:
 
 
 def availability(
-    slot: RouteSlot, route: Route, reseller: Reseller, caps: Capabilities, people: int | None
+    slot: RouteSlot,
+    route: Route,
+    reseller: Reseller,
+    caps: Capabilities,
+    units: dict[str, int] | None,
 ) -> dict:
-    """OCTO's availability object of one start date (one that has every departure)."""
-    wanted = people or 0
+    """OCTO's availability object of one start date (one that has every departure), with
+    ``octo/pricing`` each unit's price per person and the price of ``units`` asked."""
+    wanted = sum((units or {}).values())
     open_ = slot.status in ("AVAILABLE", "LIMITED") and wanted <= slot.vacancies
     data = {
         "id": slot.start_date.isoformat(),
@@ -134,14 +140,15 @@ def availability(
         "openingHours": [],
     }
     if caps.pricing:
-        price = person_price(route, reseller.commission_bp)
-        data["unitPricing"] = [{"unitId": UNIT_ID} | price.octo()]
+        prices = route_units.unit_prices(route, reseller.commission_bp)
+        data["unitPricing"] = [{"unitId": code} | price.octo() for code, price in prices.items()]
         if wanted:
-            data["pricing"] = price.octo(wanted)
+            data["pricing"] = route_units.total_price(prices, units, route.currency)
     return data
 
 
-def calendar_entry(slot: RouteSlot, people: int | None) -> dict:
+def calendar_entry(slot: RouteSlot, units: dict[str, int] | None) -> dict:
+    people = sum((units or {}).values())
     fits = slot.status in ("AVAILABLE", "LIMITED") and slot.vacancies >= max(people or 0, 1)
     status = slot.status
     if status in ("AVAILABLE", "LIMITED") and not fits:

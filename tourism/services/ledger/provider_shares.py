@@ -14,22 +14,22 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ...models import Booking, Family
-from ...models.ledger import AccountKind, AccountState
+from ...models.ledger import AccountKind, AccountState, LedgerAccount
 from ...money import allocate
 from . import journal as ledger
 
 PENDING = AccountState.PENDING
 
 
-def _items(booking: Booking) -> list[tuple[object, int]]:
-    """(provider, cents) per extra and night, in a fixed order."""
+def _items(booking: Booking) -> list[tuple[object, object, int]]:
+    """(the extra or night, its provider, cents) per extra and night, in a fixed order."""
     items = []
     for item in booking.extras:
         extra = item.extra
-        items.append((extra.family or extra.association, item.amount_cents))
+        items.append((item, extra.family or extra.association, item.amount_cents))
     for night in booking.nights:
-        items.append((night.homestay.family, night.amount_cents))
-    return [(who, cents) for who, cents in items if cents > 0]
+        items.append((night, night.homestay.family, night.amount_cents))
+    return [(item, who, cents) for item, who, cents in items if cents > 0]
 
 
 def _account(session: Session, provider):
@@ -46,21 +46,31 @@ def addons_paid(booking: Booking, paid: int) -> int:
     return addons * min(max(paid, 0), total) // total
 
 
-def provider_lines(
+def item_credits(
     session: Session, booking: Booking, gross: int, paid_before: int
-) -> tuple[list, int, int]:
-    """(lines crediting the providers, the add-ons' part of this payment, the add-ons' part
-    of what was paid before)."""
+) -> tuple[list[tuple[object, LedgerAccount, int]], int, int]:
+    """(the extra or night, its provider's pending account, cents) for what ``gross`` of the
+    booking brings each add-on after ``paid_before``; the add-ons' part of this payment, and
+    of what was paid before."""
     items = _items(booking)
     if not items:
         return [], 0, 0
     before = addons_paid(booking, paid_before)
     after = addons_paid(booking, paid_before + gross)
-    weights = [cents for _, cents in items]
+    weights = [cents for _, _, cents in items]
     was, now = allocate(before, weights), allocate(after, weights)
-    lines = [
-        (_account(session, who), -(new - old))
-        for (who, _), old, new in zip(items, was, now, strict=True)
+    credits = [
+        (item, _account(session, who), new - old)
+        for (item, who, _), old, new in zip(items, was, now, strict=True)
         if new != old
     ]
-    return lines, after - before, before
+    return credits, after - before, before
+
+
+def provider_lines(
+    session: Session, booking: Booking, gross: int, paid_before: int
+) -> tuple[list, int, int]:
+    """(lines crediting the providers, the add-ons' part of this payment, the add-ons' part
+    of what was paid before)."""
+    credits, addons, before = item_credits(session, booking, gross, paid_before)
+    return [(account, -cents) for _, account, cents in credits], addons, before

@@ -8,6 +8,10 @@ money paid while the departure had no guides is handed from the guides' unassign
 the guides who ran it (``assign_guide_pool``). Everything here is idempotent: one release
 per payment and stop visit, one per payment for the others.
 
+A homestay night sold with the booking is left pending by these releases and released on
+its own once the night is over (``night_releases``): a night after the activity is paid
+after its own date, not the departure's.
+
 A stop confirmed before the start releases nothing at that moment;
 ``release_started_departures`` (``flask release-shares``, run every hour or so) catches up
 with those, with guides assigned late, and with cash recorded after the stops.
@@ -36,7 +40,7 @@ from ...models import (
 from ...models.ledger import AccountKind, AccountState, LedgerAccount, TransactionKind
 from ...money import allocate
 from . import journal as ledger
-from . import reseller_postings
+from . import night_releases, reseller_postings
 from .postings import remaining_shares
 
 PENDING = AccountState.PENDING
@@ -49,15 +53,17 @@ def _release(
     memo: str,
     accounts: Iterable[LedgerAccount],
     at: datetime | None = None,
+    withheld: dict[LedgerAccount, int] | None = None,
 ):
     kind = TransactionKind.RELEASE
     if ledger.find_transaction(session, kind, payment_id=payment.id, memo=memo) is not None:
         return
     lines = []
     held = remaining_shares(session, payment)
+    withheld = withheld or {}
     for account in accounts:
-        cents = held.get(account, 0)
-        if not cents or account.state != PENDING:
+        cents = held.get(account, 0) - withheld.get(account, 0)
+        if cents <= 0 or account.state != PENDING:
             continue
         available = ledger.available_twin(session, account)
         lines += [(account, cents), (available, -cents)]
@@ -107,13 +113,16 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
     for payment in payments:
         assign_guide_pool(session, departure, payment, now, guide_ids)
         held = remaining_shares(session, payment)
+        booking = session.get(Booking, payment.booking_id)
+        # Homestay nights are released on their own, once each night is over.
+        kept = night_releases.withheld(session, booking, payment, held)
         for visit in visits:
             stop = session.get(Stop, visit.stop_id)
             family_accounts = [
                 a for a in held if a.kind == AccountKind.FAMILY and a.family_id == stop.family_id
             ]
             if stop.family_id is not None:
-                _release(session, payment, f"stop visit {visit.id}", family_accounts, now)
+                _release(session, payment, f"stop visit {visit.id}", family_accounts, now, kept)
         # A family hosting no stop (it provided an extra or a night) is released with
         # the funds, once the departure started and a stop was confirmed.
         others = [
@@ -121,10 +130,15 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
             for a in held
             if a.kind != AccountKind.FAMILY or a.family_id is None or a.family_id not in hosts
         ]
-        _release(session, payment, f"departure {departure.id} started", others, now)
+        _release(session, payment, f"departure {departure.id} started", others, now, kept)
+        night_releases.release_nights(
+            session, booking, payment, remaining_shares(session, payment), now
+        )
     # Prepaid resellers' sales: the same releases, per booking (no payment reached us).
     for booking in reseller_postings.prepaid_sales(session, departure.id):
         held = reseller_postings.sale_shares(session, booking)
+        kept = night_releases.withheld(session, booking, None, held)
+        held = {account: cents - kept.get(account, 0) for account, cents in held.items()}
         for visit in visits:
             stop = session.get(Stop, visit.stop_id)
             if stop.family_id is not None:
@@ -138,6 +152,8 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
                 )
         others = [a for a in held if a.kind != AccountKind.FAMILY or a.family_id is None]
         _release_sale(session, booking, f"departure {departure.id} started", held, others, now)
+        held = reseller_postings.sale_shares(session, booking)
+        night_releases.release_nights(session, booking, None, held, now)
 
 
 def _release_sale(
@@ -158,7 +174,7 @@ def _release_sale(
     lines = []
     for account in accounts:
         cents = held.get(account, 0)
-        if cents and account.state == PENDING:
+        if cents > 0 and account.state == PENDING:
             lines += [(account, cents), (ledger.available_twin(session, account), -cents)]
     if lines:
         ledger.post(

@@ -1,6 +1,7 @@
-"""A family's homestay as the association keeps it (beds, price per person and night,
-meals, blackout nights), the coordinates of homestays and stops, and the list of who sleeps
-at a family's home on which night."""
+"""A family's homestays as the association keeps them (one or several: two houses,
+separate cabins; beds, price per person and night, meals, blackout nights, retired), the
+coordinates of homestays and stops, and the list of who sleeps at a family's homes on which
+night."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...errors import InvalidRequest, NotFound
@@ -46,19 +47,28 @@ class HomestayInput:
     is_active: bool
 
 
-def family_homestay(session: Session, family: Family) -> Homestay | None:
-    """The family's homestay (the first, when the demo or the shell made several)."""
-    return session.scalars(
-        select(Homestay).where(Homestay.family_id == family.id).order_by(Homestay.id)
-    ).first()
+def family_homestays(session: Session, family: Family) -> list[Homestay]:
+    """Every homestay of the family (two houses, separate cabins…): those taking guests
+    first, then the retired ones, each by name."""
+    return list(
+        session.scalars(
+            select(Homestay)
+            .where(Homestay.family_id == family.id)
+            .options(selectinload(Homestay.blackouts))
+            .order_by(Homestay.is_active.desc(), Homestay.name, Homestay.id)
+        )
+    )
 
 
 def save_homestay(
     session: Session, family: Family, homestay: Homestay | None, data: HomestayInput
 ) -> Homestay:
-    """Create the family's homestay, or change it. Beds and price apply to bookings made
-    from now on; nights already booked keep their price and count against the beds."""
-    if not data.name.strip():
+    """Add a homestay to the family (``homestay`` None), or change one of its homestays.
+    Beds and price apply to bookings made from now on; nights already booked keep their
+    price and count against the beds. Names tell a family's homestays apart: two of one
+    family cannot share one."""
+    name = data.name.strip()
+    if not name:
         raise InvalidRequest(_l("A homestay needs a name."))
     whole(data.capacity, 1, MAX_BEDS, _l("Beds: a number from 1 to %(num)s.", num=MAX_BEDS))
     whole(
@@ -67,12 +77,21 @@ def save_homestay(
         MAX_NIGHT_CENTS,
         _l("Write a price above zero, like 25 or 25.50."),
     )
+    if homestay is not None and homestay.family_id != family.id:
+        raise NotFound()
+    same_name = select(Homestay.id).where(
+        Homestay.family_id == family.id, func.lower(Homestay.name) == name.lower()
+    )
+    if homestay is not None:
+        same_name = same_name.where(Homestay.id != homestay.id)
+    if session.scalar(same_name.limit(1)) is not None:
+        raise InvalidRequest(_l("This family already has a homestay with that name."))
     if homestay is None:
         homestay = Homestay(
             family_id=family.id, capacity=data.capacity, price_cents_per_person_night=0
         )
         session.add(homestay)
-    homestay.name = data.name.strip()
+    homestay.name = name
     homestay.description_es = data.description_es.strip()
     homestay.description_en = data.description_en.strip()
     homestay.capacity = data.capacity
@@ -81,6 +100,14 @@ def save_homestay(
     homestay.is_active = data.is_active
     session.flush()
     return homestay
+
+
+def retire_homestay(session: Session, homestay: Homestay) -> None:
+    """The homestay takes no new guests: it leaves the booking forms, the route composer
+    and the dates a route can start on; nights already booked stay booked (its guests are
+    still listed) and count as before. Editing it with "takes guests" opens it again."""
+    homestay.is_active = False
+    session.flush()
 
 
 def add_blackout(session: Session, homestay: Homestay, night: date, today: date) -> None:
