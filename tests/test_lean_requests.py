@@ -26,7 +26,11 @@ def test_a_remember_mark_left_in_the_session_is_still_acted_on(client, mark):
         assert not cookies  # the control: nothing asked, nothing done
 
 
-def test_the_limiter_after_hook_still_runs_on_the_requests_it_limited(make_app):
+def test_the_limiter_after_hook_still_runs_on_the_requests_it_limited(make_app, monkeypatch):
+    from tourism.extensions import limiter
+
+    # The limiter is one object per process and reads this setting from the first app only.
+    monkeypatch.setattr(limiter, "_headers_enabled", True)
     app = make_app(
         RATELIMIT_ENABLED=True,
         RATELIMIT_HEADERS_ENABLED=True,
