@@ -456,3 +456,40 @@ def test_a_channel_booking_is_in_the_transparency_line_and_the_ledger(octo, worl
         select(LedgerEntry).where(LedgerEntry.transaction_id == transaction.id)
     ).all()
     assert sum(e.amount_cents for e in entries) == 0 and len(entries) > 2
+
+
+def test_a_booking_staff_move_to_another_date_shows_its_new_slot(octo, world, make):
+    """Staff move a reseller's booking to another date: its GET shows the new availability
+    and start, its webhook is queued, and the manifests follow (the new one lists it)."""
+    import json
+
+    from tourism.database import write_transactions
+    from tourism.models import WebhookDelivery
+    from tourism.services.booking import rebooking
+
+    later = make.departure(world["experience"], capacity=8, starts_in=timedelta(days=9))
+    world["reseller"].webhook_url = "https://reseller.example/hooks"
+    db.session.commit()
+    held = octo.post("/bookings", _reserve_body(world, expirationMinutes=10))
+    uuid = held["uuid"]
+    octo.post("/bookings/{uuid}/confirm", {"contact": GUEST}, f"/bookings/{uuid}/confirm")
+    booking = db.session.scalar(
+        select(Booking).where(
+            Booking.departure_id == world["open"].id, Booking.status == "confirmed"
+        )
+    )
+    with write_transactions():
+        db.session.rollback()
+        rebooking.change_date(db.session, booking, later.id, None, utcnow())
+        db.session.commit()
+    found = octo.get("/bookings/{uuid}", f"/bookings/{uuid}")
+    assert found["availabilityId"] == str(later.id)
+    assert found["availability"]["id"] == str(later.id)
+    assert found["availability"]["localDateTimeStart"].startswith(
+        local(later.starts_at).date().isoformat()
+    )
+    (delivery,) = db.session.scalars(select(WebhookDelivery)).all()
+    assert json.loads(delivery.payload)["booking"]["availabilityId"] == str(later.id)
+    assert booking.reference in str(manifest(db.session, later, "en").as_data())
+    old = db.session.get(type(later), world["open"].id)
+    assert booking.reference not in str(manifest(db.session, old, "en").as_data())

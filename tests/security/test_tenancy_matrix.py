@@ -25,6 +25,7 @@ from tourism.models import (
     AccountKind,
     BookingStatus,
     ExperienceStatus,
+    GroupQuote,
     GroupRequest,
     GuideTimeOff,
     HomestayBlackout,
@@ -33,6 +34,8 @@ from tourism.models import (
     LegKind,
     Membership,
     Photo,
+    QuotePricing,
+    QuoteStatus,
     RequesterKind,
     Role,
     Route,
@@ -148,6 +151,9 @@ TENANT = {
     "manage.close_group_request",
     "manage.quote_group_request",
     "manage.group_transfer_received",
+    "manage.group_transfer_refund",
+    "manage.change_group_quote",
+    "manage.withdraw_group_quote",
     "manage.assign_departures",
     "manage.schedule_guides",
     "manage.reseller_list",
@@ -198,6 +204,7 @@ TENANT = {
     "manage.family_guests",
     "manage.message_log_page",
     "manage.booking_messages",
+    "manage.change_booking_date",
     "manage.generate_departures",
     "manage.guides",
     "manage.invite",
@@ -318,6 +325,18 @@ def world(make_app, tmp_path):
             date_to=(now + timedelta(days=30)).date(),
         )
         db.session.add_all([time_off_b, photo_b, group_b])
+        db.session.flush()
+        quote_b = GroupQuote(
+            request_id=group_b.id,
+            departure_id=departure_b.id,
+            pricing=QuotePricing.TOTAL,
+            amount_cents=90_000,
+            total_cents=90_000,
+            group_size=30,
+            status=QuoteStatus.OFFERED,
+            expires_at=now + timedelta(days=20),
+        )
+        db.session.add(quote_b)
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
         route_booking_b = _route_booking(booking_b)
@@ -348,6 +367,7 @@ def world(make_app, tmp_path):
             "departure_id": departure_b.id,
             "booking_id": booking_b.id,
             "request_id": group_b.id,
+            "quote_id": quote_b.id,
             "experience_id": exp_b.id,
             "family_id": family_b.id,
             "membership_id": membership_b.id,

@@ -184,12 +184,16 @@ class FamilyForm(FlaskForm):
     )
     is_active = BooleanField(_l("Active (can host stops)"), default=True)
     message_consent = BooleanField(
-        _l("The family agreed to get WhatsApp or SMS notices at this phone (who comes when, "
-           "payouts)")
+        _l(
+            "The family agreed to get WhatsApp or SMS notices at this phone (who comes when, "
+            "payouts)"
+        )
     )
     message_channel = SelectField(
-        _l("Notices by"), choices=choices(PERSON_CHANNEL_LABELS.items()),
-        invalid_choice_message=BAD_CHOICE, default="whatsapp",
+        _l("Notices by"),
+        choices=choices(PERSON_CHANNEL_LABELS.items()),
+        invalid_choice_message=BAD_CHOICE,
+        default="whatsapp",
     )
 
     def to_input(self) -> rosters.FamilyInput:
@@ -221,12 +225,13 @@ class GuideForm(FlaskForm):
         default="",
     )
     message_consent = BooleanField(
-        _l("The guide agreed to get WhatsApp or SMS notices at this phone (tomorrow's "
-           "departures)")
+        _l("The guide agreed to get WhatsApp or SMS notices at this phone (tomorrow's departures)")
     )
     message_channel = SelectField(
-        _l("Notices by"), choices=choices(PERSON_CHANNEL_LABELS.items()),
-        invalid_choice_message=BAD_CHOICE, default="whatsapp",
+        _l("Notices by"),
+        choices=choices(PERSON_CHANNEL_LABELS.items()),
+        invalid_choice_message=BAD_CHOICE,
+        default="whatsapp",
     )
 
     def to_input(self) -> rosters.GuideInput:
@@ -355,3 +360,9 @@ class ReplyForm(FlaskForm):
     """A reply to what a visitor wrote on WhatsApp/SMS (the service checks the 24 h window)."""
 
     body = text_field(_l("Your reply"), 1000, required=True, area=True)
+
+
+class ChangeDateForm(FlaskForm):
+    """The departure a booking moves to (the service checks it, junk included)."""
+
+    departure_id = StringField(_l("New date"), validators=[InputRequired(message=REQUIRED)])

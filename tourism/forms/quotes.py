@@ -1,10 +1,12 @@
-"""Forms of group quotes: the association's quote, and the requester's answer to it."""
+"""Forms of group quotes: the association's quote (new or changed), the requester's answer
+to it, and a group's bank transfer paid back."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, RadioField, StringField, TimeField
-from wtforms.validators import DataRequired, InputRequired, ValidationError
+from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TimeField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
 from ..money import parse_amount
 from .base import FlaskForm
@@ -20,6 +22,7 @@ QUOTE_PAYMENT_LABELS = {
     "card": PAYMENT_LABELS["card"],
     "deposit": PAYMENT_LABELS["deposit"],
     "bank_transfer": _l("Pay everything by bank transfer; the association confirms it"),
+    "on_arrival": PAYMENT_LABELS["on_arrival"],
 }
 
 
@@ -36,25 +39,55 @@ class QuoteForm(FlaskForm):
     day = DateField(_l("Day of the visit"), validators=[InputRequired()])
     start = TimeField(_l("Start time"), validators=[InputRequired()])
     valid_until = DateField(_l("The quote may be accepted until"), validators=[InputRequired()])
+    group_size = IntegerField(
+        _l("People in the group"), validators=[Optional(), NumberRange(min=1, max=200)]
+    )
+    pay_on_arrival = BooleanField(_l("The group may pay on arrival, in cash"))
 
     def validate_amount(self, field) -> None:
-        try:
-            field.cents = parse_amount(field.data or "")
-        except ValueError as exc:
-            raise ValidationError(_l("Write an amount like 25 or 25.50.")) from exc
+        field.cents = _cents(field.data)
 
 
-class AcceptQuoteForm(FlaskForm):
+def _cents(text: str | None) -> int:
+    try:
+        return parse_amount(text or "")
+    except ValueError as exc:
+        raise ValidationError(_l("Write an amount like 25 or 25.50.")) from exc
+
+
+class QuoteChoiceForm(FlaskForm):
+    """The quote the requester saw when they answered (empty: the latest)."""
+
+    quote_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+class AcceptQuoteForm(QuoteChoiceForm):
     """Accepting a quote: how to pay."""
 
     payment_method = RadioField(_l("Payment"), validators=[InputRequired()])
 
 
+class TransferRefundForm(FlaskForm):
+    """The treasurer paid a group's bank transfer back by bank transfer."""
+
+    amount = StringField(_l("Amount paid back (USD)"), validators=[DataRequired()])
+    paid_on = DateField(_l("Day of the transfer"), validators=[InputRequired()])
+    reference = StringField(_l("Bank reference"), validators=[DataRequired()])
+
+    def validate_amount(self, field) -> None:
+        field.cents = _cents(field.data)
+
+
 def accept_form_for(experience, methods: list[str], **kwargs) -> AcceptQuoteForm:
     form = AcceptQuoteForm(**kwargs)
+    offer_methods(form, experience, methods)
+    return form
+
+
+def offer_methods(form: AcceptQuoteForm, experience, methods: list[str]) -> None:
+    """The payment methods ``form`` offers (the first chosen on a fresh form)."""
     form.payment_method.choices = choices(
         (m, str(QUOTE_PAYMENT_LABELS[m]) % {"percent": experience.deposit_percent}) for m in methods
     )
     if not form.is_submitted() and methods:
         form.payment_method.data = methods[0]
-    return form

@@ -6,7 +6,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Enum, ForeignKey, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -91,6 +101,11 @@ class QuoteStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     #: The requester declined it (the request is closed with it).
     DECLINED = "declined"
+    #: The association withdrew it before it was accepted; its private departure is cancelled.
+    WITHDRAWN = "withdrawn"
+    #: The association sent a revised quote in its place (the one whose ``replaces_id``
+    #: names it); only the revision may be accepted.
+    SUPERSEDED = "superseded"
 
 
 class GroupQuote(db.Model):
@@ -121,6 +136,15 @@ class GroupQuote(db.Model):
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
     #: The payment recorded when the treasurer marked a bank transfer as received.
     transfer_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+    #: The group the quote is for (the request's size, or another the association quoted):
+    #: the private departure's capacity and the booking's tickets.
+    group_size: Mapped[int]
+    #: The association lets the group pay on arrival (the experience must allow it).
+    pay_on_arrival: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The quote this one revises (it is ``superseded``): the history of a changed quote.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("group_quotes.id"))
+    #: When the association withdrew it.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[GroupRequest] = relationship(back_populates="quotes")
     departure = relationship("Departure")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Date, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -74,6 +74,7 @@ class Payment(db.Model):
         if self.provider_ref:
             return self.provider_ref
         return self.route_payment.provider_ref if self.route_payment is not None else None
+
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
     disputes: Mapped[list[Dispute]] = relationship(back_populates="payment")
 
@@ -109,6 +110,11 @@ class Refund(db.Model):
         _enum(RefundStatus), default=RefundStatus.SUCCEEDED
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: A refund of a bank transfer, paid back by bank transfer by the treasurer: the day
+    #: it was paid, the bank's reference, and who recorded it (NULL for card refunds).
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    bank_reference: Mapped[str | None] = mapped_column(String(60))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     payment: Mapped[Payment] = relationship(back_populates="refunds")
 

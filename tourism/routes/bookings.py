@@ -324,7 +324,15 @@ def cancel(token: str):
         return pages.manage_with_error(token, refunds.PaymentsUnavailable())
     except DomainError as error:
         return pages.manage_with_error(token, error)
-    if refunded:
+    if refunded and booking.payment_method == refunds.BANK_TRANSFER:
+        flash(
+            _(
+                "Your booking has been cancelled; the association pays %(amount)s back to you "
+                "by bank transfer.",
+                amount=format_money(refunded, booking.currency),
+            )
+        )
+    elif refunded:
         flash(
             _(
                 "Your booking has been cancelled and %(amount)s will be refunded to your card.",

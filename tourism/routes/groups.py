@@ -22,10 +22,10 @@ from ..database import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..forms.groups import REQUESTER_KINDS, MessageForm, group_request_form_for
-from ..forms.quotes import accept_form_for
+from ..forms.quotes import AcceptQuoteForm, QuoteChoiceForm, accept_form_for, offer_methods
 from ..i18n import available_locales, current_locale
 from ..services.catalog import search as catalog
-from ..services.groups import quotes
+from ..services.groups import quote_answers, quotes
 from ..services.groups import requests as group_requests
 from ..services.payments import online as payments
 from ..services.payments.stripe_gateway import current_gateway
@@ -90,13 +90,17 @@ def new(slug: str):
     return redirect(url_for("groups.thread", token=token), code=303)
 
 
-def _methods(request) -> list[str]:
-    return quotes.methods_for(payments.offered_methods(request.experience, current_gateway()))
+def _methods(request, quote) -> list[str]:
+    offered = payments.offered_methods(request.experience, current_gateway())
+    return quote_answers.methods_for(offered, quote)
 
 
 def _thread_page(request, form, status=200, error=None, accept_form=None):
     quote = request.quotes[-1] if request.quotes else None
-    methods = _methods(request)
+    methods = _methods(request, quote)
+    if accept_form is None:
+        accept_form = accept_form_for(request.experience, methods, formdata=None)
+        accept_form.quote_id.data = quote.id if quote is not None else None
     return render_template(
         "groups/thread.html",
         request=request,
@@ -106,7 +110,7 @@ def _thread_page(request, form, status=200, error=None, accept_form=None):
         error=str(error) if error else None,
         quote=quote,
         now=utcnow(),
-        accept_form=accept_form or accept_form_for(request.experience, methods, formdata=None),
+        accept_form=accept_form,
         transfer=quotes.BANK_TRANSFER,
     ), status
 
@@ -137,24 +141,33 @@ def _hold_for() -> timedelta:
     return timedelta(minutes=current_app.config["HOLD_MINUTES"])
 
 
-def _current_quote(request):
+def _answered_quote(request, quote_id: int | None):
+    """The quote the requester answers: the one their page showed (a quote changed or
+    withdrawn since is refused by the service), else the latest."""
     if not request.quotes:
         abort(404)
-    return request.quotes[-1]
+    if quote_id is None:
+        return request.quotes[-1]
+    quote = next((q for q in request.quotes if q.id == quote_id), None)
+    if quote is None:
+        abort(404)
+    return quote
 
 
 @bp.post("/group-requests/<token>/accept")
 @token_lookup
 def accept_quote(token: str):
-    """Accept the quote: hold the group's seats, then pay by card or by bank transfer."""
+    """Accept the quote: hold the group's seats, then pay by card or by bank transfer, or
+    (when the quote offers it) confirm them to pay on arrival."""
     request = group_requests.find_by_token(db.session, token)
-    quote = _current_quote(request)
-    form = accept_form_for(request.experience, _methods(request))
+    form = AcceptQuoteForm()
+    quote = _answered_quote(request, form.quote_id.data)
+    offer_methods(form, request.experience, _methods(request, quote))
     if not form.validate():
         return _thread_page(request, MessageForm(formdata=None), 400, accept_form=form)
     try:
         with unit_of_work():
-            booking = quotes.accept_quote(
+            booking = quote_answers.accept_quote(
                 db.session,
                 quote,
                 form.payment_method.data,
@@ -165,17 +178,19 @@ def accept_quote(token: str):
             method, booking_token = booking.payment_method, booking.manage_token
     except DomainError as error:
         request = group_requests.find_by_token(db.session, token)
-        return _thread_page(
-            request, MessageForm(formdata=None), error.status_code, error, accept_form=form
-        )
-    if method != quotes.BANK_TRANSFER:
+        # The page shows the quote as it stands now (changed or withdrawn, perhaps).
+        return _thread_page(request, MessageForm(formdata=None), error.status_code, error)
+    if method == quotes.ON_ARRIVAL:
+        flash(_("You accepted the quote and your booking is confirmed; you pay on arrival."))
+    elif method != quotes.BANK_TRANSFER:
         return redirect(url_for("bookings.pay", token=booking_token), code=303)
-    flash(
-        _(
-            "You accepted the quote. The association confirms your booking once your "
-            "transfer arrives."
+    else:
+        flash(
+            _(
+                "You accepted the quote. The association confirms your booking once your "
+                "transfer arrives."
+            )
         )
-    )
     return redirect(url_for("groups.thread", token=token), code=303)
 
 
@@ -184,10 +199,13 @@ def accept_quote(token: str):
 def decline_quote(token: str):
     """Decline the quote: the request is closed."""
     request = group_requests.find_by_token(db.session, token)
-    quote = _current_quote(request)
+    form = QuoteChoiceForm()
+    if not form.validate():
+        return _thread_page(request, MessageForm(formdata=None), 400)
+    quote = _answered_quote(request, form.quote_id.data)
     try:
         with unit_of_work():
-            quotes.decline_quote(db.session, quote, utcnow())
+            quote_answers.decline_quote(db.session, quote, utcnow())
     except DomainError as error:
         return _thread_page(
             group_requests.find_by_token(db.session, token),

@@ -31,7 +31,7 @@ from tourism.models import (
     QuoteStatus,
     Role,
 )
-from tourism.services.groups import quotes
+from tourism.services.groups import quote_answers, quotes, transfers
 from tourism.services.groups import requests as group_requests
 from tourism.services.ledger import checks, split_rules
 from tourism.services.messages import outbox
@@ -194,7 +194,9 @@ def ledger_shares(booking) -> int:
 
 def test_accepting_by_transfer_then_marking_it_received_confirms_and_posts_to_the_cent(world):
     quote = world.quote()  # $1,000.00 for 7: does not divide
-    booking = quotes.accept_quote(db.session, quote, "bank_transfer", ONLINE, world.now, HOLD)
+    booking = quote_answers.accept_quote(
+        db.session, quote, "bank_transfer", ONLINE, world.now, HOLD
+    )
     assert booking.departure_id == quote.departure_id
     assert booking.status == BookingStatus.HELD and booking.online_due_cents == 0
     assert booking.total_cents == 100_000 and booking.participants == 7
@@ -205,11 +207,11 @@ def test_accepting_by_transfer_then_marking_it_received_confirms_and_posts_to_th
     assert quote.status == QuoteStatus.ACCEPTED and quote.booking_id == booking.id
     assert booking.split_rule_id is not None
 
-    payment = quotes.mark_transfer_paid(db.session, quote, world.admin, world.now)
+    payment = transfers.mark_transfer_paid(db.session, quote, world.admin, world.now)
     assert payment.provider == "bank_transfer" and payment.status == PaymentStatus.SUCCEEDED
     assert payment.amount_cents == 100_000
     assert booking.status == BookingStatus.CONFIRMED and booking.due_on_arrival_cents == 0
-    again = quotes.mark_transfer_paid(db.session, quote, world.admin, world.now)
+    again = transfers.mark_transfer_paid(db.session, quote, world.admin, world.now)
     assert again.id == payment.id and count(Payment) == 1
     assert checks.check(db.session) == []
     assert ledger_shares(booking) == 100_000
@@ -224,25 +226,25 @@ def test_accepting_by_transfer_then_marking_it_received_confirms_and_posts_to_th
 
 def test_accepting_by_card_or_deposit_asks_the_right_amount_online(world, make):
     quote = world.quote(pricing="per_person", amount_cents=4_250)
-    booking = quotes.accept_quote(db.session, quote, "deposit", ONLINE, world.now, HOLD)
+    booking = quote_answers.accept_quote(db.session, quote, "deposit", ONLINE, world.now, HOLD)
     assert booking.online_due_cents == 8_925  # 30 % of $297.50
     assert booking.hold_expires_at == world.now + HOLD
     with pytest.raises(quotes.QuoteAnswered):
-        quotes.accept_quote(db.session, quote, "card", ONLINE, world.now, HOLD)
+        quote_answers.accept_quote(db.session, quote, "card", ONLINE, world.now, HOLD)
     with pytest.raises(quotes.NotTransfer):
-        quotes.mark_transfer_paid(db.session, quote, world.admin, world.now)
+        transfers.mark_transfer_paid(db.session, quote, world.admin, world.now)
     # The unpaid hold lapses: the quote still stands, so it may be accepted again.
     later = world.now + HOLD + timedelta(minutes=1)
-    again = quotes.accept_quote(db.session, quote, "card", ONLINE, later, HOLD)
+    again = quote_answers.accept_quote(db.session, quote, "card", ONLINE, later, HOLD)
     assert again.id != booking.id and again.online_due_cents == 29_750
 
 
 def test_a_method_the_experience_does_not_offer_is_refused(world):
     quote = world.quote()
     with pytest.raises(InvalidRequest):
-        quotes.accept_quote(db.session, quote, "deposit", ["card"], world.now, HOLD)
+        quote_answers.accept_quote(db.session, quote, "deposit", ["card"], world.now, HOLD)
     with pytest.raises(InvalidRequest):
-        quotes.accept_quote(db.session, quote, "on_arrival", ONLINE, world.now, HOLD)
+        quote_answers.accept_quote(db.session, quote, "on_arrival", ONLINE, world.now, HOLD)
     assert quote.status == QuoteStatus.OFFERED and quote.booking_id is None
 
 
@@ -250,7 +252,7 @@ def test_an_expired_quote_cannot_be_accepted(world):
     quote = world.quote()
     after = quote.expires_at + timedelta(seconds=1)
     with pytest.raises(quotes.QuoteExpired) as raised:
-        quotes.accept_quote(db.session, quote, "bank_transfer", ONLINE, after, HOLD)
+        quote_answers.accept_quote(db.session, quote, "bank_transfer", ONLINE, after, HOLD)
     assert raised.value.status_code == 409
     assert quote.status == QuoteStatus.OFFERED and quote.booking_id is None
     # Once expired, the association may quote again.
@@ -267,13 +269,13 @@ def test_an_expired_quote_cannot_be_accepted(world):
 
 def test_declining_closes_the_request_and_cancels_the_private_departure(world):
     quote = world.quote()
-    quotes.decline_quote(db.session, quote, world.now)
+    quote_answers.decline_quote(db.session, quote, world.now)
     assert quote.status == QuoteStatus.DECLINED
     assert world.request.status == GroupRequestStatus.CLOSED
     assert quote.departure.status == DepartureStatus.CANCELLED
     for answer in (
-        lambda: quotes.decline_quote(db.session, quote, world.now),
-        lambda: quotes.accept_quote(db.session, quote, "card", ONLINE, world.now, HOLD),
+        lambda: quote_answers.decline_quote(db.session, quote, world.now),
+        lambda: quote_answers.accept_quote(db.session, quote, "card", ONLINE, world.now, HOLD),
     ):
         with pytest.raises(DomainError) as raised:
             answer()

@@ -27,6 +27,7 @@ from tourism.models import (
     Role,
     RoutePayment,
     TransactionKind,
+    WebhookDelivery,
 )
 from tourism.services.booking import availability as seats
 from tourism.services.ledger import checks, split_rules
@@ -250,9 +251,7 @@ def test_a_lapsed_unpaid_hold_releases_every_leg_night_and_extra(session, sold, 
         route_card.start_route_payment(session, rb, gateway, later, HOLD)
 
 
-def test_an_association_cancels_one_leg_refunded_in_full_the_rest_stands(
-    session, sold, gateway
-):
+def test_an_association_cancels_one_leg_refunded_in_full_the_rest_stands(session, sold, gateway):
     rb = sold["hold"]()
     pay(gateway, rb)
     route_card.sync_route_booking(session, rb, gateway, utcnow())
@@ -401,11 +400,44 @@ def test_a_cancelled_leg_can_move_to_another_date_with_room(session, leg_cancell
     assert moved.payment_method == "on_arrival" and moved.due_on_arrival_cents == moved.total_cents
     assert seats.seats_left(session, later, utcnow()) == 0
     assert changes.movable_legs(rb) == []  # moved once
+    # Sold on our own site: no reseller to tell.
+    assert session.scalars(select(WebhookDelivery)).all() == []
     with pytest.raises(changes.CannotMoveLeg):
         changes.move_leg(session, rb, leg.id, later.id, utcnow())
     # Its community is paid in cash for it, like any leg.
     part = next(p for p in settlement.community_parts(rb) if moved in p.legs)
     assert settlement.part_outstanding_cents(session, rb, part) == moved.total_cents
+
+
+def test_moving_a_leg_of_a_route_a_reseller_sold_posts_its_webhook(session, leg_cancelled, make):
+    import json
+    import uuid
+
+    from tourism.models import ChannelBooking, ChannelRouteBooking
+
+    rb, leg, later = leg_cancelled["rb"], leg_cancelled["leg"], leg_cancelled["later"]
+    reseller, _key = make.reseller()
+    reseller.webhook_url = "https://reseller.example/hooks"
+    sale = ChannelRouteBooking(
+        route_booking=rb, reseller=reseller, uuid=str(uuid.uuid4()), reseller_reference="R-9"
+    )
+    session.add(sale)
+    for booking_leg in rb.legs:
+        session.add(
+            ChannelBooking(
+                booking=booking_leg.booking,
+                reseller=reseller,
+                uuid=str(uuid.uuid4()),
+                route_sale=sale,
+                reseller_reference="R-9",
+                created_at=utcnow(),
+            )
+        )
+    session.flush()
+    changes.move_leg(session, rb, leg.id, later.id, utcnow())
+    (delivery,) = session.scalars(select(WebhookDelivery)).all()
+    body = json.loads(delivery.payload)["booking"]
+    assert body["uuid"] == sale.uuid and body["cancellationReason"] == changes.LEG_MOVED
 
 
 def test_a_leg_cannot_move_where_there_is_no_room_or_to_another_experience(
@@ -528,9 +560,7 @@ def test_a_missed_confirmation_is_repaired_by_reconcile(session, sold, gateway):
     rb = sold["hold"]()
     pay(gateway, rb)
     session.commit()
-    report = reconcile.reconcile_payments(
-        session, gateway, utcnow(), utcnow() - timedelta(hours=1)
-    )
+    report = reconcile.reconcile_payments(session, gateway, utcnow(), utcnow() - timedelta(hours=1))
     assert report.failed == [] and report.changed >= 1
     session.refresh(rb)
     assert rb.status == BookingStatus.CONFIRMED

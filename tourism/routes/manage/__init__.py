@@ -14,7 +14,8 @@ part's cash), ``route_composing`` (routes their curator composes, and the answer
 associations asked to take part), ``homestays`` (a family's homestay and blackout nights,
 coordinates of homestays and stops, a family's guests night by night), ``groups`` (private
 group requests), ``extras`` (an association's add-ons: price, stock, provider, the
-experiences offering them), ``messages`` (the WhatsApp/SMS log, a booking's conversation).
+experiences offering them), ``messages`` (the WhatsApp/SMS log, a booking's conversation),
+``rebooking`` (a booking moved to another date).
 """
 
 from . import (  # noqa: F401
@@ -28,6 +29,7 @@ from . import (  # noqa: F401
     messages,
     operations,
     people,
+    rebooking,
     reseller_webhooks,
     resellers,
     route_bookings,

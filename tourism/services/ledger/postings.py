@@ -219,9 +219,10 @@ def _claw_back(session: Session, payment: Payment, amount: int) -> list:
     return lines
 
 
-def post_refund(session: Session, refund: Refund):
-    """Post a succeeded refund: the processor (or the cash) pays it back, the shares give
-    back their part. Idempotent."""
+def post_refund(session: Session, refund: Refund, at: datetime | None = None):
+    """Post a succeeded refund: the processor (or the cash, or the bank) pays it back, the
+    shares give back their part. ``at``: when it was paid, if not when it was recorded (a
+    refund the treasurer paid by bank transfer). Idempotent."""
     if refund.status != RefundStatus.SUCCEEDED or refund.amount_cents <= 0:
         return None
     found = ledger.find_transaction(session, TransactionKind.REFUND, refund_id=refund.id)
@@ -250,7 +251,7 @@ def post_refund(session: Session, refund: Refund):
         lines=lines,
         refund=refund,
         currency=payment.currency,
-        at=refund.created_at,
+        at=at or refund.created_at,
     )
 
 

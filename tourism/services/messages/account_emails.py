@@ -21,7 +21,12 @@ PASSWORD_RESET = "password_reset"  # noqa: S105 (an email kind, not a password)
 INVITATION = "invitation"
 #: A group request was quoted: the link is the request's private page.
 GROUP_QUOTE = "group_quote"
-ACCOUNT_KINDS = (PASSWORD_RESET, INVITATION, GROUP_QUOTE)
+#: The association sent a revised quote (rendered as a quote, with its own heading).
+GROUP_QUOTE_CHANGED = "group_quote_changed"
+#: The association withdrew its quote.
+GROUP_QUOTE_WITHDRAWN = "group_quote_withdrawn"
+GROUP_KINDS = (GROUP_QUOTE, GROUP_QUOTE_CHANGED, GROUP_QUOTE_WITHDRAWN)
+ACCOUNT_KINDS = (PASSWORD_RESET, INVITATION, *GROUP_KINDS)
 
 
 def role_label(role: str) -> str:
@@ -39,6 +44,16 @@ def account_subject(kind: str, context: dict) -> str:
         return _("Reset your Chakra Routes password")
     if kind == GROUP_QUOTE:
         return _("Your group quote for %(experience)s", experience=context.get("experience", ""))
+    if kind == GROUP_QUOTE_CHANGED:
+        return _(
+            "Your group quote for %(experience)s was changed",
+            experience=context.get("experience", ""),
+        )
+    if kind == GROUP_QUOTE_WITHDRAWN:
+        return _(
+            "Your group quote for %(experience)s was withdrawn",
+            experience=context.get("experience", ""),
+        )
     return _(
         "Invitation to join %(association)s on Chakra Routes",
         association=context.get("association", ""),
@@ -65,8 +80,9 @@ def render_account(kind: str, locale: str, context: dict) -> Rendered:
         if context.get(moment):
             values[moment] = datetime.fromisoformat(context[moment])
     values["subject"] = subject = account_subject(kind, context)
-    html = render_template(f"emails/{kind}.html", **values)
-    plain = render_template(f"emails/{kind}.txt", **values)
+    template = GROUP_QUOTE if kind == GROUP_QUOTE_CHANGED else kind
+    html = render_template(f"emails/{template}.html", **values)
+    plain = render_template(f"emails/{template}.txt", **values)
     return Rendered(subject=subject, text=tidy_text(plain), html=html)
 
 

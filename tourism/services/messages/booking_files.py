@@ -50,8 +50,11 @@ def qr_svg(data: str) -> str:
     )
 
 
-def booking_calendar(booking: Booking, locale: str, cancel: bool = False) -> bytes:
-    """An iCalendar file with the visit as one event (or its cancellation), in local time."""
+def booking_calendar(
+    booking: Booking, locale: str, cancel: bool = False, sequence: int = 0
+) -> bytes:
+    """An iCalendar file with the visit as one event (or its cancellation), in local time;
+    ``sequence``: the event's version (raised when the date changes)."""
     departure = booking.departure
     experience = departure.experience
     text = experience.text(locale)
@@ -82,10 +85,10 @@ def booking_calendar(booking: Booking, locale: str, cancel: bool = False) -> byt
     event.add("url", link)
     if cancel:
         event.add("status", "CANCELLED")
-        event.add("sequence", 1)
+        event.add("sequence", max(sequence, 1))
     else:
         event.add("status", "CONFIRMED")
-        event.add("sequence", 0)
+        event.add("sequence", sequence)
     calendar.add_component(event)
     calendar.add_component(vtimezone(str(zone)))
     return calendar.to_ical()

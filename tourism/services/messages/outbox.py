@@ -65,8 +65,11 @@ from .rendering import (
 MAX_ATTEMPTS = 5
 
 
-def notification_key(booking: Booking, kind: str) -> str:
-    return f"booking:{booking.id}:{kind}"
+def notification_key(booking: Booking, kind: str, occurrence: str = "") -> str:
+    """``booking:<id>:<kind>``, with ``:<occurrence>`` for a kind that may happen more
+    than once to one booking (each date change is told)."""
+    key = f"booking:{booking.id}:{kind}"
+    return f"{key}:{occurrence}" if occurrence else key
 
 
 _QUEUED_COLUMNS = (
@@ -135,19 +138,22 @@ def _queue_with_job_statement():
 _QUEUE_WITH_JOB = _queue_with_job_statement()
 
 
-def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Notification | None:
+def queue(
+    session: Session, booking: Booking, kind: str, occurrence: str = "", **context: Any
+) -> Notification | None:
     """Add the ``kind`` email for ``booking`` to the outbox, unless it is already there.
 
     Runs in the caller's transaction and only flushes. Returns the new row, or ``None`` when
     this message was queued before (by an earlier call or a concurrent one). ``context``
-    holds JSON-serialisable extras for the template, e.g. ``refund_cents=4500``.
+    holds JSON-serialisable extras for the template, e.g. ``refund_cents=4500``;
+    ``occurrence`` tells apart messages of a kind that may happen again (``notification_key``).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     if booking.id is None:
         session.flush()
     values = {
-        "key": notification_key(booking, kind),
+        "key": notification_key(booking, kind, occurrence),
         "kind": kind,
         "booking_id": booking.id,
         "recipient": booking.contact_email,
@@ -174,7 +180,7 @@ def queue(session: Session, booking: Booking, kind: str, **context: Any) -> Noti
     if new_id is None:
         return None
     # The WhatsApp/SMS twin, for a tourist who opted in: same transaction, same key base.
-    queue_phone_twin(session, booking, kind, context)
+    queue_phone_twin(session, booking, kind, context, occurrence)
     notification = Notification(id=new_id, sent_at=None, **values)
     make_transient_to_detached(notification)  # the row exists: known to the session, no query
     session.add(notification)

@@ -46,7 +46,7 @@ def _channel(preferred: str | None) -> str:
 
 
 def queue_for_booking(
-    session: Session, booking: Booking, kind: str, context: dict
+    session: Session, booking: Booking, kind: str, context: dict, occurrence: str = ""
 ) -> PhoneMessage | None:
     """The phone twin of the booking email ``kind``, if the tourist opted in and the kind
     has one; returns the new row or ``None``."""
@@ -58,7 +58,7 @@ def queue_for_booking(
     channel = _channel(booking.message_channel)
     return dispatch.queue_message(
         session,
-        key=f"booking:{booking.id}:{kind}:{channel}",
+        key=f"booking:{booking.id}:{kind}:{channel}" + (f":{occurrence}" if occurrence else ""),
         kind=kind,
         channel=channel,
         recipient=booking.message_phone,
@@ -139,10 +139,7 @@ def queue_family_visitors(session: Session, today: date, zone: ZoneInfo) -> int:
         language = _language(family.languages)
         text = phone_texts.family_visitors_text(
             language,
-            [
-                (d.starts_at, phone_texts.title_of(d.experience, language), n)
-                for d, n in entries
-            ],
+            [(d.starts_at, phone_texts.title_of(d.experience, language), n) for d, n in entries],
         )
         queued += (
             notify(

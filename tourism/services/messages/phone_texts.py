@@ -26,6 +26,7 @@ TEMPLATES = {
     "cancelled": "booking_cancelled",
     "departure_cancelled": "departure_cancelled",
     "late_payment_refunded": "late_payment_refunded",
+    "date_changed": "booking_date_changed",
     "family_visitors": "family_visitors",
     "family_payout": "family_payout",
     "guide_tomorrow": "guide_tomorrow",
@@ -70,8 +71,13 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
                     url=manage_url(booking),
                 ),
                 TEMPLATES[kind],
-                [ref, title, when(departure.starts_at), _people(booking.participants),
-                 manage_url(booking)],
+                [
+                    ref,
+                    title,
+                    when(departure.starts_at),
+                    _people(booking.participants),
+                    manage_url(booking),
+                ],
             )
         if kind == "reminder":
             return Text(
@@ -106,6 +112,19 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
                 ),
                 TEMPLATES[kind],
                 [title, when(departure.starts_at), ref, refund],
+            )
+        if kind == "date_changed":
+            return Text(
+                _(
+                    "Chakra Routes: booking %(reference)s has a new date: %(title)s, %(when)s. "
+                    "Your booking: %(url)s (write STOP to stop these messages)",
+                    reference=ref,
+                    title=title,
+                    when=when(departure.starts_at),
+                    url=manage_url(booking),
+                ),
+                TEMPLATES[kind],
+                [ref, title, when(departure.starts_at), manage_url(booking)],
             )
         if kind == "late_payment_refunded":
             return Text(
@@ -145,8 +164,9 @@ def family_visitors_text(language: str, visits: list[tuple]) -> Text:
         )
 
 
-def family_payout_text(language: str, family_name: str, amount_cents: int, currency: str,
-                       paid_at) -> Text:
+def family_payout_text(
+    language: str, family_name: str, amount_cents: int, currency: str, paid_at
+) -> Text:
     with force_locale(message_locale(language)):
         amount, day = format_money(amount_cents, currency), fmt_date(paid_at)
         return Text(
@@ -175,7 +195,8 @@ def guide_tomorrow_text(language: str, departures: list[tuple]) -> Text:
             )
             if needs:
                 line += ", " + ngettext(
-                    "%(num)s booking with special needs", "%(num)s bookings with special needs",
+                    "%(num)s booking with special needs",
+                    "%(num)s bookings with special needs",
                     needs,
                 )
             parts.append(line)
@@ -225,10 +246,7 @@ def opted_in_text(language: str) -> Text:
     """The answer to START/ALTA: free text (the sender just wrote), no template."""
     with force_locale(message_locale(language)):
         return Text(
-            _(
-                "Chakra Routes: you will get our messages again. Write STOP or BAJA to stop "
-                "them."
-            ),
+            _("Chakra Routes: you will get our messages again. Write STOP or BAJA to stop them."),
             "",
             [],
         )
@@ -241,8 +259,12 @@ def _guest_list(guests: list[tuple]) -> str:
             "%(name)s, %(people)s, %(nights)s",
             name=name,
             people=_people(people),
-            nights=ngettext("night %(dates)s", "nights %(dates)s", len(nights),
-                            dates=", ".join(fmt_date(night, "d MMM") for night in nights)),
+            nights=ngettext(
+                "night %(dates)s",
+                "nights %(dates)s",
+                len(nights),
+                dates=", ".join(fmt_date(night, "d MMM") for night in nights),
+            ),
         )
         for name, people, nights in guests
     )

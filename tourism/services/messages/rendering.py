@@ -46,6 +46,8 @@ ROUTE_PAYMENT_REFUNDED = "route_payment_refunded"
 ROUTE_KINDS = (ROUTE_CONFIRMED, ROUTE_PAYMENT_REFUNDED)
 #: Seats freed on a sold-out departure, held for someone on its waiting list.
 WAITLIST_OFFER = "waitlist_offer"
+#: Staff moved the booking to another date (``booking.rebooking``); sent at each move.
+DATE_CHANGED = "date_changed"
 KINDS = (
     CONFIRMED,
     REMINDER,
@@ -55,9 +57,10 @@ KINDS = (
     IMPACT,
     *ROUTE_KINDS,
     WAITLIST_OFFER,
+    DATE_CHANGED,
 )
 #: Kinds whose email carries the booking's QR code for check-in.
-WITH_QR = (CONFIRMED, REMINDER)
+WITH_QR = (CONFIRMED, REMINDER, DATE_CHANGED)
 #: Kinds that tell the tourist's calendar to drop the event the confirmation added.
 CALENDAR_CANCEL = (CANCELLED, DEPARTURE_CANCELLED)
 
@@ -67,6 +70,18 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+def _date_changes(booking: Booking) -> int:
+    """How many times the booking's date was changed (each told with a new calendar version)."""
+    session = object_session(booking)
+    return len(
+        session.scalars(
+            select(Notification.id).where(
+                Notification.booking_id == booking.id, Notification.kind == DATE_CHANGED
+            )
+        ).all()
+    )
 
 
 def build_booking_message(notification: Notification) -> EmailMessage:
@@ -84,8 +99,14 @@ def build_booking_message(notification: Notification) -> EmailMessage:
         calendar = None
         if notification.kind == CONFIRMED:
             calendar = booking_calendar(booking, locale)
+        elif notification.kind == DATE_CHANGED:
+            # The same event (same UID) at its new time, a version later.
+            calendar = booking_calendar(booking, locale, sequence=int(context.get("sequence", 1)))
         elif notification.kind in CALENDAR_CANCEL:
-            calendar = booking_calendar(booking, locale, cancel=True)
+            # A version above the last date change, or calendars would keep the moved event.
+            calendar = booking_calendar(
+                booking, locale, cancel=True, sequence=_date_changes(booking) + 1
+            )
 
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
@@ -234,6 +255,8 @@ def subject_for(kind: str, booking: Booking, title: str) -> str:
         return _("Thank you for visiting: where your money went, %(title)s", title=title)
     if kind == WAITLIST_OFFER:
         return _("Seats are free for you: %(title)s", title=title)
+    if kind == DATE_CHANGED:
+        return _("Booking %(reference)s: new date for %(title)s", reference=reference, title=title)
     if kind == DEPARTURE_CANCELLED:
         return _(
             "Booking %(reference)s: the departure of %(title)s has been cancelled",
@@ -276,6 +299,9 @@ def render(
         qr_side=qr_side(booking.reference) if qr_cid else 0,
         refund_cents=context.get("refund_cents"),
         reason=context.get("reason", ""),
+        previous_when=when(datetime.fromisoformat(context["previous_starts_at"]))
+        if context.get("previous_starts_at")
+        else "",
         minimum=context.get("minimum"),
         offer_url=absolute_url("waitlist.offer", token=booking.manage_token)
         if kind == WAITLIST_OFFER

@@ -35,6 +35,7 @@ from ..booking import availability
 from ..booking import lifecycle as booking_service
 from ..channels import webhooks
 from ..ledger import postings, reseller_postings
+from ..ledger.postings import BANK_TRANSFER
 from ..messages import outbox as notifications
 from .stripe_gateway import (
     GatewayError,
@@ -85,7 +86,7 @@ def refund_payment(
     refund = owe_refund(session, payment, amount_cents, reason)
     if refund is None:
         return 0
-    if gateway is not None:
+    if gateway is not None and payment.provider == "stripe":
         after_commit(session, _OwedRefunds(session, gateway), key=OWED_KEY).add(refund.id)
     return refund.amount_cents
 
@@ -117,8 +118,11 @@ def pay_refund(session: Session, payload: dict, _key: str) -> None:
 
 def owe_refund(session: Session, payment: Payment, amount_cents: int, reason: str) -> Refund | None:
     """Record that ``amount_cents`` of ``payment`` is owed back, never more than is left of it
-    (received, less every refund paid or owed). Idempotent per payment and reason."""
-    if amount_cents <= 0 or payment.provider != "stripe" or not payment.intent_ref:
+    (received, less every refund paid or owed). Idempotent per payment and reason. A group's
+    bank transfer is owed back alike, but paid by the treasurer (``groups.transfers``)."""
+    by_transfer = payment.provider == BANK_TRANSFER
+    by_card = payment.provider == "stripe" and payment.intent_ref
+    if amount_cents <= 0 or not (by_transfer or by_card):
         return None
     session.flush()
     refunds = list(session.execute(select(Refund).where(Refund.payment_id == payment.id)).scalars())
@@ -143,8 +147,9 @@ def owe_refund(session: Session, payment: Payment, amount_cents: int, reason: st
     )
     session.add(refund)
     session.flush()
-    # Paid after the commit; the job is what makes sure, with retries (``pay_refund``).
-    enqueue(session, PAY_REFUND, {"refund_id": refund.id}, key=f"refund:{refund.id}")
+    if not by_transfer:
+        # Paid after the commit; the job is what makes sure, with retries (``pay_refund``).
+        enqueue(session, PAY_REFUND, {"refund_id": refund.id}, key=f"refund:{refund.id}")
     booking = payment.booking
     audit.record(
         session,
@@ -181,6 +186,7 @@ def owed_refund_ids(session: Session) -> list[int]:
     return list(
         session.execute(
             select(Refund.id)
+            .join(Payment, (Refund.payment_id == Payment.id) & (Payment.provider == "stripe"))
             .where(Refund.status == RefundStatus.PENDING, Refund.provider_ref.is_(None))
             .order_by(Refund.id)
         ).scalars()
@@ -299,9 +305,7 @@ def record_paid_refund(session: Session, refund_id: int, info: RefundInfo) -> st
     return str(refund.status)
 
 
-def policy_refunds(
-    session: Session, booking: Booking, percent: int
-) -> list[tuple[Payment, int]]:
+def policy_refunds(session: Session, booking: Booking, percent: int) -> list[tuple[Payment, int]]:
     """What ``percent`` of the policy refunds of each of the booking's card payments: each
     payment is refunded on its own, rounded to the cent on its own."""
     return [

@@ -22,6 +22,7 @@ from ...models import (
 from ..booking import availability as seats
 from ..booking import lifecycle
 from ..booking.references import new_reference
+from ..channels import webhooks
 from ..ledger import reseller_postings
 from . import booking as route_booking_service
 from . import notices
@@ -43,6 +44,9 @@ class CannotMoveLeg(DepartureUnavailable):
 class NoRoomToMove(SoldOut):
     default_message = _l("Sorry, that date has no room left for everyone in your booking.")
 
+
+#: What a reseller's webhook says when the tourist moved a leg of the route it sold.
+LEG_MOVED = "date changed"
 
 #: How far ahead another date for a cancelled leg is offered.
 MOVE_DAYS_AHEAD = 60
@@ -228,4 +232,8 @@ def move_leg(
     new_leg = RouteBookingLeg(leg=booking_leg.leg, booking=moved)
     route_booking.legs.append(new_leg)
     session.flush()
+    # A reseller that sold the route hears of it, as the route (a leg it sold stands for it).
+    sold = next((bl.booking for bl in route_booking.legs if bl.booking.channel is not None), None)
+    if sold is not None:
+        webhooks.booking_changed(session, sold, now, LEG_MOVED)
     return new_leg
