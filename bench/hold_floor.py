@@ -69,16 +69,15 @@ RAW_HOLD = [
         " AND b.status = 'held' AND b.hold_expires_at > now()), 0) <= capacity RETURNING id"
     ),
     (
-        "INSERT INTO notifications (key, kind, booking_id, recipient, language, context,"
-        " created_at, attempts, last_error) VALUES ('booking:' || currval('bookings_id_seq')"
-        " || ':confirmed', 'confirmed', currval('bookings_id_seq'), %(email)s, 'es', '{}',"
-        " now(), 0, '') ON CONFLICT (key) DO NOTHING RETURNING id"
-    ),
-    (
-        "INSERT INTO jobs (kind, key, payload, state, run_at, attempts, max_attempts,"
-        " locked_by, last_error, created_at) VALUES ('send-email', 'email:booking:'"
-        " || currval('bookings_id_seq') || ':confirmed', '{}', 'queued', now(), 0, 5, '', '',"
-        " now()) ON CONFLICT (key) DO NOTHING RETURNING id"
+        "WITH queued AS (INSERT INTO notifications (key, kind, booking_id, recipient, language,"
+        " context, created_at, attempts, last_error) VALUES ('booking:' ||"
+        " currval('bookings_id_seq') || ':confirmed', 'confirmed', currval('bookings_id_seq'),"
+        " %(email)s, 'es', '{}', now(), 0, '') ON CONFLICT (key) DO NOTHING RETURNING id),"
+        " enqueued AS (INSERT INTO jobs (kind, key, payload, state, run_at, attempts,"
+        " max_attempts, locked_by, last_error, created_at) SELECT 'send-email', 'email:booking:'"
+        " || currval('bookings_id_seq') || ':confirmed', '{\"notification_id\": ' || id || '}',"
+        " 'queued', now(), 0, 5, '', '', now() FROM queued ON CONFLICT (key) DO NOTHING"
+        " RETURNING id) SELECT (SELECT id FROM queued), (SELECT id FROM enqueued)"
     ),
 ]
 

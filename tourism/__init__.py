@@ -8,12 +8,13 @@ from pathlib import Path
 from flask import Flask
 
 from .config import load_config
+from .lean_requests import App
 from .security import check_settings
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Assemble the application: settings, extensions, blueprints, errors, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = App(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path))
     if test_config is not None:
@@ -27,14 +28,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
-    _skip_idle_limit_check(app)
+    _trim_request_hooks(app)
     return app
 
 
-def _skip_idle_limit_check(app: Flask) -> None:
-    from .routes.limits import skip_idle_request_check
+def _trim_request_hooks(app: Flask) -> None:
+    """Hooks that ran on every request to find nothing to do run only when they can."""
+    from .lean_requests import remember_cookie_only_when_asked
+    from .routes.limits import skip_idle_request_check, skip_untouched_request_hooks
 
     skip_idle_request_check(app)
+    skip_untouched_request_hooks(app)
+    remember_cookie_only_when_asked(app)
 
 
 def register_extensions(app: Flask) -> None:

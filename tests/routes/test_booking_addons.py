@@ -143,3 +143,30 @@ def test_the_confirmation_email_lists_the_extras_and_nights(app, client, session
     for body in (rendered.html, rendered.text):
         assert "Chakra lunch" in body and "Night at Casa Shiguango" in body
         assert "$15.00" in body and "$75.00" in body
+
+
+
+@pytest.mark.parametrize("lunch", [None, "0", "1"])
+def test_the_offer_is_read_only_when_the_form_asks_for_an_addon(client, session, shop, lunch):
+    # 2 adults and a child: $115.00 of tickets; one lunch adds $7.50.
+    from tests.services.booking.test_hold_rows import counting
+
+    departure = shop["departure"]
+    data = form_for(departure, quoted="11500:0")
+    if lunch is not None:  # the browser's form sends every extra, at 0 unless chosen
+        data |= {f"extra_{shop['lunch'].id}": lunch, f"extra_{shop['box'].id}": "0"}
+    with counting() as statements:
+        response = client.post(f"/departures/{departure.id}/book", data=data, headers=EN)
+    homestays = [s for s in statements if "FROM homestays" in s]
+    extras = [s for s in statements if "FROM extras" in s]
+    if lunch == "1":  # the control: a lunch asked for is priced, so the quote shown is stale
+        assert response.status_code == 200
+        assert "$122.50" in response.get_data(as_text=True)
+        assert homestays and extras
+        assert bookings(session) == 0
+        return
+    assert response.status_code == 303  # the quote shown was the total: held
+    assert bookings(session) == 1
+    assert homestays == []
+    # Extras sent at 0 are still checked by the hold (an extra not offered is refused).
+    assert len(extras) == (0 if lunch is None else 1)

@@ -43,9 +43,16 @@ def enqueue(
     job_id = store.insert(
         session, kind, payload or {}, key, run_at or now, handler.max_attempts, now
     )
-    if job_id is not None and run_at is None and has_request_context() and worker.runs_inline():
-        after_commit(session, _RunInline(session), key=INLINE_KEY).ids.append(job_id)
+    if run_at is None:
+        run_inline_after_commit(session, job_id)
     return job_id
+
+
+def run_inline_after_commit(session: Session, job_id: int | None) -> None:
+    """A job just added to run now: when this process runs jobs itself (no worker deployed),
+    it runs once the request commits. For callers that insert a job row themselves."""
+    if job_id is not None and has_request_context() and worker.runs_inline():
+        after_commit(session, _RunInline(session), key=INLINE_KEY).ids.append(job_id)
 
 
 class _RunInline:

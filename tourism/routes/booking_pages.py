@@ -55,6 +55,16 @@ def addon_offer(departure) -> AddonOffer:
     return AddonOffer(departure, addons.offered_extras(experience), homestays, nights)
 
 
+def posted_addons_cents(departure, form) -> int:
+    """What the extras and nights posted add to the quote. A form that asks for none (no
+    night, every extra at 0) adds nothing whatever is offered, so the offer (two queries) is
+    read only when something was asked for."""
+    chosen = safe_addons_from(request.form)
+    if not chosen.nights and not any(chosen.extras.values()):
+        return 0
+    return addon_offer(departure).quote_cents(form)
+
+
 def render_form(departure, form, status=200, error=None, review=False):
     """The booking form with the total the chosen tickets make; ``review``: the visitor
     sent tickets whose total the page had not shown them yet, so it asks them to check it."""

@@ -77,7 +77,7 @@ def new(departure_id: int):
         return pages.render_form(departure, form, status=409 if form.seats_short else 400)
     # A browser always sends the quote its page showed; when it is not the total of what
     # was sent (no script ran to update it), show the total and ask again.
-    addons_cents = pages.addon_offer(departure).quote_cents(form)
+    addons_cents = pages.posted_addons_cents(departure, form)
     quoted = form.quote_for(departure.experience, addons_cents).key
     if "quoted" in request.form and form.quoted.data != quoted:
         return pages.render_form(departure, form, review=True)

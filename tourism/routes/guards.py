@@ -14,8 +14,17 @@ def register(app: Flask) -> None:
     def _reject_nul_bytes():
         """NUL bytes have no business in any text we accept, and PostgreSQL refuses them in
         text columns; answer 400 before any view or query sees them."""
-        if "\x00" in request.path or _has_nul(request.args.values()):
+        environ = request.environ
+        if "\x00" in request.path:
             abort(400)
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        # Only "%00" (or a raw NUL) in the query string decodes to NUL: the arguments are
+        # parsed only when the raw string has one.
+        query = environ.get("QUERY_STRING", "")
+        if ("%00" in query or "\x00" in query) and _has_nul(request.args.values()):
+            abort(400)
+        if environ.get("CONTENT_TYPE") and request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
             if _has_nul(request.form.values()):
                 abort(400)

@@ -8,7 +8,10 @@ X-Forwarded-For does not create new addresses).
 
 from __future__ import annotations
 
+from functools import partial, wraps
+
 from flask import Flask, current_app
+from flask.globals import request_ctx
 
 from ..extensions import limiter
 
@@ -43,3 +46,45 @@ def skip_idle_request_check(app: Flask) -> bool:
     hooks = app.before_request_funcs.get(None, [])
     hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]
     return True
+
+
+def skip_untouched_request_hooks(app: Flask) -> int:
+    """Run the limiter's after-request and teardown hooks only on requests it looked at.
+
+    Flask-Limiter keeps its per-request state on the request context, created the first time
+    a limit is checked. Its after-request hook (deductions of ``deduct_when`` limits and the
+    ``X-RateLimit-*`` headers) and its teardown (clearing that state) ran on every request;
+    on a request no limited view served they create the empty state only to find nothing in
+    it. They now run only when the state exists, which is exactly when they can do anything.
+    Returns how many hooks were wrapped.
+    """
+    wrapped = 0
+    after = app.after_request_funcs.get(None, [])
+    for index, hook in enumerate(after):
+        if isinstance(hook, partial) and hook.func is _INJECT_HEADERS and hook.args == (limiter,):
+            after[index] = _when_touched(hook, passthrough=True)
+            wrapped += 1
+    teardown = app.teardown_request_funcs.get(None, [])
+    for index, hook in enumerate(teardown):
+        if getattr(hook, "__func__", None) is _RELEASE_CONTEXT and hook.__self__ is limiter:
+            teardown[index] = _when_touched(hook, passthrough=False)
+            wrapped += 1
+    return wrapped
+
+
+_INJECT_HEADERS = getattr(type(limiter), "_Limiter__inject_headers", None)
+_RELEASE_CONTEXT = getattr(type(limiter), "_Limiter__release_context", None)
+
+
+def _when_touched(hook, passthrough: bool):
+    @wraps(hook)
+    def run(value=None):
+        if hasattr(request_ctx._get_current_object(), _LIMITER_STATE):
+            return hook(value)
+        return value if passthrough else None
+
+    return run
+
+
+#: Where Flask-Limiter keeps its state on the request context.
+_LIMITER_STATE = "_limiter_request_context"

@@ -151,7 +151,10 @@ def adds_anything(departure: Departure, request: AddonRequest | None) -> bool:
     0 adds nothing, and a booking of tickets alone is written without the ORM)."""
     if request is None:
         return False
-    return bool(request.nights) or bool(_wanted_extras(departure.experience, request))
+    if request.nights:
+        return True
+    # No extra sent at all: nothing to check, and the extras are not read.
+    return bool(request.extras) and bool(_wanted_extras(departure.experience, request))
 
 
 def add_to_booking(

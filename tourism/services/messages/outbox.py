@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -33,8 +33,17 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ... import faults
 from ...database import utcnow
-from ...jobs.registry import job
-from ...models import Booking, BookingStatus, Departure, DepartureStatus, Notification
+from ...jobs.queue import run_inline_after_commit
+from ...jobs.registry import job, registered
+from ...models import (
+    Booking,
+    BookingStatus,
+    Departure,
+    DepartureStatus,
+    Job,
+    JobState,
+    Notification,
+)
 from ...timefmt import local_to_utc
 from .account_emails import (
     ACCOUNT_KINDS,
@@ -96,6 +105,39 @@ _QUEUE = {
 }
 
 
+def _queue_with_job_statement():
+    """PostgreSQL: the notification and its send-email job in one statement (two
+    data-modifying CTEs), one round trip less for every booking. The job is inserted only
+    when the notification was; its payload is what ``enqueue_delivery`` writes. Returns
+    (notification id, job id), each NULL when its key was taken."""
+    jobs = Job.__table__
+    queued = _queue_statement(postgresql_insert).cte("queued")
+    payload = literal('{"notification_id": ') + cast(queued.c.id, String) + literal("}")
+    columns = {
+        "kind": bindparam("job_kind", type_=jobs.c.kind.type),
+        "key": bindparam("job_key", type_=jobs.c.key.type),
+        "payload": payload,
+        "state": bindparam("job_state", type_=jobs.c.state.type),
+        "run_at": bindparam("created_at", type_=jobs.c.run_at.type),
+        "attempts": literal(0),
+        "max_attempts": bindparam("job_max_attempts", type_=jobs.c.max_attempts.type),
+        "locked_by": literal(""),
+        "last_error": literal(""),
+        "created_at": bindparam("created_at", type_=jobs.c.created_at.type),
+    }
+    enqueued = (
+        postgresql_insert(jobs)
+        .from_select(list(columns), select(*columns.values()).select_from(queued))
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(jobs.c.id)
+        .cte("enqueued")
+    )
+    return select(select(queued.c.id).scalar_subquery(), select(enqueued.c.id).scalar_subquery())
+
+
+_QUEUE_WITH_JOB = _queue_with_job_statement()
+
+
 def queue(
     session: Session, booking: Booking, kind: str, occurrence: str = "", **context: Any
 ) -> Notification | None:
@@ -121,7 +163,20 @@ def queue(
         "attempts": 0,
         "last_error": "",
     }
-    new_id = session.scalar(_QUEUE[session.get_bind().dialect.name], values)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        new_id, job_id = session.execute(
+            _QUEUE_WITH_JOB,
+            values
+            | {
+                "job_kind": SEND_EMAIL,
+                "job_key": f"email:{values['key']}",
+                "job_state": JobState.QUEUED,
+                "job_max_attempts": registered(SEND_EMAIL).max_attempts,
+            },
+        ).one()
+    else:
+        new_id, job_id = session.scalar(_QUEUE[dialect], values), None
     if new_id is None:
         return None
     # The WhatsApp/SMS twin, for a tourist who opted in: same transaction, same key base.
@@ -129,7 +184,10 @@ def queue(
     notification = Notification(id=new_id, sent_at=None, **values)
     make_transient_to_detached(notification)  # the row exists: known to the session, no query
     session.add(notification)
-    enqueue_delivery(session, notification)
+    if dialect == "postgresql":
+        run_inline_after_commit(session, job_id)
+    else:
+        enqueue_delivery(session, notification)
     return notification
 
 
