@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ...models import BookingStatus, RouteBooking, RouteBookingNight
 from ...models.ledger import (
@@ -49,21 +49,22 @@ def _pending_account(session: Session, night: RouteBookingNight) -> LedgerAccoun
 
 
 def held(session: Session, route_booking: RouteBooking) -> dict[LedgerAccount, int]:
-    """What the route's own postings (memos ``route <ref>: …``, and the reversal of a
-    reseller's sale) still hold on its host families' pending accounts."""
+    """What the route's own postings (memos ``route <ref>: …``: its card payment or its
+    reseller's sale, refunds, releases; and any reversal of them) still hold on its host
+    families' pending accounts."""
     accounts = {_pending_account(session, night) for night in route_booking.nights}
     if not accounts:
         return {}
-    reference = route_booking.reference
+    prefix = f"route {route_booking.reference}:"
+    own = LedgerTransaction.memo.startswith(prefix, autoescape=True)
+    original = aliased(LedgerTransaction)
+    reversed_own = select(original.id).where(original.memo.startswith(prefix, autoescape=True))
     rows = session.execute(
         select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_cents))
         .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
         .where(
             LedgerEntry.account_id.in_([a.id for a in accounts]),
-            or_(
-                LedgerTransaction.memo.startswith(f"route {reference}:", autoescape=True),
-                LedgerTransaction.memo == f"route {reference} cancelled",
-            ),
+            or_(own, LedgerTransaction.reverses_id.in_(reversed_own)),
         )
         .group_by(LedgerEntry.account_id)
     )
