@@ -135,3 +135,28 @@ def test_cash_collected_on_the_day_is_available_at_once(session, sold, clock):  
     night_releases.release_route_nights(session, utcnow())
     assert balances(session, first.homestay.family) == (0, 5000)
     assert checks.check(session) == []
+
+
+def test_a_route_paid_before_nights_waited_is_refunded_from_where_it_was_credited(
+    session,  # noqa: F811
+    sold,  # noqa: F811
+    gateway,
+    monkeypatch,
+):
+    """A route paid when its nights were credited available at once (no data migration):
+    its cancellation takes them back from the available account, never the pending one."""
+    credit = settlement.stay_lines
+    monkeypatch.setattr(
+        settlement, "stay_lines", lambda s, rb, part, nights_pending=False: credit(s, rb, part)
+    )
+    rb = sold["hold"]()
+    pay(gateway, rb)
+    route_card.sync_route_booking(session, rb, gateway, utcnow())
+    session.refresh(rb)
+    families = [night.homestay.family for night in rb.nights]
+    assert [balances(session, family) for family in families] == [(0, 5000), (0, 5000)]
+    monkeypatch.setattr(settlement, "stay_lines", credit)
+    route_refunds.cancel_route(session, rb, None, utcnow())
+    assert [balances(session, family) for family in families] == [(0, 0), (0, 0)]
+    night_releases.release_route_nights(session, night_over_at(rb.nights[-1].night))
+    assert checks.check(session) == []
