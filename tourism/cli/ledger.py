@@ -3,7 +3,8 @@
 - ``flask ledger-check``: daily; proves the ledger sound, exits 1 with the problems.
 - ``flask release-shares``: hourly; makes the shares of departures that ran available once
   their stops are confirmed (catches stops confirmed before the start, guides assigned
-  late, cash recorded after the stops).
+  late, cash recorded after the stops), and the nights of routes paid ahead once each
+  night is over.
 - ``flask ledger-backfill``: once, after upgrading a database that took payments before the
   ledger existed; posts what is missing. Safe to run again.
 """
@@ -18,16 +19,21 @@ from ..extensions import db
 from ..services.ledger import adjustments, checks, releases
 from ..services.payments import processor_check
 from ..services.payments.stripe_gateway import current_gateway
+from ..services.routes import night_releases as route_nights
 from ..unit_of_work import unit_of_work
 
 
 @click.command("release-shares")
 @click.option("--days", default=30, show_default=True, help="How far back to look.")
 def release_shares_command(days: int) -> None:
-    """Release the shares of departures that started and have confirmed stops."""
+    """Release the shares of departures that started and have confirmed stops, and the
+    nights of routes paid ahead that are over."""
     with unit_of_work():
-        count = releases.release_started_departures(db.session, utcnow(), days)
+        now = utcnow()
+        count = releases.release_started_departures(db.session, now, days)
+        routes = route_nights.release_route_nights(db.session, now, days)
     click.echo(f"Looked at {count} departure(s) with confirmed stops.")
+    click.echo(f"Looked at {routes} route booking(s) with nights over.")
 
 
 @click.command("ledger-backfill")

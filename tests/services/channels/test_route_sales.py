@@ -10,16 +10,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.services.reports.test_revenue import clock  # noqa: F401  (fixture)
 from tourism.database import utcnow, write_transactions
 from tourism.extensions import db
-from tourism.models import BookingStatus, WebhookDelivery
-from tourism.models.ledger import AccountKind
+from tourism.models import BookingStatus, PayoutMethod, Role, WebhookDelivery
+from tourism.models.ledger import AccountKind, AccountState
 from tourism.services.channels import reservations, route_sales, webhooks
 from tourism.services.ledger import checks, reseller_postings
 from tourism.services.ledger import journal as ledger
+from tourism.services.ledger.night_releases import night_over_at
 from tourism.services.payments import route_refunds
 from tourism.services.payments.refunds import cancel_departure
-from tourism.services.routes import settlement
+from tourism.services.routes import night_releases, settlement
+from tourism.services.treasury import payouts
+from tourism.services.treasury.payouts import AmountAboveAvailable
 from tourism.unit_of_work import unit_of_work
 
 TERMS = reservations.Terms(hold_max=timedelta(minutes=30), languages=["es", "en"])
@@ -194,3 +198,83 @@ def test_a_guest_cancelling_a_resold_route_on_its_page_is_posted_to_the_reseller
     body = json.loads(delivery.payload)["booking"]
     assert body["uuid"] == sale.uuid and body["status"] == "CANCELLED"
     assert body["cancellationReason"] == "cancelled by the guest"
+
+
+# A prepaid reseller's route: each night reaches its family once it has happened ------------
+
+
+def _families(route_booking):
+    first, second = sorted(route_booking.nights, key=lambda n: n.night)
+    return first, second
+
+
+def _held(family):
+    """The family's (pending, available) cents on the ledger (negative: it owes)."""
+    return tuple(
+        -ledger.balance(
+            db.session, ledger.account(db.session, AccountKind.FAMILY, family=family, state=state)
+        )
+        for state in (AccountState.PENDING, AccountState.AVAILABLE)
+    )
+
+
+def _pay_out(make, family, cents):
+    admin = make.user(memberships=[(family.association, Role.ADMIN)])
+    with unit_of_work():
+        return payouts.record_payout(
+            db.session, family.association, family, cents, PayoutMethod.CASH, "", admin, utcnow()
+        )
+
+
+def _release(now):
+    with unit_of_work():
+        return night_releases.release_route_nights(db.session, now)
+
+
+def test_a_prepaid_route_pays_each_family_once_its_night_has_happened(app, make, clock):  # noqa: F811
+    route, reseller, start = _world(make, prepaid=True)
+    sale = _sell(route, reseller, start)
+    first, second = _families(sale.route_booking)
+    one, two = first.homestay.family, second.homestay.family
+    night = 2 * 2500
+    # Sold: both nights wait, pending; no payout can include them.
+    assert _held(one) == (night, 0) and _held(two) == (night, 0)
+    with pytest.raises(AmountAboveAvailable):
+        _pay_out(make, one, night)
+    _release(utcnow())
+    assert _held(one) == (night, 0)
+
+    clock(night_over_at(first.night) + timedelta(hours=1))
+    assert _release(utcnow()) == 1
+    assert _held(one) == (0, night) and _held(two) == (night, 0)
+    assert _pay_out(make, one, night).amount_cents == night
+    with pytest.raises(AmountAboveAvailable):
+        _pay_out(make, two, 1)
+
+    clock(night_over_at(second.night) + timedelta(hours=1))
+    _release(utcnow())
+    _release(utcnow())  # once
+    assert _held(two) == (0, night)
+    assert _held(one) == (0, 0)  # paid out
+    assert checks.check(db.session) == []
+
+
+def test_a_prepaid_route_cancelled_before_its_nights_leaves_no_family_owing(app, make, clock):  # noqa: F811
+    route, reseller, start = _world(make, prepaid=True)
+    sale = _sell(route, reseller, start)
+    first, second = _families(sale.route_booking)
+    families = (first.homestay.family, second.homestay.family)
+    for family in families:
+        assert _held(family) == (2 * 2500, 0)
+        with pytest.raises(AmountAboveAvailable):
+            _pay_out(make, family, 2 * 2500)
+    with unit_of_work():
+        route_sales.cancel_route(db.session, sale, {"reason": "Customer Requested"}, utcnow())
+    for family in families:
+        assert _held(family) == (0, 0)
+    clock(night_over_at(second.night) + timedelta(hours=1))
+    _release(utcnow())
+    for family in families:
+        assert _held(family) == (0, 0)
+    assert reseller_postings.owed(db.session, reseller) == 0
+    assert checks.check(db.session) == []

@@ -32,16 +32,17 @@ from tourism.models import (
 from tourism.services.booking import availability as seats
 from tourism.services.ledger import checks, split_rules
 from tourism.services.ledger import journal as ledger
+from tourism.services.ledger.night_releases import night_over_at
 from tourism.services.messages import outbox
 from tourism.services.messages.rendering import render
 from tourism.services.payments import intents, refunds, route_card, route_refunds
-from tourism.services.routes import availability, booking, changes, settlement
+from tourism.services.routes import availability, booking, changes, night_releases, settlement
 from tourism.unit_of_work import run_effects
 
 from .helpers import LANGS, request_for, start_of
 
 HOLD = timedelta(minutes=30)
-AVAILABLE = AccountState.AVAILABLE
+AVAILABLE, PENDING = AccountState.AVAILABLE, AccountState.PENDING
 
 
 @pytest.fixture
@@ -173,7 +174,10 @@ def test_the_money_is_split_per_leg_and_the_stay_goes_to_families_and_curator(
     assert credited(first_leg) >= {"family", "guide", "association_fund", "platform"}
     assert credited(second_leg) == {"association_fund"}  # no rule: the community's fund
     for leg in (route.legs[1], route.legs[3]):
-        assert owed(session, AccountKind.FAMILY, family=leg.homestay.family) == 2 * 2500
+        # Each night waits, pending, until it is over (test_night_releases).
+        family = leg.homestay.family
+        assert owed(session, AccountKind.FAMILY, family=family, state=PENDING) == 2 * 2500
+        assert owed(session, AccountKind.FAMILY, family=family) == 0
     assert owed(session, AccountKind.FAMILY, family=sold["lunch"].family) == 1400
     assert owed(session, AccountKind.PLATFORM) == 500  # the platform curates: its fee
     # Card money sits in each community's Stripe clearing: the whole route's total.
@@ -356,10 +360,19 @@ def test_a_late_cancellation_refunds_the_tier_of_every_part(session, sold, gatew
     session.commit()
     refunds.finish_refunds(session, gateway)
     assert checks.check(session) == []
-    for leg in (sold["route"].legs[1], sold["route"].legs[3]):
-        assert owed(session, AccountKind.FAMILY, family=leg.homestay.family) == 2500
+    families = [leg.homestay.family for leg in (sold["route"].legs[1], sold["route"].legs[3])]
+    for family in families:
+        # The half kept of each night is the family's, pending until the night's date.
+        assert owed(session, AccountKind.FAMILY, family=family, state=PENDING) == 2500
+        assert owed(session, AccountKind.FAMILY, family=family) == 0
     assert owed(session, AccountKind.FAMILY, family=sold["lunch"].family) == 700
     assert owed(session, AccountKind.PLATFORM) == 250
+    after = night_over_at(max(night.night for night in rb.nights)) + timedelta(hours=1)
+    night_releases.release_route_nights(session, after)
+    for family in families:
+        assert owed(session, AccountKind.FAMILY, family=family, state=PENDING) == 0
+        assert owed(session, AccountKind.FAMILY, family=family) == 2500
+    assert checks.check(session) == []
 
 
 def test_after_the_last_tier_nothing_is_refunded(session, sold, gateway):

@@ -13,9 +13,10 @@ the amount and currency asked, under the locks of every leg's departure (by id, 
   proportion to their amounts (the split rules know how to take a fee off);
 - paid by card, the nights, the extras and the curator's fee are one ``payment`` ledger
   transaction per community: its Stripe clearing against each host family's, each provider's
-  and the curator's share, credited *available* as ``settlement.record_route_cash`` credits
-  them for cash (the same accounts: reused, not forked). With a deposit they are paid in cash
-  on arrival, through ``record_route_cash``;
+  and the curator's share (the accounts ``settlement.record_route_cash`` credits for cash:
+  reused, not forked), each night *pending* until it is over (``routes.night_releases``
+  releases it), the extras and the fee available. With a deposit they are paid in cash on
+  arrival, through ``record_route_cash``;
 - the route booking and every leg booking are confirmed, and the route's confirmation email
   is queued.
 
@@ -324,8 +325,7 @@ def _post_legs(session: Session, route_booking: RouteBooking, payment: RoutePaym
         postings.post_payment(session, leg_payment)
 
 
-def stay_memo(route_booking: RouteBooking, association) -> str:
-    return f"route {route_booking.reference}: nights and extras paid by card, {association.code}"
+stay_memo = settlement.card_stay_memo
 
 
 def _post_stay(session: Session, route_booking, payment: RoutePayment, now: datetime) -> None:
@@ -336,7 +336,7 @@ def _post_stay(session: Session, route_booking, payment: RoutePayment, now: date
         if ledger.find_transaction(session, TransactionKind.PAYMENT, memo=memo) is not None:
             continue
         clearing = ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
-        credits = settlement.stay_lines(session, route_booking, part)
+        credits = settlement.stay_lines(session, route_booking, part, nights_pending=True)
         ledger.post(
             session,
             kind=TransactionKind.PAYMENT,

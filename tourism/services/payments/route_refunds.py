@@ -3,7 +3,8 @@ commit, at Stripe), and the tourist cancelling the whole route under its policy.
 
 Split from ``route_card`` (which takes the money); the refunds of each leg go through the
 ordinary refund service, the nights, extras and fee through the same ledger accounts that
-credited them (``settlement.stay_lines``).
+credited them (``settlement.stay_lines``: a night's share is still pending, so no family is
+left owing what it was paid).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ...models import BookingStatus, PaymentStatus, RouteBooking, RoutePayment
-from ...models.ledger import AccountKind, TransactionKind
+from ...models.ledger import AccountKind, AccountState, TransactionKind
 from ...money import allocate, percent_of
 from ...unit_of_work import after_commit, unit_of_work
 from ..access import audit
@@ -139,8 +140,10 @@ def cancel_route(
 
 def _post_stay_refund(session, route_booking, part, amount: int, now: datetime) -> None:
     """Take ``amount`` of a community's nights, extras and fee back from whom it credited,
-    in proportion, and out of its Stripe clearing."""
-    credits = settlement.stay_lines(session, route_booking, part)
+    in proportion, and out of its Stripe clearing: the nights from the families' pending
+    accounts, where they wait for their date (a route cancels only before it starts)."""
+    pending = _nights_credited_pending(session, route_booking, part)
+    credits = settlement.stay_lines(session, route_booking, part, nights_pending=pending)
     shares = allocate(amount, [-cents for _, cents in credits])
     clearing = ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
     taken_back = [(account, share) for (account, _), share in zip(credits, shares, strict=True)]
@@ -152,4 +155,20 @@ def _post_stay_refund(session, route_booking, part, amount: int, now: datetime) 
         f"{part.association.code}",
         currency=route_booking.currency,
         at=now,
+    )
+
+
+def _nights_credited_pending(session, route_booking, part) -> bool:
+    """Whether the card payment credited this community's nights pending (every route paid
+    since nights wait for their date); one paid before credited them available."""
+    posted = ledger.find_transaction(
+        session,
+        TransactionKind.PAYMENT,
+        memo=settlement.card_stay_memo(route_booking, part.association),
+    )
+    if posted is None or not part.nights:
+        return True
+    return any(
+        entry.account.kind == AccountKind.FAMILY and entry.account.state == AccountState.PENDING
+        for entry in posted.entries
     )

@@ -15,6 +15,8 @@ shows it); ``record_route_cash`` records one community's part as collected:
   held by the association (the collector) against each host family's, each provider's and
   the curator's share. They are credited *available* at once: the cash is collected on the
   day the family hosts, as ``checkin.record_cash`` releases a departure's shares on the day.
+  Nights paid ahead (by card, or to a prepaid reseller) are credited *pending* instead and
+  released night by night once each is over (``routes.night_releases``).
 
 Both are idempotent: recording a part again collects and posts nothing. A route a prepaid
 reseller sold was paid to the reseller: its legs owe nothing on arrival (their channel
@@ -136,6 +138,11 @@ def _stay_memo(route_booking: RouteBooking, association: Association) -> str:
     return f"route {route_booking.reference}: nights and extras collected by {association.code}"
 
 
+def card_stay_memo(route_booking: RouteBooking, association: Association) -> str:
+    """The memo of a community's nights, extras and fee paid by card with the route."""
+    return f"route {route_booking.reference}: nights and extras paid by card, {association.code}"
+
+
 def record_route_cash(
     session: Session,
     route_booking: RouteBooking,
@@ -194,16 +201,21 @@ def record_route_cash(
     return recorded
 
 
-def stay_lines(session: Session, route_booking: RouteBooking, part: CommunityPart) -> list:
+def stay_lines(
+    session: Session, route_booking: RouteBooking, part: CommunityPart, nights_pending=False
+) -> list:
     """The credits of one community's nights, extras and curator's fee: each host family,
-    each provider and the curator, available at once (paid in cash on the day, or by card
-    with the route)."""
+    each provider and the curator. Paid in cash on the day the family hosts, all available
+    at once; paid ahead (by card with the route, or to a prepaid reseller:
+    ``nights_pending``), each night is credited *pending* and released once it is over
+    (``routes.night_releases``); the extras and the fee stay available at once."""
     lines = []
+    state = AccountState.PENDING if nights_pending else AVAILABLE
     for night in part.nights:
         family = night.homestay.family
         lines.append(
             (
-                ledger.account(session, AccountKind.FAMILY, family=family, state=AVAILABLE),
+                ledger.account(session, AccountKind.FAMILY, family=family, state=state),
                 -night.amount_cents,
             )
         )
