@@ -116,8 +116,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(500, {"error": {"message": "internal error", "code": 1}})
         else:
             self.state.refused.append((400, "reject on demand"))
-            self._answer(400, {"error": {"message": "recipient refused", "code": 131026},
-                               "code": 21610, "message": "recipient refused"})
+            self._answer(
+                400,
+                {
+                    "error": {"message": "recipient refused", "code": 131026},
+                    "code": 21610,
+                    "message": "recipient refused",
+                },
+            )
         return True
 
     def _whatsapp(self, raw: bytes) -> None:
@@ -148,8 +154,11 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._refuse(400, "bad template parameter")
                 if "\n" in text or "\t" in text or "    " in text:
                     return self._refuse(400, "new line in a template parameter")
-            record = {"template": template["name"], "language": language,
-                      "variables": [p["text"] for p in parameters]}
+            record = {
+                "template": template["name"],
+                "language": language,
+                "variables": [p["text"] for p in parameters],
+            }
         elif kind == "text":
             body = (payload.get("text") or {}).get("body")
             if not isinstance(body, str) or not body or len(body) > 4096:
@@ -166,12 +175,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self._failure("whatsapp"):
             return None
         message_id = "wamid." + self.state._next_id("FAKE")
-        self.state.sent.append({"channel": "whatsapp", "to": "+" + to, "id": message_id,
-                                **record})
+        self.state.sent.append({"channel": "whatsapp", "to": "+" + to, "id": message_id, **record})
         return self._answer(
             200,
-            {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
-             "messages": [{"id": message_id}]},
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": message_id}],
+            },
         )
 
     def _sms(self, raw: bytes) -> None:
@@ -191,8 +202,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self._failure("sms"):
             return None
         sid = self.state._next_id("SM")
-        self.state.sent.append({"channel": "sms", "to": to, "id": sid, "body": body,
-                                "callback": form.get("StatusCallback", "")})
+        self.state.sent.append(
+            {
+                "channel": "sms",
+                "to": to,
+                "id": sid,
+                "body": body,
+                "callback": form.get("StatusCallback", ""),
+            }
+        )
         return self._answer(201, {"sid": sid, "status": "queued", "to": to, "body": body})
 
 
@@ -247,13 +265,20 @@ def whatsapp_callback(statuses=(), messages=()) -> bytes:
             for mid, status in statuses
         ],
         "messages": [
-            {"id": mid, "from": sender.lstrip("+"), "timestamp": "1764000000", "type": "text",
-             "text": {"body": text}}
+            {
+                "id": mid,
+                "from": sender.lstrip("+"),
+                "timestamp": "1764000000",
+                "type": "text",
+                "text": {"body": text},
+            }
             for mid, sender, text in messages
         ],
     }
-    payload = {"object": "whatsapp_business_account",
-               "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}]}
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
     return json.dumps(payload).encode()
 
 

@@ -84,8 +84,9 @@ def test_the_check_sees_a_dependency_added_to_one_side_only(tmp_path):
 
 def test_dev_lock_pins_the_app_lock_versions():
     # Tests run on exactly the versions production installs.
-    app, dev = lockfile.versions(ROOT / "requirements/app.txt"), lockfile.versions(
-        ROOT / "requirements/dev.txt"
+    app, dev = (
+        lockfile.versions(ROOT / "requirements/app.txt"),
+        lockfile.versions(ROOT / "requirements/dev.txt"),
     )
     assert {name: dev.get(name) for name in app} == app
 

@@ -18,8 +18,22 @@ def test_parse_amount(text, cents):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "abc", "-1", "1.001", "NaN", "Infinity", "1e400", "9" * 30, "1e3", "1_000", "4 5",
-     "\u0664\u0665", "1.2.3", ".5"],
+    [
+        "",
+        "abc",
+        "-1",
+        "1.001",
+        "NaN",
+        "Infinity",
+        "1e400",
+        "9" * 30,
+        "1e3",
+        "1_000",
+        "4 5",
+        "\u0664\u0665",
+        "1.2.3",
+        ".5",
+    ],
 )
 def test_parse_amount_refuses_nonsense(text):
     with pytest.raises(ValueError):

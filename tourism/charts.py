@@ -197,8 +197,10 @@ def _arc(cx: float, cy: float, outer: float, inner: float, start: float, end: fl
     """A ring segment from angle ``start`` to ``end`` (radians, clockwise from twelve)."""
     if end - start >= 2 * math.pi - 1e-9:  # a whole ring: two halves (one arc cannot close)
         middle = start + math.pi
-        return _arc(cx, cy, outer, inner, start, middle) + " " + _arc(
-            cx, cy, outer, inner, middle, end
+        return (
+            _arc(cx, cy, outer, inner, start, middle)
+            + " "
+            + _arc(cx, cy, outer, inner, middle, end)
         )
 
     def point(radius: float, angle: float) -> str:

@@ -83,9 +83,7 @@ def charts(report: Report) -> dict[str, Chart]:
             _money,
             empty,
         ),
-        "beneficiaries": _shares(
-            "beneficiaries", _("Where the money went"), report.beneficiaries
-        ),
+        "beneficiaries": _shares("beneficiaries", _("Where the money went"), report.beneficiaries),
         "visitors": bar_chart(
             "visitors",
             _("Visitors per month"),

@@ -335,8 +335,11 @@ def test_the_treasurer_on_a_phone(site, browser, shoot):
         shoot(page, "1-treasury")
         page.goto(site.url + treasury.replace("/treasury", "/reports"))
         text = page.locator("main").inner_text()
-        assert re.search(r"\b(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre"
-                         r"|octubre|noviembre|diciembre) de 20\d\d\b", text), text[:500]
+        assert re.search(
+            r"\b(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre"
+            r"|octubre|noviembre|diciembre) de 20\d\d\b",
+            text,
+        ), text[:500]
         assert not re.search(r"\b20\d\d-\d\d\b", text)
         assert fits(page)
         shoot(page, "2-reports")

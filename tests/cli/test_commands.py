@@ -110,6 +110,9 @@ def test_generate_departures_gives_the_schedules_default_guides(runner, session,
     coming = session.scalar(select(func.count(Departure.id)).where(Departure.starts_at > utcnow()))
     assert coming > 0
     # Every departure still to come has the guide (one earlier today has already started).
-    assert session.scalar(
-        select(func.count(DepartureGuide.id)).where(DepartureGuide.user_id == guide.id)
-    ) == coming
+    assert (
+        session.scalar(
+            select(func.count(DepartureGuide.id)).where(DepartureGuide.user_id == guide.id)
+        )
+        == coming
+    )

@@ -145,7 +145,6 @@ def test_the_confirmation_email_lists_the_extras_and_nights(app, client, session
         assert "$15.00" in body and "$75.00" in body
 
 
-
 @pytest.mark.parametrize("lunch", [None, "0", "1"])
 def test_the_offer_is_read_only_when_the_form_asks_for_an_addon(client, session, shop, lunch):
     # 2 adults and a child: $115.00 of tickets; one lunch adds $7.50.

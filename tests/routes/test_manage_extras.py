@@ -87,9 +87,7 @@ def test_staff_create_edit_and_retire_an_extra(client, world):
         world, price="8", stock="12", stock_per_departure="y", family_id="", experience_ids=[]
     )
     assert client.post(edit, data=changed).status_code == 303
-    assert _extras() == [
-        ("Almuerzo de la chakra", "Chakra lunch", 800, 12, True, None, [], True)
-    ]
+    assert _extras() == [("Almuerzo de la chakra", "Chakra lunch", 800, 12, True, None, [], True)]
 
     assert client.post(f"/manage/extras/{extra_id}/retire").status_code == 303
     assert _extras()[0][-1] is False

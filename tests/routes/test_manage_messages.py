@@ -70,9 +70,7 @@ def _booking_that_wrote(make, kallari, minutes_ago=5):
     return booking
 
 
-def test_the_log_shows_the_associations_messages_with_masked_numbers(
-    client, staff, kallari, make
-):
+def test_the_log_shows_the_associations_messages_with_masked_numbers(client, staff, kallari, make):
     booking = _booking_that_wrote(make, kallari)
     other = make.association(name="Wiñak")
     _booking_that_wrote(make, other)
@@ -115,9 +113,7 @@ def test_a_reply_after_the_window_is_refused_in_the_staff_language(
     assert messaging_fake.state.sent == []
 
 
-def test_family_consent_needs_a_valid_number_and_is_recorded_with_its_time(
-    client, staff, kallari
-):
+def test_family_consent_needs_a_valid_number_and_is_recorded_with_its_time(client, staff, kallari):
     form = {
         "name": "Familia Tapuy",
         "contact_phone": "099 000 111",
@@ -125,9 +121,7 @@ def test_family_consent_needs_a_valid_number_and_is_recorded_with_its_time(
         "message_channel": "sms",
         "is_active": "y",
     }
-    refused = client.post(
-        f"/manage/associations/{kallari.id}/families/new", data=form, headers=EN
-    )
+    refused = client.post(f"/manage/associations/{kallari.id}/families/new", data=form, headers=EN)
     assert refused.status_code == 400
     assert "not valid for WhatsApp or SMS" in refused.get_data(as_text=True)
     assert db.session.scalar(select(Family.id)) is None

@@ -75,8 +75,11 @@ def test_start_on_whatsapp_lifts_a_stop_with_its_time_and_the_reply_confirms(
     db.session.expire_all()
     opt_out = db.session.get(PhoneOptOut, PHONE)
     assert opt_out.opted_in_at is not None and opt_out.opted_in_at >= opt_out.opted_out_at
-    confirmations = [m for m in messaging_fake.state.sent if m.get("body", "").startswith(
-        "Chakra Routes: you will get our messages again.")]
+    confirmations = [
+        m
+        for m in messaging_fake.state.sent
+        if m.get("body", "").startswith("Chakra Routes: you will get our messages again.")
+    ]
     assert len(confirmations) == 1 and "template" not in confirmations[0]
     assert confirmations[0]["to"] == PHONE
     # Messages flow again: the reminder is queued and sent.
@@ -144,8 +147,10 @@ def test_the_visitor_asks_for_messages_again_from_the_booking_page(
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
-    [(EN, "This number stopped messages before this booking asked for them"),
-     (ES, "Este número pidió no recibir mensajes antes de que esta reserva los pidiera")],
+    [
+        (EN, "This number stopped messages before this booking asked for them"),
+        (ES, "Este número pidió no recibir mensajes antes de que esta reserva los pidiera"),
+    ],
 )
 def test_a_stop_older_than_the_booking_is_lifted_only_by_the_number_itself(
     client, departure, messaging_fake, headers, expected
@@ -193,15 +198,18 @@ def staff(make, client, kallari):
 
 
 def family_form(**changes) -> dict:
-    form = {"name": "Familia Tapuy", "contact_phone": "0991234567", "is_active": "y",
-            "message_channel": "email", "email": "tapuy@example.org"}
+    form = {
+        "name": "Familia Tapuy",
+        "contact_phone": "0991234567",
+        "is_active": "y",
+        "message_channel": "email",
+        "email": "tapuy@example.org",
+    }
     form.update(changes)
     return {key: value for key, value in form.items() if value is not None}
 
 
-def test_a_family_chooses_email_on_its_record_and_its_address_is_checked(
-    client, staff, kallari
-):
+def test_a_family_chooses_email_on_its_record_and_its_address_is_checked(client, staff, kallari):
     new = f"/manage/associations/{kallari.id}/families/new"
     page = client.get(new, headers=EN).get_data(as_text=True)
     assert 'name="email"' in page and '<option value="email">Email</option>' in page
@@ -214,7 +222,9 @@ def test_a_family_chooses_email_on_its_record_and_its_address_is_checked(
     assert client.post(new, data=family_form()).status_code == 303
     family = db.session.scalar(select(Family))
     assert (family.email, family.message_channel, family.message_phone) == (
-        "tapuy@example.org", "email", None
+        "tapuy@example.org",
+        "email",
+        None,
     )
     edit = client.get(f"/manage/families/{family.id}/edit").get_data(as_text=True)
     assert 'value="tapuy@example.org"' in edit
@@ -223,15 +233,15 @@ def test_a_family_chooses_email_on_its_record_and_its_address_is_checked(
     assert client.post(f"/manage/families/{family.id}/edit", data=changed).status_code == 303
     db.session.expire_all()
     assert (family.message_channel, family.message_phone, family.email) == (
-        "whatsapp", PHONE, "tapuy@example.org"
+        "whatsapp",
+        PHONE,
+        "tapuy@example.org",
     )
 
 
 def test_a_guide_chooses_email_for_notices(client, staff, kallari, make):
     guide = member(make, kallari, Role.GUIDE)
-    membership = db.session.scalars(
-        select(Membership).where(Membership.user_id == guide.id)
-    ).one()
+    membership = db.session.scalars(select(Membership).where(Membership.user_id == guide.id)).one()
     form = {"phone": "+593 98 111 2222", "message_channel": "email"}
     assert client.post(f"/manage/guides/{membership.id}/edit", data=form).status_code == 303
     db.session.expire_all()

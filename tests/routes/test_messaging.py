@@ -77,9 +77,7 @@ def test_opting_in_on_the_form_records_the_number_and_sends_the_confirmation(
     assert db.session.scalar(select(PhoneMessage.status)) == "sent"
 
 
-def test_without_the_box_ticked_no_number_is_kept_for_messages(
-    client, departure, messaging_fake
-):
+def test_without_the_box_ticked_no_number_is_kept_for_messages(client, departure, messaging_fake):
     response = client.post(
         f"/departures/{departure.id}/book", data=booking_form(departure, messages_opt_in=None)
     )

@@ -75,9 +75,7 @@ def paid(client, route, gateway, tmp_path) -> RouteBooking:
     return rb
 
 
-def test_the_form_offers_card_when_every_leg_does_and_not_without_stripe(
-    pay_app, route, make_app
-):
+def test_the_form_offers_card_when_every_leg_does_and_not_without_stripe(pay_app, route, make_app):
     html = pay_app.test_client().get(f"/routes/{route.slug}/book", headers=EN)
     assert 'value="card"' in html.get_data(as_text=True)
     route.legs[0].experience.payment_options = "on_arrival"

@@ -253,8 +253,10 @@ def write_spanish(folder: Path, template: Catalog, translate) -> Catalog:
     for message in template:
         if message.id:
             sources = message.id if isinstance(message.id, str) else tuple(message.id)
-            strings = translate(sources) if isinstance(sources, str) else plural_forms(
-                spanish, tuple(map(translate, sources))
+            strings = (
+                translate(sources)
+                if isinstance(sources, str)
+                else plural_forms(spanish, tuple(map(translate, sources)))
             )
             spanish.add(sources, strings, context=message.context)
     target = folder / "es" / "LC_MESSAGES"

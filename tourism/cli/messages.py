@@ -69,9 +69,7 @@ def send_reminders_command() -> None:
     sent = _run_email_jobs()
     phoned = _send_phone_messages()
     click.echo(f"Queued {queued} reminder(s); sent {sent} email(s).")
-    click.echo(
-        f"Queued {notices} family/guide notice(s); sent {phoned} WhatsApp/SMS message(s)."
-    )
+    click.echo(f"Queued {notices} family/guide notice(s); sent {phoned} WhatsApp/SMS message(s).")
 
 
 @click.command("send-impact-receipts")

@@ -87,9 +87,7 @@ class BulkAssignForm(FlaskForm):
         validators=[InputRequired(message=REQUIRED)],
         invalid_choice_message=BAD_CHOICE,
     )
-    departure_ids = MultiCheckboxField(
-        _l("Departures"), invalid_choice_message=BAD_CHOICE
-    )
+    departure_ids = MultiCheckboxField(_l("Departures"), invalid_choice_message=BAD_CHOICE)
     first_day = date_field(_l("First day"), required=False)
     last_day = date_field(_l("Last day"), required=False)
     #: The button under the list: the ticked departures, whatever the radio says.

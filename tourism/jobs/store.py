@@ -124,8 +124,7 @@ def bury_abandoned(session: Session, now: datetime) -> int:
             locked_by="",
             locked_until=None,
             finished_at=now,
-            last_error="its worker stopped before finishing it (the lease expired) on the "
-            "last try",
+            last_error="its worker stopped before finishing it (the lease expired) on the last try",
         )
         .execution_options(synchronize_session=False)
     )

@@ -114,7 +114,12 @@ class Worker:
                 self.failed += 1
                 log.warning(
                     "job %s %s (try %s of %s) failed, now %s: %s",
-                    job.kind, job.key, job.attempts, job.max_attempts, state.value, error,
+                    job.kind,
+                    job.key,
+                    job.attempts,
+                    job.max_attempts,
+                    state.value,
+                    error,
                 )
                 return False
         if not finished:

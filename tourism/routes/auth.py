@@ -290,9 +290,7 @@ def accept_invitation(token: str):
     name = form.name.data if not invitation.has_account else ""
     try:
         with unit_of_work():
-            user = accounts.accept_invitation(
-                db.session, token, name, form.password.data, utcnow()
-            )
+            user = accounts.accept_invitation(db.session, token, name, form.password.data, utcnow())
             accounts.start_session(user)
             destination = landing_page(user)
     except accounts.InvalidLink:

@@ -110,8 +110,9 @@ def whatsapp_event():
                 session, "whatsapp", update.provider_id, update.status, update.error
             )
         for message in inbound:
-            conversations.receive(session, "whatsapp", message.provider_id, message.sender,
-                             message.body)
+            conversations.receive(
+                session, "whatsapp", message.provider_id, message.sender, message.body
+            )
 
     body, status = _apply_callbacks(apply)
     return jsonify(body), status
@@ -124,8 +125,8 @@ def _verified_sms_form():
         return None
     form = {key: request.form.get(key, "") for key in request.form}
     query = request.query_string.decode()
-    url = current_app.config["PUBLIC_URL"].rstrip("/") + request.path + (
-        f"?{query}" if query else ""
+    url = (
+        current_app.config["PUBLIC_URL"].rstrip("/") + request.path + (f"?{query}" if query else "")
     )
     try:
         gateway.verify(url, form, request.headers.get("X-Twilio-Signature"))

@@ -181,9 +181,7 @@ def test_roster_summary_counts_only_in_aggregate(session, kallari, make):
     make.family(make.association(), representative_gender="female")
     for young in (True, False, None):
         guide = make.user(password="", memberships=[(kallari, Role.GUIDE)])
-        rosters.update_guide(
-            session, guide.memberships[0], rosters.GuideInput(under_30=young)
-        )
+        rosters.update_guide(session, guide.memberships[0], rosters.GuideInput(under_30=young))
     make.user(password="", memberships=[(kallari, Role.STAFF)])
     summary = rosters.roster_summary(session, kallari)
     assert summary == rosters.RosterSummary(

@@ -27,6 +27,8 @@ def write_mode():
     """Holding seats locks the departure: SQLite transactions must take the write lock."""
     with write_transactions():
         yield
+
+
 ON_ARRIVAL, CARD, DEPOSIT = "on_arrival", "card", "deposit"
 
 

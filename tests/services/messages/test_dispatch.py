@@ -146,9 +146,7 @@ def test_an_unavailable_provider_keeps_the_message_for_the_next_run(
     assert messaging_fake.state.sent_on("sms") == []
 
 
-def test_a_provider_down_for_good_ends_in_the_sms_fallback(
-    session, make, gateways, messaging_fake
-):
+def test_a_provider_down_for_good_ends_in_the_sms_fallback(session, make, gateways, messaging_fake):
     booking = opted_in(make)
     queue_confirmation(session, booking)
     messaging_fake.state.fail_next("whatsapp", "500", times=dispatch.MAX_ATTEMPTS)
@@ -201,9 +199,7 @@ def test_whatsapp_not_configured_goes_by_sms(app, session, make, messaging_fake)
 
 
 @pytest.mark.parametrize("word", ["STOP", "baja", " Baja. "])
-def test_stop_or_baja_opts_the_number_out_at_once(
-    session, make, gateways, messaging_fake, word
-):
+def test_stop_or_baja_opts_the_number_out_at_once(session, make, gateways, messaging_fake, word):
     booking = opted_in(make)
     queue_confirmation(session, booking)
     assert conversations.receive(session, "whatsapp", "wamid.in1", PHONE, word) == "opted_out"
@@ -312,7 +308,9 @@ def test_families_hear_who_comes_tomorrow_and_of_their_payouts(
     session, make, gateways, messaging_fake
 ):
     family = make.family(
-        message_phone="+593987654321", message_consent_at=utcnow(), message_channel="sms",
+        message_phone="+593987654321",
+        message_consent_at=utcnow(),
+        message_channel="sms",
         languages="qu,es",
     )
     quiet = make.family(association=family.association, message_phone=None)
@@ -342,9 +340,7 @@ def test_guides_hear_of_tomorrows_departures_with_head_counts_and_needs(
 ):
     today, zone = local_today(), display_zone()
     guide = make.user(message_phone="+593981112233", message_consent_at=utcnow(), locale="en")
-    departure = make.departure(
-        starts_at=local_to_utc(today + timedelta(days=1), time(8, 30), zone)
-    )
+    departure = make.departure(starts_at=local_to_utc(today + timedelta(days=1), time(8, 30), zone))
     make.assign(departure, guide)
     make.booking(departure, quantities={"adult": 3})
     make.booking(departure, special_needs="vegetarian")
@@ -431,9 +427,7 @@ def test_each_message_is_a_job_retried_with_backoff_and_its_fallback_gets_its_ow
     assert len(messaging_fake.state.sent_on("whatsapp")) == 1
 
 
-def test_a_refused_message_falls_back_to_an_sms_with_its_own_job(
-    session, make, messaging_fake
-):
+def test_a_refused_message_falls_back_to_an_sms_with_its_own_job(session, make, messaging_fake):
     from tourism.jobs.worker import Worker
     from tourism.models import JobState
 
@@ -465,9 +459,7 @@ def test_a_guide_hears_when_put_on_or_taken_off_departures_one_message_per_chang
     )
     quiet = make.user(memberships=[(association, Role.GUIDE)])  # no consent: email only
     experience = make.experience(association)
-    single, *many = [
-        make.departure(experience, starts_in=timedelta(days=3 + n)) for n in range(4)
-    ]
+    single, *many = [make.departure(experience, starts_in=timedelta(days=3 + n)) for n in range(4)]
     session.commit()
 
     from tourism.database import write_transactions

@@ -183,15 +183,21 @@ def test_when_whatsapp_and_sms_both_fail_the_family_gets_the_email(
     session, make, gateways, messaging_fake
 ):
     family = make.family(
-        message_phone=FAMILY_PHONE, message_consent_at=utcnow(), message_channel="whatsapp",
-        languages="es", email="familia@example.org",
+        message_phone=FAMILY_PHONE,
+        message_consent_at=utcnow(),
+        message_channel="whatsapp",
+        languages="es",
+        email="familia@example.org",
     )
     silent = make.family(
-        association=family.association, message_phone="+593987650000",
-        message_consent_at=utcnow(), message_channel="sms",
+        association=family.association,
+        message_phone="+593987650000",
+        message_consent_at=utcnow(),
+        message_channel="sms",
     )
-    payout = type("Payout", (), dict(id=9, amount_cents=4550, currency="USD",
-                                     created_at=utcnow()))()
+    payout = type(
+        "Payout", (), dict(id=9, amount_cents=4550, currency="USD", created_at=utcnow())
+    )()
     phone_notices.queue_family_payout(session, family, payout)
     phone_notices.queue_family_payout(session, silent, payout)
     session.commit()
@@ -200,7 +206,9 @@ def test_when_whatsapp_and_sms_both_fail_the_family_gets_the_email(
     assert dispatch.deliver_pending(session, gateways) == 0
     session.expire_all()
     assert [(m.channel, m.status) for m in phone_rows(session, "family_payout")] == [
-        ("whatsapp", "failed"), ("sms", "failed"), ("sms", "failed"),
+        ("whatsapp", "failed"),
+        ("sms", "failed"),
+        ("sms", "failed"),
     ]
     (notice,) = notices(session)  # the family without an email: nothing more to try
     assert notice.key == f"family:{family.id}:payout:9:email"
@@ -218,12 +226,12 @@ def test_a_guide_without_phone_consent_or_who_chose_email_is_told_by_email(
     session, make, gateways, messaging_fake
 ):
     today, zone = local_today(), display_zone()
-    departure = make.departure(
-        starts_at=local_to_utc(today + timedelta(days=1), time(8, 30), zone)
-    )
+    departure = make.departure(starts_at=local_to_utc(today + timedelta(days=1), time(8, 30), zone))
     no_consent = make.user(locale="en")
     chose_email = make.user(
-        locale="es", message_phone="+593981112233", message_consent_at=utcnow(),
+        locale="es",
+        message_phone="+593981112233",
+        message_consent_at=utcnow(),
         message_channel="email",
     )
     stopped = make.user(

@@ -40,14 +40,10 @@ def test_template_variables_may_not_hold_new_lines(config, messaging_fake):
     gateway = whatsapp_gateway.gateway_from_config(config)
     with pytest.raises(MessageRejected):
         gateway.send_template(PHONE, "family_visitors", "es", ["line one\nline two"])
-    assert gateway.send_template(PHONE, "family_visitors", "es", ["one; two"]).startswith(
-        "wamid."
-    )
+    assert gateway.send_template(PHONE, "family_visitors", "es", ["one; two"]).startswith("wamid.")
 
 
-def test_a_slow_provider_times_out_and_an_unreachable_one_is_unavailable(
-    config, messaging_fake
-):
+def test_a_slow_provider_times_out_and_an_unreachable_one_is_unavailable(config, messaging_fake):
     messaging_fake.state.slow_seconds = 1.5
     messaging_fake.state.fail_next("sms", "timeout")
     gateway = sms_gateway.gateway_from_config(config)
@@ -62,8 +58,13 @@ def test_whatsapp_signatures(config):
     gateway = whatsapp_gateway.gateway_from_config(config)
     body = b'{"entry": []}'
     gateway.verify(body, whatsapp_signature(body))
-    for header in (None, "", "sha256=00", whatsapp_signature(body + b" "),
-                   whatsapp_signature(body, "other")):
+    for header in (
+        None,
+        "",
+        "sha256=00",
+        whatsapp_signature(body + b" "),
+        whatsapp_signature(body, "other"),
+    ):
         with pytest.raises(SignatureError):
             gateway.verify(body, header)
     unsigned = whatsapp_gateway.gateway_from_config({**config, "WHATSAPP_APP_SECRET": ""})
@@ -125,13 +126,31 @@ def test_callbacks_are_parsed_defensively():
     assert whatsapp_gateway.parse_callback("nonsense") == ([], [])
     assert whatsapp_gateway.parse_callback({"entry": [{"changes": [{"value": 3}]}]}) == ([], [])
     statuses, inbound = whatsapp_gateway.parse_callback(
-        {"entry": [{"changes": [{"value": {
-            "statuses": [{"id": "wamid.1", "status": "delivered"},
-                         {"id": "wamid.2", "status": "bogus"}],
-            "messages": [{"id": "wamid.3", "from": "593991234567", "type": "text",
-                          "text": {"body": "Hola"}},
-                         {"id": "wamid.4", "from": "593991234567", "type": "image"}],
-        }}]}]}
+        {
+            "entry": [
+                {
+                    "changes": [
+                        {
+                            "value": {
+                                "statuses": [
+                                    {"id": "wamid.1", "status": "delivered"},
+                                    {"id": "wamid.2", "status": "bogus"},
+                                ],
+                                "messages": [
+                                    {
+                                        "id": "wamid.3",
+                                        "from": "593991234567",
+                                        "type": "text",
+                                        "text": {"body": "Hola"},
+                                    },
+                                    {"id": "wamid.4", "from": "593991234567", "type": "image"},
+                                ],
+                            }
+                        }
+                    ]
+                }
+            ]
+        }
     )
     assert statuses == [whatsapp_gateway.StatusUpdate("wamid.1", "delivered")]
     assert inbound == [whatsapp_gateway.Inbound("wamid.3", PHONE, "Hola")]

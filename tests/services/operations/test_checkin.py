@@ -297,9 +297,7 @@ def test_a_no_show_owes_nothing_on_the_day(session, trip):
     ben = next(row for row in after.rows if row.booking.contact_name == "Ben")
     assert ben.outstanding_cents == 4500  # the booking's own balance is unchanged
     # The guide's schedule and the staff's board agree.
-    [item] = guide_calendar.my_schedule(
-        session, trip["guide"], trip["now"] - timedelta(minutes=1)
-    )
+    [item] = guide_calendar.my_schedule(session, trip["guide"], trip["now"] - timedelta(minutes=1))
     assert item.cash_due_cents == 11500
     row = board.departure_row(session, trip["departure"], trip["now"])
     assert row.due_on_arrival_cents == 11500

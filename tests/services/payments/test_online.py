@@ -222,9 +222,7 @@ def test_the_preview_rounds_each_payment_as_its_refund_does(make, gateway):
     pay(gateway, booking)
     intents.sync_booking(db.session, booking, gateway, utcnow())
     [(payment, amount)] = refunds.policy_refunds(db.session, booking, 50)
-    assert payment.net_cents == booking.total_cents and amount == percent_of(
-        payment.net_cents, 50
-    )
+    assert payment.net_cents == booking.total_cents and amount == percent_of(payment.net_cents, 50)
     # A payment already refunded in full leaves nothing to preview or refund.
     refunds.refund_payment(db.session, payment, payment.net_cents, "test", gateway)
     settle(gateway)
@@ -312,9 +310,7 @@ def test_each_owed_refund_is_a_job_retried_until_stripe_pays_it_once(make, gatew
 
     # Stripe back: the retry pays it, once.
     pay_app.extensions["stripe_gateway"] = gateway
-    db.session.execute(
-        Job.__table__.update().where(Job.id == job.id).values(run_at=utcnow())
-    )
+    db.session.execute(Job.__table__.update().where(Job.id == job.id).values(run_at=utcnow()))
     db.session.commit()
     worker.run(burst=True)
     db.session.expire_all()

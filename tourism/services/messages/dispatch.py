@@ -206,9 +206,7 @@ def deliver_pending(
     return sent
 
 
-def deliver_one(
-    session: Session, message_id: int, gateways: Gateways
-) -> tuple[bool, int | None]:
+def deliver_one(session: Session, message_id: int, gateways: Gateways) -> tuple[bool, int | None]:
     """Send one queued message; returns whether it was accepted and the id of the fallback
     queued if it failed. A message not ``queued`` (sent, claimed by another worker, blocked)
     is left alone: retrying by id or by key never sends twice."""

@@ -60,9 +60,7 @@ def _guests(family: Family, route_bookings: list[RouteBooking]) -> tuple[list, l
     guests, needs = [], []
     for route_booking in route_bookings:
         name = first_name(route_booking.contact_name)
-        nights = sorted(
-            n.night for n in route_booking.nights if n.homestay.family_id == family.id
-        )
+        nights = sorted(n.night for n in route_booking.nights if n.homestay.family_id == family.id)
         guests.append((name, route_booking.people, nights))
         needs.append((name, _needs(route_booking)))
     return guests, needs
@@ -121,9 +119,7 @@ def queue_homestay_change(session: Session, route_booking: RouteBooking, kind: s
     returns how many notices were newly queued. Only flushes."""
     if kind not in (HOMESTAY_BOOKED, HOMESTAY_CANCELLED):
         raise ValueError(f"unknown homestay notice {kind!r}")
-    families = {
-        night.homestay.family_id: night.homestay.family for night in route_booking.nights
-    }
+    families = {night.homestay.family_id: night.homestay.family for night in route_booking.nights}
     queued = 0
     for family in sorted(families.values(), key=lambda f: f.id):
         if not family.is_active:
@@ -147,7 +143,6 @@ def queue_homestay_change(session: Session, route_booking: RouteBooking, kind: s
             is not None
         )
     return queued
-
 
 
 #: The notices that carry visitors' needs (the cancellation does not).

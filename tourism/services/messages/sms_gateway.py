@@ -19,8 +19,13 @@ import requests
 from .phone_errors import MessageRejected, MessagingUnavailable, SignatureError
 
 #: Twilio's statuses, and the ones we record (the others are steps on the way).
-FINAL_STATUSES = {"sent": "sent", "delivered": "delivered", "undelivered": "failed",
-                  "failed": "failed", "read": "read"}
+FINAL_STATUSES = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+    "read": "read",
+}
 
 
 class SmsGateway:
@@ -91,8 +96,9 @@ def signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:
 
 def gateway_from_config(config: Mapping) -> SmsGateway | None:
     """The gateway the settings describe, or ``None`` when SMS is not configured."""
-    if not (config.get("SMS_ACCOUNT_SID") and config.get("SMS_AUTH_TOKEN")
-            and config.get("SMS_FROM")):
+    if not (
+        config.get("SMS_ACCOUNT_SID") and config.get("SMS_AUTH_TOKEN") and config.get("SMS_FROM")
+    ):
         return None
     public = str(config.get("PUBLIC_URL", "")).rstrip("/")
     return SmsGateway(

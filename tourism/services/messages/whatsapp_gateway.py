@@ -59,9 +59,7 @@ class WhatsAppGateway:
         self.app_secret = app_secret
         self.timeout = timeout
 
-    def send_template(
-        self, to: str, template: str, language: str, variables: list[str]
-    ) -> str:
+    def send_template(self, to: str, template: str, language: str, variables: list[str]) -> str:
         """Send the approved ``template`` in ``language`` (``es``/``en``) with its body
         variables; returns WhatsApp's message id."""
         return self._post(

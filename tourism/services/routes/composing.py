@@ -312,8 +312,7 @@ def move_leg(session: Session, route: Route, leg_id: int, up: bool) -> None:
         raise LegCannotMove()
     legs[index], legs[other] = legs[other], legs[index]
     if any(
-        a.kind == LegKind.HOMESTAY and a.day == b.day
-        for a, b in zip(legs, legs[1:], strict=False)
+        a.kind == LegKind.HOMESTAY and a.day == b.day for a, b in zip(legs, legs[1:], strict=False)
     ):
         raise LegCannotMove()
     _renumber(session, route, legs)
