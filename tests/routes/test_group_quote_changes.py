@@ -8,6 +8,7 @@ nothing changed; another association: 404."""
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select
@@ -202,8 +203,8 @@ def test_pay_on_arrival_is_refused_where_the_experience_does_not_take_it(
     assert count(GroupQuote) == 0
 
 
-def _paid_by_transfer_then_cancelled(client, experience):
-    request, quote = quoted(client, experience)
+def _paid_by_transfer_then_cancelled(client, experience, language="en"):
+    request, quote = quoted(client, experience, language=language)
     client.post(f"/group-requests/{request.token}/accept", data={"payment_method": "bank_transfer"})
     assert client.post(f"/manage/group-requests/{request.id}/transfer-received").status_code == 303
     db.session.commit()
@@ -243,6 +244,38 @@ def test_the_treasurer_records_a_transfer_paid_back(client, admin, experience):
     assert checks.check(db.session) == []
     page = client.get(f"/manage/group-requests/{request.id}", headers=EN).get_data(as_text=True)
     assert "paid back by bank transfer" in page and "Record the refund" not in page
+
+
+def test_the_group_is_told_of_the_transfer_paid_back_in_its_language(
+    client, admin, experience, tmp_path
+):
+    outbox = tmp_path / "outbox"
+    client.application.config.update(MAIL_BACKEND="folder", MAIL_OUTBOX_DIR=str(outbox))
+    request, booking = _paid_by_transfer_then_cancelled(client, experience, language="es")
+    response = client.post(
+        f"/manage/group-requests/{request.id}/transfer-refund",
+        data=refund_form(amount="100.00"),
+        headers=EN,  # the treasurer reads English; the group asked in Spanish
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    [email] = db.session.scalars(
+        select(Notification).where(Notification.kind == "group_transfer_refunded")
+    ).all()
+    assert email.language == "es" and email.recipient == request.email and email.sent_at
+    messages = [
+        message_from_bytes(path.read_bytes(), policy=policy.default)
+        for path in sorted(outbox.glob("*.eml"))
+    ]
+    [message] = [m for m in messages if "transferencia de tu grupo" in m["Subject"]]
+    text = message.get_body(("plain",)).get_content()
+    assert "$100,00" in text and "TRX-7" in text and f"/group-requests/{request.token}" in text
+    note = db.session.scalars(select(GroupMessage).order_by(GroupMessage.id.desc())).first()
+    assert note.body == "Te devolvimos $100,00 por transferencia bancaria (referencia: TRX-7)."
+    # What is still owed stays owed, and the group is told once per refund recorded.
+    assert "Owed back to the group: $326.00" in client.get(
+        f"/manage/group-requests/{request.id}", headers=EN
+    ).get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

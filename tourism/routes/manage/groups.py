@@ -262,6 +262,7 @@ def group_transfer_refund(request_id: int):
                 acting_user(),
                 local_today(),
                 display_zone(),
+                absolute_url("groups.thread", token=request.token),
             )
     except DomainError as error:
         return _request_page(

@@ -18,14 +18,17 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ...database import utcnow
 from ...errors import DepartureUnavailable, DomainError, InvalidRequest
 from ...models import (
     BookingStatus,
     DepartureStatus,
+    GroupMessage,
     GroupQuote,
     GroupRequest,
     Payment,
@@ -40,11 +43,14 @@ from ..access import audit
 from ..booking import availability, lifecycle
 from ..ledger import postings
 from ..messages import outbox
+from ..messages.account_emails import GROUP_TRANSFER_REFUNDED
 from .quotes import BANK_TRANSFER, NotTransfer
 
 #: Why a refund the treasurer paid back of their own accord (nothing was owed) was made.
 TREASURER_REFUND = "treasurer_refund"
 MAX_REFERENCE = 60
+#: Posted on the request's thread when the treasurer records a transfer paid back.
+REFUNDED_NOTE = _l("We sent %(amount)s back to you by bank transfer (reference: %(reference)s).")
 
 
 class NotCancelled(DomainError):
@@ -141,11 +147,14 @@ def record_transfer_refund(
     actor: User,
     today: date,
     zone: ZoneInfo,
+    link: str | None = None,
 ) -> Refund:
     """The treasurer paid ``amount_cents`` of the group's transfer back by bank transfer on
     ``paid_on`` (a local day, not after ``today``) with the bank's ``reference``: record the
     refund and post its reversal (see the module doc). It settles what was owed first; what
     it does not cover stays owed. Raise with a clear message and write nothing on bad input.
+    With ``link`` (the request's page), the group is emailed and told on the request's
+    thread, in the request's language, how much was sent back and with which reference.
     """
     payment = quote.transfer_payment
     if quote.status != QuoteStatus.ACCEPTED or payment is None:
@@ -216,4 +225,42 @@ def record_transfer_refund(
     if amount_cents == left and booking.status == BookingStatus.CANCELLED:
         booking.transition(BookingStatus.REFUNDED)
     session.flush()
+    if link:
+        _tell_group(session, quote, refund, actor, link)
     return refund
+
+
+def _tell_group(
+    session: Session, quote: GroupQuote, refund: Refund, actor: User, link: str
+) -> None:
+    """Email the group that the money went back, and say so on the request's thread."""
+    request = quote.request
+    text = request.experience.text(request.language)
+    outbox.queue_account_email(
+        session,
+        kind=GROUP_TRANSFER_REFUNDED,
+        key=f"group-transfer-refunded-{refund.id}",
+        recipient=request.email,
+        language=request.language,
+        url=link,
+        experience=text.title if text else request.experience.slug,
+        amount_cents=refund.amount_cents,
+        currency=quote.currency,
+        paid_on=refund.paid_on.isoformat(),
+        reference=refund.bank_reference,
+    )
+    with force_locale(request.language):
+        body = str(REFUNDED_NOTE) % {
+            "amount": format_money(refund.amount_cents, quote.currency),
+            "reference": refund.bank_reference,
+        }
+    session.add(
+        GroupMessage(
+            request_id=request.id,
+            from_requester=False,
+            author_id=actor.id,
+            body=body,
+            created_at=utcnow(),
+        )
+    )
+    session.flush()

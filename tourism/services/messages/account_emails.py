@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 
 from flask import current_app, render_template
@@ -25,7 +25,9 @@ GROUP_QUOTE = "group_quote"
 GROUP_QUOTE_CHANGED = "group_quote_changed"
 #: The association withdrew its quote.
 GROUP_QUOTE_WITHDRAWN = "group_quote_withdrawn"
-GROUP_KINDS = (GROUP_QUOTE, GROUP_QUOTE_CHANGED, GROUP_QUOTE_WITHDRAWN)
+#: The treasurer paid (part of) a group's bank transfer back.
+GROUP_TRANSFER_REFUNDED = "group_transfer_refunded"
+GROUP_KINDS = (GROUP_QUOTE, GROUP_QUOTE_CHANGED, GROUP_QUOTE_WITHDRAWN, GROUP_TRANSFER_REFUNDED)
 ACCOUNT_KINDS = (PASSWORD_RESET, INVITATION, *GROUP_KINDS)
 
 
@@ -54,6 +56,11 @@ def account_subject(kind: str, context: dict) -> str:
             "Your group quote for %(experience)s was withdrawn",
             experience=context.get("experience", ""),
         )
+    if kind == GROUP_TRANSFER_REFUNDED:
+        return _(
+            "We paid your group's transfer back: %(experience)s",
+            experience=context.get("experience", ""),
+        )
     return _(
         "Invitation to join %(association)s on Chakra Routes",
         association=context.get("association", ""),
@@ -79,6 +86,8 @@ def render_account(kind: str, locale: str, context: dict) -> Rendered:
     for moment in ("expires_at", "starts_at"):
         if context.get(moment):
             values[moment] = datetime.fromisoformat(context[moment])
+    if context.get("paid_on"):
+        values["paid_on"] = date.fromisoformat(context["paid_on"])
     values["subject"] = subject = account_subject(kind, context)
     template = GROUP_QUOTE if kind == GROUP_QUOTE_CHANGED else kind
     html = render_template(f"emails/{template}.html", **values)
