@@ -26,7 +26,7 @@ from tourism.services.ledger import checks
 from tourism.services.ledger import journal as ledger
 from tourism.services.ledger.night_releases import night_over_at
 from tourism.services.payments import route_card, route_refunds
-from tourism.services.routes import extra_releases, settlement
+from tourism.services.routes import extra_releases, night_releases, settlement
 from tourism.services.treasury.payouts import AmountAboveAvailable
 
 
@@ -169,4 +169,69 @@ def test_a_route_paid_before_extras_waited_is_refunded_from_where_it_was_credite
     assert fund(session, curator) == (0, 0)
     for night in rb.nights:
         assert balances(session, night.homestay.family) == (0, 0)
+    assert checks.check(session) == []
+
+
+@pytest.fixture
+def hosting_lunch(session, curated):  # noqa: F811
+    """The lunch is made by the family hosting the first night: one pending account."""
+    route = curated["route"]
+    family = route.legs[1].homestay.family
+    lunch = curated["lunch"]
+    lunch.family, lunch.association = family, family.association
+    session.flush()
+    return dict(curated, family=family)
+
+
+def _paid(session, hold, gateway):  # noqa: F811
+    rb = hold()
+    pay(gateway, rb)
+    route_card.sync_route_booking(session, rb, gateway, utcnow())
+    session.refresh(rb)
+    return rb
+
+
+def test_a_family_hosting_a_night_is_paid_its_lunch_at_the_start_and_the_night_after_it(
+    session,  # noqa: F811
+    hosting_lunch,
+    gateway,
+):
+    rb = _paid(session, hosting_lunch["hold"], gateway)
+    family = hosting_lunch["family"]
+    (night,) = [n for n in rb.nights if n.homestay.family.id == family.id]
+    assert balances(session, family) == (5000 + 1400, 0)
+    extra_releases.release_route_extras(session, extra_releases.started_at(rb))
+    assert balances(session, family) == (5000, 1400)
+    night_over = night_over_at(night.night) + timedelta(hours=1)
+    extra_releases.release_route_extras(session, night_over)
+    night_releases.release_route_nights(session, night_over)
+    assert balances(session, family) == (0, 6400)
+    assert checks.check(session) == []
+
+
+def test_a_route_paid_before_extras_waited_releases_no_night_at_the_start(
+    session,  # noqa: F811
+    hosting_lunch,
+    gateway,
+    monkeypatch,
+):
+    """Paid when the nights waited but the lunch did not: the family's pending account holds
+    only its night, which waits for its date."""
+    credit = settlement.stay_lines
+    monkeypatch.setattr(
+        settlement,
+        "stay_lines",
+        lambda s, rb, part, nights_pending=False, **_: credit(s, rb, part, nights_pending),
+    )
+    rb = _paid(session, hosting_lunch["hold"], gateway)
+    monkeypatch.setattr(settlement, "stay_lines", credit)
+    family = hosting_lunch["family"]
+    (night,) = [n for n in rb.nights if n.homestay.family.id == family.id]
+    assert balances(session, family) == (5000, 1400)
+    extra_releases.release_route_extras(session, extra_releases.started_at(rb))
+    assert balances(session, family) == (5000, 1400)
+    night_over = night_over_at(night.night) + timedelta(hours=1)
+    extra_releases.release_route_extras(session, night_over)
+    night_releases.release_route_nights(session, night_over)
+    assert balances(session, family) == (0, 6400)
     assert checks.check(session) == []
