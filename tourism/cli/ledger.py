@@ -3,8 +3,8 @@
 - ``flask ledger-check``: daily; proves the ledger sound, exits 1 with the problems.
 - ``flask release-shares``: hourly; makes the shares of departures that ran available once
   their stops are confirmed (catches stops confirmed before the start, guides assigned
-  late, cash recorded after the stops), and the nights of routes paid ahead once each
-  night is over.
+  late, cash recorded after the stops), and of routes paid ahead the extras and the
+  curator's fee once the route has started, each night once it is over.
 - ``flask ledger-backfill``: once, after upgrading a database that took payments before the
   ledger existed; posts what is missing. Safe to run again.
 """
@@ -19,6 +19,7 @@ from ..extensions import db
 from ..services.ledger import adjustments, checks, releases
 from ..services.payments import processor_check
 from ..services.payments.stripe_gateway import current_gateway
+from ..services.routes import extra_releases as route_extras
 from ..services.routes import night_releases as route_nights
 from ..unit_of_work import unit_of_work
 
@@ -26,13 +27,15 @@ from ..unit_of_work import unit_of_work
 @click.command("release-shares")
 @click.option("--days", default=30, show_default=True, help="How far back to look.")
 def release_shares_command(days: int) -> None:
-    """Release the shares of departures that started and have confirmed stops, and the
-    nights of routes paid ahead that are over."""
+    """Release the shares of departures that started and have confirmed stops, and of
+    routes paid ahead the extras and fee of those started and the nights that are over."""
     with unit_of_work():
         now = utcnow()
         count = releases.release_started_departures(db.session, now, days)
+        started = route_extras.release_route_extras(db.session, now, days)
         routes = route_nights.release_route_nights(db.session, now, days)
     click.echo(f"Looked at {count} departure(s) with confirmed stops.")
+    click.echo(f"Looked at {started} route booking(s) started, for extras and fees.")
     click.echo(f"Looked at {routes} route booking(s) with nights over.")
 
 

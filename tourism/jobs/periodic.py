@@ -26,6 +26,7 @@ from ..services.messages import dispatch, homestay_notices, outbox, phone_notice
 from ..services.operations import minimums, recurrence
 from ..services.payments import reconcile, refunds
 from ..services.payments.stripe_gateway import current_gateway
+from ..services.routes import extra_releases as route_extras
 from ..services.routes import night_releases as route_nights
 from ..timefmt import display_zone, local_today
 from . import store
@@ -110,6 +111,7 @@ def finish_refunds(session: Session, _payload: Payload, _key: str) -> None:
 def release_shares(session: Session, _payload: Payload, _key: str) -> None:
     now = utcnow()
     releases.release_started_departures(session, now, 30)
+    route_extras.release_route_extras(session, now, 30)
     route_nights.release_route_nights(session, now, 30)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tests.services.reports.test_revenue import clock  # noqa: F401  (fixture)
 from tourism.database import utcnow, write_transactions
 from tourism.extensions import db
+from tourism.jobs import periodic
 from tourism.models import BookingStatus, PayoutMethod, Role, WebhookDelivery
 from tourism.models.ledger import AccountKind, AccountState
 from tourism.services.channels import reservations, route_sales, webhooks
@@ -21,7 +22,7 @@ from tourism.services.ledger import journal as ledger
 from tourism.services.ledger.night_releases import night_over_at
 from tourism.services.payments import route_refunds
 from tourism.services.payments.refunds import cancel_departure
-from tourism.services.routes import night_releases, settlement
+from tourism.services.routes import extra_releases, night_releases, settlement
 from tourism.services.treasury import payouts
 from tourism.services.treasury.payouts import AmountAboveAvailable
 from tourism.unit_of_work import unit_of_work
@@ -276,5 +277,72 @@ def test_a_prepaid_route_cancelled_before_its_nights_leaves_no_family_owing(app,
     _release(utcnow())
     for family in families:
         assert _held(family) == (0, 0)
+    assert reseller_postings.owed(db.session, reseller) == 0
+    assert checks.check(db.session) == []
+
+
+# A prepaid reseller's route: its curator's fee reaches the curator once the route started --
+
+
+def _curated_world(make):
+    """A prepaid reseller's route the platform curates (its fee credited to the platform)."""
+    route, reseller, start = _world(make, prepaid=True)
+    route.curator_association_id = None
+    db.session.commit()
+    return route, reseller, start
+
+
+def _platform():
+    """The platform's (pending, available) cents on the ledger: the curator's fee."""
+    return tuple(
+        -ledger.balance(db.session, ledger.account(db.session, AccountKind.PLATFORM, state=state))
+        for state in (AccountState.PENDING, AccountState.AVAILABLE)
+    )
+
+
+def _hourly_run():
+    with unit_of_work():
+        periodic.release_shares(db.session, {}, "release-shares")
+
+
+def test_a_prepaid_routes_curator_fee_is_released_once_the_route_has_started(app, make, clock):  # noqa: F811
+    route, reseller, start = _curated_world(make)
+    sale = _sell(route, reseller, start)
+    route_booking = sale.route_booking
+    fee = 2 * 300
+    # Sold: the fee waits, pending, as the nights do.
+    assert _platform() == (fee, 0)
+    _hourly_run()
+    assert _platform() == (fee, 0)
+    started = extra_releases.started_at(route_booking)
+    clock(started - timedelta(minutes=1))
+    _hourly_run()
+    assert _platform() == (fee, 0)
+
+    # The first leg has departed: the hourly run releases the fee, not the nights.
+    clock(started + timedelta(hours=1))
+    _hourly_run()
+    assert _platform() == (0, fee)
+    for night in route_booking.nights:
+        assert _held(night.homestay.family) == (2 * 2500, 0)
+    clock(night_over_at(max(n.night for n in route_booking.nights)) + timedelta(hours=1))
+    _hourly_run()
+    _hourly_run()  # once
+    assert _platform() == (0, fee)
+    for night in route_booking.nights:
+        assert _held(night.homestay.family) == (0, 2 * 2500)
+    assert checks.check(db.session) == []
+
+
+def test_a_prepaid_route_cancelled_before_it_starts_owes_the_curator_nothing(app, make, clock):  # noqa: F811
+    route, reseller, start = _curated_world(make)
+    sale = _sell(route, reseller, start)
+    assert _platform() == (2 * 300, 0)
+    with unit_of_work():
+        route_sales.cancel_route(db.session, sale, {"reason": "Customer Requested"}, utcnow())
+    assert _platform() == (0, 0)
+    clock(extra_releases.started_at(sale.route_booking) + timedelta(hours=1))
+    _hourly_run()
+    assert _platform() == (0, 0)
     assert reseller_postings.owed(db.session, reseller) == 0
     assert checks.check(db.session) == []

@@ -147,7 +147,7 @@ def test_a_route_paid_before_nights_waited_is_refunded_from_where_it_was_credite
     its cancellation takes them back from the available account, never the pending one."""
     credit = settlement.stay_lines
     monkeypatch.setattr(
-        settlement, "stay_lines", lambda s, rb, part, nights_pending=False: credit(s, rb, part)
+        settlement, "stay_lines", lambda s, rb, part, **_pending: credit(s, rb, part)
     )
     rb = sold["hold"]()
     pay(gateway, rb)

@@ -36,7 +36,14 @@ from tourism.services.ledger.night_releases import night_over_at
 from tourism.services.messages import outbox
 from tourism.services.messages.rendering import render
 from tourism.services.payments import intents, refunds, route_card, route_refunds
-from tourism.services.routes import availability, booking, changes, night_releases, settlement
+from tourism.services.routes import (
+    availability,
+    booking,
+    changes,
+    extra_releases,
+    night_releases,
+    settlement,
+)
 from tourism.unit_of_work import run_effects
 
 from .helpers import LANGS, request_for, start_of
@@ -178,8 +185,12 @@ def test_the_money_is_split_per_leg_and_the_stay_goes_to_families_and_curator(
         family = leg.homestay.family
         assert owed(session, AccountKind.FAMILY, family=family, state=PENDING) == 2 * 2500
         assert owed(session, AccountKind.FAMILY, family=family) == 0
-    assert owed(session, AccountKind.FAMILY, family=sold["lunch"].family) == 1400
-    assert owed(session, AccountKind.PLATFORM) == 500  # the platform curates: its fee
+    # The lunch and the fee wait, pending, until the route starts (test_extra_releases).
+    lunch_family = sold["lunch"].family
+    assert owed(session, AccountKind.FAMILY, family=lunch_family, state=PENDING) == 1400
+    assert owed(session, AccountKind.FAMILY, family=lunch_family) == 0
+    assert owed(session, AccountKind.PLATFORM, state=PENDING) == 500  # the platform curates
+    assert owed(session, AccountKind.PLATFORM) == 0
     # Card money sits in each community's Stripe clearing: the whole route's total.
     clearing = sum(
         ledger.balance(
@@ -365,13 +376,20 @@ def test_a_late_cancellation_refunds_the_tier_of_every_part(session, sold, gatew
         # The half kept of each night is the family's, pending until the night's date.
         assert owed(session, AccountKind.FAMILY, family=family, state=PENDING) == 2500
         assert owed(session, AccountKind.FAMILY, family=family) == 0
-    assert owed(session, AccountKind.FAMILY, family=sold["lunch"].family) == 700
-    assert owed(session, AccountKind.PLATFORM) == 250
+    # The half kept of the lunch and of the fee, pending until the route's start.
+    lunch_family = sold["lunch"].family
+    assert owed(session, AccountKind.FAMILY, family=lunch_family, state=PENDING) == 700
+    assert owed(session, AccountKind.PLATFORM, state=PENDING) == 250
     after = night_over_at(max(night.night for night in rb.nights)) + timedelta(hours=1)
+    extra_releases.release_route_extras(session, after)
     night_releases.release_route_nights(session, after)
     for family in families:
         assert owed(session, AccountKind.FAMILY, family=family, state=PENDING) == 0
         assert owed(session, AccountKind.FAMILY, family=family) == 2500
+    assert owed(session, AccountKind.FAMILY, family=lunch_family, state=PENDING) == 0
+    assert owed(session, AccountKind.FAMILY, family=lunch_family) == 700
+    assert owed(session, AccountKind.PLATFORM, state=PENDING) == 0
+    assert owed(session, AccountKind.PLATFORM) == 250
     assert checks.check(session) == []
 
 

@@ -210,7 +210,8 @@ def post_stay_sale(
 ) -> LedgerTransaction | None:
     """A prepaid reseller sold the route's nights and curator's fee: its receivable is
     debited with them, each host family and the curator credited as a route paid by card
-    credits them (``settlement.stay_lines``: each night pending until it is over).
+    credits them (``settlement.stay_lines``: each night pending until it is over, the extras
+    and the fee until the route starts).
     Idempotent; nothing when not prepaid."""
     route_booking = sale.route_booking
     stay = route_booking_service.stay_cents(route_booking)
@@ -222,7 +223,11 @@ def post_stay_sale(
     receivable = ledger.account(session, AccountKind.RESELLER_RECEIVABLE, reseller=sale.reseller)
     lines = [(receivable, stay)]
     for part in settlement.community_parts(route_booking):
-        lines.extend(settlement.stay_lines(session, route_booking, part, nights_pending=True))
+        lines.extend(
+            settlement.stay_lines(
+                session, route_booking, part, nights_pending=True, extras_pending=True
+            )
+        )
     return ledger.post(
         session,
         kind=TransactionKind.RESELLER_SALE,

@@ -15,8 +15,9 @@ the amount and currency asked, under the locks of every leg's departure (by id, 
   transaction per community: its Stripe clearing against each host family's, each provider's
   and the curator's share (the accounts ``settlement.record_route_cash`` credits for cash:
   reused, not forked), each night *pending* until it is over (``routes.night_releases``
-  releases it), the extras and the fee available. With a deposit they are paid in cash on
-  arrival, through ``record_route_cash``;
+  releases it), the extras and the fee *pending* until the route starts
+  (``routes.extra_releases``). With a deposit they are paid in cash on arrival, through
+  ``record_route_cash``;
 - the route booking and every leg booking are confirmed, and the route's confirmation email
   is queued.
 
@@ -336,7 +337,9 @@ def _post_stay(session: Session, route_booking, payment: RoutePayment, now: date
         if ledger.find_transaction(session, TransactionKind.PAYMENT, memo=memo) is not None:
             continue
         clearing = ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
-        credits = settlement.stay_lines(session, route_booking, part, nights_pending=True)
+        credits = settlement.stay_lines(
+            session, route_booking, part, nights_pending=True, extras_pending=True
+        )
         ledger.post(
             session,
             kind=TransactionKind.PAYMENT,

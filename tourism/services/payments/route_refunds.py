@@ -3,8 +3,8 @@ commit, at Stripe), and the tourist cancelling the whole route under its policy.
 
 Split from ``route_card`` (which takes the money); the refunds of each leg go through the
 ordinary refund service, the nights, extras and fee through the same ledger accounts that
-credited them (``settlement.stay_lines``: a night's share is still pending, so no family is
-left owing what it was paid).
+credited them (``settlement.stay_lines``: a night's share, an extra's and the curator's fee
+are still pending, so no family or provider is left owing what it was paid).
 """
 
 from __future__ import annotations
@@ -140,10 +140,13 @@ def cancel_route(
 
 def _post_stay_refund(session, route_booking, part, amount: int, now: datetime) -> None:
     """Take ``amount`` of a community's nights, extras and fee back from whom it credited,
-    in proportion, and out of its Stripe clearing: the nights from the families' pending
-    accounts, where they wait for their date (a route cancels only before it starts)."""
-    pending = _nights_credited_pending(session, route_booking, part)
-    credits = settlement.stay_lines(session, route_booking, part, nights_pending=pending)
+    in proportion, and out of its Stripe clearing: from the pending accounts, where they
+    wait for the night's date or the route's start (a route cancels only before it starts);
+    from the available ones for a route paid before they waited."""
+    nights, extras = _credited_pending(session, route_booking, part)
+    credits = settlement.stay_lines(
+        session, route_booking, part, nights_pending=nights, extras_pending=extras
+    )
     shares = allocate(amount, [-cents for _, cents in credits])
     clearing = ledger.account(session, AccountKind.STRIPE_CLEARING, part.association)
     taken_back = [(account, share) for (account, _), share in zip(credits, shares, strict=True)]
@@ -158,17 +161,21 @@ def _post_stay_refund(session, route_booking, part, amount: int, now: datetime) 
     )
 
 
-def _nights_credited_pending(session, route_booking, part) -> bool:
-    """Whether the card payment credited this community's nights pending (every route paid
-    since nights wait for their date); one paid before credited them available."""
+def _credited_pending(session, route_booking, part) -> tuple[bool, bool]:
+    """Whether the card payment credited this community's nights, and its extras and fee,
+    pending: every route paid since each waits. One paid before nights waited credited all
+    available; one paid before the extras and the fee waited credited them available."""
     posted = ledger.find_transaction(
         session,
         TransactionKind.PAYMENT,
         memo=settlement.card_stay_memo(route_booking, part.association),
     )
-    if posted is None or not part.nights:
-        return True
-    return any(
-        entry.account.kind == AccountKind.FAMILY and entry.account.state == AccountState.PENDING
-        for entry in posted.entries
+    if posted is None:
+        return True, True
+    credits = [entry.account for entry in posted.entries if entry.amount_cents < 0]
+    nights = not part.nights or any(
+        account.kind == AccountKind.FAMILY and account.state == AccountState.PENDING
+        for account in credits
     )
+    extras = all(account.state == AccountState.PENDING for account in credits)
+    return nights, extras

@@ -43,16 +43,17 @@ def memo(route_booking: RouteBooking, night: RouteBookingNight) -> str:
     return f"route {route_booking.reference}: night {night.id}"
 
 
-def _pending_account(session: Session, night: RouteBookingNight) -> LedgerAccount:
+def pending_account(session: Session, night: RouteBookingNight) -> LedgerAccount:
     family = night.homestay.family
     return ledger.account(session, AccountKind.FAMILY, family=family, state=PENDING)
 
 
-def held(session: Session, route_booking: RouteBooking) -> dict[LedgerAccount, int]:
+def held(session: Session, route_booking: RouteBooking, accounts=None) -> dict[LedgerAccount, int]:
     """What the route's own postings (memos ``route <ref>: …``: its card payment or its
     reseller's sale, refunds, releases; and any reversal of them) still hold on its host
-    families' pending accounts."""
-    accounts = {_pending_account(session, night) for night in route_booking.nights}
+    families' pending accounts (or on ``accounts``, pending ones)."""
+    if accounts is None:
+        accounts = {pending_account(session, night) for night in route_booking.nights}
     if not accounts:
         return {}
     prefix = f"route {route_booking.reference}:"
@@ -85,7 +86,7 @@ def release_route_booking(session: Session, route_booking: RouteBooking, now: da
         key = memo(route_booking, night)
         if ledger.find_transaction(session, TransactionKind.RELEASE, memo=key) is not None:
             continue
-        account = _pending_account(session, night)
+        account = pending_account(session, night)
         cents = min(night.amount_cents, holding.get(account, 0))
         if cents <= 0:
             continue

@@ -15,8 +15,9 @@ shows it); ``record_route_cash`` records one community's part as collected:
   held by the association (the collector) against each host family's, each provider's and
   the curator's share. They are credited *available* at once: the cash is collected on the
   day the family hosts, as ``checkin.record_cash`` releases a departure's shares on the day.
-  Nights paid ahead (by card, or to a prepaid reseller) are credited *pending* instead and
-  released night by night once each is over (``routes.night_releases``).
+  Paid ahead (by card, or to a prepaid reseller) they are credited *pending* instead: the
+  nights released night by night once each is over (``routes.night_releases``), the extras
+  and the fee once the route has started (``routes.extra_releases``).
 
 Both are idempotent: recording a part again collects and posts nothing. A route a prepaid
 reseller sold was paid to the reseller: its legs owe nothing on arrival (their channel
@@ -202,13 +203,19 @@ def record_route_cash(
 
 
 def stay_lines(
-    session: Session, route_booking: RouteBooking, part: CommunityPart, nights_pending=False
+    session: Session,
+    route_booking: RouteBooking,
+    part: CommunityPart,
+    nights_pending=False,
+    extras_pending=False,
 ) -> list:
     """The credits of one community's nights, extras and curator's fee: each host family,
     each provider and the curator. Paid in cash on the day the family hosts, all available
-    at once; paid ahead (by card with the route, or to a prepaid reseller:
-    ``nights_pending``), each night is credited *pending* and released once it is over
-    (``routes.night_releases``); the extras and the fee stay available at once."""
+    at once; paid ahead (by card with the route, or to a prepaid reseller: both flags), each
+    night is credited *pending* and released once it is over (``routes.night_releases``),
+    the extras and the fee *pending* too, released once the route has started
+    (``routes.extra_releases``). The flags differ only to take back what a route paid before
+    either waited was credited."""
     lines = []
     state = AccountState.PENDING if nights_pending else AVAILABLE
     for night in part.nights:
@@ -219,25 +226,29 @@ def stay_lines(
                 -night.amount_cents,
             )
         )
+    state = AccountState.PENDING if extras_pending else AVAILABLE
     for item in part.extras:
-        lines.append((_provider_account(session, item), -item.amount_cents))
+        lines.append((provider_account(session, item, state), -item.amount_cents))
     if part.curator_fee_cents:
-        lines.append((_curator_account(session, route_booking), -part.curator_fee_cents))
+        lines.append((curator_account(session, route_booking, state), -part.curator_fee_cents))
     return lines
 
 
-def _provider_account(session: Session, item: RouteBookingExtra):
+def provider_account(session: Session, item: RouteBookingExtra, state=AVAILABLE):
+    """Who an extra is credited to: its family, or its association's fund."""
     extra = item.extra
     if extra.family is not None:
-        return ledger.account(session, AccountKind.FAMILY, family=extra.family, state=AVAILABLE)
-    return ledger.account(session, AccountKind.ASSOCIATION_FUND, extra.association, state=AVAILABLE)
+        return ledger.account(session, AccountKind.FAMILY, family=extra.family, state=state)
+    return ledger.account(session, AccountKind.ASSOCIATION_FUND, extra.association, state=state)
 
 
-def _curator_account(session: Session, route_booking: RouteBooking):
+def curator_account(session: Session, route_booking: RouteBooking, state=AVAILABLE):
+    """Who the curator's fee is credited to: the curating association's fund, or the
+    platform when it curates the route."""
     curator = route_booking.route.curator
     if curator is None:
-        return ledger.account(session, AccountKind.PLATFORM, state=AVAILABLE)
-    return ledger.account(session, AccountKind.ASSOCIATION_FUND, curator, state=AVAILABLE)
+        return ledger.account(session, AccountKind.PLATFORM, state=state)
+    return ledger.account(session, AccountKind.ASSOCIATION_FUND, curator, state=state)
 
 
 @dataclass(frozen=True)
