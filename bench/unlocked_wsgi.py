@@ -31,14 +31,6 @@ def _no_lock(session, departure_id: int) -> Departure:
     return session.execute(select(Departure).where(Departure.id == departure_id)).scalar_one()
 
 
-def _no_lock_state(session, departure_id: int):
-    return session.execute(
-        select(Departure.status, Departure.starts_at, Departure.capacity).where(
-            Departure.id == departure_id
-        )
-    ).one()
-
-
 # Each replaced name must exist: a renamed one would leave this control locked, silently.
 for module, name in (
     (availability, "lock_departure"),
@@ -49,7 +41,7 @@ for module, name in (
 availability.lock_departure = _no_lock
 # The hold reads the row it locks without an ORM object, and checks a confirmed booking's
 # seats in the UPDATE that claims them: both go, as the lock does.
-availability.lock_departure_state = _no_lock_state
+availability.lock_departure_state = availability.read_departure_state
 hold_rows.CHECK_IN_UPDATE = False
 hold_caps.serialise = lambda *args: None  # nor the open-bookings cap's lock per email
 database.sqlite_begin_statement = lambda: None

@@ -119,17 +119,10 @@ def test_negative_control_without_the_lock_oversells(app, make, monkeypatch):
     def no_lock(session, departure_id):
         return session.execute(select(Departure).where(Departure.id == departure_id)).scalar_one()
 
-    def no_lock_state(session, departure_id):
-        return session.execute(
-            select(Departure.status, Departure.starts_at, Departure.capacity).where(
-                Departure.id == departure_id
-            )
-        ).one()
-
     monkeypatch.setattr(availability, "lock_departure", no_lock)
     # The hold reads the row it locks without an ORM object, and checks a confirmed
     # booking's seats in the UPDATE that claims them: both go, as the lock does.
-    monkeypatch.setattr(availability, "lock_departure_state", no_lock_state)
+    monkeypatch.setattr(availability, "lock_departure_state", availability.read_departure_state)
     monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
     # The racers share one email: the open-bookings cap's lock would serialise them too.
     monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)

@@ -135,15 +135,8 @@ def test_negative_control_without_the_lock_oversells(app, make, monkeypatch):
     def no_lock(session, departure_id):
         return session.execute(select(Departure).where(Departure.id == departure_id)).scalar_one()
 
-    def no_lock_state(session, departure_id):
-        return session.execute(
-            select(Departure.status, Departure.starts_at, Departure.capacity).where(
-                Departure.id == departure_id
-            )
-        ).one()
-
     monkeypatch.setattr(availability, "lock_departure", no_lock)
-    monkeypatch.setattr(availability, "lock_departure_state", no_lock_state)
+    monkeypatch.setattr(availability, "lock_departure_state", availability.read_departure_state)
     monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":

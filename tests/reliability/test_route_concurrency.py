@@ -191,17 +191,10 @@ def test_negative_control_without_the_lock_a_shared_leg_oversells(app, make, mon
     def no_lock(session, departure_id):
         return session.execute(select(Departure).where(Departure.id == departure_id)).scalar_one()
 
-    def no_lock_state(session, departure_id):
-        return session.execute(
-            select(Departure.status, Departure.starts_at, Departure.capacity).where(
-                Departure.id == departure_id
-            )
-        ).one()
-
     monkeypatch.setattr(availability, "lock_departure", no_lock)
     # The hold reads the row it locks without an ORM object, and checks a confirmed
     # booking's seats in the UPDATE that claims them: both go, as the lock does.
-    monkeypatch.setattr(availability, "lock_departure_state", no_lock_state)
+    monkeypatch.setattr(availability, "lock_departure_state", availability.read_departure_state)
     monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
     # The racers may share an email or address: the open-bookings cap's lock would
     # serialise them too.

@@ -13,7 +13,7 @@ from tests.factories import Factories
 from tests.routes.test_bookings import EN, ES, form_for
 from tourism.database import utcnow
 from tourism.extensions import db
-from tourism.models import Booking, BookingStatus
+from tourism.models import Booking, BookingLine, BookingStatus
 from tourism.services.booking import caps as hold_caps
 
 
@@ -61,6 +61,21 @@ def test_one_email_gets_two_open_bookings_then_a_clear_429(client, departures):
     assert spanish.status_code == 429
     assert "You already have" not in spanish.get_data(as_text=True)
     assert count() == 2
+
+
+def test_a_refused_booking_leaves_the_departure_as_it_was(client, departures):
+    """The caps are counted with the departure's lock, after the booking's insert: a refusal
+    takes the booking and its line away, and no seat is claimed."""
+    assert book(client, departures[0], "ana@example.org").status_code == 303
+    assert book(client, departures[0], "ana@example.org").status_code == 303
+    db.session.expire_all()
+    confirmed = db.session.get(type(departures[0]), departures[0].id).seats_confirmed
+    lines = db.session.scalar(select(func.count(BookingLine.id)))
+    assert book(client, departures[0], "ana@example.org").status_code == 429
+    db.session.expire_all()
+    assert db.session.get(type(departures[0]), departures[0].id).seats_confirmed == confirmed
+    assert count() == 2
+    assert db.session.scalar(select(func.count(BookingLine.id))) == lines
 
 
 def test_one_address_gets_three_open_bookings(client, departures):

@@ -108,9 +108,9 @@ class LockWatch:
         self.under_lock: list[str] = []
 
     def lock(self, original):
-        def lock_departure(session, departure_id):
+        def lock_departure(session, departure_id, *caps_counts):
             self.locked = True
-            return original(session, departure_id)
+            return original(session, departure_id, *caps_counts)
 
         return lock_departure
 

@@ -20,6 +20,7 @@ from ...models import (
     Extra,
     Homestay,
 )
+from . import caps as hold_caps
 
 
 def _live_holds(now):
@@ -163,21 +164,47 @@ _READ_STATE = select(Departure.status, Departure.starts_at, Departure.capacity).
     Departure.id == bindparam("departure_id")
 )
 _LOCK_STATE = _READ_STATE.with_for_update(key_share=True)
+#: The same row with the caps' counts of open unpaid bookings (``caps.open_count_columns``):
+#: the hold's lock and its caps check in one round trip.
+_READ_STATE_AND_CAPS = _READ_STATE.add_columns(*hold_caps.open_count_columns())
+_LOCK_STATE_AND_CAPS = _READ_STATE_AND_CAPS.with_for_update(key_share=True)
 
 
-def lock_departure_state(session: Session, departure_id: int):
+def lock_departure_state(session: Session, departure_id: int, caps_params: dict | None = None):
     """``lock_departure`` for a caller that needs only the departure's ``status``,
     ``starts_at`` and ``capacity`` as they are under the lock (a row, no ORM object loaded):
-    the hold (``lifecycle.hold_seats``). The same lock, the same rules."""
+    the hold (``lifecycle.hold_seats``). The same lock, the same rules.
+
+    With ``caps_params`` (``caps.count_params``, after ``caps.serialise``) the row also has
+    the caps' counts, ``open_by_email`` and ``open_by_address``. The counts read the bookings
+    as they were when this statement started, which is after the caps' advisory locks were
+    taken: every booking of that email or address committed before is seen, as the caps'
+    own statement would see it (``caps.check``)."""
     if session.get_bind().dialect.name != "sqlite":
-        statement = _LOCK_STATE
+        locked = True
     elif holds_write_lock(session):
-        statement = _READ_STATE
+        locked = False  # the write lock serialises the whole transaction already
     else:
         raise RuntimeError(
             "seat changes on SQLite must run in a write (BEGIN IMMEDIATE) transaction"
         )
-    state = session.execute(statement, {"departure_id": departure_id}).first()
+    return _departure_state(session, departure_id, caps_params, locked)
+
+
+def read_departure_state(session: Session, departure_id: int, caps_params: dict | None = None):
+    """The row ``lock_departure_state`` returns, read without any lock: only the negative
+    controls of the tests use it, in its place, to show that the seats then go twice."""
+    return _departure_state(session, departure_id, caps_params, False)
+
+
+def _departure_state(session: Session, departure_id: int, caps_params: dict | None, locked: bool):
+    if caps_params is None:
+        statement = _LOCK_STATE if locked else _READ_STATE
+        params = {"departure_id": departure_id}
+    else:
+        statement = _LOCK_STATE_AND_CAPS if locked else _READ_STATE_AND_CAPS
+        params = {"departure_id": departure_id} | caps_params
+    state = session.execute(statement, params).first()
     if state is None:
         raise NotFound()
     return state

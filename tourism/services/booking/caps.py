@@ -62,37 +62,84 @@ def address_key(secret: str, address: str | None) -> str | None:
     return digest[:32]
 
 
-def _open_unpaid(now: datetime):
+#: The departures the counts join, under a name of their own: the counts can then be columns
+#: of a statement that reads the departures table itself (``open_count_columns``).
+_DEPARTURES = Departure.__table__.alias("cap_departures")
+
+
+def _open_unpaid(now):
     return or_(
         and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
         and_(
             Booking.status == BookingStatus.CONFIRMED,
             Booking.payment_method == PaymentMethod.ON_ARRIVAL.value,
-            Departure.starts_at > now,
+            _DEPARTURES.c.starts_at > now,
         ),
     )
 
 
-def _open_count(condition, cap: str):
+def _open_count(condition, cap: str, *others):
     """How many open unpaid bookings match ``condition``, counting no further than the
     ``cap`` parameter: an index finds the candidates, and the count never grows with
     someone's history."""
     rows = (
         select(Booking.id)
-        .join(Departure, Booking.departure_id == Departure.id)
-        .where(condition, _open_unpaid(bindparam("now")))
+        .join(_DEPARTURES, Booking.departure_id == _DEPARTURES.c.id)
+        .where(condition, _open_unpaid(bindparam("now")), *others)
         .limit(bindparam(cap))
         .subquery()
     )
     return select(func.count()).select_from(rows).scalar_subquery()
 
 
-#: Both counts in one statement, built once (it runs on every hold). A ``held_from`` of None
-#: matches nothing (``= NULL``).
-_OPEN_COUNTS = select(
-    _open_count(func.lower(Booking.contact_email) == bindparam("email"), "per_email"),
-    _open_count(Booking.held_from == bindparam("held_from"), "per_address"),
-)
+def _open_counts(*others) -> list:
+    """The counts per email and per address; a ``held_from`` of None matches nothing
+    (``= NULL``)."""
+    return [
+        _open_count(
+            func.lower(Booking.contact_email) == bindparam("email"), "per_email", *others
+        ).label("open_by_email"),
+        _open_count(Booking.held_from == bindparam("held_from"), "per_address", *others).label(
+            "open_by_address"
+        ),
+    ]
+
+
+#: Both counts in one statement, built once (it runs on every hold).
+_OPEN_COUNTS = select(*_open_counts())
+
+
+def open_count_columns() -> list:
+    """Both counts as columns ``open_by_email`` and ``open_by_address`` of a statement run
+    after ``serialise`` and after the booking's own insert, leaving that booking out
+    (parameters: ``count_params``). The hold of tickets alone reads them with the
+    departure's lock (``availability.lock_departure_state``), one statement for both."""
+    return _open_counts(Booking.id != bindparam("booking_id"))
+
+
+def count_params(contact, request, now: datetime, caps: HoldCaps, booking) -> dict:
+    """The parameters of ``open_count_columns`` for a hold's checked contact and request
+    (``lifecycle.ContactDetails``, ``lifecycle.HoldRequest``) and its new ``booking``."""
+    return _params(contact.email, request.held_from, now, caps) | {"booking_id": booking.id}
+
+
+def _params(email: str, held_from: str | None, now: datetime, caps: HoldCaps) -> dict:
+    return {
+        "email": email.lower(),
+        "held_from": held_from,
+        "now": now,
+        "per_email": caps.per_email,
+        "per_address": caps.per_address,
+    }
+
+
+def check_counts(counts, params: dict) -> None:
+    """Raise ``TooManyOpenBookings`` when either count (a row with ``open_by_email`` and
+    ``open_by_address``) has reached its cap (in ``params``, from ``count_params``)."""
+    if counts.open_by_email >= params["per_email"]:
+        raise TooManyOpenBookings(count=counts.open_by_email)
+    if counts.open_by_address >= params["per_address"]:
+        raise TooManyOpenBookings(count=counts.open_by_address)
 
 
 #: First key of the advisory locks taken here: one number per kind of thing serialised.
@@ -127,17 +174,5 @@ def check(
     """Raise ``TooManyOpenBookings`` when this email or address is at its cap (one query,
     after ``serialise``: see the module doc)."""
     serialise(session, email, held_from)
-    by_email, by_address = session.execute(
-        _OPEN_COUNTS,
-        {
-            "email": email.lower(),
-            "held_from": held_from,
-            "now": now,
-            "per_email": caps.per_email,
-            "per_address": caps.per_address,
-        },
-    ).one()
-    if by_email >= caps.per_email:
-        raise TooManyOpenBookings(count=by_email)
-    if by_address >= caps.per_address:
-        raise TooManyOpenBookings(count=by_address)
+    params = _params(email, held_from, now, caps)
+    check_counts(session.execute(_OPEN_COUNTS, params).one(), params)

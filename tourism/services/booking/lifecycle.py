@@ -222,14 +222,13 @@ def hold_seats(
     if total_tickets > experience.max_tickets_per_booking:
         raise TooManyTickets(limit=experience.max_tickets_per_booking)
     check_open(departure, now, cutoff)
-    if caps is not None:
-        hold_caps.check(session, contact.email, request.held_from, now, caps)
-
     lines = hold_rows.ticket_lines(quantities, categories)
     values = hold_rows.request_values(contact, request, experience.currency, now)
     if addon_service.adds_anything(departure, request.addons):
         # With extras or homestay nights: written through the ORM, as their rows and their
         # stock and bed claims are (``addon_service``), under the locks in the fixed order.
+        if caps is not None:
+            hold_caps.check(session, contact.email, request.held_from, now, caps)
         booking = hold_rows.orm_booking(session, departure, values, lines, request.addons, now)
         booking.hold_expires_at = now + hold_for
         confirmed = accept_unpaid and booking.online_due_cents == 0
@@ -263,9 +262,12 @@ def hold_seats(
             "total_cents": total_cents,
             "confirmed_at": now if confirmed else None,
         }
+        if caps is not None:  # the caps' locks; their counts come with the departure's
+            hold_caps.serialise(session, contact.email, request.held_from)
         booking = hold_rows.insert_booking(session, departure, values, now, lines)
+        counts = caps and hold_caps.count_params(contact, request, now, caps, booking)
         try:
-            claim_seats(session, departure.id, total_tickets, now, cutoff, confirmed)
+            claim_seats(session, departure.id, total_tickets, now, cutoff, confirmed, counts)
         except DomainError:
             # Leave nothing behind even for a caller that commits after catching this.
             hold_rows.remove_booking(session, booking)
@@ -311,6 +313,7 @@ def claim_seats(
     now: datetime,
     cutoff: timedelta,
     confirmed: bool = False,
+    caps_counts: dict | None = None,
 ) -> None:
     """Lock the departure and claim its seats for the booking just inserted (see
     ``hold_rows.claim_seats``); raise (the caller rolls back) when they do not fit.
@@ -318,9 +321,11 @@ def claim_seats(
     ``confirmed``: the booking was inserted confirmed by a Core statement
     (``hold_rows.insert_booking``), so the claim moves the confirmed-seat counter too.
     Otherwise the booking is a hold, or was written through the ORM flush, which moves the
-    counter itself (``models/seat_counter.py``)."""
-    state = availability.lock_departure_state(session, departure_id)
+    counter itself (``models/seat_counter.py``). ``caps_counts``: see ``caps.count_params``."""
+    state = availability.lock_departure_state(session, departure_id, caps_counts)
     check_open(state, now, cutoff)
+    if caps_counts is not None:
+        hold_caps.check_counts(state, caps_counts)
     left = hold_rows.claim_seats(session, departure_id, state.capacity, tickets, now, confirmed)
     if left is not None:
         if left <= 0:
