@@ -80,6 +80,18 @@ def _request_page(request, form, status=200, error=None, quote_form=None, **form
     )
 
 
+def _refused(request_id: int, error: DomainError, **forms):
+    """The request's page again after a refused action (its transaction rolled back), with
+    the refusal and the form that was sent."""
+    return _request_page(
+        scoped(GroupRequest, request_id),
+        MessageForm(formdata=None),
+        error.status_code,
+        error,
+        **forms,
+    )
+
+
 def _quote_of(request, quote_id: int):
     """The request's quote ``quote_id`` (another request's, or none: not found)."""
     quote = next((q for q in request.quotes if q.id == quote_id), None)
@@ -155,13 +167,7 @@ def quote_group_request(request_id: int):
                 absolute_url("groups.thread", token=request.token),
             )
     except DomainError as error:
-        return _request_page(
-            scoped(GroupRequest, request_id),
-            MessageForm(formdata=None),
-            error.status_code,
-            error,
-            quote_form=form,
-        )
+        return _refused(request_id, error, quote_form=form)
     return done(_("The quote was sent."), "manage.group_request", request_id=request_id)
 
 
@@ -177,9 +183,7 @@ def group_transfer_received(request_id: int):
                 raise quotes.NotTransfer()
             transfers.mark_transfer_paid(db.session, quote, acting_user(), utcnow())
     except DomainError as error:
-        return _request_page(
-            scoped(GroupRequest, request_id), MessageForm(formdata=None), error.status_code, error
-        )
+        return _refused(request_id, error)
     return done(
         _("The transfer is recorded and the booking confirmed."),
         "manage.group_request",
@@ -208,13 +212,7 @@ def change_group_quote(request_id: int, quote_id: int):
                 absolute_url("groups.thread", token=request.token),
             )
     except DomainError as error:
-        return _request_page(
-            scoped(GroupRequest, request_id),
-            MessageForm(formdata=None),
-            error.status_code,
-            error,
-            change_form=form,
-        )
+        return _refused(request_id, error, change_form=form)
     return done(_("The changed quote was sent."), "manage.group_request", request_id=request_id)
 
 
@@ -234,9 +232,7 @@ def withdraw_group_quote(request_id: int, quote_id: int):
                 absolute_url("groups.thread", token=request.token),
             )
     except DomainError as error:
-        return _request_page(
-            scoped(GroupRequest, request_id), MessageForm(formdata=None), error.status_code, error
-        )
+        return _refused(request_id, error)
     return done(_("The quote was withdrawn."), "manage.group_request", request_id=request_id)
 
 
@@ -265,11 +261,5 @@ def group_transfer_refund(request_id: int):
                 absolute_url("groups.thread", token=request.token),
             )
     except DomainError as error:
-        return _request_page(
-            scoped(GroupRequest, request_id),
-            MessageForm(formdata=None),
-            error.status_code,
-            error,
-            refund_form=form,
-        )
+        return _refused(request_id, error, refund_form=form)
     return done(_("The refund is recorded."), "manage.group_request", request_id=request_id)

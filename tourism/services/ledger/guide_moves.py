@@ -19,24 +19,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import Booking, Departure, DepartureGuide, Payment, PaymentStatus, User
+from ...models import Booking, Departure, Payment, PaymentStatus, User
 from ...models.ledger import AccountKind, AccountState, LedgerAccount, TransactionKind
 from ...money import allocate
 from . import journal as ledger
 from . import reseller_postings
 from .postings import remaining_shares
+from .releases import departure_guide_ids
 
 MEMO = "guide share to the new departure's guides"
-
-
-def _guide_ids(session: Session, departure: Departure) -> list[int]:
-    return list(
-        session.scalars(
-            select(DepartureGuide.user_id)
-            .where(DepartureGuide.departure_id == departure.id)
-            .order_by(DepartureGuide.id)
-        )
-    )
 
 
 def _lines(session: Session, held: dict[LedgerAccount, int], guide_ids: list[int]) -> list:
@@ -78,7 +69,7 @@ def _lines(session: Session, held: dict[LedgerAccount, int], guide_ids: list[int
 def follow_departure(session: Session, booking: Booking, departure: Departure, now: datetime):
     """Hand the still pending guide shares of ``booking`` (now on ``departure``) to that
     departure's guides. Call it in the transaction that moves the booking."""
-    guide_ids = _guide_ids(session, departure)
+    guide_ids = departure_guide_ids(session, departure)
     payments = session.scalars(
         select(Payment)
         .where(Payment.booking_id == booking.id, Payment.status == PaymentStatus.SUCCEEDED)

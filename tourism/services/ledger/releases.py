@@ -102,7 +102,7 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
         )
         .order_by(Payment.id)
     )
-    guide_ids = _guide_ids(session, departure)
+    guide_ids = departure_guide_ids(session, departure)
     hosts = set(
         session.scalars(
             select(Stop.family_id).where(
@@ -188,7 +188,7 @@ def _release_sale(
         )
 
 
-def _guide_ids(session: Session, departure: Departure) -> list[int]:
+def departure_guide_ids(session: Session, departure: Departure) -> list[int]:
     """The departure's guides, lead first (in the order they were assigned)."""
     return list(
         session.scalars(
@@ -209,7 +209,7 @@ def assign_guide_pool(
     """Move what ``payment`` left in the guides' unassigned pool to the departure's guides
     (``guide_ids`` when the caller already has them)."""
     if guide_ids is None:
-        guide_ids = _guide_ids(session, departure)
+        guide_ids = departure_guide_ids(session, departure)
     if not guide_ids:
         return
     pools = {
