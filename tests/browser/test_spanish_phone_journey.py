@@ -43,6 +43,7 @@ def test_a_spanish_phone_books_pays_sees_the_split_and_cancels(browser, payment_
         page.goto(payment_server.url + "/")
         assert page.locator("html").get_attribute("lang") == "es"
         page.locator("a[href$='/experiences/kallari-cacao-route']").first.click()
+        page.wait_for_load_state()
         assert "A dónde va tu dinero" in page.locator("main").inner_text()
         shoot(page, "1-experience")
 
@@ -53,6 +54,7 @@ def test_a_spanish_phone_books_pays_sees_the_split_and_cancels(browser, payment_
         ]
         departure_id = payment_server.claim_departure(far_enough(payment_server, listed), 3)
         page.locator(f"a[href$='/departures/{departure_id}/book']").first.click()
+        page.wait_for_load_state()
         adult, child = page.locator("input[name^=qty_]").all()[:2]
         adult.fill("2")
         child.fill("1")

@@ -26,6 +26,7 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         page.locator("details.filters > summary").click()  # the filters come folded
         page.select_option("select[name=province]", "zamora_chinchipe")
         page.locator("form[method=get] button[type=submit]").click()
+        page.wait_for_load_state()  # the click starts the navigation; its page must be whole
         assert page.locator("a[href$='/experiences/asopromas-kujenito-chocolate']").count() >= 1
         assert page.locator("a[href$='/experiences/kallari-cacao-route']").count() == 0
 
@@ -33,6 +34,7 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         assert page.locator("ol li").count() >= 3  # the itinerary's stops
         shoot(page, "2-experience")
         page.locator("a[href$='/book']").first.click()
+        page.wait_for_load_state()
 
         adult, child = page.locator("input[name^=qty_]").all()[:2]
         adult.fill("2")
@@ -51,6 +53,7 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         page.locator("form[method=post] button.button--primary[type=submit]").click()
         if not javascript:
             # No script kept the total current: the page shows it, and asks again.
+            page.wait_for_load_state()
             assert page.locator("#quote-review").count() == 1
             page.locator("form[method=post] button.button--primary[type=submit]").click()
 

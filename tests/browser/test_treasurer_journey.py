@@ -99,6 +99,7 @@ def test_admin_previews_and_approves_a_split_rule(live_server, browser, shoot):
         page.goto(live_server + "/manage/")
         page.locator("a[href$='/experiences']").first.click()
         page.locator("a[href$='/split-rules']").first.click()
+        page.wait_for_load_state()
         assert "Cómo se reparte el dinero" in page.locator("h1").inner_text()
         page.fill("input[name=percent_families]", "60")
         page.fill("input[name=percent_platform]", "3")
