@@ -40,7 +40,7 @@ from tourism.models import (
 )
 from tourism.services.booking import availability, hold_rows
 from tourism.services.booking import caps as hold_caps
-from tourism.services.booking.lifecycle import ContactDetails
+from tourism.services.booking.contact_details import ContactDetails
 from tourism.services.routes import booking as route_service
 from tourism.services.routes import claims as route_claims
 from tourism.timefmt import local

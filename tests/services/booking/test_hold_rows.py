@@ -13,7 +13,7 @@ from tourism.database import utcnow, write_transactions
 from tourism.errors import SoldOut
 from tourism.extensions import db
 from tourism.models import Booking, BookingLine, BookingStatus, Departure
-from tourism.services.booking import hold_rows, references
+from tourism.services.booking import bookable, hold_rows, references
 from tourism.services.booking import lifecycle as svc
 from tourism.services.booking.caps import HoldCaps
 
@@ -70,18 +70,33 @@ def test_a_pay_on_arrival_hold_is_a_handful_of_statements(session, make):
     departure_id = make.departure(capacity=5).id
     session.commit()
     session.expunge_all()  # as a new request starts
-    # The view has the departure, its experience and prices loaded already (one query).
-    departure = svc.published_departure(session, departure_id)
+    # The view has read the departure, its experience and prices (one statement).
+    departure = bookable.bookable_departure(session, departure_id)
     request = on_arrival_request(departure)
     with counting() as statements:
-        booking = hold(session, request)
-    assert booking.status == BookingStatus.CONFIRMED
+        placed = svc.place_hold(
+            session,
+            request,
+            utcnow(),
+            HOLD,
+            LANGS,
+            accept_unpaid=True,
+            caps=HoldCaps(),
+            departure=departure,
+        )
+    assert placed.status == BookingStatus.CONFIRMED
     # The caps' advisory locks (PostgreSQL), the booking, its line, the lock with the caps'
     # counts, the claim, the outbox and its job (one statement on PostgreSQL): no reference
     # lookup, no rule read, no status UPDATE, no count of its own for the caps.
     assert len(statements) <= 6, [s[:60] for s in statements]
     assert not any(s.startswith("UPDATE bookings") for s in statements), statements
     assert not any("FROM bookings WHERE bookings.reference" in s for s in statements)
+    # No ORM booking or line was built for it; asked for, it is there with no statement.
+    assert not any(isinstance(obj, Booking | BookingLine) for obj in session.identity_map.values())
+    with counting() as statements:
+        booking = placed.booking(session)
+        assert booking.manage_token == placed.manage_token and booking.participants == 1
+    assert statements == [] and placed.booking(session) is booking
 
 
 def test_the_booking_comes_back_loaded_with_nothing_to_flush(session, make):

@@ -160,8 +160,10 @@ def lock_extra(session: Session, extra_id: int) -> Extra:
     return _lock(session, _READ_EXTRA, {"extra_id": extra_id})
 
 
-_READ_STATE = select(Departure.status, Departure.starts_at, Departure.capacity).where(
-    Departure.id == bindparam("departure_id")
+#: Table columns (a Core statement: no ORM compile step on the hold's path).
+_STATE = Departure.__table__.c
+_READ_STATE = select(_STATE.status, _STATE.starts_at, _STATE.capacity).where(
+    _STATE.id == bindparam("departure_id")
 )
 _LOCK_STATE = _READ_STATE.with_for_update(key_share=True)
 #: The same row with the caps' counts of open unpaid bookings (``caps.open_count_columns``):

@@ -65,14 +65,17 @@ def address_key(secret: str, address: str | None) -> str | None:
 #: The departures the counts join, under a name of their own: the counts can then be columns
 #: of a statement that reads the departures table itself (``open_count_columns``).
 _DEPARTURES = Departure.__table__.alias("cap_departures")
+#: Table columns, not the mapped class: the statements that use them run as Core, without
+#: the ORM's compile step (they are on every hold's path).
+_BOOKINGS = Booking.__table__.c
 
 
 def _open_unpaid(now):
     return or_(
-        and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
+        and_(_BOOKINGS.status == BookingStatus.HELD, _BOOKINGS.hold_expires_at > now),
         and_(
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.payment_method == PaymentMethod.ON_ARRIVAL.value,
+            _BOOKINGS.status == BookingStatus.CONFIRMED,
+            _BOOKINGS.payment_method == PaymentMethod.ON_ARRIVAL.value,
             _DEPARTURES.c.starts_at > now,
         ),
     )
@@ -83,8 +86,8 @@ def _open_count(condition, cap: str, *others):
     ``cap`` parameter: an index finds the candidates, and the count never grows with
     someone's history."""
     rows = (
-        select(Booking.id)
-        .join(_DEPARTURES, Booking.departure_id == _DEPARTURES.c.id)
+        select(_BOOKINGS.id)
+        .join(_DEPARTURES, _BOOKINGS.departure_id == _DEPARTURES.c.id)
         .where(condition, _open_unpaid(bindparam("now")), *others)
         .limit(bindparam(cap))
         .subquery()
@@ -97,9 +100,9 @@ def _open_counts(*others) -> list:
     (``= NULL``)."""
     return [
         _open_count(
-            func.lower(Booking.contact_email) == bindparam("email"), "per_email", *others
+            func.lower(_BOOKINGS.contact_email) == bindparam("email"), "per_email", *others
         ).label("open_by_email"),
-        _open_count(Booking.held_from == bindparam("held_from"), "per_address", *others).label(
+        _open_count(_BOOKINGS.held_from == bindparam("held_from"), "per_address", *others).label(
             "open_by_address"
         ),
     ]
@@ -114,12 +117,12 @@ def open_count_columns() -> list:
     after ``serialise`` and after the booking's own insert, leaving that booking out
     (parameters: ``count_params``). The hold of tickets alone reads them with the
     departure's lock (``availability.lock_departure_state``), one statement for both."""
-    return _open_counts(Booking.id != bindparam("booking_id"))
+    return _open_counts(_BOOKINGS.id != bindparam("booking_id"))
 
 
 def count_params(contact, request, now: datetime, caps: HoldCaps, booking) -> dict:
     """The parameters of ``open_count_columns`` for a hold's checked contact and request
-    (``lifecycle.ContactDetails``, ``lifecycle.HoldRequest``) and its new ``booking``."""
+    (``contact_details.ContactDetails``, ``lifecycle.HoldRequest``) and its new ``booking``."""
     return _params(contact.email, request.held_from, now, caps) | {"booking_id": booking.id}
 
 

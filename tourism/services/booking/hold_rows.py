@@ -29,6 +29,7 @@ the same conditional ``UPDATE`` that checks the seats. Later changes to the book
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, select, update
@@ -145,7 +146,7 @@ def ticket_lines(quantities: dict[int, int], categories: dict) -> list[dict]:
 
 def request_values(contact, request, currency: str, now: datetime) -> dict:
     """The columns a new booking takes from the hold's request and its checked contact
-    (``lifecycle.HoldRequest``, ``lifecycle.ContactDetails``): all but its status, money
+    (``lifecycle.HoldRequest``, ``contact_details.ContactDetails``): all but its status, money
     and dates, which the hold sets."""
     return {
         "held_from": request.held_from,
@@ -165,20 +166,102 @@ def request_values(contact, request, currency: str, now: datetime) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class NewBooking:
+    """A booking ``insert_booking`` just wrote, as the values it was written with: what the
+    hold and the page after it read (its id, link and status; the outbox its contact), with
+    no ORM object built. ``persistent`` builds that object for callers that use it."""
+
+    id: int
+    split_rule_id: int | None
+    #: The booking's columns as written (``_BOOKING_VALUES``).
+    values: dict
+    #: Its lines' columns as written, and their ids.
+    line_rows: list[dict]
+    line_ids: list[int]
+
+    @property
+    def reference(self) -> str:
+        return self.values["reference"]
+
+    @property
+    def manage_token(self) -> str:
+        return self.values["manage_token"]
+
+    @property
+    def status(self) -> BookingStatus:
+        return self.values["status"]
+
+    @property
+    def hold_expires_at(self) -> datetime | None:
+        return self.values["hold_expires_at"]
+
+    @property
+    def contact_email(self) -> str:
+        return self.values["contact_email"]
+
+    @property
+    def language(self) -> str:
+        return self.values["language"]
+
+    @property
+    def message_opt_in_at(self) -> datetime | None:
+        return self.values["message_opt_in_at"]
+
+    @property
+    def message_phone(self) -> str | None:
+        return self.values["message_phone"]
+
+    def persistent(self, session: Session) -> Booking:
+        """The booking and its lines as the session would have loaded them: in its identity
+        map, every column known, nothing pending (no flush writes them again). Built once;
+        asked again, the same object. Its departure is loaded when first read (from the
+        identity map when the session has it)."""
+        known = session.identity_map.get(session.identity_key(Booking, (self.id,)))
+        if known is not None:
+            return known
+        booking = Booking(
+            id=self.id,
+            split_rule_id=self.split_rule_id,
+            cancelled_at=None,
+            checked_in_at=None,
+            no_show_at=None,
+            cancel_reason="",
+            **{name: self.values[name] for name in _BOOKING_VALUES},
+        )
+        make_transient_to_detached(booking)
+        session.add(booking)
+        lines = []
+        for line_id, line_row in zip(self.line_ids, self.line_rows, strict=True):
+            line = BookingLine(id=line_id, **line_row)
+            make_transient_to_detached(line)
+            session.add(line)
+            set_committed_value(line, "booking", booking)
+            lines.append(line)
+        set_committed_value(booking, "lines", lines)
+        # A new booking has no payments and no reseller record: nothing to read for them.
+        set_committed_value(booking, "payments", [])
+        set_committed_value(booking, "channel", None)
+        # Nor extras or homestay nights: a booking with some is written by ``orm_booking``.
+        set_committed_value(booking, "extras", [])
+        set_committed_value(booking, "nights", [])
+        return booking
+
+
 def insert_booking(
-    session: Session, departure: Departure, values: dict, now: datetime, lines: list[dict]
-) -> Booking:
-    """Insert a booking on ``departure`` (``values``: the columns of ``_BOOKING_VALUES`` but
-    the departure, the reference and the manage token, drawn here) and its ``lines``
-    (price_category_id, quantity, unit_price_cents); return the booking as a persistent
-    object with its lines and departure loaded."""
+    session: Session, departure, values: dict, now: datetime, lines: list[dict]
+) -> NewBooking:
+    """Insert a booking on ``departure`` (a ``bookable.BookableDeparture``; ``values``: the
+    columns of ``_BOOKING_VALUES`` but the departure, the reference and the manage token,
+    drawn here) and its ``lines`` (price_category_id, quantity, unit_price_cents); return
+    what was written (``NewBooking``), no ORM object."""
     insert = _INSERT_BOOKING[session.get_bind().dialect.name]
     experience = departure.experience
     while True:
         row = {
             **values,
             "departure_id": departure.id,
-            "reference": new_reference_candidate(experience.association.code),
+            "reference": new_reference_candidate(experience.association_code),
             "manage_token": new_manage_token(),
             "experience_id": experience.id,
             "at": now,
@@ -189,40 +272,7 @@ def insert_booking(
     booking_id, split_rule_id = inserted
     line_rows = [{**line, "booking_id": booking_id} for line in lines]
     line_ids = session.execute(_INSERT_LINES, line_rows).scalars().all()
-    booking = _persistent(session, booking_id, split_rule_id, row, line_rows, line_ids)
-    set_committed_value(booking, "departure", departure)
-    return booking
-
-
-def _persistent(session, booking_id, split_rule_id, row, line_rows, line_ids) -> Booking:
-    """The booking and its lines as the session would have loaded them: in its identity map,
-    every column known, nothing pending (no flush writes them again)."""
-    booking = Booking(
-        id=booking_id,
-        split_rule_id=split_rule_id,
-        cancelled_at=None,
-        checked_in_at=None,
-        no_show_at=None,
-        cancel_reason="",
-        **{name: row[name] for name in _BOOKING_VALUES},
-    )
-    make_transient_to_detached(booking)
-    session.add(booking)
-    lines = []
-    for line_id, line_row in zip(line_ids, line_rows, strict=True):
-        line = BookingLine(id=line_id, **line_row)
-        make_transient_to_detached(line)
-        session.add(line)
-        set_committed_value(line, "booking", booking)
-        lines.append(line)
-    set_committed_value(booking, "lines", lines)
-    # A new booking has no payments and no reseller record: nothing to read for them.
-    set_committed_value(booking, "payments", [])
-    set_committed_value(booking, "channel", None)
-    # Nor extras or homestay nights: a booking with some is written by ``orm_booking``.
-    set_committed_value(booking, "extras", [])
-    set_committed_value(booking, "nights", [])
-    return booking
+    return NewBooking(booking_id, split_rule_id, row, line_rows, list(line_ids))
 
 
 def orm_booking(
@@ -303,12 +353,9 @@ def _forget_loaded_counter(session: Session, departure_id: int) -> None:
         session.expire(loaded, ["seats_confirmed"])
 
 
-def remove_booking(session: Session, booking: Booking) -> None:
+def remove_booking(session: Session, booking: NewBooking) -> None:
     """Delete a booking that could not have its seats, with its lines: nothing is left even
     for a caller that commits after catching the error. Its seats were never counted."""
     params = {"booking_id": booking.id}
     session.execute(_DELETE_LINES, params)
     session.execute(_DELETE_BOOKING, params)
-    for line in booking.lines:
-        session.expunge(line)
-    session.expunge(booking)
