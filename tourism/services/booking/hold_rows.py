@@ -1,5 +1,6 @@
-"""The rows a hold writes, as Core statements built once, and the booking object handed back
-without reading those rows again.
+"""The rows a hold writes, as Core statements built once, handed back as the values written
+(``new_bookings.NewBooking``): no row is read again, and no ORM object is built unless a
+caller asks for one.
 
 ``lifecycle.hold_seats`` keeps the rules (checks, caps, where the lock goes); this module keeps
 the cost of its writes down. A hold is the site's busiest write, and the unit of work's
@@ -9,7 +10,8 @@ themselves (docs/PERFORMANCE.md):
 - the booking is one ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` that also picks the split
   rule in force (a subquery) and refuses a reference already taken (a new one is drawn, as
   rarely as one in hundreds of millions), instead of a lookup, a rule read and a flush;
-- its lines are one more ``INSERT``;
+- its lines are one more ``INSERT``, in the same statement on PostgreSQL (the booking's
+  insert is a data-modifying ``WITH`` the lines take its id from);
 - a booking with extras or homestay nights is the exception: ``orm_booking`` builds it for the
   ORM's flush, with its extras and nights (``addons.add_to_booking``), and the hold claims
   their stock and beds under the locks as before (``addons.claim``);
@@ -29,56 +31,29 @@ the same conditional ``UPDATE`` that checks the seats. Later changes to the book
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Integer, bindparam, delete, func, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from ...models import Booking, BookingLine, BookingStatus, Departure
 from ..ledger import split_rules
 from . import addons as addon_service
 from . import availability
+from .new_bookings import BOOKING_VALUES, NewBooking
 from .pricing import online_due
 from .references import new_manage_token, new_reference, new_reference_candidate
 
 BOOKINGS, LINES, DEPARTURES = Booking.__table__, BookingLine.__table__, Departure.__table__
-
-#: Every column a new booking is written with (the others are NULL or their default).
-_BOOKING_VALUES = (
-    "departure_id",
-    "reference",
-    "manage_token",
-    "held_from",
-    "status",
-    "hold_expires_at",
-    "payment_method",
-    "online_due_cents",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-    "country",
-    "language",
-    "special_needs",
-    "special_needs_consent_at",
-    "message_opt_in_at",
-    "message_phone",
-    "message_channel",
-    "total_cents",
-    "currency",
-    "created_at",
-    "confirmed_at",
-)
 
 
 def _insert_booking(insert):
     return (
         insert(BOOKINGS)
         .values(
-            {name: bindparam(name) for name in _BOOKING_VALUES}
+            {name: bindparam(name) for name in BOOKING_VALUES}
             | {"split_rule_id": split_rules.rule_id_in_force_subquery()}
         )
         # A reference or manage token taken already: no row, no error that would spoil the
@@ -166,96 +141,15 @@ def request_values(contact, request, currency: str, now: datetime) -> dict:
     }
 
 
-@dataclass(frozen=True)
-class NewBooking:
-    """A booking ``insert_booking`` just wrote, as the values it was written with: what the
-    hold and the page after it read (its id, link and status; the outbox its contact), with
-    no ORM object built. ``persistent`` builds that object for callers that use it."""
-
-    id: int
-    split_rule_id: int | None
-    #: The booking's columns as written (``_BOOKING_VALUES``).
-    values: dict
-    #: Its lines' columns as written, and their ids.
-    line_rows: list[dict]
-    line_ids: list[int]
-
-    @property
-    def reference(self) -> str:
-        return self.values["reference"]
-
-    @property
-    def manage_token(self) -> str:
-        return self.values["manage_token"]
-
-    @property
-    def status(self) -> BookingStatus:
-        return self.values["status"]
-
-    @property
-    def hold_expires_at(self) -> datetime | None:
-        return self.values["hold_expires_at"]
-
-    @property
-    def contact_email(self) -> str:
-        return self.values["contact_email"]
-
-    @property
-    def language(self) -> str:
-        return self.values["language"]
-
-    @property
-    def message_opt_in_at(self) -> datetime | None:
-        return self.values["message_opt_in_at"]
-
-    @property
-    def message_phone(self) -> str | None:
-        return self.values["message_phone"]
-
-    def persistent(self, session: Session) -> Booking:
-        """The booking and its lines as the session would have loaded them: in its identity
-        map, every column known, nothing pending (no flush writes them again). Built once;
-        asked again, the same object. Its departure is loaded when first read (from the
-        identity map when the session has it)."""
-        known = session.identity_map.get(session.identity_key(Booking, (self.id,)))
-        if known is not None:
-            return known
-        booking = Booking(
-            id=self.id,
-            split_rule_id=self.split_rule_id,
-            cancelled_at=None,
-            checked_in_at=None,
-            no_show_at=None,
-            cancel_reason="",
-            **{name: self.values[name] for name in _BOOKING_VALUES},
-        )
-        make_transient_to_detached(booking)
-        session.add(booking)
-        lines = []
-        for line_id, line_row in zip(self.line_ids, self.line_rows, strict=True):
-            line = BookingLine(id=line_id, **line_row)
-            make_transient_to_detached(line)
-            session.add(line)
-            set_committed_value(line, "booking", booking)
-            lines.append(line)
-        set_committed_value(booking, "lines", lines)
-        # A new booking has no payments and no reseller record: nothing to read for them.
-        set_committed_value(booking, "payments", [])
-        set_committed_value(booking, "channel", None)
-        # Nor extras or homestay nights: a booking with some is written by ``orm_booking``.
-        set_committed_value(booking, "extras", [])
-        set_committed_value(booking, "nights", [])
-        return booking
-
-
 def insert_booking(
     session: Session, departure, values: dict, now: datetime, lines: list[dict]
 ) -> NewBooking:
     """Insert a booking on ``departure`` (a ``bookable.BookableDeparture``; ``values``: the
-    columns of ``_BOOKING_VALUES`` but the departure, the reference and the manage token,
+    columns of ``BOOKING_VALUES`` but the departure, the reference and the manage token,
     drawn here) and its ``lines`` (price_category_id, quantity, unit_price_cents); return
-    what was written (``NewBooking``), no ORM object."""
-    insert = _INSERT_BOOKING[session.get_bind().dialect.name]
+    what was written (``NewBooking``), no ORM object. On PostgreSQL the booking and its
+    lines are one statement (``_insert_with_lines``)."""
+    dialect = session.get_bind().dialect.name
     experience = departure.experience
     while True:
         row = {
@@ -266,13 +160,76 @@ def insert_booking(
             "experience_id": experience.id,
             "at": now,
         }
-        inserted = session.execute(insert, row).first()
-        if inserted is not None:
-            break
+        if dialect == "postgresql":
+            written = _insert_on_postgresql(session, row, lines)
+        else:
+            written = _insert_in_two(session, row, lines)
+        if written is not None:
+            return written
+
+
+def _insert_in_two(session: Session, row: dict, lines: list[dict]) -> NewBooking | None:
+    inserted = session.execute(_INSERT_BOOKING["sqlite"], row).first()
+    if inserted is None:
+        return None  # the reference or token was taken: draw again
     booking_id, split_rule_id = inserted
     line_rows = [{**line, "booking_id": booking_id} for line in lines]
     line_ids = session.execute(_INSERT_LINES, line_rows).scalars().all()
     return NewBooking(booking_id, split_rule_id, row, line_rows, list(line_ids))
+
+
+#: ``_insert_with_lines`` per number of lines, each built once.
+_INSERT_WITH_LINES: dict[int, object] = {}
+
+
+def _insert_with_lines(count: int):
+    """The booking (a data-modifying ``WITH``) and its ``count`` lines in one statement: the
+    lines' ``INSERT … SELECT`` takes the booking's id from it, and finds no row when the
+    booking's insert found a conflict (nothing inserted, no row back). Each line comes back
+    with its price category (a booking has one line per category) and the booking's split
+    rule. The top statement inserts lines (a watched table): the response cache moves on."""
+    new_booking = _INSERT_BOOKING["postgresql"].cte("new_booking")
+    wanted = [
+        select(
+            bindparam(f"price_category_id_{n}", type_=Integer).label("price_category_id"),
+            bindparam(f"quantity_{n}", type_=Integer).label("quantity"),
+            bindparam(f"unit_price_cents_{n}", type_=Integer).label("unit_price_cents"),
+        )
+        for n in range(count)
+    ]
+    rows = (wanted[0] if count == 1 else union_all(*wanted)).subquery("wanted")
+    source = select(
+        new_booking.c.id, rows.c.price_category_id, rows.c.quantity, rows.c.unit_price_cents
+    ).join_from(new_booking, rows, true())
+    columns = ["booking_id", "price_category_id", "quantity", "unit_price_cents"]
+    return (
+        LINES.insert()
+        .from_select(columns, source)
+        .returning(
+            LINES.c.id,
+            LINES.c.booking_id,
+            LINES.c.price_category_id,
+            select(new_booking.c.split_rule_id).scalar_subquery().label("split_rule_id"),
+        )
+    )
+
+
+def _insert_on_postgresql(session: Session, row: dict, lines: list[dict]) -> NewBooking | None:
+    statement = _INSERT_WITH_LINES.get(len(lines))
+    if statement is None:
+        statement = _INSERT_WITH_LINES[len(lines)] = _insert_with_lines(len(lines))
+    params = dict(row)
+    for n, line in enumerate(lines):
+        for name, value in line.items():
+            params[f"{name}_{n}"] = value
+    written = session.execute(statement, params).all()
+    if not written:
+        return None  # the reference or token was taken: draw again
+    booking_id, split_rule_id = written[0].booking_id, written[0].split_rule_id
+    line_ids = {line.price_category_id: line.id for line in written}
+    line_rows = [{**line, "booking_id": booking_id} for line in lines]
+    ids = [line_ids[line["price_category_id"]] for line in lines]
+    return NewBooking(booking_id, split_rule_id, row, line_rows, ids)
 
 
 def orm_booking(

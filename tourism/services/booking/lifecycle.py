@@ -26,6 +26,7 @@ from . import availability, bookable, hold_rows
 from . import caps as hold_caps
 from .bookable import check_open
 from .contact_details import ContactDetails, validate_contact
+from .new_bookings import NewBooking
 from .pricing import online_due
 
 #: Bookings close this long before the departure, so the community can prepare.
@@ -89,7 +90,7 @@ class PlacedHold:
     id: int
     manage_token: str
     status: BookingStatus
-    written: hold_rows.NewBooking | Booking = field(repr=False, compare=False)
+    written: NewBooking | Booking = field(repr=False, compare=False)
 
     def booking(self, session: Session) -> Booking:
         """The booking as a persistent ORM object, its lines loaded (the same object each
@@ -245,7 +246,7 @@ def _hold_tickets(
     departure: bookable.BookableDeparture,
     values: dict,
     lines: list[dict],
-) -> tuple[hold_rows.NewBooking, bool]:
+) -> tuple[NewBooking, bool]:
     """Tickets alone, the usual hold: Core statements (``hold_rows``)."""
     now, request = hold.now, hold.request
     total_cents = sum(line["quantity"] * line["unit_price_cents"] for line in lines)
