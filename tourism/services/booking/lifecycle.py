@@ -26,7 +26,7 @@ from . import availability, bookable, hold_rows
 from . import caps as hold_caps
 from .bookable import check_open
 from .contact_details import ContactDetails, validate_contact
-from .new_bookings import NewBooking
+from .new_bookings import NewBooking, PlacedHold
 from .pricing import online_due
 
 #: Bookings close this long before the departure, so the community can prepare.
@@ -79,25 +79,6 @@ class NoTickets(InvalidRequest):
 
 class CannotCancel(DepartureUnavailable):
     default_message = _l("This booking can no longer be cancelled online.")
-
-
-@dataclass(frozen=True)
-class PlacedHold:
-    """A booking just held (``place_hold``): what the page after the hold reads, its link
-    and whether it is confirmed already, with no ORM object built (that costs more than the
-    statements that wrote it). ``booking`` gives the ORM booking to callers that use it."""
-
-    id: int
-    manage_token: str
-    status: BookingStatus
-    written: NewBooking | Booking = field(repr=False, compare=False)
-
-    def booking(self, session: Session) -> Booking:
-        """The booking as a persistent ORM object, its lines loaded (the same object each
-        time)."""
-        if isinstance(self.written, Booking):
-            return self.written
-        return self.written.persistent(session)
 
 
 def hold_seats(

@@ -1,9 +1,9 @@
-"""A booking as ``hold_rows.insert_booking`` wrote it: the values of its row and its lines,
-and the ORM object built from them only for a caller that asks."""
+"""A booking as a hold wrote it (``hold_rows.insert_booking``): the values of its row and
+its lines, and the ORM object built from them only for a caller that asks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -118,3 +118,23 @@ class NewBooking:
         set_committed_value(booking, "extras", [])
         set_committed_value(booking, "nights", [])
         return booking
+
+
+@dataclass(frozen=True)
+class PlacedHold:
+    """A booking just held (``lifecycle.place_hold``): what the page after the hold reads,
+    its link and whether it is confirmed already, with no ORM object built (that costs more
+    than the statements that wrote it). ``booking`` gives the ORM booking to callers that
+    use it."""
+
+    id: int
+    manage_token: str
+    status: BookingStatus
+    written: NewBooking | Booking = field(repr=False, compare=False)
+
+    def booking(self, session: Session) -> Booking:
+        """The booking as a persistent ORM object, its lines loaded (the same object each
+        time)."""
+        if isinstance(self.written, Booking):
+            return self.written
+        return self.written.persistent(session)
