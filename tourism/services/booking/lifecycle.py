@@ -168,11 +168,13 @@ def place_hold(
     else:
         booking, confirmed = _hold_tickets(session, hold, departure, values, lines)
     placed = PlacedHold(booking.id, booking.manage_token, booking.status, booking)
-    if confirmed:
-        # The phone twin of the email reads the booking's departure: it gets the ORM object.
-        notifications.queue(
-            session, placed.booking(session) if booking.message_phone else booking, "confirmed"
-        )
+    if confirmed and booking.message_phone:
+        # The phone twin of the email reads the booking's departure and experience: the ORM
+        # objects, read with one statement (none when the session has them).
+        loaded = bookable.published_departure(session, departure.id)
+        notifications.queue(session, placed.booking(session, loaded), "confirmed")
+    elif confirmed:
+        notifications.queue(session, booking, "confirmed")
     faults.point("booking.held")
     return placed
 

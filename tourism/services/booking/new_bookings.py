@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...models import Booking, BookingLine, BookingStatus
+from ...models import Booking, BookingLine, BookingStatus, Departure
 
 #: Every column a new booking is written with (the others are NULL or their default).
 BOOKING_VALUES = (
@@ -84,11 +84,12 @@ class NewBooking:
     def message_phone(self) -> str | None:
         return self.values["message_phone"]
 
-    def persistent(self, session: Session) -> Booking:
+    def persistent(self, session: Session, departure: Departure | None = None) -> Booking:
         """The booking and its lines as the session would have loaded them: in its identity
         map, every column known, nothing pending (no flush writes them again). Built once;
-        asked again, the same object. Its departure is loaded when first read (from the
-        identity map when the session has it)."""
+        asked again, the same object. Its departure is ``departure`` when given (the ORM
+        object), else loaded when first read (from the identity map when the session has
+        it)."""
         known = session.identity_map.get(session.identity_key(Booking, (self.id,)))
         if known is not None:
             return known
@@ -117,6 +118,8 @@ class NewBooking:
         # Nor extras or homestay nights: a booking with some is written by ``orm_booking``.
         set_committed_value(booking, "extras", [])
         set_committed_value(booking, "nights", [])
+        if departure is not None:
+            set_committed_value(booking, "departure", departure)
         return booking
 
 
@@ -132,9 +135,9 @@ class PlacedHold:
     status: BookingStatus
     written: NewBooking | Booking = field(repr=False, compare=False)
 
-    def booking(self, session: Session) -> Booking:
+    def booking(self, session: Session, departure: Departure | None = None) -> Booking:
         """The booking as a persistent ORM object, its lines loaded (the same object each
-        time)."""
+        time); ``departure``: see ``NewBooking.persistent``."""
         if isinstance(self.written, Booking):
             return self.written
-        return self.written.persistent(session)
+        return self.written.persistent(session, departure)
