@@ -177,7 +177,7 @@ def lock_departure_state(session: Session, departure_id: int, caps_params: dict 
     ``starts_at`` and ``capacity`` as they are under the lock (a row, no ORM object loaded):
     the hold (``lifecycle.hold_seats``). The same lock, the same rules.
 
-    With ``caps_params`` (``caps.count_params``, after ``caps.serialise``) the row also has
+    With ``caps_params`` (``caps.count_params``, after the caps' locks) the row also has
     the caps' counts, ``open_by_email`` and ``open_by_address``. The counts read the bookings
     as they were when this statement started, which is after the caps' advisory locks were
     taken: every booking of that email or address committed before is seen, as the caps'

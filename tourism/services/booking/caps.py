@@ -9,7 +9,8 @@ hostel or a school shares one address). The address is stored only as a keyed ha
 The caps hold exactly under concurrency: the check serialises holds of one email (and of
 one address) before it counts, until the transaction that inserts the booking ends. On
 PostgreSQL that is a transaction-level advisory lock per email and per address (always taken
-in that order, email first, so two holds never wait on each other crosswise); SQLite has one
+in that order, email first, so two holds never wait on each other crosswise; a hold of
+tickets alone takes them within its booking's insert, ``lock_columns``); SQLite has one
 writer at a time and every hold's transaction takes the write lock first (``BEGIN
 IMMEDIATE``), so the count there already sees every booking committed before it.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ...errors import DomainError
@@ -158,17 +159,43 @@ _ADVISORY_LOCKS = text(
 )
 
 
-def serialise(session: Session, email: str, held_from: str | None) -> None:
-    """Make holds of this email and this address wait for each other until the transaction
-    ends (PostgreSQL); on SQLite the write lock the hold's transaction holds does it."""
+def lock_params(session: Session, email: str, held_from: str | None) -> dict | None:
+    """The parameters of ``lock_columns`` for a hold of this email and address, to take the
+    caps' locks within one of the hold's own statements (``hold_rows.insert_booking``);
+    None on SQLite, where the write lock the hold's transaction holds serialises it."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return None
     params = {"kind": EMAIL_LOCK, "value": email.lower()}
     if held_from:
         params |= {"address_kind": ADDRESS_LOCK, "address": held_from}
-        session.execute(_ADVISORY_LOCKS, params)
-    else:
-        session.execute(_ADVISORY_LOCK, params)
+    return params
+
+
+def lock_columns(with_address: bool) -> list:
+    """``serialise``'s advisory locks as columns of a select (the email's first: PostgreSQL
+    evaluates a select list in order), with the parameters of ``lock_params``."""
+    columns = [
+        func.pg_advisory_xact_lock(
+            bindparam("kind", type_=Integer), func.hashtext(bindparam("value", type_=String))
+        ).label("email_lock")
+    ]
+    if with_address:
+        columns.append(
+            func.pg_advisory_xact_lock(
+                bindparam("address_kind", type_=Integer),
+                func.hashtext(bindparam("address", type_=String)),
+            ).label("address_lock")
+        )
+    return columns
+
+
+def serialise(session: Session, email: str, held_from: str | None) -> None:
+    """Make holds of this email and this address wait for each other until the transaction
+    ends (PostgreSQL); on SQLite the write lock the hold's transaction holds does it."""
+    params = lock_params(session, email, held_from)
+    if params is None:
+        return
+    session.execute(_ADVISORY_LOCKS if "address" in params else _ADVISORY_LOCK, params)
 
 
 def check(

@@ -42,6 +42,7 @@ from ...models import Booking, BookingLine, BookingStatus, Departure
 from ..ledger import split_rules
 from . import addons as addon_service
 from . import availability
+from . import caps as hold_caps
 from .new_bookings import BOOKING_VALUES, NewBooking
 from .pricing import online_due
 from .references import new_manage_token, new_reference, new_reference_candidate
@@ -142,13 +143,20 @@ def request_values(contact, request, currency: str, now: datetime) -> dict:
 
 
 def insert_booking(
-    session: Session, departure, values: dict, now: datetime, lines: list[dict]
+    session: Session,
+    departure,
+    values: dict,
+    now: datetime,
+    lines: list[dict],
+    locks: dict | None = None,
 ) -> NewBooking:
     """Insert a booking on ``departure`` (a ``bookable.BookableDeparture``; ``values``: the
     columns of ``BOOKING_VALUES`` but the departure, the reference and the manage token,
     drawn here) and its ``lines`` (price_category_id, quantity, unit_price_cents); return
     what was written (``NewBooking``), no ORM object. On PostgreSQL the booking and its
-    lines are one statement (``_insert_with_lines``)."""
+    lines are one statement (``_insert_with_lines``), which also takes the caps' advisory
+    locks when given ``locks`` (``caps.lock_params``): before the count, which comes with
+    the departure's lock in a later statement (``availability.lock_departure_state``)."""
     dialect = session.get_bind().dialect.name
     experience = departure.experience
     while True:
@@ -161,7 +169,7 @@ def insert_booking(
             "at": now,
         }
         if dialect == "postgresql":
-            written = _insert_on_postgresql(session, row, lines)
+            written = _insert_on_postgresql(session, row, lines, locks)
         else:
             written = _insert_in_two(session, row, lines)
         if written is not None:
@@ -178,16 +186,18 @@ def _insert_in_two(session: Session, row: dict, lines: list[dict]) -> NewBooking
     return NewBooking(booking_id, split_rule_id, row, line_rows, list(line_ids))
 
 
-#: ``_insert_with_lines`` per number of lines, each built once.
-_INSERT_WITH_LINES: dict[int, object] = {}
+#: ``_insert_with_lines`` per number of lines and of the caps' locks, each built once.
+_INSERT_WITH_LINES: dict[tuple[int, int], object] = {}
 
 
-def _insert_with_lines(count: int):
+def _insert_with_lines(count: int, locks: int):
     """The booking (a data-modifying ``WITH``) and its ``count`` lines in one statement: the
     lines' ``INSERT … SELECT`` takes the booking's id from it, and finds no row when the
     booking's insert found a conflict (nothing inserted, no row back). Each line comes back
     with its price category (a booking has one line per category) and the booking's split
-    rule. The top statement inserts lines (a watched table): the response cache moves on."""
+    rule. The top statement inserts lines (a watched table): the response cache moves on.
+    ``locks`` (0, 1 or 2): the caps' advisory locks, a one-row ``WITH`` the lines' source
+    reads (``caps.lock_columns``), taken when the booking was inserted."""
     new_booking = _INSERT_BOOKING["postgresql"].cte("new_booking")
     wanted = [
         select(
@@ -201,6 +211,9 @@ def _insert_with_lines(count: int):
     source = select(
         new_booking.c.id, rows.c.price_category_id, rows.c.quantity, rows.c.unit_price_cents
     ).join_from(new_booking, rows, true())
+    if locks:
+        taken = select(*hold_caps.lock_columns(with_address=locks == 2)).cte("caps_locks")
+        source = source.join(taken, true())
     columns = ["booking_id", "price_category_id", "quantity", "unit_price_cents"]
     return (
         LINES.insert()
@@ -214,11 +227,14 @@ def _insert_with_lines(count: int):
     )
 
 
-def _insert_on_postgresql(session: Session, row: dict, lines: list[dict]) -> NewBooking | None:
-    statement = _INSERT_WITH_LINES.get(len(lines))
+def _insert_on_postgresql(
+    session: Session, row: dict, lines: list[dict], locks: dict | None
+) -> NewBooking | None:
+    shape = (len(lines), 0 if not locks else 2 if "address" in locks else 1)
+    statement = _INSERT_WITH_LINES.get(shape)
     if statement is None:
-        statement = _INSERT_WITH_LINES[len(lines)] = _insert_with_lines(len(lines))
-    params = dict(row)
+        statement = _INSERT_WITH_LINES[shape] = _insert_with_lines(*shape)
+    params = row | (locks or {})
     for n, line in enumerate(lines):
         for name, value in line.items():
             params[f"{name}_{n}"] = value

@@ -244,9 +244,9 @@ def _hold_tickets(
         "total_cents": total_cents,
         "confirmed_at": now if confirmed else None,
     }
-    if hold.caps is not None:  # the caps' locks; their counts come with the departure's
-        hold_caps.serialise(session, hold.contact.email, request.held_from)
-    booking = hold_rows.insert_booking(session, departure, values, now, lines)
+    # The caps' locks come with the booking's insert, their counts with the departure's lock.
+    locks = hold.caps and hold_caps.lock_params(session, hold.contact.email, request.held_from)
+    booking = hold_rows.insert_booking(session, departure, values, now, lines, locks or None)
     counts = hold.caps and hold_caps.count_params(hold.contact, request, now, hold.caps, booking)
     try:
         claim_seats(session, departure.id, hold.tickets, now, hold.cutoff, confirmed, counts)
