@@ -198,7 +198,7 @@ def test_negative_control_without_the_lock_a_shared_leg_oversells(app, make, mon
     monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
     # The racers may share an email or address: the open-bookings cap's lock would
     # serialise them too.
-    monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
+    monkeypatch.setattr(hold_caps, "lock_params", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
         # No count: every hold fits (and still moves the confirmed-seat counter).

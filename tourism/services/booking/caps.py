@@ -162,7 +162,9 @@ _ADVISORY_LOCKS = text(
 def lock_params(session: Session, email: str, held_from: str | None) -> dict | None:
     """The parameters of ``lock_columns`` for a hold of this email and address, to take the
     caps' locks within one of the hold's own statements (``hold_rows.insert_booking``);
-    None on SQLite, where the write lock the hold's transaction holds serialises it."""
+    None on SQLite, where the write lock the hold's transaction holds serialises it.
+    ``serialise`` takes its locks with these too (the negative controls of the tests turn
+    every caps' lock off here)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
     params = {"kind": EMAIL_LOCK, "value": email.lower()}
