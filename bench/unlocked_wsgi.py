@@ -43,7 +43,7 @@ availability.lock_departure = _no_lock
 # seats in the UPDATE that claims them: both go, as the lock does.
 availability.lock_departure_state = availability.read_departure_state
 hold_rows.CHECK_IN_UPDATE = False
-hold_caps.serialise = lambda *args: None  # nor the open-bookings cap's lock per email
+hold_caps.lock_params = lambda *args: None  # nor the open-bookings cap's locks per email
 database.sqlite_begin_statement = lambda: None
 
 app = create_app()

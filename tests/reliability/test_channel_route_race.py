@@ -151,7 +151,7 @@ def test_negative_control_without_the_lock_a_legs_last_seat_oversells(app, make,
     # confirmed booking's seats in the UPDATE that claims them: both go, as the lock does.
     monkeypatch.setattr(availability, "lock_departure_state", availability.read_departure_state)
     monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
-    monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
+    monkeypatch.setattr(hold_caps, "lock_params", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
         # No count: every hold fits (and still moves the confirmed-seat counter).

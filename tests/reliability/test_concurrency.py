@@ -125,7 +125,7 @@ def test_negative_control_without_the_lock_oversells(app, make, monkeypatch):
     monkeypatch.setattr(availability, "lock_departure_state", availability.read_departure_state)
     monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
     # The racers share one email: the open-bookings cap's lock would serialise them too.
-    monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
+    monkeypatch.setattr(hold_caps, "lock_params", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
         # No count: every hold fits (and still moves the confirmed-seat counter).

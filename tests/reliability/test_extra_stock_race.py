@@ -115,7 +115,7 @@ def test_negative_control_without_the_extra_lock_it_oversells(app, make, monkeyp
         return session.execute(statement.execution_options(populate_existing=True)).scalar_one()
 
     monkeypatch.setattr(availability, "lock_extra", no_lock)
-    monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
+    monkeypatch.setattr(hold_caps, "lock_params", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     oversold = 0
     for round_number in range(1, CONTROL_ROUNDS + 1):

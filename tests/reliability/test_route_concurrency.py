@@ -40,7 +40,7 @@ from tourism.models import (
 )
 from tourism.services.booking import availability, hold_rows
 from tourism.services.booking import caps as hold_caps
-from tourism.services.booking.lifecycle import ContactDetails
+from tourism.services.booking.contact_details import ContactDetails
 from tourism.services.routes import booking as route_service
 from tourism.services.routes import claims as route_claims
 from tourism.timefmt import local
@@ -198,7 +198,7 @@ def test_negative_control_without_the_lock_a_shared_leg_oversells(app, make, mon
     monkeypatch.setattr(hold_rows, "CHECK_IN_UPDATE", False)
     # The racers may share an email or address: the open-bookings cap's lock would
     # serialise them too.
-    monkeypatch.setattr(hold_caps, "serialise", lambda *args: None)
+    monkeypatch.setattr(hold_caps, "lock_params", lambda *args: None)
     monkeypatch.setattr(database, "sqlite_begin_statement", lambda: None)
     if db.engine.dialect.name == "sqlite":
         # No count: every hold fits (and still moves the confirmed-seat counter).

@@ -71,7 +71,7 @@ from tourism.models import (
 )
 from tourism.models.booking import TRANSITIONS
 from tourism.models.ledger import append_only_triggers_sql, drop_append_only_triggers_sql
-from tourism.services.booking import availability
+from tourism.services.booking import availability, bookable
 from tourism.services.booking import lifecycle as booking_service
 from tourism.services.ledger import checks, releases, split_rules
 from tourism.services.ledger import journal as ledger
@@ -500,7 +500,7 @@ class BookingLife(RuleBasedStateMachine):
         elif departure.cancelled:
             expected = errors.DepartureCancelled
         elif departure.starts_at - booking_service.DEFAULT_CUTOFF <= self.now:
-            expected = booking_service.BookingClosed
+            expected = bookable.BookingClosed
         elif tickets > departure.capacity - self.seats_taken(departure):
             expected = SoldOut
         request = booking_service.HoldRequest(

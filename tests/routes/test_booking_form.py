@@ -242,3 +242,30 @@ def test_one_seat_left_is_said_in_the_singular(client, session, make, headers, e
     assert expected in html
     assert "1 seats" not in html and "1 cupos" not in html
     assert bookings(session) == 1
+
+
+def test_a_price_changed_after_the_page_was_shown_is_never_booked_at_the_old_price(
+    client, session, departure
+):
+    """The form's POST reads the prices afresh: the association raised the adult price after
+    the visitor saw 11500:0, so they are shown the new total, and the booking they then make
+    is written at the new price."""
+    adult_id, _child_id = ids(departure)
+    adult = next(pc for pc in departure.experience.price_categories if pc.id == adult_id)
+    adult.price_cents = 5000
+    session.commit()
+    response = client.post(
+        f"/departures/{departure.id}/book", data=form(departure, quoted="11500:0"), headers=EN
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Please check your total before booking" in html
+    assert 'name="quoted" type="hidden" value="12500:0"' in html
+    assert bookings(session) == 0
+    again = client.post(
+        f"/departures/{departure.id}/book", data=form(departure, quoted="12500:0"), headers=EN
+    )
+    assert again.status_code == 303
+    booking = session.scalars(select(Booking)).one()
+    assert booking.total_cents == 12500
+    assert {line.unit_price_cents for line in booking.lines} == {5000, 2500}

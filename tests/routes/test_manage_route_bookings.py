@@ -10,7 +10,7 @@ from tests.factories import PASSWORD
 from tourism.database import utcnow, write_transactions
 from tourism.extensions import db
 from tourism.models import Departure, LedgerTransaction, Role
-from tourism.services.booking.lifecycle import ContactDetails
+from tourism.services.booking.contact_details import ContactDetails
 from tourism.services.ledger import checks
 from tourism.services.routes import booking, settlement
 from tourism.timefmt import local

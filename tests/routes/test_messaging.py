@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.messaging_fake import (
     AUTH_TOKEN,
@@ -75,6 +75,28 @@ def test_opting_in_on_the_form_records_the_number_and_sends_the_confirmation(
     (sent,) = messaging_fake.state.sent_on("whatsapp")
     assert sent["template"] == "booking_confirmed" and sent["to"] == PHONE
     assert db.session.scalar(select(PhoneMessage.status)) == "sent"
+
+
+def test_the_phone_message_reads_the_departure_once(client, departure, messaging_fake):
+    """The hold reads its departure as plain values; the phone message, which needs the ORM
+    departure and experience, reads them with one statement, not one lazy load after
+    another."""
+    url, data = f"/departures/{departure.id}/book", booking_form(departure)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.post(url, data=data).status_code == 303
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    # Up to the message's row (its delivery, after the commit, reads what it needs afresh).
+    queued = next(n for n, s in enumerate(statements) if s.startswith("INSERT INTO phone_messages"))
+    departure_reads = [s for s in statements[:queued] if s.startswith("SELECT departures.id")]
+    assert len(departure_reads) == 2, departure_reads  # the hold's, the phone message's
+    assert not any(s.startswith("SELECT experiences.") for s in statements[:queued])
 
 
 def test_without_the_box_ticked_no_number_is_kept_for_messages(client, departure, messaging_fake):

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from tests import octo_spec
 from tests.routes.test_octo import Octo
 from tourism.database import utcnow
+from tourism.errors import NotFound
 from tourism.extensions import db
 from tourism.models import Booking, GroupRequest, RequesterKind
-from tourism.services.booking import lifecycle
+from tourism.services.booking import bookable
 from tourism.services.catalog import search
 from tourism.timefmt import display_zone, local
 
@@ -78,8 +79,10 @@ def test_the_experience_page_and_the_api_skip_it(client, world):
 def test_the_booking_form_and_the_hold_refuse_it(client, world):
     assert client.get(f"/departures/{world['private'].id}/book").status_code == 404
     assert client.get(f"/departures/{world['public'].id}/book").status_code == 200
-    with pytest.raises(lifecycle.NotFound):
-        lifecycle.published_departure(db.session, world["private"].id)
+    with pytest.raises(NotFound):
+        bookable.published_departure(db.session, world["private"].id)
+    with pytest.raises(NotFound):  # the read the form's POST and the hold share
+        bookable.bookable_departure(db.session, world["private"].id)
     assert db.session.scalars(select(Booking)).all() == []
 
 

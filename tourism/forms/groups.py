@@ -24,8 +24,7 @@ from wtforms.validators import (
 )
 
 from .. import vocabulary
-from ..services.booking import lifecycle
-from ..services.booking.lifecycle import LIMITS
+from ..services.booking.contact_details import LIMITS, phone_is_callable
 from ..services.groups.requests import LIMITS as REQUEST_LIMITS
 from ..services.groups.requests import MAX_GROUP
 from ..services.operations.minimums import MAX_CUTOFF_HOURS, MAX_MINIMUM
@@ -54,7 +53,7 @@ class WaitlistForm(FlaskForm):
     language = SelectField(_l("Language for messages"), validators=[DataRequired()])
 
     def validate_phone(self, field) -> None:
-        if field.data and not lifecycle.phone_is_callable(field.data.strip()):
+        if field.data and not phone_is_callable(field.data.strip()):
             raise ValidationError(
                 _l("Please give a phone number we can call, with its country code.")
             )
@@ -165,7 +164,7 @@ class GroupRequestForm(FlaskForm):
     )
 
     def validate_phone(self, field) -> None:
-        if field.data and not lifecycle.phone_is_callable(field.data.strip()):
+        if field.data and not phone_is_callable(field.data.strip()):
             raise ValidationError(
                 _l("Please give a phone number we can call, with its country code.")
             )

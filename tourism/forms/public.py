@@ -34,7 +34,7 @@ from wtforms.validators import (
 from .. import vocabulary
 from ..money import parse_amount
 from ..services.booking import lifecycle
-from ..services.booking.lifecycle import LIMITS
+from ..services.booking.contact_details import LIMITS, NEEDS_CONSENT_MISSING, phone_is_callable
 from ..services.booking.pricing import Quote, quote
 from ..services.messages.phones import CHANNEL_LABELS, InvalidPhone, default_region, to_e164
 from ..timefmt import local_today
@@ -225,7 +225,7 @@ class BookingForm(FlaskForm):
         return quote(experience, self.quantities(), method, addons_cents)
 
     def validate_phone(self, field) -> None:
-        if field.data and not lifecycle.phone_is_callable(field.data.strip()):
+        if field.data and not phone_is_callable(field.data.strip()):
             raise ValidationError(
                 _l("Please give a phone number we can call, with its country code.")
             )
@@ -251,7 +251,7 @@ class BookingForm(FlaskForm):
         if (self.special_needs.data or "").strip() and not self.special_needs_consent.data:
             self.special_needs_consent.errors = [
                 *self.special_needs_consent.errors,
-                str(lifecycle.NEEDS_CONSENT_MISSING),
+                str(NEEDS_CONSENT_MISSING),
             ]
         return valid and not self.ticket_errors and not self.special_needs_consent.errors
 

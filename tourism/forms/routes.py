@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 
 from .. import vocabulary
 from ..i18n import current_locale
-from ..services.booking import lifecycle
+from ..services.booking import contact_details
 from ..services.routes.booking import MAX_EXTRA_QUANTITY
 from ..services.routes.tickets import route_category_codes
 from .base import FlaskForm
@@ -68,7 +68,7 @@ class RouteBookingForm(BookingForm):
                 fields[0].errors = [str(_l("There are more tickets of a kind than people."))]
                 valid = False
         if (self.special_needs.data or "").strip() and not self.special_needs_consent.data:
-            self.special_needs_consent.errors = [str(lifecycle.NEEDS_CONSENT_MISSING)]
+            self.special_needs_consent.errors = [str(contact_details.NEEDS_CONSENT_MISSING)]
             valid = False
         return valid
 

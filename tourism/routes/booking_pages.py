@@ -15,7 +15,7 @@ from ..extensions import db
 from ..forms.addons import safe_addons_from
 from ..models import BookingStatus, Departure, NightSide
 from ..money import format_parts
-from ..services.booking import addons, availability, statement
+from ..services.booking import addons, availability, bookable, statement
 from ..services.booking import lifecycle as booking_service
 from ..services.ledger import transparency
 from ..services.messages import booking_files, conversations, message_log
@@ -55,13 +55,14 @@ def addon_offer(departure) -> AddonOffer:
     return AddonOffer(departure, addons.offered_extras(experience), homestays, nights)
 
 
-def posted_addons_cents(departure, form) -> int:
+def posted_addons_cents(departure_id: int, form) -> int:
     """What the extras and nights posted add to the quote. A form that asks for none (no
-    night, every extra at 0) adds nothing whatever is offered, so the offer (two queries) is
-    read only when something was asked for."""
+    night, every extra at 0) adds nothing whatever is offered, so the departure and its
+    offer (ORM objects, two queries) are read only when something was asked for."""
     chosen = safe_addons_from(request.form)
     if not chosen.nights and not any(chosen.extras.values()):
         return 0
+    departure = bookable.published_departure(db.session, departure_id)
     return addon_offer(departure).quote_cents(form)
 
 

@@ -26,9 +26,10 @@ from ..forms.public import booking_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus, Departure, PaymentMethod
 from ..money import format_money
-from ..services.booking import availability
+from ..services.booking import availability, bookable
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
+from ..services.booking.contact_details import ContactDetails
 from ..services.messages import booking_files, conversations
 from ..services.payments import intents, refunds
 from ..services.payments import online as payments
@@ -49,47 +50,60 @@ def _hold_for() -> timedelta:
 
 
 def _bookable_departure(departure_id: int) -> Departure:
+    """The departure with its experience as ORM objects, for the form's page."""
     try:
-        return booking_service.published_departure(db.session, departure_id)
+        return bookable.published_departure(db.session, departure_id)
     except NotFound:
         abort(404)
 
 
 def _form_for(departure):
+    """``departure``: an ORM ``Departure`` or a ``bookable.BookableDeparture``."""
     methods = payments.offered_methods(departure.experience, current_gateway())
     return booking_form_for(
         departure.experience, current_locale(), available_locales(), methods
     ), methods
 
 
+def _form_again(departure_id: int, form, status: int = 200, error=None, review=False):
+    """The form's page again, with what was sent (the departure read as ORM objects now)."""
+    departure = _bookable_departure(departure_id)
+    return pages.render_form(departure, form, status=status, error=error, review=review)
+
+
 @bp.route("/departures/<int(max=2147483647):departure_id>/book", methods=["GET", "POST"])
 @limiter.limit(_booking_rate_limit, methods=["POST"])
 def new(departure_id: int):
     """Choose tickets and give contact details; seats are held the moment the form is sent."""
-    departure = _bookable_departure(departure_id)
-    form, methods = _form_for(departure)
-    if not form.is_submitted() or "recalculate" in request.form:
+    if request.method != "POST" or "recalculate" in request.form:
         # "Update the total" re-renders with the chosen tickets; nothing is held.
-        return pages.render_form(departure, form)
+        departure = _bookable_departure(departure_id)
+        return pages.render_form(departure, _form_for(departure)[0])
+    # Sent: the departure as one small read that the form, its quote and the hold share.
+    try:
+        departure = bookable.bookable_departure(db.session, departure_id)
+    except NotFound:
+        abort(404)
+    form, methods = _form_for(departure)
     wanted = sum(form.quantities().values())
     form.seats_left = availability.seats_left_if_short(db.session, departure, wanted, utcnow())
     if not form.validate():
-        return pages.render_form(departure, form, status=409 if form.seats_short else 400)
+        return _form_again(departure_id, form, status=409 if form.seats_short else 400)
     # A browser always sends the quote its page showed; when it is not the total of what
     # was sent (no script ran to update it), show the total and ask again.
-    addons_cents = pages.posted_addons_cents(departure, form)
+    addons_cents = pages.posted_addons_cents(departure_id, form)
     quoted = form.quote_for(departure.experience, addons_cents).key
     if "quoted" in request.form and form.quoted.data != quoted:
-        return pages.render_form(departure, form, review=True)
+        return _form_again(departure_id, form, review=True)
     now = utcnow()
     try:
         chosen = addons_from(request.form)
     except DomainError as error:
-        return pages.render_form(departure, form, status=error.status_code, error=str(error))
+        return _form_again(departure_id, form, status=error.status_code, error=str(error))
     hold = booking_service.HoldRequest(
         departure_id=departure.id,
         quantities=form.quantities(),
-        contact=booking_service.ContactDetails(
+        contact=ContactDetails(
             name=form.name.data,
             email=form.email.data,
             phone=form.phone.data,
@@ -106,7 +120,7 @@ def new(departure_id: int):
     )
     try:
         with unit_of_work():
-            booking = booking_service.hold_seats(
+            placed = booking_service.place_hold(
                 db.session,
                 hold,
                 now=now,
@@ -116,16 +130,14 @@ def new(departure_id: int):
                 caps=hold_caps.HoldCaps.from_config(current_app.config),
                 # Pay on arrival accepts the hold at once; card payments accept it when paid.
                 accept_unpaid=True,
+                departure=departure,
             )
-            # Read before the commit expires the booking: no reload just to redirect.
-            token, confirmed = booking.manage_token, booking.status == BookingStatus.CONFIRMED
     except DomainError as error:
-        departure = _bookable_departure(departure_id)
-        return pages.render_form(departure, form, status=error.status_code, error=str(error))
-    if confirmed:
+        return _form_again(departure_id, form, status=error.status_code, error=str(error))
+    if placed.status == BookingStatus.CONFIRMED:
         flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
-        return redirect(url_for("bookings.manage", token=token), code=303)
-    return redirect(url_for("bookings.pay", token=token), code=303)
+        return redirect(url_for("bookings.manage", token=placed.manage_token), code=303)
+    return redirect(url_for("bookings.pay", token=placed.manage_token), code=303)
 
 
 @bp.get("/bookings/<token>")

@@ -25,7 +25,7 @@ from ..forms.routes import route_booking_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus, PaymentStatus, RefundStatus
 from ..money import format_money
-from ..services.booking import lifecycle
+from ..services.booking import contact_details, lifecycle
 from ..services.payments import online as payments
 from ..services.payments import refunds, route_card, route_refunds
 from ..services.payments.stripe_gateway import GatewayError, PaymentDeclined, current_gateway
@@ -146,7 +146,7 @@ def book(slug: str):
         route_id=found.id,
         start_date=date.fromisoformat(form.start_date.data),
         people=form.people.data,
-        contact=lifecycle.ContactDetails(
+        contact=contact_details.ContactDetails(
             name=form.name.data,
             email=form.email.data,
             phone=form.phone.data,

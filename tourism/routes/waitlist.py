@@ -21,8 +21,8 @@ from ..extensions import db, limiter
 from ..forms.groups import offer_form_for, waitlist_form_for
 from ..i18n import available_locales, current_locale
 from ..models import BookingStatus
-from ..services.booking import availability, waitlist
-from ..services.booking import lifecycle as booking_service
+from ..services.booking import availability, bookable, waitlist
+from ..services.booking.contact_details import ContactDetails
 from ..services.payments import online as payments
 from ..services.payments.stripe_gateway import current_gateway
 from ..unit_of_work import unit_of_work
@@ -37,7 +37,7 @@ def _booking_rate_limit() -> str:
 
 def _departure(departure_id: int):
     try:
-        return booking_service.published_departure(db.session, departure_id)
+        return bookable.published_departure(db.session, departure_id)
     except NotFound:
         abort(404)
 
@@ -65,7 +65,7 @@ def join(departure_id: int):
         return _join_page(departure, form, 400)
     join_request = waitlist.WaitlistRequest(
         departure_id=departure.id,
-        contact=booking_service.ContactDetails(
+        contact=ContactDetails(
             name=form.name.data,
             email=form.email.data,
             phone=form.phone.data,

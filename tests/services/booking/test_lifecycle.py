@@ -12,7 +12,7 @@ from tourism.database import utcnow, write_transactions
 from tourism.errors import IllegalTransition, InvalidRequest, NotFound, SoldOut
 from tourism.extensions import db
 from tourism.models import Booking, BookingStatus, DepartureStatus, ExperienceStatus
-from tourism.services.booking import availability
+from tourism.services.booking import availability, bookable
 from tourism.services.booking import lifecycle as svc
 
 HOLD = timedelta(minutes=30)
@@ -187,7 +187,7 @@ def test_cancelled_or_past_departure_cannot_be_booked(session, make):
     soon = make.departure(starts_in=timedelta(minutes=30))
     with pytest.raises(errors.DepartureCancelled):
         hold(session, cancelled)
-    with pytest.raises(svc.BookingClosed):
+    with pytest.raises(bookable.BookingClosed):
         hold(session, soon)
 
 

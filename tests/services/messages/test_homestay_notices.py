@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tourism.database import utcnow, write_transactions
 from tourism.models import BookingStatus, LegKind, Notification, PhoneMessage
-from tourism.services.booking.lifecycle import ContactDetails
+from tourism.services.booking.contact_details import ContactDetails
 from tourism.services.messages import dispatch, homestay_notices, phone_notices
 from tourism.services.messages import outbox as notifications
 from tourism.services.messages.mail import MemoryMailer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tourism.services.booking.lifecycle import ContactDetails
+from tourism.services.booking.contact_details import ContactDetails
 from tourism.services.routes.booking import RouteBookingRequest
 
 LANGS = ["es", "en"]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ...errors import DepartureUnavailable, InvalidRequest, SoldOut
@@ -24,6 +24,7 @@ from ...models import (
     BookingNight,
     Departure,
     Experience,
+    ExperienceExtra,
     Extra,
     Family,
     Homestay,
@@ -155,6 +156,41 @@ def adds_anything(departure: Departure, request: AddonRequest | None) -> bool:
         return True
     # No extra sent at all: nothing to check, and the extras are not read.
     return bool(request.extras) and bool(_wanted_extras(departure.experience, request))
+
+
+def asks_for_any(request: AddonRequest | None) -> bool:
+    """Whether ``request`` asks for a night, or for an extra at anything but 0 (an amount
+    that ``adds_anything`` then checks): a booking form sends every extra it offers, at 0
+    when none is wanted."""
+    if request is None:
+        return False
+    return bool(request.nights) or not all(
+        isinstance(quantity, int) and quantity == 0 for quantity in request.extras.values()
+    )
+
+
+#: The ids of the extras an experience offers (``offered_extras``), built once.
+_OFFERED_EXTRA_IDS = (
+    select(Extra.id)
+    .join(ExperienceExtra, ExperienceExtra.extra_id == Extra.id)
+    .where(
+        ExperienceExtra.experience_id == bindparam("experience_id"),
+        Extra.is_active.is_(True),
+        Extra.association_id == bindparam("association_id"),
+    )
+)
+
+
+def check_offered(session: Session, experience, request: AddonRequest | None) -> None:
+    """For a ``request`` that asks for nothing (``asks_for_any`` is false): raise
+    ``UnknownExtra`` when it names an extra the experience does not offer, as
+    ``adds_anything`` would. ``experience``: its ``id`` and ``association_id`` are read."""
+    if request is None or not request.extras:
+        return
+    params = {"experience_id": experience.id, "association_id": experience.association_id}
+    offered = set(session.scalars(_OFFERED_EXTRA_IDS, params))
+    if not offered.issuperset(request.extras):
+        raise UnknownExtra()
 
 
 def add_to_booking(

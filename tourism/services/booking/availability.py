@@ -160,8 +160,10 @@ def lock_extra(session: Session, extra_id: int) -> Extra:
     return _lock(session, _READ_EXTRA, {"extra_id": extra_id})
 
 
-_READ_STATE = select(Departure.status, Departure.starts_at, Departure.capacity).where(
-    Departure.id == bindparam("departure_id")
+#: Table columns (a Core statement: no ORM compile step on the hold's path).
+_STATE = Departure.__table__.c
+_READ_STATE = select(_STATE.status, _STATE.starts_at, _STATE.capacity).where(
+    _STATE.id == bindparam("departure_id")
 )
 _LOCK_STATE = _READ_STATE.with_for_update(key_share=True)
 #: The same row with the caps' counts of open unpaid bookings (``caps.open_count_columns``):
@@ -175,7 +177,7 @@ def lock_departure_state(session: Session, departure_id: int, caps_params: dict 
     ``starts_at`` and ``capacity`` as they are under the lock (a row, no ORM object loaded):
     the hold (``lifecycle.hold_seats``). The same lock, the same rules.
 
-    With ``caps_params`` (``caps.count_params``, after ``caps.serialise``) the row also has
+    With ``caps_params`` (``caps.count_params``, after the caps' locks) the row also has
     the caps' counts, ``open_by_email`` and ``open_by_address``. The counts read the bookings
     as they were when this statement started, which is after the caps' advisory locks were
     taken: every booking of that email or address committed before is seen, as the caps'

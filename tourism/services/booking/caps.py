@@ -9,7 +9,8 @@ hostel or a school shares one address). The address is stored only as a keyed ha
 The caps hold exactly under concurrency: the check serialises holds of one email (and of
 one address) before it counts, until the transaction that inserts the booking ends. On
 PostgreSQL that is a transaction-level advisory lock per email and per address (always taken
-in that order, email first, so two holds never wait on each other crosswise); SQLite has one
+in that order, email first, so two holds never wait on each other crosswise; a hold of
+tickets alone takes them within its booking's insert, ``lock_columns``); SQLite has one
 writer at a time and every hold's transaction takes the write lock first (``BEGIN
 IMMEDIATE``), so the count there already sees every booking committed before it.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ...errors import DomainError
@@ -65,14 +66,17 @@ def address_key(secret: str, address: str | None) -> str | None:
 #: The departures the counts join, under a name of their own: the counts can then be columns
 #: of a statement that reads the departures table itself (``open_count_columns``).
 _DEPARTURES = Departure.__table__.alias("cap_departures")
+#: Table columns, not the mapped class: the statements that use them run as Core, without
+#: the ORM's compile step (they are on every hold's path).
+_BOOKINGS = Booking.__table__.c
 
 
 def _open_unpaid(now):
     return or_(
-        and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
+        and_(_BOOKINGS.status == BookingStatus.HELD, _BOOKINGS.hold_expires_at > now),
         and_(
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.payment_method == PaymentMethod.ON_ARRIVAL.value,
+            _BOOKINGS.status == BookingStatus.CONFIRMED,
+            _BOOKINGS.payment_method == PaymentMethod.ON_ARRIVAL.value,
             _DEPARTURES.c.starts_at > now,
         ),
     )
@@ -83,8 +87,8 @@ def _open_count(condition, cap: str, *others):
     ``cap`` parameter: an index finds the candidates, and the count never grows with
     someone's history."""
     rows = (
-        select(Booking.id)
-        .join(_DEPARTURES, Booking.departure_id == _DEPARTURES.c.id)
+        select(_BOOKINGS.id)
+        .join(_DEPARTURES, _BOOKINGS.departure_id == _DEPARTURES.c.id)
         .where(condition, _open_unpaid(bindparam("now")), *others)
         .limit(bindparam(cap))
         .subquery()
@@ -97,9 +101,9 @@ def _open_counts(*others) -> list:
     (``= NULL``)."""
     return [
         _open_count(
-            func.lower(Booking.contact_email) == bindparam("email"), "per_email", *others
+            func.lower(_BOOKINGS.contact_email) == bindparam("email"), "per_email", *others
         ).label("open_by_email"),
-        _open_count(Booking.held_from == bindparam("held_from"), "per_address", *others).label(
+        _open_count(_BOOKINGS.held_from == bindparam("held_from"), "per_address", *others).label(
             "open_by_address"
         ),
     ]
@@ -114,12 +118,12 @@ def open_count_columns() -> list:
     after ``serialise`` and after the booking's own insert, leaving that booking out
     (parameters: ``count_params``). The hold of tickets alone reads them with the
     departure's lock (``availability.lock_departure_state``), one statement for both."""
-    return _open_counts(Booking.id != bindparam("booking_id"))
+    return _open_counts(_BOOKINGS.id != bindparam("booking_id"))
 
 
 def count_params(contact, request, now: datetime, caps: HoldCaps, booking) -> dict:
     """The parameters of ``open_count_columns`` for a hold's checked contact and request
-    (``lifecycle.ContactDetails``, ``lifecycle.HoldRequest``) and its new ``booking``."""
+    (``contact_details.ContactDetails``, ``lifecycle.HoldRequest``) and its new ``booking``."""
     return _params(contact.email, request.held_from, now, caps) | {"booking_id": booking.id}
 
 
@@ -155,17 +159,45 @@ _ADVISORY_LOCKS = text(
 )
 
 
-def serialise(session: Session, email: str, held_from: str | None) -> None:
-    """Make holds of this email and this address wait for each other until the transaction
-    ends (PostgreSQL); on SQLite the write lock the hold's transaction holds does it."""
+def lock_params(session: Session, email: str, held_from: str | None) -> dict | None:
+    """The parameters of ``lock_columns`` for a hold of this email and address, to take the
+    caps' locks within one of the hold's own statements (``hold_rows.insert_booking``);
+    None on SQLite, where the write lock the hold's transaction holds serialises it.
+    ``serialise`` takes its locks with these too (the negative controls of the tests turn
+    every caps' lock off here)."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return None
     params = {"kind": EMAIL_LOCK, "value": email.lower()}
     if held_from:
         params |= {"address_kind": ADDRESS_LOCK, "address": held_from}
-        session.execute(_ADVISORY_LOCKS, params)
-    else:
-        session.execute(_ADVISORY_LOCK, params)
+    return params
+
+
+def lock_columns(with_address: bool) -> list:
+    """``serialise``'s advisory locks as columns of a select (the email's first: PostgreSQL
+    evaluates a select list in order), with the parameters of ``lock_params``."""
+    columns = [
+        func.pg_advisory_xact_lock(
+            bindparam("kind", type_=Integer), func.hashtext(bindparam("value", type_=String))
+        ).label("email_lock")
+    ]
+    if with_address:
+        columns.append(
+            func.pg_advisory_xact_lock(
+                bindparam("address_kind", type_=Integer),
+                func.hashtext(bindparam("address", type_=String)),
+            ).label("address_lock")
+        )
+    return columns
+
+
+def serialise(session: Session, email: str, held_from: str | None) -> None:
+    """Make holds of this email and this address wait for each other until the transaction
+    ends (PostgreSQL); on SQLite the write lock the hold's transaction holds does it."""
+    params = lock_params(session, email, held_from)
+    if params is None:
+        return
+    session.execute(_ADVISORY_LOCKS if "address" in params else _ADVISORY_LOCK, params)
 
 
 def check(

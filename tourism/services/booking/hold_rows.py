@@ -1,5 +1,6 @@
-"""The rows a hold writes, as Core statements built once, and the booking object handed back
-without reading those rows again.
+"""The rows a hold writes, as Core statements built once, handed back as the values written
+(``new_bookings.NewBooking``): no row is read again, and no ORM object is built unless a
+caller asks for one.
 
 ``lifecycle.hold_seats`` keeps the rules (checks, caps, where the lock goes); this module keeps
 the cost of its writes down. A hold is the site's busiest write, and the unit of work's
@@ -9,7 +10,8 @@ themselves (docs/PERFORMANCE.md):
 - the booking is one ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` that also picks the split
   rule in force (a subquery) and refuses a reference already taken (a new one is drawn, as
   rarely as one in hundreds of millions), instead of a lookup, a rule read and a flush;
-- its lines are one more ``INSERT``;
+- its lines are one more ``INSERT``, in the same statement on PostgreSQL (the booking's
+  insert is a data-modifying ``WITH`` the lines take its id from);
 - a booking with extras or homestay nights is the exception: ``orm_booking`` builds it for the
   ORM's flush, with its extras and nights (``addons.add_to_booking``), and the hold claims
   their stock and beds under the locks as before (``addons.claim``);
@@ -31,53 +33,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Integer, bindparam, delete, func, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from ...models import Booking, BookingLine, BookingStatus, Departure
 from ..ledger import split_rules
 from . import addons as addon_service
 from . import availability
+from . import caps as hold_caps
+from .new_bookings import BOOKING_VALUES, NewBooking
 from .pricing import online_due
 from .references import new_manage_token, new_reference, new_reference_candidate
 
 BOOKINGS, LINES, DEPARTURES = Booking.__table__, BookingLine.__table__, Departure.__table__
-
-#: Every column a new booking is written with (the others are NULL or their default).
-_BOOKING_VALUES = (
-    "departure_id",
-    "reference",
-    "manage_token",
-    "held_from",
-    "status",
-    "hold_expires_at",
-    "payment_method",
-    "online_due_cents",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-    "country",
-    "language",
-    "special_needs",
-    "special_needs_consent_at",
-    "message_opt_in_at",
-    "message_phone",
-    "message_channel",
-    "total_cents",
-    "currency",
-    "created_at",
-    "confirmed_at",
-)
 
 
 def _insert_booking(insert):
     return (
         insert(BOOKINGS)
         .values(
-            {name: bindparam(name) for name in _BOOKING_VALUES}
+            {name: bindparam(name) for name in BOOKING_VALUES}
             | {"split_rule_id": split_rules.rule_id_in_force_subquery()}
         )
         # A reference or manage token taken already: no row, no error that would spoil the
@@ -145,7 +122,7 @@ def ticket_lines(quantities: dict[int, int], categories: dict) -> list[dict]:
 
 def request_values(contact, request, currency: str, now: datetime) -> dict:
     """The columns a new booking takes from the hold's request and its checked contact
-    (``lifecycle.HoldRequest``, ``lifecycle.ContactDetails``): all but its status, money
+    (``lifecycle.HoldRequest``, ``contact_details.ContactDetails``): all but its status, money
     and dates, which the hold sets."""
     return {
         "held_from": request.held_from,
@@ -166,63 +143,109 @@ def request_values(contact, request, currency: str, now: datetime) -> dict:
 
 
 def insert_booking(
-    session: Session, departure: Departure, values: dict, now: datetime, lines: list[dict]
-) -> Booking:
-    """Insert a booking on ``departure`` (``values``: the columns of ``_BOOKING_VALUES`` but
-    the departure, the reference and the manage token, drawn here) and its ``lines``
-    (price_category_id, quantity, unit_price_cents); return the booking as a persistent
-    object with its lines and departure loaded."""
-    insert = _INSERT_BOOKING[session.get_bind().dialect.name]
+    session: Session,
+    departure,
+    values: dict,
+    now: datetime,
+    lines: list[dict],
+    locks: dict | None = None,
+) -> NewBooking:
+    """Insert a booking on ``departure`` (a ``bookable.BookableDeparture``; ``values``: the
+    columns of ``BOOKING_VALUES`` but the departure, the reference and the manage token,
+    drawn here) and its ``lines`` (price_category_id, quantity, unit_price_cents); return
+    what was written (``NewBooking``), no ORM object. On PostgreSQL the booking and its
+    lines are one statement (``_insert_with_lines``), which also takes the caps' advisory
+    locks when given ``locks`` (``caps.lock_params``): before the count, which comes with
+    the departure's lock in a later statement (``availability.lock_departure_state``)."""
+    dialect = session.get_bind().dialect.name
     experience = departure.experience
     while True:
         row = {
             **values,
             "departure_id": departure.id,
-            "reference": new_reference_candidate(experience.association.code),
+            "reference": new_reference_candidate(experience.association_code),
             "manage_token": new_manage_token(),
             "experience_id": experience.id,
             "at": now,
         }
-        inserted = session.execute(insert, row).first()
-        if inserted is not None:
-            break
+        if dialect == "postgresql":
+            written = _insert_on_postgresql(session, row, lines, locks)
+        else:
+            written = _insert_in_two(session, row, lines)
+        if written is not None:
+            return written
+
+
+def _insert_in_two(session: Session, row: dict, lines: list[dict]) -> NewBooking | None:
+    inserted = session.execute(_INSERT_BOOKING["sqlite"], row).first()
+    if inserted is None:
+        return None  # the reference or token was taken: draw again
     booking_id, split_rule_id = inserted
     line_rows = [{**line, "booking_id": booking_id} for line in lines]
     line_ids = session.execute(_INSERT_LINES, line_rows).scalars().all()
-    booking = _persistent(session, booking_id, split_rule_id, row, line_rows, line_ids)
-    set_committed_value(booking, "departure", departure)
-    return booking
+    return NewBooking(booking_id, split_rule_id, row, line_rows, list(line_ids))
 
 
-def _persistent(session, booking_id, split_rule_id, row, line_rows, line_ids) -> Booking:
-    """The booking and its lines as the session would have loaded them: in its identity map,
-    every column known, nothing pending (no flush writes them again)."""
-    booking = Booking(
-        id=booking_id,
-        split_rule_id=split_rule_id,
-        cancelled_at=None,
-        checked_in_at=None,
-        no_show_at=None,
-        cancel_reason="",
-        **{name: row[name] for name in _BOOKING_VALUES},
+#: ``_insert_with_lines`` per number of lines and of the caps' locks, each built once.
+_INSERT_WITH_LINES: dict[tuple[int, int], object] = {}
+
+
+def _insert_with_lines(count: int, locks: int):
+    """The booking (a data-modifying ``WITH``) and its ``count`` lines in one statement: the
+    lines' ``INSERT … SELECT`` takes the booking's id from it, and finds no row when the
+    booking's insert found a conflict (nothing inserted, no row back). Each line comes back
+    with its price category (a booking has one line per category) and the booking's split
+    rule. The top statement inserts lines (a watched table): the response cache moves on.
+    ``locks`` (0, 1 or 2): the caps' advisory locks, a one-row ``WITH`` the lines' source
+    reads (``caps.lock_columns``), taken when the booking was inserted."""
+    new_booking = _INSERT_BOOKING["postgresql"].cte("new_booking")
+    wanted = [
+        select(
+            bindparam(f"price_category_id_{n}", type_=Integer).label("price_category_id"),
+            bindparam(f"quantity_{n}", type_=Integer).label("quantity"),
+            bindparam(f"unit_price_cents_{n}", type_=Integer).label("unit_price_cents"),
+        )
+        for n in range(count)
+    ]
+    rows = (wanted[0] if count == 1 else union_all(*wanted)).subquery("wanted")
+    source = select(
+        new_booking.c.id, rows.c.price_category_id, rows.c.quantity, rows.c.unit_price_cents
+    ).join_from(new_booking, rows, true())
+    if locks:
+        taken = select(*hold_caps.lock_columns(with_address=locks == 2)).cte("caps_locks")
+        source = source.join(taken, true())
+    columns = ["booking_id", "price_category_id", "quantity", "unit_price_cents"]
+    return (
+        LINES.insert()
+        .from_select(columns, source)
+        .returning(
+            LINES.c.id,
+            LINES.c.booking_id,
+            LINES.c.price_category_id,
+            select(new_booking.c.split_rule_id).scalar_subquery().label("split_rule_id"),
+        )
     )
-    make_transient_to_detached(booking)
-    session.add(booking)
-    lines = []
-    for line_id, line_row in zip(line_ids, line_rows, strict=True):
-        line = BookingLine(id=line_id, **line_row)
-        make_transient_to_detached(line)
-        session.add(line)
-        set_committed_value(line, "booking", booking)
-        lines.append(line)
-    set_committed_value(booking, "lines", lines)
-    # A new booking has no payments and no reseller record: nothing to read for them.
-    set_committed_value(booking, "payments", [])
-    set_committed_value(booking, "channel", None)
-    # Nor extras or homestay nights: a booking with some is written by ``orm_booking``.
-    set_committed_value(booking, "extras", [])
-    set_committed_value(booking, "nights", [])
-    return booking
+
+
+def _insert_on_postgresql(
+    session: Session, row: dict, lines: list[dict], locks: dict | None
+) -> NewBooking | None:
+    shape = (len(lines), 0 if not locks else 2 if "address" in locks else 1)
+    statement = _INSERT_WITH_LINES.get(shape)
+    if statement is None:
+        statement = _INSERT_WITH_LINES[shape] = _insert_with_lines(*shape)
+    params = row | (locks or {})
+    for n, line in enumerate(lines):
+        for name, value in line.items():
+            params[f"{name}_{n}"] = value
+    written = session.execute(statement, params).all()
+    if not written:
+        return None  # the reference or token was taken: draw again
+    booking_id, split_rule_id = written[0].booking_id, written[0].split_rule_id
+    line_ids = {line.price_category_id: line.id for line in written}
+    line_rows = [{**line, "booking_id": booking_id} for line in lines]
+    ids = [line_ids[line["price_category_id"]] for line in lines]
+    return NewBooking(booking_id, split_rule_id, row, line_rows, ids)
 
 
 def orm_booking(
@@ -303,12 +326,9 @@ def _forget_loaded_counter(session: Session, departure_id: int) -> None:
         session.expire(loaded, ["seats_confirmed"])
 
 
-def remove_booking(session: Session, booking: Booking) -> None:
+def remove_booking(session: Session, booking: NewBooking) -> None:
     """Delete a booking that could not have its seats, with its lines: nothing is left even
     for a caller that commits after catching the error. Its seats were never counted."""
     params = {"booking_id": booking.id}
     session.execute(_DELETE_LINES, params)
     session.execute(_DELETE_BOOKING, params)
-    for line in booking.lines:
-        session.expunge(line)
-    session.expunge(booking)

@@ -11,63 +11,28 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from ... import faults
-from ...errors import (
-    DepartureCancelled,
-    DepartureUnavailable,
-    DomainError,
-    InvalidRequest,
-    NotFound,
-    SoldOut,
-)
-from ...models import (
-    Booking,
-    BookingStatus,
-    Departure,
-    DepartureStatus,
-    Experience,
-    ExperienceStatus,
-    PaymentMethod,
-)
+from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
+from ...models import Booking, BookingStatus, Departure, PaymentMethod
 from ..ledger import reseller_postings
 from ..messages import outbox as notifications
-from ..messages.phones import CHANNEL_LABELS, default_region, to_e164
 from . import addons as addon_service
-from . import availability, hold_rows
+from . import availability, bookable, hold_rows
 from . import caps as hold_caps
+from .bookable import check_open
+from .contact_details import ContactDetails, validate_contact
+from .new_bookings import NewBooking, PlacedHold
 from .pricing import online_due
 
 #: Bookings close this long before the departure, so the community can prepare.
 DEFAULT_CUTOFF = timedelta(minutes=60)
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
-
-LIMITS = {"name": 120, "email": 254, "phone": 40, "special_needs": 1000}
-
-
-@dataclass
-class ContactDetails:
-    name: str
-    email: str
-    phone: str
-    country: str
-    language: str
-    special_needs: str = ""
-    #: The visitor agreed that the association may use ``special_needs`` (it may be health
-    #: data) to prepare the visit; required when there are needs.
-    special_needs_consent: bool = False
-    #: The visitor ticked "send me WhatsApp/SMS messages about this booking" (email comes
-    #: anyway); ``message_channel`` is ``whatsapp`` or ``sms``. Set by ``validate_contact``:
-    #: ``message_phone``, the number in E.164.
-    messages_opt_in: bool = False
-    message_channel: str = "whatsapp"
-    message_phone: str | None = None
 
 
 @dataclass
@@ -112,69 +77,8 @@ class NoTickets(InvalidRequest):
     default_message = _l("Choose at least one ticket.")
 
 
-class BookingClosed(DepartureUnavailable):
-    default_message = _l("This departure has already left or closed for bookings.")
-
-
 class CannotCancel(DepartureUnavailable):
     default_message = _l("This booking can no longer be cancelled online.")
-
-
-#: Said when special needs come without the visitor's consent to their use.
-NEEDS_CONSENT_MISSING = _l(
-    "To send us your special needs, agree that the association may use them to prepare your "
-    "visit; or leave the field empty."
-)
-
-
-def phone_is_callable(phone: str) -> bool:
-    """A phone number someone could dial: at least six digits and only the usual signs."""
-    allowed = set("0123456789+-() ./")
-    return sum(ch.isdigit() for ch in phone) >= 6 and set(phone) <= allowed
-
-
-def validate_contact(contact: ContactDetails, languages: list[str]) -> ContactDetails:
-    """Check and normalise contact details; raise ``InvalidRequest`` with a clear message."""
-    name = contact.name.strip()
-    phone = contact.phone.strip()
-    needs = contact.special_needs.strip()
-    if not name:
-        raise InvalidRequest(_l("Please give the name of the person booking."))
-    for key, value in (("name", name), ("phone", phone), ("special_needs", needs)):
-        if len(value) > LIMITS[key]:
-            raise InvalidRequest(_l("A field is too long."))
-    if len(contact.email) > LIMITS["email"]:
-        raise InvalidRequest(_l("A field is too long."))
-    try:
-        email = validate_email(contact.email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise InvalidRequest(_l("Please give a valid email address.")) from exc
-    if not phone_is_callable(phone):
-        raise InvalidRequest(_l("Please give a phone number we can call, with its country code."))
-    country = contact.country.strip().upper()
-    if len(country) != 2 or not country.isalpha() or not country.isascii():
-        raise InvalidRequest(_l("Please choose a country."))
-    if contact.language not in languages:
-        raise InvalidRequest(_l("Please choose a language."))
-    if needs and not contact.special_needs_consent:
-        raise InvalidRequest(NEEDS_CONSENT_MISSING)
-    message_phone = None
-    if contact.messages_opt_in:
-        if contact.message_channel not in CHANNEL_LABELS:
-            raise InvalidRequest(_l("Please choose WhatsApp or SMS."))
-        message_phone = to_e164(phone, default_region())
-    return ContactDetails(
-        name,
-        email,
-        phone,
-        country,
-        contact.language,
-        needs,
-        bool(needs),
-        messages_opt_in=contact.messages_opt_in,
-        message_channel=contact.message_channel,
-        message_phone=message_phone,
-    )
 
 
 def hold_seats(
@@ -188,6 +92,26 @@ def hold_seats(
     caps: hold_caps.HoldCaps | None = None,
     accept_unpaid: bool = False,
 ) -> Booking:
+    """``place_hold``, returning the booking as a persistent ORM object with its lines
+    loaded and nothing left to flush."""
+    placed = place_hold(
+        session, request, now, hold_for, languages, cutoff, offered_methods, caps, accept_unpaid
+    )
+    return placed.booking(session)
+
+
+def place_hold(
+    session: Session,
+    request: HoldRequest,
+    now: datetime,
+    hold_for: timedelta,
+    languages: list[str],
+    cutoff: timedelta = DEFAULT_CUTOFF,
+    offered_methods: list[str] | None = None,
+    caps: hold_caps.HoldCaps | None = None,
+    accept_unpaid: bool = False,
+    departure: bookable.BookableDeparture | None = None,
+) -> PlacedHold:
     """Hold the requested seats on a departure, or raise; a raise leaves the caller's
     transaction to roll back, and then nothing was written.
 
@@ -195,19 +119,25 @@ def hold_seats(
     (``confirm_booking``). With ``accept_unpaid``, a booking with nothing to pay online (pay
     on arrival) is confirmed at once and its confirmation email queued.
 
+    ``departure``: the departure as the caller read it in this transaction
+    (``bookable.bookable_departure``, which refuses what cannot be booked), so the prices
+    its form quoted are the ones written; read here when not given.
+
     Everything that does not depend on the seats left (checks, reads, the booking's insert)
     happens first; only then is the departure row locked and its seats counted, this booking
     included, so the lock is held for a few statements and the commit. Two requests can never
     sell the same seat: each counts, under the lock, every booking committed before it.
-    Tickets alone are written with Core statements (``hold_rows``): the returned booking is
-    in the session, its lines and departure loaded, with nothing left to flush. A booking
-    with extras or homestay nights is written through the ORM and claims their stock and
-    beds after its seats, under the same locks (``addons.claim``).
+    Tickets alone are written with Core statements (``hold_rows``). A booking with extras
+    or homestay nights is written through the ORM and claims their stock and beds after its
+    seats, under the same locks (``addons.claim``).
     """
     contact = validate_contact(request.contact, languages)
-    departure = published_departure(session, request.departure_id)
+    if departure is None:
+        departure = bookable.bookable_departure(session, request.departure_id)
+    elif departure.id != request.departure_id:
+        raise ValueError("the departure given is not the one the request is for")
     experience = departure.experience
-    categories = {pc.id: pc for pc in experience.price_categories if pc.is_active}
+    categories = {pc.id: pc for pc in experience.price_categories}
     if request.payment_method not in (offered_methods or [PaymentMethod.ON_ARRIVAL.value]):
         raise InvalidRequest(_l("That payment method is not offered for this experience."))
     quantities = {pc_id: qty for pc_id, qty in request.quantities.items() if qty}
@@ -222,88 +152,109 @@ def hold_seats(
     if total_tickets > experience.max_tickets_per_booking:
         raise TooManyTickets(limit=experience.max_tickets_per_booking)
     check_open(departure, now, cutoff)
+    hold = _Hold(contact, request, total_tickets, now, hold_for, cutoff, caps, accept_unpaid)
     lines = hold_rows.ticket_lines(quantities, categories)
     values = hold_rows.request_values(contact, request, experience.currency, now)
-    if addon_service.adds_anything(departure, request.addons):
-        # With extras or homestay nights: written through the ORM, as their rows and their
-        # stock and bed claims are (``addon_service``), under the locks in the fixed order.
-        if caps is not None:
-            hold_caps.check(session, contact.email, request.held_from, now, caps)
-        booking = hold_rows.orm_booking(session, departure, values, lines, request.addons, now)
-        booking.hold_expires_at = now + hold_for
-        confirmed = accept_unpaid and booking.online_due_cents == 0
-        session.add(booking)
-        session.flush()
-        try:
-            claim_seats(session, departure.id, total_tickets, now, cutoff)
-            addon_service.claim(session, booking, now)
-        except DomainError:
-            # Leave nothing behind even for a caller that commits after catching this.
-            session.delete(booking)
-            session.flush()
-            raise
-        if confirmed:
-            # Confirmed only once its seats are claimed under the lock: the departure's
-            # confirmed-seat counter (models/seat_counter.py) moves after the count.
-            booking.status = BookingStatus.CONFIRMED
-            booking.confirmed_at, booking.hold_expires_at = now, None
-            session.flush()
+    with_addons = None
+    if addon_service.asks_for_any(request.addons):
+        with_addons = bookable.published_departure(session, departure.id)
+        if not addon_service.adds_anything(with_addons, request.addons):
+            with_addons = None
     else:
-        # Tickets alone, the usual hold: Core statements (``hold_rows``).
-        total_cents = sum(line["quantity"] * line["unit_price_cents"] for line in lines)
-        due = online_due(total_cents, request.payment_method, experience.deposit_percent)
-        # Pay on arrival (nothing due online) with ``accept_unpaid``: written confirmed, and
-        # confirmed only if its seats are claimed under the lock (the insert is undone if not).
-        confirmed = accept_unpaid and due == 0
-        values |= {
-            "status": BookingStatus.CONFIRMED if confirmed else BookingStatus.HELD,
-            "hold_expires_at": None if confirmed else now + hold_for,
-            "online_due_cents": due,
-            "total_cents": total_cents,
-            "confirmed_at": now if confirmed else None,
-        }
-        if caps is not None:  # the caps' locks; their counts come with the departure's
-            hold_caps.serialise(session, contact.email, request.held_from)
-        booking = hold_rows.insert_booking(session, departure, values, now, lines)
-        counts = caps and hold_caps.count_params(contact, request, now, caps, booking)
-        try:
-            claim_seats(session, departure.id, total_tickets, now, cutoff, confirmed, counts)
-        except DomainError:
-            # Leave nothing behind even for a caller that commits after catching this.
-            hold_rows.remove_booking(session, booking)
-            raise
-    if confirmed:
+        # Every extra at 0 adds nothing, but each must still be one the form offers.
+        addon_service.check_offered(session, experience, request.addons)
+    if with_addons is not None:
+        booking, confirmed = _hold_with_addons(session, hold, with_addons, values, lines)
+    else:
+        booking, confirmed = _hold_tickets(session, hold, departure, values, lines)
+    placed = PlacedHold(booking.id, booking.manage_token, booking.status, booking)
+    if confirmed and booking.message_phone:
+        # The phone twin of the email reads the booking's departure and experience: the ORM
+        # objects, read with one statement (none when the session has them).
+        loaded = bookable.published_departure(session, departure.id)
+        notifications.queue(session, placed.booking(session, loaded), "confirmed")
+    elif confirmed:
         notifications.queue(session, booking, "confirmed")
     faults.point("booking.held")
-    return booking
+    return placed
 
 
-#: Built once, like the statements on this path: building them costs more than running them.
-_WITH_EXPERIENCE = [
-    joinedload(Departure.experience).options(
-        joinedload(Experience.association), joinedload(Experience.price_categories)
-    )
-]
+@dataclass(frozen=True)
+class _Hold:
+    """What ``place_hold`` checked, for the writing of one kind of booking or the other."""
+
+    contact: ContactDetails
+    request: HoldRequest
+    tickets: int
+    now: datetime
+    hold_for: timedelta
+    cutoff: timedelta
+    caps: hold_caps.HoldCaps | None
+    accept_unpaid: bool
 
 
-def published_departure(session: Session, departure_id: int) -> Departure:
-    """A bookable departure with its experience, association and price categories loaded
-    in one go (none of it read again if the session has it already); ``NotFound`` when the
-    departure does not exist or its experience is not published."""
-    departure = session.get(Departure, departure_id, options=_WITH_EXPERIENCE)
-    if departure is None or departure.experience.status != ExperienceStatus.PUBLISHED:
-        raise NotFound(_l("This departure does not exist."))
-    if departure.is_private:
-        # A group's private departure is sold only through its quote (``groups.quotes``).
-        raise NotFound(_l("This departure does not exist."))
-    return departure
+def _hold_with_addons(
+    session: Session, hold: _Hold, departure: Departure, values: dict, lines: list[dict]
+) -> tuple[Booking, bool]:
+    """With extras or homestay nights: written through the ORM, as their rows and their
+    stock and bed claims are (``addon_service``), under the locks in the fixed order."""
+    now = hold.now
+    if hold.caps is not None:
+        hold_caps.check(session, hold.contact.email, hold.request.held_from, now, hold.caps)
+    booking = hold_rows.orm_booking(session, departure, values, lines, hold.request.addons, now)
+    booking.hold_expires_at = now + hold.hold_for
+    confirmed = hold.accept_unpaid and booking.online_due_cents == 0
+    session.add(booking)
+    session.flush()
+    try:
+        claim_seats(session, departure.id, hold.tickets, now, hold.cutoff)
+        addon_service.claim(session, booking, now)
+    except DomainError:
+        # Leave nothing behind even for a caller that commits after catching this.
+        session.delete(booking)
+        session.flush()
+        raise
+    if confirmed:
+        # Confirmed only once its seats are claimed under the lock: the departure's
+        # confirmed-seat counter (models/seat_counter.py) moves after the count.
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at, booking.hold_expires_at = now, None
+        session.flush()
+    return booking, confirmed
 
 
-def check_open(departure: Departure, now: datetime, cutoff: timedelta) -> None:
-    if departure.status == DepartureStatus.CANCELLED:
-        raise DepartureCancelled()
-    if departure.starts_at - cutoff <= now:
-        raise BookingClosed()
+def _hold_tickets(
+    session: Session,
+    hold: _Hold,
+    departure: bookable.BookableDeparture,
+    values: dict,
+    lines: list[dict],
+) -> tuple[NewBooking, bool]:
+    """Tickets alone, the usual hold: Core statements (``hold_rows``)."""
+    now, request = hold.now, hold.request
+    total_cents = sum(line["quantity"] * line["unit_price_cents"] for line in lines)
+    due = online_due(total_cents, request.payment_method, departure.experience.deposit_percent)
+    # Pay on arrival (nothing due online) with ``accept_unpaid``: written confirmed, and
+    # confirmed only if its seats are claimed under the lock (the insert is undone if not).
+    confirmed = hold.accept_unpaid and due == 0
+    values |= {
+        "status": BookingStatus.CONFIRMED if confirmed else BookingStatus.HELD,
+        "hold_expires_at": None if confirmed else now + hold.hold_for,
+        "online_due_cents": due,
+        "total_cents": total_cents,
+        "confirmed_at": now if confirmed else None,
+    }
+    # The caps' locks come with the booking's insert, their counts with the departure's lock.
+    locks = hold.caps and hold_caps.lock_params(session, hold.contact.email, request.held_from)
+    booking = hold_rows.insert_booking(session, departure, values, now, lines, locks or None)
+    counts = hold.caps and hold_caps.count_params(hold.contact, request, now, hold.caps, booking)
+    try:
+        claim_seats(session, departure.id, hold.tickets, now, hold.cutoff, confirmed, counts)
+    except DomainError:
+        # Leave nothing behind even for a caller that commits after catching this.
+        hold_rows.remove_booking(session, booking)
+        raise
+    return booking, confirmed
 
 
 def claim_seats(

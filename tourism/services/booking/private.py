@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ...errors import DomainError, NotFound
 from ...models import Booking, BookingLine, BookingStatus, Departure
 from ..ledger import split_rules
-from . import lifecycle
+from . import bookable, lifecycle
 from .pricing import online_due
 from .references import new_manage_token, new_reference
 
@@ -45,7 +45,7 @@ def hold_private_seats(
     departure is closed or its seats are taken."""
     if not departure.is_private:
         raise NotFound()
-    lifecycle.check_open(departure, now, cutoff)
+    bookable.check_open(departure, now, cutoff)
     experience = departure.experience
     booking = Booking(
         departure=departure,

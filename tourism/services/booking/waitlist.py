@@ -23,7 +23,13 @@ from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound
+from ...errors import (
+    DepartureCancelled,
+    DepartureUnavailable,
+    DomainError,
+    InvalidRequest,
+    NotFound,
+)
 from ...models import (
     Booking,
     BookingStatus,
@@ -35,7 +41,7 @@ from ...models import (
 )
 from ...unit_of_work import release, unit_of_work
 from ..messages import outbox as notifications
-from . import availability, lifecycle
+from . import availability, bookable, contact_details, lifecycle
 from .pricing import online_due
 
 #: The email that offers held seats to someone on a waiting list.
@@ -67,7 +73,7 @@ class OfferGone(DepartureUnavailable):
 @dataclass
 class WaitlistRequest:
     departure_id: int
-    contact: lifecycle.ContactDetails
+    contact: contact_details.ContactDetails
     people: int
 
 
@@ -85,8 +91,8 @@ def join_waitlist(
     """Put a party on the departure's waiting list, or raise (nothing is written).
 
     Only a party that does not fit may join: with seats for it, it books directly."""
-    contact = lifecycle.validate_contact(
-        lifecycle.ContactDetails(
+    contact = contact_details.validate_contact(
+        contact_details.ContactDetails(
             request.contact.name,
             request.contact.email,
             request.contact.phone,
@@ -95,7 +101,7 @@ def join_waitlist(
         ),
         languages,
     )
-    departure = lifecycle.published_departure(session, request.departure_id)
+    departure = bookable.published_departure(session, request.departure_id)
     limit = departure.experience.max_tickets_per_booking
     people = request.people
     if isinstance(people, bool) or not isinstance(people, int) or not 1 <= people <= limit:
@@ -137,9 +143,9 @@ def join_waitlist(
 
 def _check_open(departure: Departure, now: datetime) -> None:
     if departure.status != DepartureStatus.SCHEDULED:
-        raise lifecycle.DepartureCancelled()
+        raise DepartureCancelled()
     if departure.starts_at - lifecycle.DEFAULT_CUTOFF <= now:
-        raise lifecycle.BookingClosed()
+        raise bookable.BookingClosed()
 
 
 def places_ahead(session: Session, entry: WaitlistEntry) -> int:
@@ -240,7 +246,7 @@ def offer_departure(
         hold = lifecycle.HoldRequest(
             departure_id=departure_id,
             quantities={category.id: entry.people},
-            contact=lifecycle.ContactDetails(
+            contact=contact_details.ContactDetails(
                 entry.name, entry.email, entry.phone, entry.country, entry.language
             ),
             payment_method=method,

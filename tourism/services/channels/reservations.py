@@ -29,7 +29,7 @@ from ...models import (
     PaymentMethod,
     Reseller,
 )
-from ..booking import availability, lifecycle
+from ..booking import availability, contact_details, lifecycle
 from ..ledger import reseller_postings
 from ..messages import outbox as notifications
 from . import octo_errors as errors
@@ -111,7 +111,7 @@ def _language(locales, languages: list[str]) -> str:
     return "en" if "en" in languages else languages[0]
 
 
-def guest_contact(contact, languages: list[str]) -> lifecycle.ContactDetails:
+def guest_contact(contact, languages: list[str]) -> contact_details.ContactDetails:
     """OCTO's contact as our booking's contact, checked as the website checks it."""
     if not isinstance(contact, dict):
         raise errors.bad_request("contact is required")
@@ -132,7 +132,7 @@ def guest_contact(contact, languages: list[str]) -> lifecycle.ContactDetails:
     name = fields["fullName"] or " ".join(
         part for part in (fields["firstName"], fields["lastName"]) if part
     )
-    details = lifecycle.ContactDetails(
+    details = contact_details.ContactDetails(
         name=name,
         email=fields["emailAddress"],
         phone=fields["phoneNumber"],
@@ -140,15 +140,15 @@ def guest_contact(contact, languages: list[str]) -> lifecycle.ContactDetails:
         language=_language(contact.get("locales"), languages),
     )
     try:
-        return lifecycle.validate_contact(details, languages)
+        return contact_details.validate_contact(details, languages)
     except DomainError as error:
         raise errors.bad_request(str(error)) from error
 
 
-def placeholder_contact(reseller: Reseller, languages: list[str]) -> lifecycle.ContactDetails:
+def placeholder_contact(reseller: Reseller, languages: list[str]) -> contact_details.ContactDetails:
     """The reseller stands as the contact of a reservation until the guest's details come
     with the confirmation (OCTO lets a reservation name nobody)."""
-    return lifecycle.ContactDetails(
+    return contact_details.ContactDetails(
         name=reseller.name,
         email=reseller.contact_email,
         phone=reseller.contact_phone,
@@ -157,7 +157,7 @@ def placeholder_contact(reseller: Reseller, languages: list[str]) -> lifecycle.C
     )
 
 
-def set_contact(booking: Booking, contact: lifecycle.ContactDetails) -> None:
+def set_contact(booking: Booking, contact: contact_details.ContactDetails) -> None:
     booking.contact_name, booking.contact_email = contact.name, contact.email
     booking.contact_phone, booking.country = contact.phone, contact.country
     booking.language = contact.language

@@ -34,7 +34,7 @@ from ...models import (
 )
 from ...models.ledger import AccountKind, TransactionKind
 from ..booking import availability as seats
-from ..booking import lifecycle
+from ..booking import contact_details, lifecycle
 from ..ledger import journal as ledger
 from ..ledger import reseller_postings
 from ..routes import booking as route_booking_service
@@ -163,7 +163,7 @@ def _live_hold(route_booking: RouteBooking, now: datetime) -> bool:
     return route_booking.status == BookingStatus.HELD and route_booking.hold_expires_at > now
 
 
-def _set_contact(route_booking: RouteBooking, contact: lifecycle.ContactDetails) -> None:
+def _set_contact(route_booking: RouteBooking, contact: contact_details.ContactDetails) -> None:
     route_booking.contact_name, route_booking.contact_email = contact.name, contact.email
     route_booking.contact_phone, route_booking.country = contact.phone, contact.country
     route_booking.language = contact.language

@@ -31,7 +31,7 @@ from ...models import (
     RequesterKind,
     User,
 )
-from ..booking.lifecycle import phone_is_callable
+from ..booking.contact_details import phone_is_callable
 from ..booking.references import new_manage_token
 
 MAX_GROUP = 200

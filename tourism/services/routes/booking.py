@@ -38,7 +38,7 @@ from ...models import (
     RouteBookingLeg,
     RouteBookingNight,
 )
-from ..booking import lifecycle, pricing
+from ..booking import contact_details, lifecycle, pricing
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
 from . import availability, claims, curation, notices, shape
@@ -75,7 +75,7 @@ class RouteBookingRequest:
     route_id: int
     start_date: date
     people: int
-    contact: lifecycle.ContactDetails
+    contact: contact_details.ContactDetails
     payment_method: str = PaymentMethod.ON_ARRIVAL.value
     #: Units wanted per extra id.
     extras: dict[int, int] = field(default_factory=dict)
@@ -155,7 +155,7 @@ def book_route(
     each extra a ``RouteBookingExtra``. Then the rows are locked in the fixed order (see the
     module doc) and every count is made under its lock, this booking included.
     """
-    contact = lifecycle.validate_contact(request.contact, languages)
+    contact = contact_details.validate_contact(request.contact, languages)
     route = published_route(session, request.route_id)
     if request.payment_method not in payment_methods(route, online):
         raise InvalidRequest(_l("That payment method is not offered for this route."))

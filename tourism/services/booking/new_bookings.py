@@ -1,0 +1,143 @@
+"""A booking as a hold wrote it (``hold_rows.insert_booking``): the values of its row and
+its lines, and the ORM object built from them only for a caller that asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ...models import Booking, BookingLine, BookingStatus, Departure
+
+#: Every column a new booking is written with (the others are NULL or their default).
+BOOKING_VALUES = (
+    "departure_id",
+    "reference",
+    "manage_token",
+    "held_from",
+    "status",
+    "hold_expires_at",
+    "payment_method",
+    "online_due_cents",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "country",
+    "language",
+    "special_needs",
+    "special_needs_consent_at",
+    "message_opt_in_at",
+    "message_phone",
+    "message_channel",
+    "total_cents",
+    "currency",
+    "created_at",
+    "confirmed_at",
+)
+
+
+@dataclass(frozen=True)
+class NewBooking:
+    """A booking ``insert_booking`` just wrote, as the values it was written with: what the
+    hold and the page after it read (its id, link and status; the outbox its contact), with
+    no ORM object built. ``persistent`` builds that object for callers that use it."""
+
+    id: int
+    split_rule_id: int | None
+    #: The booking's columns as written (``BOOKING_VALUES``).
+    values: dict
+    #: Its lines' columns as written, and their ids.
+    line_rows: list[dict]
+    line_ids: list[int]
+
+    @property
+    def reference(self) -> str:
+        return self.values["reference"]
+
+    @property
+    def manage_token(self) -> str:
+        return self.values["manage_token"]
+
+    @property
+    def status(self) -> BookingStatus:
+        return self.values["status"]
+
+    @property
+    def hold_expires_at(self) -> datetime | None:
+        return self.values["hold_expires_at"]
+
+    @property
+    def contact_email(self) -> str:
+        return self.values["contact_email"]
+
+    @property
+    def language(self) -> str:
+        return self.values["language"]
+
+    @property
+    def message_opt_in_at(self) -> datetime | None:
+        return self.values["message_opt_in_at"]
+
+    @property
+    def message_phone(self) -> str | None:
+        return self.values["message_phone"]
+
+    def persistent(self, session: Session, departure: Departure | None = None) -> Booking:
+        """The booking and its lines as the session would have loaded them: in its identity
+        map, every column known, nothing pending (no flush writes them again). Built once;
+        asked again, the same object. Its departure is ``departure`` when given (the ORM
+        object), else loaded when first read (from the identity map when the session has
+        it)."""
+        known = session.identity_map.get(session.identity_key(Booking, (self.id,)))
+        if known is not None:
+            return known
+        booking = Booking(
+            id=self.id,
+            split_rule_id=self.split_rule_id,
+            cancelled_at=None,
+            checked_in_at=None,
+            no_show_at=None,
+            cancel_reason="",
+            **{name: self.values[name] for name in BOOKING_VALUES},
+        )
+        make_transient_to_detached(booking)
+        session.add(booking)
+        lines = []
+        for line_id, line_row in zip(self.line_ids, self.line_rows, strict=True):
+            line = BookingLine(id=line_id, **line_row)
+            make_transient_to_detached(line)
+            session.add(line)
+            set_committed_value(line, "booking", booking)
+            lines.append(line)
+        set_committed_value(booking, "lines", lines)
+        # A new booking has no payments and no reseller record: nothing to read for them.
+        set_committed_value(booking, "payments", [])
+        set_committed_value(booking, "channel", None)
+        # Nor extras or homestay nights: a booking with some is written by ``orm_booking``.
+        set_committed_value(booking, "extras", [])
+        set_committed_value(booking, "nights", [])
+        if departure is not None:
+            set_committed_value(booking, "departure", departure)
+        return booking
+
+
+@dataclass(frozen=True)
+class PlacedHold:
+    """A booking just held (``lifecycle.place_hold``): what the page after the hold reads,
+    its link and whether it is confirmed already, with no ORM object built (that costs more
+    than the statements that wrote it). ``booking`` gives the ORM booking to callers that
+    use it."""
+
+    id: int
+    manage_token: str
+    status: BookingStatus
+    written: NewBooking | Booking = field(repr=False, compare=False)
+
+    def booking(self, session: Session, departure: Departure | None = None) -> Booking:
+        """The booking as a persistent ORM object, its lines loaded (the same object each
+        time); ``departure``: see ``NewBooking.persistent``."""
+        if isinstance(self.written, Booking):
+            return self.written
+        return self.written.persistent(session, departure)
