@@ -68,6 +68,19 @@ def _paid_online(session, booking, cents: int) -> None:
     session.flush()
 
 
+def _paid_by_transfer(session, booking, cents: int) -> None:
+    session.add(
+        Payment(
+            booking=booking,
+            provider="bank_transfer",
+            amount_cents=cents,
+            status=PaymentStatus.SUCCEEDED,
+            succeeded_at=utcnow(),
+        )
+    )
+    session.flush()
+
+
 def _parts(message, content_type: str) -> list:
     return [part for part in message.walk() if part.get_content_type() == content_type]
 
@@ -251,6 +264,20 @@ def test_each_kind_says_what_happened(app, session, make, kind, context, paid, e
         assert wrong not in html
     has_qr = bool(_parts(message, "image/png"))
     assert has_qr == (kind in ("confirmed", "reminder"))
+
+
+def test_a_transfer_cancelled_with_nothing_back_says_it_is_not_refunded(app, session, make):
+    """A group that paid by bank transfer and cancels too late to get money back is told the
+    policy refunds nothing, not that it paid nothing."""
+    booking = make.booking(departure=_december_departure(make), language="en")
+    _paid_by_transfer(session, booking, 4500)
+    notifications.queue(session, booking, "cancelled", refund_cents=0)
+    session.commit()
+    mailer = MemoryMailer()
+    assert notifications.deliver_pending(session, mailer) == 1
+    text, html = _bodies(mailer.outbox[0])
+    assert "not refunded" in text and "not refunded" in html
+    assert "nothing to refund" not in text + html
 
 
 def test_cancellation_tells_the_calendar_to_drop_the_event(app, session, make):

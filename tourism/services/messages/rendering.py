@@ -290,8 +290,11 @@ def render(
         calendar_url=absolute_url("bookings.calendar", token=booking.manage_token),
         terms_url=absolute_url("public.terms", slug=experience.association.slug, lang=locale),
         privacy_url=absolute_url("public.privacy", lang=locale),
+        # Paid ahead, by card or by a bank transfer the treasurer received: a cancellation
+        # that refunds nothing says so, not that there was nothing to refund.
         paid_online_ever=any(
-            payment.provider == "stripe" and payment.status == PaymentStatus.SUCCEEDED
+            payment.provider in ("stripe", "bank_transfer")
+            and payment.status == PaymentStatus.SUCCEEDED
             for payment in booking.payments
         ),
         policy_lines=policy_lines(experience.cancellation_policy),
