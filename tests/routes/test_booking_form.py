@@ -149,6 +149,15 @@ def test_a_request_without_the_quote_field_is_not_a_page_and_books(client, sessi
     assert bookings(session) == 1
 
 
+def test_the_form_takes_the_addresses_the_booking_takes(client, session, departure):
+    """The form checks the email by the service's rule: an address pasted with spaces around
+    it is booked, trimmed and normalised, not refused by the form alone."""
+    data = form(departure, email="  Ana.Quispe@Example.ORG ")
+    response = client.post(f"/departures/{departure.id}/book", data=data, headers=EN)
+    assert response.status_code == 303
+    assert session.scalar(select(Booking.contact_email)) == "Ana.Quispe@example.org"
+
+
 def test_every_problem_is_shown_at_once_each_by_its_field(client, session, departure):
     adult, child = ids(departure)
     response = client.post(

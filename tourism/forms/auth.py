@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from .base import FlaskForm
+from .base import FlaskForm, ValidEmail
 
 #: As long as any email address can be (RFC 5321).
 EMAIL_MAX = 254
@@ -25,7 +25,7 @@ def _email_field(check_format: bool) -> EmailField:
         Length(max=EMAIL_MAX, message=_l("This email address is too long.")),
     ]
     if check_format:
-        validators.append(Email(message=_l("Please give a valid email address.")))
+        validators.append(ValidEmail(message=_l("Please give a valid email address.")))
     return EmailField(_l("Email"), validators=validators)
 
 

@@ -18,6 +18,7 @@ from wtforms.i18n import messages_path
 from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
 
+from .. import email_addresses
 from ..text_input import has_control_characters
 
 ONE_LINE = _l("Please write this on one line, without special characters.")
@@ -28,6 +29,19 @@ def no_control_characters(_form, field) -> None:
     multiline = isinstance(field, TextAreaField)
     if isinstance(field.data, str) and has_control_characters(field.data, multiline):
         raise ValidationError(TEXT if multiline else ONE_LINE)
+
+
+class ValidEmail:
+    """A valid email address, by the rule the services apply (``email_addresses``)."""
+
+    def __init__(self, message) -> None:
+        self.message = message
+
+    def __call__(self, _form, field) -> None:
+        try:
+            email_addresses.normalised(field.data or "")
+        except email_addresses.EmailNotValidError as error:
+            raise ValidationError(self.message) from error
 
 
 class _CleanTextMeta:

@@ -16,7 +16,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     Optional,
@@ -28,7 +27,7 @@ from ..services.booking.contact_details import LIMITS, phone_is_callable
 from ..services.groups.requests import LIMITS as REQUEST_LIMITS
 from ..services.groups.requests import MAX_GROUP
 from ..services.operations.minimums import MAX_CUTOFF_HOURS, MAX_MINIMUM
-from .base import FlaskForm
+from .base import FlaskForm, ValidEmail
 from .public import PAYMENT_LABELS, WholeNumberRange, choices, country_choices
 
 
@@ -42,7 +41,7 @@ class WaitlistForm(FlaskForm):
         validators=[
             DataRequired(),
             Length(max=LIMITS["email"]),
-            Email(message=_l("Please give a valid email address.")),
+            ValidEmail(message=_l("Please give a valid email address.")),
         ],
     )
     phone = TelField(
@@ -155,7 +154,7 @@ class GroupRequestForm(FlaskForm):
         validators=[
             DataRequired(),
             Length(max=LIMITS["email"]),
-            Email(message=_l("Please give a valid email address.")),
+            ValidEmail(message=_l("Please give a valid email address.")),
         ],
     )
     phone = TelField(

@@ -23,7 +23,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -38,7 +37,7 @@ from ..services.booking.contact_details import LIMITS, NEEDS_CONSENT_MISSING, ph
 from ..services.booking.pricing import Quote, quote
 from ..services.messages.phones import CHANNEL_LABELS, InvalidPhone, default_region, to_e164
 from ..timefmt import local_today
-from .base import FlaskForm
+from .base import FlaskForm, ValidEmail
 
 #: How far ahead visitors may search: departures are generated about two months ahead, and
 #: bounding the date keeps date arithmetic far from its limits.
@@ -174,7 +173,7 @@ class BookingForm(FlaskForm):
         validators=[
             DataRequired(),
             Length(max=LIMITS["email"]),
-            Email(message=_l("Please give a valid email address.")),
+            ValidEmail(message=_l("Please give a valid email address.")),
         ],
     )
     phone = TelField(

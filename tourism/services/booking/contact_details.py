@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
+from ... import email_addresses
 from ...errors import InvalidRequest
 from ..messages.phones import CHANNEL_LABELS, default_region, to_e164
 
@@ -60,8 +60,8 @@ def validate_contact(contact: ContactDetails, languages: list[str]) -> ContactDe
     if len(contact.email) > LIMITS["email"]:
         raise InvalidRequest(_l("A field is too long."))
     try:
-        email = validate_email(contact.email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        email = email_addresses.normalised(contact.email)
+    except email_addresses.EmailNotValidError as exc:
         raise InvalidRequest(_l("Please give a valid email address.")) from exc
     if not phone_is_callable(phone):
         raise InvalidRequest(_l("Please give a phone number we can call, with its country code."))

@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import email_addresses
 from ...errors import DomainError, InvalidRequest, NotFound
 from ...models import (
     Association,
@@ -87,8 +87,8 @@ def submit_request(
         if len(value) > LIMITS[key]:
             raise InvalidRequest(_l("A field is too long."))
     try:
-        email = validate_email(data.email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        email = email_addresses.normalised(data.email)
+    except email_addresses.EmailNotValidError as exc:
         raise InvalidRequest(_l("Please give a valid email address.")) from exc
     if phone and not phone_is_callable(phone):
         raise InvalidRequest(_l("Please give a phone number we can call, with its country code."))
