@@ -81,6 +81,7 @@ def test_the_tourist_journey_on_a_small_phone(live_server, browser, shoot, javas
         expect(page.locator(".seller")).to_contain_text("RUC")
         shoot(page, "2-experience")
         page.locator("a[href$='/book']").first.click()
+        page.wait_for_load_state()  # the click starts the navigation; its page must be whole
 
         adult, child = page.locator("input[name^=qty_]").all()[:2]
         adult.fill("2")
