@@ -288,16 +288,12 @@ def tell_requester(
     """Queue the email of ``kind`` about ``quote`` (in the request's language) and, when
     ``note`` is given, post it on the request's thread in that language, from ``actor``."""
     request = quote.request
-    experience = request.experience
-    text = experience.text(request.language)
-    outbox.queue_account_email(
+    queue_group_email(
         session,
-        kind=kind,
-        key=f"{kind.replace('_', '-')}-{quote.id}",
-        recipient=request.email,
-        language=request.language,
-        url=link,
-        experience=text.title if text else experience.slug,
+        request,
+        kind,
+        f"{kind.replace('_', '-')}-{quote.id}",
+        link,
         total_cents=quote.total_cents,
         currency=quote.currency,
         group_size=quote.group_size,
@@ -307,16 +303,41 @@ def tell_requester(
     if note:
         with force_locale(request.language):
             body = str(note)  # a lazy string, read in the request's language
-        session.add(
-            GroupMessage(
-                request_id=request.id,
-                from_requester=False,
-                author_id=actor.id,
-                body=body,
-                created_at=now,
-            )
+        post_staff_message(session, request, actor, body, now)
+
+
+def queue_group_email(
+    session: Session, request: GroupRequest, kind: str, key: str, link: str, **facts
+) -> None:
+    """Queue the email of ``kind`` to whoever sent ``request``, in its language, naming its
+    experience; ``facts``: what that kind of email says besides."""
+    text = request.experience.text(request.language)
+    outbox.queue_account_email(
+        session,
+        kind=kind,
+        key=key,
+        recipient=request.email,
+        language=request.language,
+        url=link,
+        experience=text.title if text else request.experience.slug,
+        **facts,
+    )
+
+
+def post_staff_message(
+    session: Session, request: GroupRequest, actor: User, body: str, now: datetime
+) -> None:
+    """Say ``body`` on the request's thread from the association's ``actor``."""
+    session.add(
+        GroupMessage(
+            request_id=request.id,
+            from_requester=False,
+            author_id=actor.id,
+            body=body,
+            created_at=now,
         )
-        session.flush()
+    )
+    session.flush()
 
 
 def make_quote(

@@ -28,7 +28,6 @@ from ...errors import DepartureUnavailable, DomainError, InvalidRequest
 from ...models import (
     BookingStatus,
     DepartureStatus,
-    GroupMessage,
     GroupQuote,
     GroupRequest,
     Payment,
@@ -44,7 +43,7 @@ from ..booking import availability, lifecycle
 from ..ledger import postings
 from ..messages import outbox
 from ..messages.account_emails import GROUP_TRANSFER_REFUNDED
-from .quotes import BANK_TRANSFER, NotTransfer
+from .quotes import BANK_TRANSFER, NotTransfer, post_staff_message, queue_group_email
 
 #: Why a refund the treasurer paid back of their own accord (nothing was owed) was made.
 TREASURER_REFUND = "treasurer_refund"
@@ -235,15 +234,12 @@ def _tell_group(
 ) -> None:
     """Email the group that the money went back, and say so on the request's thread."""
     request = quote.request
-    text = request.experience.text(request.language)
-    outbox.queue_account_email(
+    queue_group_email(
         session,
-        kind=GROUP_TRANSFER_REFUNDED,
-        key=f"group-transfer-refunded-{refund.id}",
-        recipient=request.email,
-        language=request.language,
-        url=link,
-        experience=text.title if text else request.experience.slug,
+        request,
+        GROUP_TRANSFER_REFUNDED,
+        f"group-transfer-refunded-{refund.id}",
+        link,
         amount_cents=refund.amount_cents,
         currency=quote.currency,
         paid_on=refund.paid_on.isoformat(),
@@ -254,13 +250,4 @@ def _tell_group(
             "amount": format_money(refund.amount_cents, quote.currency),
             "reference": refund.bank_reference,
         }
-    session.add(
-        GroupMessage(
-            request_id=request.id,
-            from_requester=False,
-            author_id=actor.id,
-            body=body,
-            created_at=utcnow(),
-        )
-    )
-    session.flush()
+    post_staff_message(session, request, actor, body, utcnow())
