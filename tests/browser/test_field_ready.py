@@ -27,6 +27,7 @@ def cents(text: str) -> int:
 
 
 def no_sideways_scrolling(page, width: int) -> None:
+    page.wait_for_load_state()  # a page a click opened may still be loading
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"{page.url}: {scroll}px wide at {width}px"
 
@@ -113,6 +114,7 @@ def test_the_tourist_journey_on_a_small_phone(live_server, browser, shoot, javas
         shoot(page, "5-confirmed")
 
         page.locator("a[href$='/cancel']").click()
+        page.wait_for_load_state()
         no_sideways_scrolling(page, 360)
         shoot(page, "6-cancel")
         page.locator("form[method=post] button.button--danger[type=submit]").click()
@@ -133,6 +135,7 @@ def test_every_error_of_the_booking_form_shows_at_once(live_server, browser, sho
     try:
         page.goto(live_server + "/experiences/kallari-cacao-route")
         page.locator("a[href$='/book']").first.click()
+        page.wait_for_load_state()
         page.fill("input[name=email]", "no-es-un-correo")
         page.fill("textarea[name=special_needs]", "Asma")
         reserve(page)  # no browser bubbles: the form has novalidate

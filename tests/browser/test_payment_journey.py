@@ -62,6 +62,7 @@ class Tourist:
         ]
         departure_id = self.server.claim_departure(listed, seats=2)
         page.locator(f"a[href$='/departures/{departure_id}/book']").first.click()
+        page.wait_for_load_state()
         page.locator("input[name^=qty_]").first.fill("2")
         page.fill("input[name=name]", "Ana Quispe")
         page.fill("input[name=email]", "ana@example.org")
