@@ -335,15 +335,18 @@ def main() -> int:
     ids = prepare_database(options.database_url, setup_env)
     product_id, api_key = create_reseller(setup_env)
     _flush_redis(options.redis_url)
-    ports, bare_port = [free_port() for _ in range(options.nodes)], free_port()
+    ports = [free_port() for _ in range(options.nodes)]
+    bare_port, raw_port = free_port(), free_port()
     servers = [start_gunicorn("wsgi:app", port, options, env) for port in ports]
     bare = start_gunicorn("bench.bare_wsgi:app", bare_port, options, env)
+    raw = start_gunicorn("bench.raw_hold_wsgi:app", raw_port, options, env)
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     base = bases[0]
     try:
         for node in bases:
             wait_until_up(node + "/healthz")
         wait_until_up(f"http://127.0.0.1:{bare_port}/")
+        wait_until_up(f"http://127.0.0.1:{raw_port}/")
         cookie, token = form_session(base, ids["departure_id"])
         body = (
             f"qty_{ids['adult_id']}=1&name=Bench+Tourist&email=EMAIL"
@@ -376,6 +379,9 @@ def main() -> int:
             ("OCTO availability 30 d", "/octo/availability", scripts["availability"]),
             ("hold seats POST", f"/departures/{ids['departure_id']}/book", hold_script),
         ]
+        # The hold's ceiling: its SQL alone from a bare WSGI app (bench/raw_hold_wsgi.py),
+        # fed the same bodies; one node only, like the bare WSGI floor.
+        raw_hold = ("raw hold WSGI", f"/departures/{ids['departure_id']}/book", hold_script)
         wanted = {name.strip() for name in options.only.split(",") if name.strip()}
         runs: dict[str, list[dict]] = {}
         for _ in range(options.repeat):
@@ -388,11 +394,13 @@ def main() -> int:
                 runs.setdefault("bare WSGI", []).append(
                     wrk(bare_url, options.seconds, options.connections)
                 )
-            for label, path, lua in targets:
+            raw_wanted = options.nodes == 1 and (not wanted or raw_hold[0] in wanted)
+            for label, path, lua in targets + ([raw_hold] if raw_wanted else []):
                 if wanted and label not in wanted and label != "ping (/healthz)":
                     continue
                 script = str(lua) if lua else None
-                urls = [node + path for node in bases]
+                nodes = [f"http://127.0.0.1:{raw_port}"] if lua and label == raw_hold[0] else bases
+                urls = [node + path for node in nodes]
                 probe(urls[0], lua)
                 if options.warmup:
                     wrk_nodes(urls, options.warmup, options.connections, script)
@@ -419,7 +427,7 @@ def main() -> int:
         print("worker RSS after the run (MiB): " + ", ".join(f"{m:.0f}" for m in rss))
         print("oversold departures: " + str(oversold(options.database_url)))
     finally:
-        for process in (*servers, bare):
+        for process in (*servers, bare, raw):
             process.terminate()
             process.wait(timeout=10)
     return 0
