@@ -95,6 +95,29 @@ def test_a_withdrawn_quote_cannot_be_accepted(client, admin, experience):
     assert "Send a quote" in staff.get_data(as_text=True)  # the request stays open
 
 
+def test_staff_say_why_they_withdraw(client, admin, experience):
+    request, quote = quoted(client, experience, language="es")
+    url = f"/manage/group-requests/{request.id}/quotes/{quote.id}/withdraw"
+    page = client.get(f"/manage/group-requests/{request.id}", headers=EN).get_data(as_text=True)
+    assert 'name="reason"' in page and url in page
+
+    too_long = client.post(url, data={"reason": "x" * 100_000}, headers=EN)
+    assert too_long.status_code == 400
+    assert "Field cannot be longer than" in too_long.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(GroupQuote, quote.id).status == QuoteStatus.OFFERED
+    assert count(GroupMessage) == 0
+
+    withdrawn = client.post(url, data={"reason": "  El guía se enfermó.  "})
+    assert withdrawn.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(GroupQuote, quote.id).status == QuoteStatus.WITHDRAWN
+    bodies = db.session.scalars(select(GroupMessage.body).order_by(GroupMessage.id)).all()
+    assert len(bodies) == 2 and bodies[1] == "El guía se enfermó."
+    thread = client.get(f"/group-requests/{request.token}", headers=EN).get_data(as_text=True)
+    assert "El guía se enfermó." in thread
+
+
 def test_a_changed_quote_replaces_the_old_one(client, admin, experience):
     request, old = quoted(client, experience)
     changed = client.post(

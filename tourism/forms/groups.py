@@ -187,3 +187,12 @@ class MessageForm(FlaskForm):
         _l("Your message"),
         validators=[DataRequired(), Length(max=REQUEST_LIMITS["message"])],
     )
+
+
+class WithdrawQuoteForm(FlaskForm):
+    """Withdraw a quote, with the association's own words of why (optional)."""
+
+    reason = TextAreaField(
+        _l("Why (optional: the group reads it in the email and on this page)"),
+        validators=[Optional(), Length(max=REQUEST_LIMITS["message"])],
+    )

@@ -73,6 +73,41 @@ def test_withdrawing_cancels_the_departure_and_tells_the_group_in_its_language(w
     assert "ya no se puede aceptar" in note.body
 
 
+def test_the_associations_own_words_of_why_reach_the_group(world):
+    quote = world.quote()
+    reason = "El río está muy crecido esa semana.\nPodemos ofrecerles otra fecha."
+    quote_changes.withdraw_quote(db.session, quote, world.admin, world.now, LINK, reason=reason)
+    [email] = _emails("group_quote_withdrawn")
+    message = outbox.build_message(email)
+    for part in ("plain", "html"):
+        assert "Podemos ofrecerles otra fecha." in message.get_body((part,)).get_content()
+    # The standard note in the group's language, then the association's words as written.
+    notes = [m.body for m in world.request.messages]
+    assert "ya no se puede aceptar" in notes[0] and notes[1] == reason
+    assert all(m.author_id == world.admin.id for m in world.request.messages)
+
+
+def test_without_a_reason_the_email_has_no_empty_quote(world):
+    quote = world.quote()
+    quote_changes.withdraw_quote(db.session, quote, world.admin, world.now, LINK, reason="   ")
+    [email] = _emails("group_quote_withdrawn")
+    text = outbox.build_message(email).get_body(("plain",)).get_content()
+    assert "escribió" not in text and "wrote" not in text
+    assert len(world.request.messages) == 1
+
+
+def test_a_reason_too_long_is_refused_and_changes_nothing(world):
+    quote = world.quote()
+    with pytest.raises(InvalidRequest) as raised:
+        quote_changes.withdraw_quote(
+            db.session, quote, world.admin, world.now, LINK, reason="x" * 100_000
+        )
+    assert raised.value.status_code == 400
+    assert quote.status == QuoteStatus.OFFERED
+    assert quote.departure.status == DepartureStatus.SCHEDULED
+    assert _emails("group_quote_withdrawn") == [] and world.request.messages == []
+
+
 def test_a_withdrawn_quote_cannot_be_accepted_nor_withdrawn_again(world):
     quote = world.quote()
     quote_changes.withdraw_quote(db.session, quote, world.admin, world.now, LINK)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ...database import utcnow
 from ...errors import DomainError
 from ...extensions import db
-from ...forms.groups import REQUESTER_KINDS, MessageForm
+from ...forms.groups import REQUESTER_KINDS, MessageForm, WithdrawQuoteForm
 from ...forms.quotes import QuoteForm, TransferRefundForm
 from ...models import Association, GroupRequest, Role
 from ...money import decimal_text
@@ -68,6 +68,7 @@ def _request_page(request, form, status=200, error=None, quote_form=None, **form
         quote_form=quote_form or QuoteForm(formdata=None, group_size=request.group_size),
         change_form=forms.get("change_form") or (_change_form(live) if changeable else None),
         refund_form=forms.get("refund_form") or TransferRefundForm(formdata=None),
+        withdraw_form=forms.get("withdraw_form") or WithdrawQuoteForm(formdata=None),
         kinds=REQUESTER_KINDS,
         quote=quote,
         live_quote=live,
@@ -222,6 +223,9 @@ def withdraw_group_quote(request_id: int, quote_id: int):
     """Withdraw a quote the group has not accepted; its private departure is cancelled."""
     request = scoped(GroupRequest, request_id)
     quote = _quote_of(request, quote_id)
+    form = WithdrawQuoteForm()
+    if not form.validate():
+        return _request_page(request, MessageForm(formdata=None), 400, withdraw_form=form)
     try:
         with unit_of_work():
             quote_changes.withdraw_quote(
@@ -230,9 +234,10 @@ def withdraw_group_quote(request_id: int, quote_id: int):
                 acting_user(),
                 utcnow(),
                 absolute_url("groups.thread", token=request.token),
+                reason=form.reason.data or "",
             )
     except DomainError as error:
-        return _refused(request_id, error)
+        return _refused(request_id, error, withdraw_form=form)
     return done(_("The quote was withdrawn."), "manage.group_request", request_id=request_id)
 
 

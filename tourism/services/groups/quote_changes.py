@@ -2,7 +2,9 @@
 
 - **Withdraw** (``withdraw_quote``): the quote is ``withdrawn`` and its private departure
   cancelled, so it holds nothing; the group is emailed and told on the request's thread, in
-  the request's language. Accepting it afterwards is refused (409) and changes nothing.
+  the request's language, with the association's own words of why when it gives them (in
+  the email, and as its message on the thread). Accepting it afterwards is refused (409)
+  and changes nothing.
 - **Change** (``revise_quote``): a revised quote (price, group size, day and time, expiry) is
   a new quote that supersedes the old one (``replaces_id`` names it), so the history stays:
   the old one is ``superseded`` and can no longer be accepted (409); the group sees the
@@ -24,7 +26,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from ...errors import DomainError
+from ...errors import DomainError, InvalidRequest
 from ...models import DepartureStatus, GroupQuote, QuoteStatus, User
 from ..booking import availability
 from .quotes import (
@@ -35,8 +37,10 @@ from .quotes import (
     live_booking,
     new_quote,
     place_departure,
+    post_staff_message,
     tell_requester,
 )
+from .requests import LIMITS
 
 WITHDRAWN_NOTE = _l("We withdrew our quote; it can no longer be accepted.")
 CHANGED_NOTE = _l(
@@ -83,15 +87,28 @@ def _cancel_departure(session: Session, quote: GroupQuote, reason: str) -> None:
 
 
 def withdraw_quote(
-    session: Session, quote: GroupQuote, actor: User, now: datetime, link: str
+    session: Session,
+    quote: GroupQuote,
+    actor: User,
+    now: datetime,
+    link: str,
+    reason: str = "",
 ) -> GroupQuote:
-    """Withdraw ``quote`` (see the module doc); ``link`` is the request's private page."""
+    """Withdraw ``quote`` (see the module doc); ``link`` is the request's private page,
+    ``reason`` the association's own words of why (optional, sent as written)."""
+    reason = (reason or "").strip()
+    if len(reason) > LIMITS["message"]:
+        raise InvalidRequest(_l("A field is too long."))
     _check_changeable(quote, now)  # refuse early, before any lock
     lock_for_change(session, quote, now)
     quote.status = QuoteStatus.WITHDRAWN
     quote.withdrawn_at = now
     _cancel_departure(session, quote, "group quote withdrawn")
-    tell_requester(session, quote, "group_quote_withdrawn", link, WITHDRAWN_NOTE, actor, now)
+    tell_requester(
+        session, quote, "group_quote_withdrawn", link, WITHDRAWN_NOTE, actor, now, reason=reason
+    )
+    if reason:
+        post_staff_message(session, quote.request, actor, reason, now)
     return quote
 
 

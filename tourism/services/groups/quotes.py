@@ -283,10 +283,18 @@ def new_quote(
 
 
 def tell_requester(
-    session: Session, quote: GroupQuote, kind: str, link: str, note, actor: User, now: datetime
+    session: Session,
+    quote: GroupQuote,
+    kind: str,
+    link: str,
+    note,
+    actor: User,
+    now: datetime,
+    **facts,
 ) -> None:
     """Queue the email of ``kind`` about ``quote`` (in the request's language) and, when
-    ``note`` is given, post it on the request's thread in that language, from ``actor``."""
+    ``note`` is given, post it on the request's thread in that language, from ``actor``;
+    ``facts``: what that kind of email says besides the quote's own."""
     request = quote.request
     queue_group_email(
         session,
@@ -299,6 +307,7 @@ def tell_requester(
         group_size=quote.group_size,
         expires_at=quote.expires_at.isoformat(),
         starts_at=quote.departure.starts_at.isoformat(),
+        **facts,
     )
     if note:
         with force_locale(request.language):
