@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: How long ``expect(...)`` waits for a page to show what it should (Playwright's default is
+#: 5 s). Waiting longer only slows a test that is failing anyway; on a loaded CI machine a
+#: page can take longer than 5 s to show what it will show.
+EXPECT_TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +72,9 @@ def live_site(tmp_path_factory):
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
