@@ -206,7 +206,7 @@ def _departure_state(session: Session, departure_id: int, caps_params: dict | No
     else:
         statement = _LOCK_STATE_AND_CAPS if locked else _READ_STATE_AND_CAPS
         params = {"departure_id": departure_id} | caps_params
-    state = session.execute(statement, params).first()
+    state = session.connection().execute(statement, params).first()
     if state is None:
         raise NotFound()
     return state

@@ -127,7 +127,7 @@ def _not_found() -> NotFound:
 def bookable_departure(session: Session, departure_id: int) -> BookableDeparture:
     """The departure as a booking reads it, in one statement; ``NotFound`` as
     ``published_departure`` says."""
-    rows = session.execute(_READ_BOOKABLE, {"departure_id": departure_id}).all()
+    rows = session.connection().execute(_READ_BOOKABLE, {"departure_id": departure_id}).all()
     if not rows:
         raise _not_found()
     first = rows[0]
