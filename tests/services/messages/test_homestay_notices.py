@@ -278,3 +278,88 @@ def test_the_needs_sent_to_families_are_erased_with_the_bookings_needs(
     (sent,) = phone_rows(session, "homestay_booked")
     assert (sent.body, sent.variables) == ("", "[]")
     assert all(n.context == "{}" for n in notices(session))
+
+
+# Single experience bookings with a homestay night -------------------------------------------
+
+
+def single_booking(make, homestay, night, name="Luis Andi", needs="", people=1, **kw):
+    """A confirmed booking of an experience of the homestay's association with a night at
+    it (``BookingNight``), as a pay-on-arrival hold with nights writes it."""
+    from tourism.models import BookingNight
+
+    experience = make.experience(homestay.family.association)
+    departure = make.departure(experience, starts_at=local_to_utc(night, time(8, 30)))
+    booking = make.booking(
+        departure, quantities={"adult": people}, contact_name=name, special_needs=needs, **kw
+    )
+    booking.nights.append(
+        BookingNight(
+            homestay=homestay, night=night, side="after", people=people, unit_price_cents=2500
+        )
+    )
+    make.session.flush()
+    return booking
+
+
+def test_the_day_before_lists_route_and_single_booking_guests_in_one_notice(
+    session, make, gateways, messaging_fake
+):
+    today = local_today()
+    route = make.route(start_date=today + timedelta(days=1))
+    tonight = hosts(route)[0]
+    tonight.message_phone, tonight.message_consent_at = FAMILY_PHONE, utcnow()
+    tonight.message_channel, tonight.languages = "whatsapp", "en"
+    homestay = next(leg.homestay for leg in route.legs if leg.kind == LegKind.HOMESTAY)
+    book(session, route, route_start(route), people=2)
+    luis = single_booking(make, homestay, today + timedelta(days=1), needs="no gluten", people=1)
+    single_booking(make, homestay, today + timedelta(days=1), name="Rosa", status="cancelled")
+    single_booking(make, homestay, today + timedelta(days=1), name="Eva", status="held")
+    session.commit()
+    assert homestay_notices.queue_homestay_tomorrow(session, today) == 1
+    assert homestay_notices.queue_homestay_tomorrow(session, today) == 0  # once a night
+    session.commit()
+    (message,) = phone_rows(session, "homestay_tomorrow")
+    assert message.key == f"family:{tonight.id}:homestay:{today + timedelta(days=1)}:whatsapp"
+    people, guests, needs = json.loads(message.variables)
+    assert people == "3 people"
+    assert guests.startswith("Ana, 2 people, night ") and "; Luis, 1 person, night " in guests
+    assert needs == "Ana: vegetarian, no peanuts; Luis: no gluten"
+    for private in ("Andi", "Rosa", "Eva", luis.reference, luis.contact_email):
+        assert private not in message.body
+
+
+def test_the_day_before_notice_runs_as_many_statements_for_many_single_bookings(
+    session, make, gateways
+):
+    from sqlalchemy import event
+
+    today = local_today()
+    family = make.family(email="casa@example.org")
+    homestay = make.homestay(family, capacity=10)
+    single_booking(make, homestay, today + timedelta(days=1))
+    for name in ("Ana", "Luis", "Rosa"):
+        single_booking(make, homestay, today + timedelta(days=2), name=name)
+    session.commit()
+
+    def statements_for(day):
+        session.expire_all()
+        run: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args):
+            run.append(statement)
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert homestay_notices.queue_homestay_tomorrow(session, day) == 1
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return len([statement for statement in run if not statement.startswith("BEGIN")])
+
+    assert statements_for(today) == statements_for(today + timedelta(days=1))
+    (one, three) = notices_of(session, "homestay_tomorrow")
+    assert (
+        "Ana" in json.loads(three.context)["body"] and "Rosa" in json.loads(three.context)["body"]
+    )
+    assert json.loads(one.context)["body"].count("Luis") == 1

@@ -20,6 +20,7 @@ from ... import faults
 from ...errors import DepartureUnavailable, DomainError, InvalidRequest, NotFound, SoldOut
 from ...models import Booking, BookingStatus, Departure, PaymentMethod
 from ..ledger import reseller_postings
+from ..messages import homestay_booking_notices as host_notices
 from ..messages import outbox as notifications
 from . import addons as addon_service
 from . import availability, bookable, hold_rows
@@ -220,6 +221,7 @@ def _hold_with_addons(
         booking.status = BookingStatus.CONFIRMED
         booking.confirmed_at, booking.hold_expires_at = now, None
         session.flush()
+        host_notices.queue_booking_homestays(session, booking, host_notices.BOOKED)
     return booking, confirmed
 
 
@@ -301,6 +303,9 @@ def confirm_booking(
     booking.confirmed_at = now
     booking.hold_expires_at = None
     session.flush()
+    # Every later confirmation passes here (a card payment, a bank transfer marked paid, a
+    # group quote accepted, a waiting-list offer, a reseller's): its host families are told.
+    host_notices.queue_booking_homestays(session, booking, host_notices.BOOKED)
     return booking
 
 
@@ -312,12 +317,16 @@ def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking
         raise CannotCancel()
     if booking.departure.starts_at <= now:
         raise CannotCancel()
+    # Host families heard of a confirmed booking's nights, not of a hold's.
+    was_confirmed = booking.status == BookingStatus.CONFIRMED
     booking.transition(BookingStatus.CANCELLED)
     booking.cancelled_at = now
     booking.hold_expires_at = None
     # A prepaid reseller's sale is undone with the booking (nothing for other bookings).
     reseller_postings.reverse_sale(session, booking)
     session.flush()
+    if was_confirmed:
+        host_notices.queue_booking_homestays(session, booking, host_notices.CANCELLED)
     return booking
 
 

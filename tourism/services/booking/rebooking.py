@@ -12,8 +12,9 @@ The departures' confirmed-seat counters follow through the flush hook
 (``models/seat_counter.py``); the guides' pending share follows the new departure
 (``ledger.guide_moves``); releases and payouts follow it by themselves (they go by the
 booking's departure). The move is audit-logged; the tourist is emailed (and messaged if
-they opted in), and a reseller that sold the booking is sent its webhook, all in the same
-transaction.
+they opted in), the host families of a confirmed booking's nights are told the old nights
+cancelled and the new ones booked (``messages.homestay_booking_notices``), and a reseller
+that sold the booking is sent its webhook, all in the same transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ...models import (
 from ..access import audit
 from ..channels import webhooks
 from ..ledger import guide_moves
+from ..messages import homestay_booking_notices as host_notices
 from ..messages import outbox
 from ..messages.rendering import DATE_CHANGED
 from . import addons as addon_service
@@ -180,6 +182,10 @@ def change_date(
             raise SoldOut(_l("Sorry, this departure is sold out."))
         raise SoldOut(seats_left_message(left))
     previous_starts_at = previous.starts_at
+    # The host families heard of a confirmed booking's nights (not of a hold's): what they
+    # were is told cancelled, what they become booked.
+    told = booking.status == BookingStatus.CONFIRMED
+    stays = host_notices.stays_of(booking) if told else None
     # The id itself, not only the relationship: the seat-counter hook reads its history.
     booking.departure_id = target.id
     booking.departure = target
@@ -199,14 +205,17 @@ def change_date(
         f"departure {target.id} ({target.starts_at.isoformat()})",
         at=now,
     )
-    _tell(session, booking, previous_starts_at, now)
+    moves = _tell(session, booking, previous_starts_at, now)
+    if stays is not None:
+        host_notices.queue_booking_moved(session, booking, stays, moves)
     session.flush()
     return booking
 
 
-def _tell(session: Session, booking: Booking, previous_starts_at: datetime, now: datetime) -> None:
+def _tell(session: Session, booking: Booking, previous_starts_at: datetime, now: datetime) -> int:
     """The tourist's email (and phone twin) and the reseller's webhook, in this transaction;
-    each move is its own message (a booking moved twice is told twice)."""
+    each move is its own message (a booking moved twice is told twice). Returns the move's
+    number (1 for the first)."""
     session.flush()
     moves = len(
         session.scalars(
@@ -226,3 +235,4 @@ def _tell(session: Session, booking: Booking, previous_starts_at: datetime, now:
         sequence=moves,
     )
     webhooks.booking_changed(session, booking, now, WEBHOOK_REASON)
+    return moves

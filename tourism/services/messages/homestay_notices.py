@@ -1,6 +1,8 @@
 """Host families hear of their homestay guests: the day before each night they host
-(``queue_homestay_tomorrow``, the periodic ``tell-homestay-hosts``), and when a route booking
-with nights at their home is confirmed or cancelled (``queue_homestay_change``).
+(``queue_homestay_tomorrow``, the periodic ``tell-homestay-hosts``: a route's guests and those
+of single experience bookings with a night there), and when a route booking with nights at
+their home is confirmed or cancelled (``queue_homestay_change``; a single booking's nights:
+``homestay_booking_notices``).
 
 Each message says only what the family needs to prepare: the guests' first names, how many
 they are, their nights there and the dietary needs they gave (the visitor agreed that the
@@ -14,10 +16,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...models import (
+    Booking,
+    BookingNight,
     BookingStatus,
     Family,
     Homestay,
@@ -49,9 +53,14 @@ def first_name(full_name: str) -> str:
     return words[0] if words else "?"
 
 
-def _needs(route_booking: RouteBooking) -> str:
-    needs = one_line(route_booking_needs(route_booking))
+def short_needs(text: str) -> str:
+    """A visitor's needs on one line, cut to what a message carries (``MAX_NEEDS``)."""
+    needs = one_line(text)
     return needs if len(needs) <= MAX_NEEDS else needs[: MAX_NEEDS - 1] + "…"
+
+
+def _needs(route_booking: RouteBooking) -> str:
+    return short_needs(route_booking_needs(route_booking))
 
 
 def _guests(family: Family, route_bookings: list[RouteBooking]) -> tuple[list, list]:
@@ -66,11 +75,8 @@ def _guests(family: Family, route_bookings: list[RouteBooking]) -> tuple[list, l
     return guests, needs
 
 
-def queue_homestay_tomorrow(session: Session, today: date) -> int:
-    """Tell each host family who sleeps at their home tomorrow night (``today`` is the local
-    date): confirmed route bookings only; returns how many notices were newly queued."""
-    night = today + timedelta(days=1)
-    rows = session.execute(
+def _route_guests(night: date) -> Select:
+    return (
         select(Family, RouteBooking)
         .join(Homestay, Homestay.family_id == Family.id)
         .join(RouteBookingNight, RouteBookingNight.homestay_id == Homestay.id)
@@ -86,18 +92,62 @@ def queue_homestay_tomorrow(session: Session, today: date) -> int:
             selectinload(RouteBooking.legs).joinedload(RouteBookingLeg.booking),
         )
         .order_by(Family.id, RouteBooking.id)
-    ).all()
+    )
+
+
+def _single_guests(night: date) -> Select:
+    """Confirmed single experience bookings with a homestay night then (``BookingNight``)."""
+    return (
+        select(Family, Booking)
+        .join(Homestay, Homestay.family_id == Family.id)
+        .join(BookingNight, BookingNight.homestay_id == Homestay.id)
+        .join(Booking, Booking.id == BookingNight.booking_id)
+        .where(
+            BookingNight.night == night,
+            Booking.status == BookingStatus.CONFIRMED,
+            Family.is_active.is_(True),
+            reachable_family(),
+        )
+        .options(selectinload(Booking.nights).joinedload(BookingNight.homestay))
+        .order_by(Family.id, Booking.id)
+    )
+
+
+def _single_booking_guest(family: Family, booking: Booking) -> tuple[tuple, tuple]:
+    """A single booking's (first name, people, its nights at the family's) and (first
+    name, needs)."""
+    name = first_name(booking.contact_name)
+    here = [n for n in booking.nights if n.homestay.family_id == family.id]
+    guest = (name, max(n.people for n in here), sorted(n.night for n in here))
+    return guest, (name, short_needs(booking.special_needs))
+
+
+def queue_homestay_tomorrow(session: Session, today: date) -> int:
+    """Tell each host family who sleeps at their home tomorrow night (``today`` is the local
+    date): the guests of confirmed route bookings and of confirmed single experience
+    bookings with a night there, in one notice; returns how many were newly queued. Two
+    statements and their eager loads, however many guests."""
+    night = today + timedelta(days=1)
     hosts: dict[int, Family] = {}
     stays: dict[int, list[RouteBooking]] = defaultdict(list)
-    for family, route_booking in rows:
+    singles: dict[int, list[Booking]] = defaultdict(list)
+    for family, route_booking in session.execute(_route_guests(night)).all():
         hosts[family.id] = family
         if route_booking not in stays[family.id]:
             stays[family.id].append(route_booking)
+    for family, booking in session.execute(_single_guests(night)).all():
+        hosts[family.id] = family
+        if booking not in singles[family.id]:
+            singles[family.id].append(booking)
     queued = 0
-    for family_id, route_bookings in stays.items():
+    for family_id in sorted(hosts):
         family = hosts[family_id]
         language = language_of(family.languages)
-        guests, needs = _guests(family, route_bookings)
+        guests, needs = _guests(family, stays[family_id])
+        for booking in singles[family_id]:
+            guest, given = _single_booking_guest(family, booking)
+            guests.append(guest)
+            needs.append(given)
         queued += (
             notify(
                 session,

@@ -36,6 +36,7 @@ from ..booking import lifecycle as booking_service
 from ..channels import webhooks
 from ..ledger import postings, reseller_postings
 from ..ledger.postings import BANK_TRANSFER
+from ..messages import homestay_booking_notices as host_notices
 from ..messages import outbox as notifications
 from .stripe_gateway import (
     GatewayError,
@@ -367,14 +368,18 @@ def cancel_departure(
         at=now,
     )
     affected = list(
-        session.execute(
-            select(Booking).where(
+        session.scalars(
+            select(Booking)
+            .where(
                 Booking.departure_id == departure.id,
                 Booking.status.in_((BookingStatus.HELD, BookingStatus.CONFIRMED)),
             )
-        ).scalars()
+            .options(host_notices.HOSTS)
+        )
     )
     for booking in affected:
+        if booking.status == BookingStatus.CONFIRMED:  # its host families were told
+            host_notices.queue_booking_homestays(session, booking, host_notices.CANCELLED)
         booking.transition(BookingStatus.CANCELLED)
         booking.cancelled_at = now
         booking.hold_expires_at = None
