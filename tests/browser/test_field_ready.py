@@ -263,6 +263,7 @@ KINDS = [
     ("cancelled", {"refund_cents": 2250}),
     ("departure_cancelled", {"reason": "Río crecido por las lluvias", "refund_cents": 9000}),
     ("late_payment_refunded", {"refund_cents": 9000}),
+    ("refunded", {"refund_cents": 9000}),
     ("impact", {}),
 ]
 

@@ -6,6 +6,7 @@ that cannot be reached, and the needs only in the booked notice."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import time, timedelta
 
 import pytest
@@ -13,10 +14,18 @@ from sqlalchemy import event, select
 
 from tests.services.booking.test_lifecycle import HOLD, LANGS, contact, request_for
 from tourism.database import utcnow, write_transactions
-from tourism.models import BookingStatus, Notification, PhoneMessage, Role
+from tourism.models import (
+    BookingStatus,
+    Notification,
+    Payment,
+    PaymentStatus,
+    PhoneMessage,
+    Role,
+)
 from tourism.services.booking import addons, lifecycle, rebooking
 from tourism.services.messages import homestay_booking_notices as notices
-from tourism.services.payments import refunds
+from tourism.services.payments import refunds, webhooks
+from tourism.services.payments.stripe_gateway import ChargeInfo, RefundInfo
 from tourism.timefmt import local, local_to_utc, local_today
 
 FAMILY_PHONE = "+593987654321"
@@ -237,3 +246,49 @@ def test_a_booking_of_tickets_alone_reads_no_night_or_family(session, stay):
         event.remove(engine, "before_cursor_execute", record)
     assert booking.status == BookingStatus.CONFIRMED
     assert not any("booking_nights" in s or "families" in s for s in statements)
+
+
+def test_a_full_refund_from_the_payment_dashboard_tells_the_families(session, stay):
+    """A confirmed card booking refunded in full in Stripe's dashboard keeps nothing and
+    frees its seats (``payments.webhooks.record_refunds``): its families hear it is off,
+    as the tourist does; a partial refund before it said nothing."""
+    booking = stay.hold(method="card")
+    payment = Payment(
+        booking=booking,
+        provider="stripe",
+        provider_ref="pi_" + uuid.uuid4().hex[:20],
+        charge_ref="ch_" + uuid.uuid4().hex[:20],
+        amount_cents=booking.total_cents,
+        fee_cents=0,
+        status=PaymentStatus.SUCCEEDED,
+        succeeded_at=utcnow(),
+    )
+    session.add(payment)
+    lifecycle.confirm_booking(session, booking, "card", utcnow())
+
+    def charge(*amounts: int) -> ChargeInfo:
+        refunds = tuple(
+            RefundInfo(f"re_{payment.id}_{n}", amount, "succeeded", payment.charge_ref)
+            for n, amount in enumerate(amounts)
+        )
+        return ChargeInfo(
+            payment.charge_ref, payment.provider_ref, payment.amount_cents, sum(amounts), refunds
+        )
+
+    webhooks.record_refunds(session, charge(1000))
+    assert booking.status == BookingStatus.CONFIRMED
+    assert phoned(session, "homestay_cancelled") == []
+    webhooks.record_refunds(session, charge(1000, payment.amount_cents - 1000))
+    assert booking.status == BookingStatus.REFUNDED
+    (message,) = phoned(session, "homestay_cancelled")
+    assert message.key.endswith(f":homestay:booking:{booking.id}:homestay_cancelled:whatsapp")
+    assert len(emailed(session, "homestay_cancelled")) == 1
+    told = session.scalars(
+        select(Notification).where(
+            Notification.booking_id == booking.id, Notification.kind == "refunded"
+        )
+    ).all()
+    assert [json.loads(n.context)["refund_cents"] for n in told] == [payment.amount_cents]
+    # The same refunds reported again: recorded once, told once.
+    webhooks.record_refunds(session, charge(1000, payment.amount_cents - 1000))
+    assert len(phoned(session, "homestay_cancelled")) == 1

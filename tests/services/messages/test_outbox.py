@@ -236,6 +236,12 @@ def test_rendering_inside_a_request_uses_the_bookings_language_not_the_visitors(
             4500,
             ["sorry", "full payment of $45.00", "refunded"],
         ),
+        (
+            "refunded",
+            {"refund_cents": 4500},
+            4500,
+            ["refunded in full", "$45.00 goes back", "not valid for the visit"],
+        ),
     ],
 )
 def test_each_kind_says_what_happened(app, session, make, kind, context, paid, expected):

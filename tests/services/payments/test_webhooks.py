@@ -40,6 +40,7 @@ from tourism.models import (
 )
 from tourism.services.booking import availability
 from tourism.services.booking.pricing import online_due
+from tourism.services.messages import outbox as outbox_service
 from tourism.services.payments import online as payments
 from tourism.services.payments import refunds
 
@@ -565,7 +566,8 @@ def test_a_partial_refund_from_the_dashboard_is_recorded_once(client, make, gate
     assert refs == {refund.id, rest.id}
     assert booking.status == BookingStatus.REFUNDED
     assert booking.paid_online_cents == 0
-    assert notification_kinds(booking) == ["confirmed"]
+    # Told once, when nothing was kept (the partial refund said nothing: still coming).
+    assert notification_kinds(booking) == ["confirmed", "refunded"]
 
 
 def test_a_full_refund_from_the_dashboard_marks_the_booking_refunded(client, make, gateway, outbox):
@@ -587,6 +589,22 @@ def test_a_full_refund_from_the_dashboard_marks_the_booking_refunded(client, mak
     assert availability.seats_left(db.session, departure, utcnow()) == (
         seats_before + booking.participants
     )
+    # The tourist is told, once however often the event comes: the booking is off, with
+    # the amount going back, and the calendar drops the visit.
+    assert notification_kinds(booking) == ["confirmed", "refunded"]
+    [told] = db.session.scalars(
+        select(Notification).where(
+            Notification.booking_id == booking.id, Notification.kind == "refunded"
+        )
+    ).all()
+    message = outbox_service.build_message(told)
+    assert booking.reference in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    whole, cents = divmod(payment.amount_cents, 100)
+    assert any(f"${whole}{mark}{cents:02d}" in text for mark in ".,"), text
+    assert "not valid for the visit" in text or "no es válida para la visita" in text
+    calendar = [part for part in message.iter_attachments() if part.get_filename()]
+    assert any("METHOD:CANCEL" in part.get_content() for part in calendar)
 
 
 def test_our_own_refund_then_its_webhook_is_recorded_once(client, make, gateway, outbox):

@@ -30,6 +30,7 @@ KIND_LABELS = {
     "cancelled": _l("Cancellation"),
     "departure_cancelled": _l("Departure cancelled"),
     "late_payment_refunded": _l("Late payment refunded"),
+    "refunded": _l("Refunded and cancelled"),
     "family_visitors": _l("Visitors tomorrow"),
     "family_payout": _l("Payout"),
     "guide_tomorrow": _l("Departures tomorrow"),

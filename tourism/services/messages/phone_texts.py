@@ -26,6 +26,7 @@ TEMPLATES = {
     "cancelled": "booking_cancelled",
     "departure_cancelled": "departure_cancelled",
     "late_payment_refunded": "late_payment_refunded",
+    "refunded": "booking_refunded",
     "date_changed": "booking_date_changed",
     "family_visitors": "family_visitors",
     "family_payout": "family_payout",
@@ -125,6 +126,17 @@ def booking_text(kind: str, booking, language: str, context: dict) -> Text | Non
                 ),
                 TEMPLATES[kind],
                 [ref, title, when(departure.starts_at), manage_url(booking)],
+            )
+        if kind == "refunded":
+            return Text(
+                _(
+                    "Chakra Routes: booking %(reference)s was refunded in full (%(amount)s) "
+                    "and is cancelled.",
+                    reference=ref,
+                    amount=refund,
+                ),
+                TEMPLATES[kind],
+                [ref, refund],
             )
         if kind == "late_payment_refunded":
             return Text(

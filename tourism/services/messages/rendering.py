@@ -48,6 +48,9 @@ ROUTE_KINDS = (ROUTE_CONFIRMED, ROUTE_PAYMENT_REFUNDED)
 WAITLIST_OFFER = "waitlist_offer"
 #: Staff moved the booking to another date (``booking.rebooking``); sent at each move.
 DATE_CHANGED = "date_changed"
+#: A confirmed booking's payment was refunded in full from the payment provider's dashboard
+#: (``payments.webhooks.record_refunds``): the booking no longer holds its seats.
+REFUNDED = "refunded"
 KINDS = (
     CONFIRMED,
     REMINDER,
@@ -58,11 +61,12 @@ KINDS = (
     *ROUTE_KINDS,
     WAITLIST_OFFER,
     DATE_CHANGED,
+    REFUNDED,
 )
 #: Kinds whose email carries the booking's QR code for check-in.
 WITH_QR = (CONFIRMED, REMINDER, DATE_CHANGED)
 #: Kinds that tell the tourist's calendar to drop the event the confirmation added.
-CALENDAR_CANCEL = (CANCELLED, DEPARTURE_CANCELLED)
+CALENDAR_CANCEL = (CANCELLED, DEPARTURE_CANCELLED, REFUNDED)
 
 
 @dataclass
@@ -257,6 +261,12 @@ def subject_for(kind: str, booking: Booking, title: str) -> str:
         return _("Seats are free for you: %(title)s", title=title)
     if kind == DATE_CHANGED:
         return _("Booking %(reference)s: new date for %(title)s", reference=reference, title=title)
+    if kind == REFUNDED:
+        return _(
+            "Booking %(reference)s refunded and cancelled: %(title)s",
+            reference=reference,
+            title=title,
+        )
     if kind == DEPARTURE_CANCELLED:
         return _(
             "Booking %(reference)s: the departure of %(title)s has been cancelled",

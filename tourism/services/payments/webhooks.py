@@ -20,6 +20,9 @@ from ...models import (
 )
 from ..booking import availability
 from ..ledger import postings
+from ..messages import homestay_booking_notices as host_notices
+from ..messages import outbox as notifications
+from ..messages.rendering import REFUNDED
 from . import intents
 from .stripe_gateway import (
     ChargeInfo,
@@ -118,7 +121,9 @@ def _payment_for_charge(session: Session, charge_id: str, intent_id: str | None)
 
 def record_refunds(session: Session, charge: ChargeInfo) -> str:
     """Record refunds Stripe reports for a charge that we do not know yet (e.g. made in
-    Stripe's dashboard). Refunds we made ourselves are already recorded under their id."""
+    Stripe's dashboard). Refunds we made ourselves are already recorded under their id.
+    A confirmed booking that keeps nothing then is ``refunded``: its seats are free, and
+    the tourist and its host families are told."""
     payment = _payment_for_charge(session, charge.id, charge.payment_intent_id)
     if payment is None:
         return "ignored: not ours"
@@ -165,6 +170,12 @@ def record_refunds(session: Session, charge: ChargeInfo) -> str:
     kept = sum(p.net_cents for p in booking.payments)
     if kept == 0 and booking.status == BookingStatus.CONFIRMED and added:
         booking.transition(BookingStatus.REFUNDED)
+        session.flush()
+        # The booking no longer holds its seats: the tourist is told (email, calendar
+        # cancel, their phone if they opted in), and so are the families of its nights.
+        refunded = sum(p.refunded_cents for p in booking.payments)
+        notifications.queue(session, booking, REFUNDED, refund_cents=refunded)
+        host_notices.queue_booking_homestays(session, booking, host_notices.CANCELLED)
     return f"recorded {len(added)} refund(s)"
 
 
