@@ -23,6 +23,7 @@ from tourism.models import (
     DepartureGuide,
     Experience,
     Family,
+    GroupRequest,
     Membership,
     Payout,
     Role,
@@ -69,7 +70,14 @@ ROLES = [
     Walker(
         "visitor",
         None,
-        ("public.", "bookings.", "auth.", "treasury.family_statement", "itineraries.index"),
+        (
+            "public.",
+            "bookings.",
+            "auth.",
+            "groups.",
+            "treasury.family_statement",
+            "itineraries.index",
+        ),
     ),
     Walker("guide", "guia@kallari.demo", ("guide.", "treasury.guide_statement")),
     Walker("staff", "personal@kallari.demo", ("manage.",)),
@@ -127,6 +135,12 @@ def demo_ids(app) -> dict:
         schedule = db.session.scalars(
             select(Schedule).where(Schedule.experience_id == route.id)
         ).first()
+        # The school's request, with its thread and the quote that stands.
+        group_request = db.session.scalars(
+            select(GroupRequest)
+            .where(GroupRequest.association_id == kallari.id, GroupRequest.quotes.any())
+            .order_by(GroupRequest.id)
+        ).first()
         ids = {
             "association_id": kallari.id,
             "experience_id": route.id,
@@ -140,10 +154,12 @@ def demo_ids(app) -> dict:
             "code": "es",
             "table": "months",
             "route_id": db.session.scalars(select(Route.id).where(Route.slug == route_slug)).one(),
+            "request_id": group_request.id,
         }
         ids["tokens"] = {
             "bookings": booking.manage_token,
             "treasury": statements.statement_link_token(db.session, family),
+            "groups": group_request.token,
         }
         db.session.commit()
     return ids
@@ -248,6 +264,11 @@ def test_the_measure_sees_a_page_wider_than_the_phone(live_site, browser):
 def test_every_page_fits_a_360_pixel_phone(live_site, browser, shoot):
     urls = demo_urls(live_site.app)
     assert len(urls["admin"]) >= 20 and len(urls["visitor"]) >= 8, urls
+    # The demo school's request with its live quote: the staff page (the forms to change or
+    # withdraw the quote) and the requester's private page (the form to accept it).
+    ids = demo_ids(live_site.app)
+    assert f"/manage/group-requests/{ids['request_id']}" in urls["staff"]
+    assert f"/group-requests/{ids['tokens']['groups']}" in urls["visitor"]
     too_wide: list[str] = []
     walked = 0
     for role in ROLES:

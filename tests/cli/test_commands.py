@@ -16,8 +16,10 @@ from tourism.models import (
     DepartureGuide,
     Experience,
     ExperienceStatus,
+    GroupRequest,
     GuideRole,
     LedgerTransaction,
+    Notification,
     Photo,
     ScheduleGuide,
     SplitRule,
@@ -57,9 +59,17 @@ def test_seed_demo_loads_the_three_associations_once(runner, session):
         assert photo.alt_es and photo.alt_en
         for width in photo.widths.split(","):
             assert (folder / f"{photo.key}-{width}.webp").is_file()
+    # Two group requests, one quoted; the requester's private link is printed, since no
+    # email carries it (the demo sends none).
+    assert session.scalar(select(func.count(GroupRequest.id))) == 2
+    assert session.scalar(select(func.count(Notification.id))) == 0
+    school = session.scalars(select(GroupRequest).where(GroupRequest.quotes.any())).one()
+    assert f"/group-requests/{school.token}" in result.output
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0
     assert "nothing to do" in again.output
+    assert f"/group-requests/{school.token}" in again.output
+    assert session.scalar(select(func.count(GroupRequest.id))) == 2
 
 
 def test_generate_departures_is_idempotent(runner, session, make):

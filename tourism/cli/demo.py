@@ -6,8 +6,10 @@ import click
 from flask import Flask, current_app
 
 from ..demo import seed_demo
+from ..demo.groups import school_request
 from ..demo.photos import seed_photos
 from ..extensions import db
+from ..services.messages.links import absolute_url
 from ..timefmt import display_zone, local_today
 from ..unit_of_work import unit_of_work
 from ..uploads import upload_dir
@@ -40,6 +42,11 @@ def seed_demo_command(production_ok: bool) -> None:
         if created:
             seed_photos(db.session, upload_dir())
     click.echo("Demo data loaded." if created else "Demo data already present; nothing to do.")
+    school = school_request(db.session)
+    if school is not None:
+        # The requester's side of a group request is reached only by its private link.
+        link = absolute_url("groups.thread", token=school.token)
+        click.echo(f"The demo school's group request, as the requester sees it: {link}")
 
 
 def register(app: Flask) -> None:

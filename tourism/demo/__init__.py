@@ -9,7 +9,7 @@ Kichwa and Shuar texts are deliberately absent: they must come from the communit
 
 This module builds the demo (``seed_demo``); the content of each association lives in its own
 module (``kallari``, ``winak``, ``asopromas``, ``tsatsayaku``), the shared refund policies in
-``common``.
+``common``; the group requests live in ``groups``.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ DEMO_VISITORS = [
 # --------------------------------------------------------------------------- building
 
 
+from .groups import seed_groups  # noqa: E402
 from .history import seed_history, seed_rules  # noqa: E402
 from .routes import seed_routes  # noqa: E402
 
@@ -117,9 +118,10 @@ def seed_demo(
     session: Session, today: datetime.date, zone: zoneinfo.ZoneInfo, history: bool = True
 ) -> bool:
     """Create the demo associations, families, experiences, schedules, departures, split
-    rules and a few bookings, and (``history``) six months of past visits with their money
-    (on SQLite that needs ``write_transactions()``). Returns False (and does nothing) if the
-    demo data is already there (the association with slug 'kallari'). Only flushes."""
+    rules, a few bookings, two group requests (one quoted) and (``history``) six months of
+    past visits with their money (on SQLite that needs ``write_transactions()``). Returns
+    False (and does nothing) if the demo data is already there (the association with slug
+    'kallari'). Only flushes."""
     exists = session.execute(select(Association.id).where(Association.slug == "kallari")).first()
     if exists is not None:
         return False
@@ -179,6 +181,7 @@ def seed_demo(
     seed_rules(session, now)
     if history:
         seed_history(session, now)
+    seed_groups(session, today, zone, now)
     return True
 
 
