@@ -53,10 +53,14 @@ class Experience(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     association = relationship("Association", back_populates="experiences")
+    #: In the order they were written (by id): PostgreSQL returns rows in no set order, and
+    #: a text rewritten moves (a list read again must not change its order).
     texts: Mapped[list[ExperienceText]] = relationship(
-        back_populates="experience", cascade="all, delete-orphan"
+        back_populates="experience", order_by="ExperienceText.id", cascade="all, delete-orphan"
     )
-    themes: Mapped[list[ExperienceTheme]] = relationship(cascade="all, delete-orphan")
+    themes: Mapped[list[ExperienceTheme]] = relationship(
+        order_by="ExperienceTheme.theme", cascade="all, delete-orphan"
+    )
     stops: Mapped[list[Stop]] = relationship(
         back_populates="experience", order_by="Stop.position", cascade="all, delete-orphan"
     )
@@ -131,7 +135,9 @@ class Stop(db.Model):
 
     experience: Mapped[Experience] = relationship(back_populates="stops")
     family = relationship("Family")
-    texts: Mapped[list[StopText]] = relationship(cascade="all, delete-orphan")
+    texts: Mapped[list[StopText]] = relationship(
+        order_by="StopText.id", cascade="all, delete-orphan"
+    )
 
     def text(self, locale: str) -> StopText | None:
         by_locale = {t.locale: t for t in self.texts}

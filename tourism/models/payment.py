@@ -76,7 +76,7 @@ class Payment(db.Model):
         return self.route_payment.provider_ref if self.route_payment is not None else None
 
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
-    disputes: Mapped[list[Dispute]] = relationship(back_populates="payment")
+    disputes: Mapped[list[Dispute]] = relationship(back_populates="payment", order_by="Dispute.id")
 
     @property
     def refunded_cents(self) -> int:

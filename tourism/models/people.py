@@ -44,8 +44,10 @@ class Association(db.Model):
     identity_is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    families: Mapped[list[Family]] = relationship(back_populates="association")
-    experiences = relationship("Experience", back_populates="association")
+    families: Mapped[list[Family]] = relationship(
+        back_populates="association", order_by="Family.id"
+    )
+    experiences = relationship("Experience", back_populates="association", order_by="Experience.id")
 
     def description(self, locale: str) -> str:
         return (self.description_en if locale == "en" else self.description_es) or (
@@ -119,7 +121,9 @@ class User(UserMixin, db.Model):
     message_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_channel: Mapped[str | None] = mapped_column(String(10))
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", order_by="Membership.id"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -88,12 +88,14 @@ class Route(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     curator = relationship("Association")
-    texts: Mapped[list[RouteText]] = relationship(cascade="all, delete-orphan")
+    texts: Mapped[list[RouteText]] = relationship(
+        order_by="RouteText.id", cascade="all, delete-orphan"
+    )
     legs: Mapped[list[RouteLeg]] = relationship(
         back_populates="route", order_by="RouteLeg.position", cascade="all, delete-orphan"
     )
     participations: Mapped[list[RouteParticipation]] = relationship(
-        back_populates="route", cascade="all, delete-orphan"
+        back_populates="route", order_by="RouteParticipation.id", cascade="all, delete-orphan"
     )
     extras: Mapped[list[Extra]] = relationship(secondary="route_extras", order_by="Extra.id")
 
