@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import time, timedelta
 
 from tourism.database import utcnow
@@ -17,6 +18,8 @@ from tourism.models import (
     ExperienceText,
     ExperienceTheme,
     Family,
+    Payment,
+    PaymentStatus,
     PriceCategory,
     Schedule,
     Stop,
@@ -151,6 +154,21 @@ class Factories:
         for key, value in kw.items():
             setattr(booking, key, value)
         return self._add(booking)
+
+    def card_payment(self, booking, fee_cents=0, amount_cents=None, **kw) -> Payment:
+        """A card payment of ``booking`` that succeeded now (the whole total unless
+        ``amount_cents``), with Stripe-shaped references; not posted to the ledger."""
+        defaults = dict(
+            booking=booking,
+            provider="stripe",
+            provider_ref="pi_" + uuid.uuid4().hex[:20],
+            charge_ref="ch_" + uuid.uuid4().hex[:20],
+            amount_cents=booking.total_cents if amount_cents is None else amount_cents,
+            fee_cents=fee_cents,
+            status=PaymentStatus.SUCCEEDED,
+            succeeded_at=utcnow(),
+        )
+        return self._add(Payment(**(defaults | kw)))
 
     # --- People (appended for the accounts tests) ------------------------------------------
 

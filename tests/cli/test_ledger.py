@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from tests.factories import SPLIT_PARTS
 from tourism.database import utcnow, write_transactions
-from tourism.models import LedgerTransaction, Payment, PaymentStatus, Role, TransactionKind
+from tourism.models import LedgerTransaction, Role, TransactionKind
 from tourism.services.ledger import checks, split_rules
 from tourism.services.operations import checkin
 
@@ -32,18 +31,7 @@ def _paid_booking(session, make, starts_at):
     make.assign(departure, guide)
     booking = make.booking(departure)
     booking.split_rule = rule
-    payment = Payment(
-        booking=booking,
-        provider="stripe",
-        provider_ref="pi_" + uuid.uuid4().hex[:20],
-        charge_ref="ch_" + uuid.uuid4().hex[:20],
-        amount_cents=booking.total_cents,
-        fee_cents=161,
-        status=PaymentStatus.SUCCEEDED,
-        succeeded_at=utcnow(),
-    )
-    session.add(payment)
-    session.flush()
+    make.card_payment(booking, fee_cents=161)
     return departure, stop, guide
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
+from tests.sql_log import statements_run
 from tourism.database import utcnow, write_transactions
 from tourism.errors import InvalidRequest, SoldOut
 from tourism.models import (
@@ -243,17 +244,8 @@ def test_an_extra_sold_out_leaves_the_booking_and_its_seats_behind(session, shop
 def test_extras_all_at_zero_are_a_booking_of_tickets_alone(session, shop):
     """A booking form sends every extra it offers, at 0 when none is wanted: that booking is
     written like any booking of tickets alone (``hold_rows``), the extras still checked."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run(session) as statements:
         booking = hold_on_arrival(shop, {shop.lunch.id: 0, shop.box.id: 0})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert booking.status == BookingStatus.CONFIRMED and booking.extras == []
     assert booking.total_cents == sum(line.amount_cents for line in booking.lines)
     assert not any("booking_extras" in statement for statement in statements)

@@ -22,8 +22,6 @@ from tourism.models import (
     GroupRequest,
     HomestayBlackout,
     Notification,
-    Payment,
-    PaymentStatus,
     RequesterKind,
     Role,
     WebhookDelivery,
@@ -291,18 +289,7 @@ def test_a_paid_booking_s_guide_share_follows_the_new_departure(session, world, 
     make.assign(world.second, new_guide)
     booking = make.booking(world.first, quantities={"adult": 2})
     booking.split_rule = rule
-    payment = Payment(
-        booking=booking,
-        provider="stripe",
-        provider_ref="pi_" + uuid.uuid4().hex[:20],
-        charge_ref="ch_" + uuid.uuid4().hex[:20],
-        amount_cents=booking.total_cents,
-        fee_cents=0,
-        status=PaymentStatus.SUCCEEDED,
-        succeeded_at=world.now,
-    )
-    session.add(payment)
-    session.flush()
+    payment = make.card_payment(booking, succeeded_at=world.now)
     postings.post_payment(session, payment)
 
     def owed(guide):

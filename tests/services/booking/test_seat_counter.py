@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from tests.sql_log import statements_run
 from tourism.database import utcnow, write_transactions
 from tourism.errors import SoldOut
 from tourism.models import Booking, BookingStatus, Departure
@@ -147,21 +148,11 @@ def test_a_hold_reads_the_same_statements_whatever_the_bookings_on_the_departure
 ):
     """Flat cost, functionally: the booking path's seat count is one statement that reads the
     departure row and the live holds only (bench/flat_hold.py times it)."""
-    from sqlalchemy import event
 
     def statements_for_a_hold(departure) -> list[str]:
-        seen: list[str] = []
-
-        def record(_conn, _cursor, statement, *_args):
-            seen.append(statement)
-
-        engine = session.get_bind()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with statements_run(session) as seen:
             svc.hold_seats(session, request_for(departure, adult=1), utcnow(), HOLD, LANGS)
             session.commit()
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
         return [s for s in seen if "sum(booking_lines.quantity)" in s.lower()]
 
     empty = make.departure(capacity=1000)

@@ -6,19 +6,17 @@ that cannot be reached, and the needs only in the booked notice."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.services.booking.test_lifecycle import HOLD, LANGS, contact, request_for
+from tests.sql_log import statements_run
 from tourism.database import utcnow, write_transactions
 from tourism.models import (
     BookingStatus,
     Notification,
-    Payment,
-    PaymentStatus,
     PhoneMessage,
     Role,
 )
@@ -233,37 +231,18 @@ def test_a_held_booking_moved_tells_no_family(session, stay):
 
 def test_a_booking_of_tickets_alone_reads_no_night_or_family(session, stay):
     """The usual hold (tickets alone, ``hold_rows``) runs no statement for host families."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run(session) as statements:
         booking = stay.hold(nights={})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert booking.status == BookingStatus.CONFIRMED
     assert not any("booking_nights" in s or "families" in s for s in statements)
 
 
-def test_a_full_refund_from_the_payment_dashboard_tells_the_families(session, stay):
+def test_a_full_refund_from_the_payment_dashboard_tells_the_families(session, make, stay):
     """A confirmed card booking refunded in full in Stripe's dashboard keeps nothing and
     frees its seats (``payments.webhooks.record_refunds``): its families hear it is off,
     as the tourist does; a partial refund before it said nothing."""
     booking = stay.hold(method="card")
-    payment = Payment(
-        booking=booking,
-        provider="stripe",
-        provider_ref="pi_" + uuid.uuid4().hex[:20],
-        charge_ref="ch_" + uuid.uuid4().hex[:20],
-        amount_cents=booking.total_cents,
-        fee_cents=0,
-        status=PaymentStatus.SUCCEEDED,
-        succeeded_at=utcnow(),
-    )
-    session.add(payment)
+    payment = make.card_payment(booking)
     lifecycle.confirm_booking(session, booking, "card", utcnow())
 
     def charge(*amounts: int) -> ChargeInfo:

@@ -10,6 +10,7 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.sql_log import statements_run
 from tourism.database import utcnow, write_transactions
 from tourism.models import BookingStatus, LegKind, Notification, PhoneMessage
 from tourism.services.booking.contact_details import ContactDetails
@@ -332,8 +333,6 @@ def test_the_day_before_lists_route_and_single_booking_guests_in_one_notice(
 def test_the_day_before_notice_runs_as_many_statements_for_many_single_bookings(
     session, make, gateways
 ):
-    from sqlalchemy import event
-
     today = local_today()
     family = make.family(email="casa@example.org")
     homestay = make.homestay(family, capacity=10)
@@ -344,17 +343,8 @@ def test_the_day_before_notice_runs_as_many_statements_for_many_single_bookings(
 
     def statements_for(day):
         session.expire_all()
-        run: list[str] = []
-
-        def record(_conn, _cursor, statement, *_args):
-            run.append(statement)
-
-        engine = session.get_bind()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with statements_run(session) as run:
             assert homestay_notices.queue_homestay_tomorrow(session, day) == 1
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
         return len([statement for statement in run if not statement.startswith("BEGIN")])
 
     assert statements_for(today) == statements_for(today + timedelta(days=1))

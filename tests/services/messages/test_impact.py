@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,8 +17,6 @@ from tourism.models import (
     BookingStatus,
     DepartureStatus,
     Notification,
-    Payment,
-    PaymentStatus,
     Role,
     StopVisit,
 )
@@ -70,18 +67,7 @@ class Route:
         return self.make.booking(departure or self.departure(), **kw)
 
     def pay_by_card(self, booking, fee):
-        payment = Payment(
-            booking=booking,
-            provider="stripe",
-            provider_ref="pi_" + uuid.uuid4().hex[:20],
-            charge_ref="ch_" + uuid.uuid4().hex[:20],
-            amount_cents=booking.total_cents,
-            fee_cents=fee,
-            status=PaymentStatus.SUCCEEDED,
-            succeeded_at=utcnow(),
-        )
-        self.session.add(payment)
-        self.session.flush()
+        payment = self.make.card_payment(booking, fee_cents=fee)
         postings.post_payment(self.session, payment)
         return payment
 

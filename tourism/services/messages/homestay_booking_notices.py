@@ -21,9 +21,13 @@ from datetime import date
 from sqlalchemy.orm import Session, selectinload
 
 from ...models import Booking, BookingNight, Family, Homestay
-from . import phone_texts
-from .homestay_notices import HOMESTAY_BOOKED, HOMESTAY_CANCELLED, first_name, short_needs
-from .person_notices import language_of, notify
+from .homestay_notices import (
+    HOMESTAY_BOOKED,
+    HOMESTAY_CANCELLED,
+    first_name,
+    short_needs,
+    tell_of_change,
+)
 
 #: What callers name the two notices by.
 BOOKED, CANCELLED = HOMESTAY_BOOKED, HOMESTAY_CANCELLED
@@ -87,25 +91,10 @@ def queue_booking_homestays(
         family = stay.family
         if not family.is_active:
             continue
-        language = language_of(family.languages)
         guests = [(name, stay.people, list(stay.nights))]
-        if kind == HOMESTAY_BOOKED:
-            needs = [(name, short_needs(booking.special_needs))]
-            text = phone_texts.homestay_booked_text(language, guests, needs)
-        else:
-            text = phone_texts.homestay_cancelled_text(language, guests)
-        queued += (
-            notify(
-                session,
-                family,
-                key=notice_key(family, booking, kind, move),
-                kind=kind,
-                text=text,
-                language=language,
-                association_id=family.association_id,
-            )
-            is not None
-        )
+        needs = [(name, short_needs(booking.special_needs))] if kind == HOMESTAY_BOOKED else []
+        key = notice_key(family, booking, kind, move)
+        queued += tell_of_change(session, family, key, kind, guests, needs)
     return queued
 
 

@@ -174,25 +174,34 @@ def queue_homestay_change(session: Session, route_booking: RouteBooking, kind: s
     for family in sorted(families.values(), key=lambda f: f.id):
         if not family.is_active:
             continue
-        language = language_of(family.languages)
         guests, needs = _guests(family, [route_booking])
-        if kind == HOMESTAY_BOOKED:
-            text = phone_texts.homestay_booked_text(language, guests, needs)
-        else:
-            text = phone_texts.homestay_cancelled_text(language, guests)
-        queued += (
-            notify(
-                session,
-                family,
-                key=f"family:{family.id}:homestay:{route_booking.id}:{kind}",
-                kind=kind,
-                text=text,
-                language=language,
-                association_id=family.association_id,
-            )
-            is not None
-        )
+        key = f"family:{family.id}:homestay:{route_booking.id}:{kind}"
+        queued += tell_of_change(session, family, key, kind, guests, needs)
     return queued
+
+
+def tell_of_change(
+    session: Session, family: Family, key: str, kind: str, guests: list, needs: list
+) -> bool:
+    """Queue for ``family``, under ``key``, in its language, that its ``guests`` (first
+    name, people, nights) are booked (``HOMESTAY_BOOKED``, with their ``needs``) or
+    cancelled (``HOMESTAY_CANCELLED``, without them). False when it was queued before or
+    the family cannot be reached."""
+    language = language_of(family.languages)
+    if kind == HOMESTAY_BOOKED:
+        text = phone_texts.homestay_booked_text(language, guests, needs)
+    else:
+        text = phone_texts.homestay_cancelled_text(language, guests)
+    told = notify(
+        session,
+        family,
+        key=key,
+        kind=kind,
+        text=text,
+        language=language,
+        association_id=family.association_id,
+    )
+    return told is not None
 
 
 #: The notices that carry visitors' needs (the cancellation does not).
