@@ -208,6 +208,7 @@ TENANT = {
     "manage.message_log_page",
     "manage.booking_messages",
     "manage.change_booking_date",
+    "manage.cancel_booking",
     "manage.generate_departures",
     "manage.guides",
     "manage.invite",

@@ -366,3 +366,11 @@ class ChangeDateForm(FlaskForm):
     """The departure a booking moves to (the service checks it, junk included)."""
 
     departure_id = StringField(_l("New date"), validators=[InputRequired(message=REQUIRED)])
+
+
+class CancelBookingForm(FlaskForm):
+    """Staff cancel one booking: the reason the visitor reads, and the refund (the service
+    checks the choice, junk included)."""
+
+    reason = text_field(_l("Reason, shown to the visitor"), 300, required=True)
+    refund = StringField(_l("Refund"))

@@ -289,3 +289,17 @@ def test_the_guest_cancelling_from_the_voucher_is_posted(world):
         cancel_with_refund(db.session, world["channel"].booking, None, utcnow())
     delivery = _delivery()
     assert json.loads(delivery.payload)["booking"]["status"] == "CANCELLED"
+
+
+def test_the_association_cancelling_one_booking_is_posted(world):
+    from tourism.services.payments.staff_cancellation import cancel_by_association
+
+    booking = world["channel"].booking
+    with unit_of_work():
+        cancel_by_association(
+            db.session, booking, "Guide ill", "full", world["admin"], None, utcnow()
+        )
+    delivery = _delivery()
+    posted = json.loads(delivery.payload)["booking"]
+    assert posted["status"] == "CANCELLED"
+    assert posted["cancellationReason"] == webhooks.ASSOCIATION_CANCELLED

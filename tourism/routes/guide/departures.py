@@ -51,6 +51,8 @@ def _render_manifest(departure_id: int, status: int = 200, error: str | None = N
         departure=departure,
         assigned=guides.assigned_guides(db.session, departure),
         manager=manager,
+        # Staff may still cancel a party (the cancel page checks again, under the lock).
+        upcoming=departure.starts_at > utcnow(),
         assign_form=assign_form,
         cash_form=forms.get("cash_form"),
         cash_booking_id=forms.get("cash_booking_id"),

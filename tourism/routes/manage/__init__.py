@@ -15,12 +15,14 @@ associations asked to take part), ``homestays`` (a family's homestay and blackou
 coordinates of homestays and stops, a family's guests night by night), ``groups`` (private
 group requests), ``extras`` (an association's add-ons: price, stock, provider, the
 experiences offering them), ``messages`` (the WhatsApp/SMS log, a booking's conversation),
-``rebooking`` (a booking moved to another date).
+``rebooking`` (a booking moved to another date), ``booking_cancellation`` (one booking
+cancelled by staff, with a reason and the refund they choose).
 """
 
 from . import (  # noqa: F401
     assignments,
     associations,
+    booking_cancellation,
     experiences,
     extras,
     groups,

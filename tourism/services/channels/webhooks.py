@@ -49,6 +49,9 @@ from .route_representation import webhook_booking
 EVENT_BOOKING_UPDATE = "booking_update"
 #: The reason posted when the guest cancels from their own page (the voucher link).
 GUEST_CANCELLED = "cancelled by the guest"
+#: The reason posted when the association's staff cancel one booking (the tourist phoned,
+#: or the association had to call the party off).
+ASSOCIATION_CANCELLED = "cancelled by the association"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 SIGNATURE_HEADER = "Chakra-Signature"
 EVENT_HEADER = "Chakra-Event-Id"
