@@ -18,9 +18,15 @@ from tourism.models import (
     ExperienceText,
     ExperienceTheme,
     Family,
+    LegKind,
     Payment,
     PaymentStatus,
     PriceCategory,
+    Route,
+    RouteBooking,
+    RouteBookingLeg,
+    RouteLeg,
+    RouteParticipation,
     Schedule,
     Stop,
     StopText,
@@ -154,6 +160,40 @@ class Factories:
         for key, value in kw.items():
             setattr(booking, key, value)
         return self._add(booking)
+
+    def route_booking_of(self, booking, slug="route-leg", **kw) -> RouteBooking:
+        """A confirmed route booking whose one leg is ``booking``, of a route (``slug``) the
+        booking's association curates; ``kw`` sets the route booking's own columns (its
+        contact is the booking's unless given)."""
+        association = booking.departure.experience.association
+        route = Route(slug=slug, status=ExperienceStatus.PUBLISHED, curator=association)
+        route.participations = [RouteParticipation(association_id=association.id)]
+        leg = RouteLeg(
+            route=route,
+            position=0,
+            day=1,
+            kind=LegKind.EXPERIENCE,
+            experience=booking.departure.experience,
+            start_time=time(9),
+        )
+        defaults = dict(
+            route=route,
+            reference=new_reference(self.session, "RUT"),
+            manage_token=new_manage_token(),
+            status=BookingStatus.CONFIRMED,
+            payment_method="on_arrival",
+            start_date=booking.departure.starts_at.date(),
+            people=1,
+            contact_name=booking.contact_name,
+            contact_email=booking.contact_email,
+            contact_phone=booking.contact_phone,
+            country="EC",
+            language="es",
+            total_cents=booking.total_cents,
+        )
+        route_booking = RouteBooking(**(defaults | kw))
+        route_booking.legs = [RouteBookingLeg(leg=leg, booking=booking)]
+        return self._add(route_booking)
 
     def card_payment(self, booking, fee_cents=0, amount_cents=None, **kw) -> Payment:
         """A card payment of ``booking`` that succeeded now (the whole total unless

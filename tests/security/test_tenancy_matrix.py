@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from PIL import Image
@@ -23,26 +23,18 @@ from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import (
     AccountKind,
-    BookingStatus,
-    ExperienceStatus,
     GroupQuote,
     GroupRequest,
     GuideTimeOff,
     HomestayBlackout,
     Job,
     JobState,
-    LegKind,
     Membership,
     Photo,
     QuotePricing,
     QuoteStatus,
     RequesterKind,
     Role,
-    Route,
-    RouteBooking,
-    RouteBookingLeg,
-    RouteLeg,
-    RouteParticipation,
     Schedule,
     TransactionKind,
 )
@@ -244,41 +236,6 @@ OWN = {"guide.rotate_calendar", "guide.remove_time_off", "treasury.guide_stateme
 SECRETS = ("B SECRET ROUTE", "Familia Secreta B", "Visitante Secreto B", "guide-b@example.org")
 
 
-def _route_booking(booking_b):
-    """A route booking whose one leg is ``booking_b`` (association B has a part in it), of
-    a route B curates (platform routes: tests/routes/test_manage_route_composing.py)."""
-    association_b = booking_b.departure.experience.association
-    route = Route(slug="route-b", status=ExperienceStatus.PUBLISHED, curator=association_b)
-    route.participations = [RouteParticipation(association_id=association_b.id)]
-    leg = RouteLeg(
-        route=route,
-        position=0,
-        day=1,
-        kind=LegKind.EXPERIENCE,
-        experience=booking_b.departure.experience,
-        start_time=time(9),
-    )
-    route_booking = RouteBooking(
-        route=route,
-        reference="RUT-BBBBBB",
-        manage_token="route-b-" + "x" * 35,
-        status=BookingStatus.CONFIRMED,
-        payment_method="on_arrival",
-        start_date=booking_b.departure.starts_at.date(),
-        people=1,
-        contact_name="Visitante Secreto B",
-        contact_email="b@example.org",
-        contact_phone="+593 99 000 0000",
-        country="EC",
-        language="es",
-        total_cents=booking_b.total_cents,
-    )
-    route_booking.legs = [RouteBookingLeg(leg=leg, booking=booking_b)]
-    db.session.add(route_booking)
-    db.session.flush()
-    return route_booking
-
-
 @pytest.fixture
 def world(make_app, tmp_path):
     app = make_app(
@@ -343,7 +300,15 @@ def world(make_app, tmp_path):
         db.session.add(quote_b)
         payout_b = _payout(app, b, family_b, guide_b, tmp_path)
         reseller_b, _key = make.reseller(association=b, experiences=[exp_b])
-        route_booking_b = _route_booking(booking_b)
+        # A route booking whose one leg is ``booking_b``, of a route B curates (platform
+        # routes: tests/routes/test_manage_route_composing.py).
+        route_booking_b = make.route_booking_of(
+            booking_b,
+            slug="route-b",
+            contact_name="Visitante Secreto B",
+            contact_email="b@example.org",
+            contact_phone="+593 99 000 0000",
+        )
         homestay_b = make.homestay(family_b, name="Casa de la Familia Secreta B")
         extra_b = make.route_extra(b, family=family_b, name_es="Almuerzo Secreto B")
         blackout_b = HomestayBlackout(night=now.date() + timedelta(days=20))

@@ -7,7 +7,7 @@ repeated request cancels and refunds once."""
 from __future__ import annotations
 
 import json
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -22,17 +22,10 @@ from tourism.extensions import db
 from tourism.models import (
     AuditEvent,
     BookingStatus,
-    ExperienceStatus,
-    LegKind,
     Notification,
     Refund,
     RefundStatus,
     Role,
-    Route,
-    RouteBooking,
-    RouteBookingLeg,
-    RouteLeg,
-    RouteParticipation,
 )
 from tourism.models.jobs import Job
 from tourism.services.booking import seat_check
@@ -205,42 +198,6 @@ def test_a_repeated_request_cancels_and_refunds_once(make, gateway):
     )
 
 
-def _as_route_leg(booking):
-    """Make ``booking`` the one leg of a route booking."""
-    route = Route(
-        slug="route-leg",
-        status=ExperienceStatus.PUBLISHED,
-        curator=booking.departure.experience.association,
-    )
-    route.participations = [RouteParticipation(association_id=route.curator.id)]
-    leg = RouteLeg(
-        route=route,
-        position=0,
-        day=1,
-        kind=LegKind.EXPERIENCE,
-        experience=booking.departure.experience,
-        start_time=time(9),
-    )
-    route_booking = RouteBooking(
-        route=route,
-        reference="RUT-LEGLEG",
-        manage_token="route-leg-" + "x" * 33,
-        status=BookingStatus.CONFIRMED,
-        payment_method="on_arrival",
-        start_date=booking.departure.starts_at.date(),
-        people=1,
-        contact_name=booking.contact_name,
-        contact_email=booking.contact_email,
-        contact_phone=booking.contact_phone,
-        country="EC",
-        language="es",
-        total_cents=booking.total_cents,
-    )
-    route_booking.legs = [RouteBookingLeg(leg=leg, booking=booking)]
-    db.session.add(route_booking)
-    db.session.flush()
-
-
 def _refusal(make, kind):
     """A booking staff may not cancel, or may with bad input: (booking, call kwargs)."""
     starts_in = timedelta(hours=-1) if kind == "started" else timedelta(days=4)
@@ -249,7 +206,7 @@ def _refusal(make, kind):
     db.session.flush()
     kwargs = {}
     if kind == "route":
-        _as_route_leg(booking)
+        make.route_booking_of(booking)
     elif kind == "cancelled":
         booking.status = BookingStatus.CANCELLED
     elif kind == "checked in":
