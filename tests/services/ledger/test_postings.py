@@ -76,18 +76,9 @@ class World:
 
     def card(self, booking, amount=None, fee=0) -> Payment:
         """A succeeded card payment, recorded and posted the way ``apply_intent`` does."""
-        payment = Payment(
-            booking=booking,
-            provider="stripe",
-            provider_ref="pi_" + uuid.uuid4().hex[:20],
-            charge_ref="ch_" + uuid.uuid4().hex[:20],
-            amount_cents=booking.total_cents if amount is None else amount,
-            fee_cents=fee,
-            status=PaymentStatus.SUCCEEDED,
-            succeeded_at=self.now,
+        payment = self.make.card_payment(
+            booking, fee_cents=fee, amount_cents=amount, succeeded_at=self.now
         )
-        self.session.add(payment)
-        self.session.flush()
         postings.post_payment(self.session, payment)
         return payment
 
