@@ -1,4 +1,4 @@
-"""The ceiling of the hold POST over HTTP: the app's five statements and commit, sent by
+"""The ceiling of the hold POST over HTTP: the app's four statements and commit, sent by
 psycopg from the thinnest WSGI app, under the same gunicorn.
 
 ``bench/http_bench.py`` serves it beside the app (target ``raw hold WSGI``) and posts it the
@@ -9,10 +9,10 @@ the ORM cost on top of the database work no implementation can skip.
 The statements are those the app sends for a one-ticket pay-on-arrival hold (captured from
 ``tourism/services/booking``), with the same locks and checks:
 1. the departure with its experience, association and active prices;
-2. the booking and its line, the caps' advisory locks with them;
+2. the booking and its line, the caps' advisory locks, the confirmation email's notification
+   and its job, all in one statement;
 3. the departure locked, the caps' counts read under the lock;
-4. the seats claimed only if they fit beside the live holds;
-5. the confirmation email's notification and its job.
+4. the seats claimed only if they fit beside the live holds.
 What it leaves out is everything that is not SQL: form checks, CSRF, the session cookie, the
 rate limit and the response cache's Redis round trips, the email address's normalisation.
 Outside benchmarks nothing uses it.
@@ -45,12 +45,21 @@ INSERT_BOOKING = (
     " %(phone)s, %(country)s, %(language)s, '', %(price)s, %(currency)s, %(now)s, %(now)s, '',"
     " (SELECT id FROM split_rules WHERE experience_id = %(experience)s"
     " AND effective_from <= %(now)s ORDER BY effective_from DESC, version DESC LIMIT 1))"
-    " ON CONFLICT DO NOTHING RETURNING id, split_rule_id),"
+    " ON CONFLICT DO NOTHING RETURNING id, split_rule_id, contact_email, language),"
+    " queued AS (INSERT INTO notifications (key, kind, booking_id, recipient, language,"
+    " context, created_at, attempts, last_error) SELECT 'booking:' || CAST(id AS VARCHAR)"
+    " || ':confirmed', 'confirmed', id, contact_email, language, '{}', %(now)s, 0, ''"
+    " FROM new_booking ON CONFLICT (key) DO NOTHING RETURNING id, key),"
+    " enqueued AS (INSERT INTO jobs (kind, key, payload, state, run_at, attempts,"
+    " max_attempts, locked_by, last_error, created_at) SELECT 'send-email', 'email:' || key,"
+    " '{\"notification_id\": ' || CAST(queued.id AS VARCHAR) || '}', 'queued', %(now)s, 0, 5,"
+    " '', '', %(now)s FROM queued ON CONFLICT (key) DO NOTHING RETURNING id),"
     " caps_locks AS (SELECT pg_advisory_xact_lock(1128353793, hashtext(%(email)s)) AS e,"
     " pg_advisory_xact_lock(1128353794, hashtext(%(address)s)) AS a)"
     " INSERT INTO booking_lines (booking_id, price_category_id, quantity, unit_price_cents)"
     " SELECT new_booking.id, %(category)s, 1, %(price)s FROM new_booking JOIN caps_locks ON true"
-    " RETURNING booking_lines.id, booking_lines.booking_id"
+    " RETURNING booking_lines.id, booking_lines.booking_id,"
+    " (SELECT id FROM queued), (SELECT id FROM enqueued)"
 )
 _OPEN_UNPAID = (
     "(b.status = 'held' AND b.hold_expires_at > %(now)s OR b.status = 'confirmed'"
@@ -72,17 +81,6 @@ CLAIM = (
     " JOIN bookings b ON l.booking_id = b.id WHERE b.departure_id = %(dep)s"
     " AND b.status = 'held' AND b.hold_expires_at > %(now)s), 0) <= capacity RETURNING id"
 )
-QUEUE_EMAIL = (
-    "WITH queued AS (INSERT INTO notifications (key, kind, booking_id, recipient, language,"
-    " context, created_at, attempts, last_error) VALUES (%(key)s, 'confirmed', %(booking)s,"
-    " %(email)s, %(language)s, '{}', %(now)s, 0, '') ON CONFLICT (key) DO NOTHING"
-    " RETURNING id), enqueued AS (INSERT INTO jobs (kind, key, payload, state, run_at,"
-    " attempts, max_attempts, locked_by, last_error, created_at) SELECT 'send-email',"
-    " 'email:' || %(key)s, '{\"notification_id\": ' || CAST(queued.id AS VARCHAR) || '}',"
-    " 'queued', %(now)s, 0, 5, '', '', %(now)s FROM queued ON CONFLICT (key) DO NOTHING"
-    " RETURNING id) SELECT (SELECT id FROM queued), (SELECT id FROM enqueued)"
-)
-
 _connection: psycopg.Connection | None = None
 
 
@@ -128,8 +126,6 @@ def _hold(form: dict[str, str], address: str) -> str:
             raise LookupError("closed or over a cap")
         if conn.execute(CLAIM, params).fetchone() is None:
             raise LookupError("sold out")
-        params["key"] = f"booking:{line[1]}:confirmed"
-        conn.execute(QUEUE_EMAIL, params).fetchone()
     return params["token"]
 
 

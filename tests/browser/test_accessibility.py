@@ -119,7 +119,7 @@ def test_public_and_booking_pages(live_server, browser, locale, viewport):
         page.fill("input[name=phone]", "+593 99 765 4321")
         page.select_option("select[name=country]", "EC")
         page.locator("form[method=post] button.button--primary[type=submit]").click()
-        page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
+        page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}(\?booked=1)?$"))
         check(page, page.url, found)  # with its QR code and the seller's details
         check(page, live_server + "/login", found)
         check(page, live_server + "/privacy", found)

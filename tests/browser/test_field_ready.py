@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 SMALL_PHONE = {"width": 360, "height": 780}
 PHONE = {"width": 390, "height": 844}
-MANAGE_URL = re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$")
+MANAGE_URL = re.compile(r"/bookings/[A-Za-z0-9_-]{40,}(\?booked=1)?$")
 PAY_URL = re.compile(r"/bookings/[A-Za-z0-9_-]{40,}/pay$")
 MONEY = re.compile(r"\$(\d{1,3}(?:[.,]\d{3})*)[.,](\d{2})")
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 REFERENCE = re.compile(r"\bKAL-[2-9A-Z]{6}\b")
 PAY_URL = re.compile(r"/bookings/(?P<token>[A-Za-z0-9_-]{40,})/pay$")
-MANAGE_URL = re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$")
+MANAGE_URL = re.compile(r"/bookings/[A-Za-z0-9_-]{40,}(\?booked=1)?$")
 
 GOOD_CARD = "4242424242424242"
 DECLINED_AT_SETUP = "4000000000000002"

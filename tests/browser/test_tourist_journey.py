@@ -57,7 +57,8 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
             assert page.locator("#quote-review").count() == 1
             page.locator("form[method=post] button.button--primary[type=submit]").click()
 
-        page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}$"))
+        page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}\?booked=1$"))
+        assert page.locator("main p.flash[role=status]").count() == 1  # "confirmed"
         body = page.locator("main").inner_text()
         assert re.search(r"\bKAL-[2-9A-Z]{6}\b", body), body
         assert "Vegetariana" in body

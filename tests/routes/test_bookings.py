@@ -58,7 +58,11 @@ def test_book_then_manage_then_cancel(client, session, departure):
     response = client.post(f"/departures/{departure.id}/book", data=form_for(departure))
     assert response.status_code == 303
     booking = session.scalars(select(Booking)).one()
-    assert response.headers["Location"].endswith(f"/bookings/{booking.manage_token}")
+    # The page after says so by its address: the booking writes no session cookie.
+    assert response.headers["Location"].endswith(f"/bookings/{booking.manage_token}?booked=1")
+    assert "Set-Cookie" not in response.headers
+    thanks = client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "Your booking is confirmed. Keep this page" in thanks
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.payment_method == "on_arrival"
     assert booking.total_cents == 2 * 4500 + 2500
@@ -68,6 +72,7 @@ def test_book_then_manage_then_cancel(client, session, departure):
     html = manage.get_data(as_text=True)
     assert manage.status_code == 200
     assert booking.reference in html
+    assert "Your booking is confirmed. Keep this page" not in html  # only just after
     assert "$115.00" in html
     assert "Vegetariana" in html
 

@@ -136,7 +136,9 @@ def test_taking_the_offered_seats(client, sold_out):
     assert db.session.scalars(select(WaitlistEntry)).one().status == WaitlistStatus.OFFERED
     response = client.post(f"/waitlist/{token}", data={"payment_method": "on_arrival"})
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/bookings/{token}")
+    assert response.headers["Location"].endswith(f"/bookings/{token}?booked=1")
+    thanks = client.get(response.headers["Location"], headers=ES).get_data(as_text=True)
+    assert "Tu reserva está confirmada" in thanks
     db.session.expire_all()
     entry = db.session.scalars(select(WaitlistEntry)).one()
     assert entry.status == WaitlistStatus.ACCEPTED

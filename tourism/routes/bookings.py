@@ -135,8 +135,9 @@ def new(departure_id: int):
     except DomainError as error:
         return _form_again(departure_id, form, status=error.status_code, error=str(error))
     if placed.status == BookingStatus.CONFIRMED:
-        flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
-        return redirect(url_for("bookings.manage", token=placed.manage_token), code=303)
+        # Said on the booking's page by its address, not by a flashed message: a booking
+        # then writes no session cookie (docs/decisions.md).
+        return redirect(url_for("bookings.manage", token=placed.manage_token, booked=1), code=303)
     return redirect(url_for("bookings.pay", token=placed.manage_token), code=303)
 
 
@@ -145,7 +146,10 @@ def new(departure_id: int):
 def manage(token: str):
     """The tourist's private page for one booking."""
     booking = booking_service.find_by_token(db.session, token)
-    return render_template("bookings/manage.html", **pages.manage_context(booking))
+    just_booked = request.args.get("booked") == "1"
+    return render_template(
+        "bookings/manage.html", just_booked=just_booked, **pages.manage_context(booking)
+    )
 
 
 @bp.post("/bookings/<token>/messages/resume")

@@ -134,6 +134,5 @@ def offer(token: str):
         flash(_("Thank you: the seats go to the next person in line."))
         return redirect(url_for("waitlist.offer", token=token), code=303)
     if confirmed:
-        flash(_("Your booking is confirmed. Keep this page's address: it is your private link."))
-        return redirect(url_for("bookings.manage", token=token), code=303)
+        return redirect(url_for("bookings.manage", token=token, booked=1), code=303)
     return redirect(url_for("bookings.pay", token=token), code=303)

@@ -3,6 +3,7 @@ the confirmed-seat counter moved only when the seats fit."""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -13,7 +14,16 @@ from tests.factories import SPLIT_PARTS
 from tourism.database import utcnow, write_transactions
 from tourism.errors import SoldOut
 from tourism.extensions import db
-from tourism.models import Booking, BookingLine, BookingStatus, Departure, Role
+from tourism.models import (
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Departure,
+    Job,
+    JobState,
+    Notification,
+    Role,
+)
 from tourism.services.booking import bookable, hold_rows, references
 from tourism.services.booking import lifecycle as svc
 from tourism.services.booking.caps import HoldCaps
@@ -87,14 +97,14 @@ def test_a_pay_on_arrival_hold_is_a_handful_of_statements(session, make):
             departure=departure,
         )
     assert placed.status == BookingStatus.CONFIRMED
-    # The booking, its line and the caps' advisory locks (one statement on PostgreSQL), the
-    # departure's lock with the caps' counts, the claim, the outbox and its job (one
-    # statement on PostgreSQL): no reference lookup, no rule read, no status UPDATE, no
-    # count of its own for the caps.
+    # The booking, its line, the caps' advisory locks and its email with the email's job
+    # (one statement on PostgreSQL), the departure's lock with the caps' counts, the claim:
+    # no reference lookup, no rule read, no status UPDATE, no count of its own for the caps.
     on_postgresql = session.get_bind().dialect.name == "postgresql"
-    assert len(statements) <= (4 if on_postgresql else 6), [s[:60] for s in statements]
+    assert len(statements) <= (3 if on_postgresql else 6), [s[:60] for s in statements]
     if on_postgresql:
         assert "pg_advisory_xact_lock" in statements[0] and "INTO booking_lines" in statements[0]
+        assert "INTO notifications" in statements[0] and "INTO jobs" in statements[0]
     assert not any(s.startswith("UPDATE bookings") for s in statements), statements
     assert not any("FROM bookings WHERE bookings.reference" in s for s in statements)
     # No ORM booking or line was built for it; asked for, it is there with no statement.
@@ -161,7 +171,7 @@ def test_a_taken_reference_is_drawn_again(session, make, monkeypatch):
 
 def test_the_counter_moves_only_when_the_seats_fit(session, make):
     departure = make.departure(capacity=3)
-    pay_on_arrival(session, departure, adults=2)
+    first = pay_on_arrival(session, departure, adults=2)
     assert counter(session, departure.id) == 2
     with pytest.raises(SoldOut):
         pay_on_arrival(session, departure, email="bea@example.org", adults=2)
@@ -170,6 +180,44 @@ def test_the_counter_moves_only_when_the_seats_fit(session, make):
     assert counter(session, departure.id) == 2
     assert session.scalar(select(func.count()).select_from(Booking)) == 1
     assert session.scalar(select(func.count()).select_from(BookingLine)) == 1
+    # Its email and the email's job are gone with it: one of each, the first booking's.
+    assert session.scalars(select(Notification.key)).all() == [f"booking:{first.id}:confirmed"]
+    assert session.scalars(select(Job.key)).all() == [f"email:booking:{first.id}:confirmed"]
+
+
+def test_the_email_queued_with_the_booking_is_the_one_the_outbox_queues(session, make):
+    """The booking's insert queues its confirmation email (on PostgreSQL); a booking whose
+    tourist asked for phone messages too has it queued by the outbox: the rows are alike."""
+    departure = make.departure(capacity=5)
+    plain = pay_on_arrival(session, departure)
+    request = on_arrival_request(departure, email="bea@example.org")
+    request.contact = svc.ContactDetails(
+        "Bea", "bea@example.org", "+593 99 123 4567", "EC", "en", messages_opt_in=True
+    )
+    with_phone = hold(session, request)
+    session.commit()
+
+    def queued(booking):
+        notification = session.scalar(
+            select(Notification).where(Notification.booking_id == booking.id)
+        )
+        job = session.scalar(select(Job).where(Job.key == f"email:{notification.key}"))
+        return notification, job
+
+    for booking, language in ((plain, "es"), (with_phone, "en")):
+        notification, job = queued(booking)
+        assert notification.key == f"booking:{booking.id}:confirmed"
+        assert (notification.kind, notification.recipient) == ("confirmed", booking.contact_email)
+        assert (notification.language, notification.context) == (language, "{}")
+        assert (notification.attempts, notification.last_error, notification.sent_at) == (
+            0,
+            "",
+            None,
+        )
+        assert json.loads(job.payload) == {"notification_id": notification.id}
+        assert (job.kind, job.state, job.attempts) == ("send-email", JobState.QUEUED, 0)
+    (_, j1), (_, j2) = queued(plain), queued(with_phone)
+    assert j1.max_attempts == j2.max_attempts and j1.locked_by == j2.locked_by == ""
 
 
 def test_live_holds_count_against_a_confirmed_claim(session, make):

@@ -15,6 +15,9 @@ themselves (docs/PERFORMANCE.md):
 - a booking with extras or homestay nights is the exception: ``orm_booking`` builds it for the
   ORM's flush, with its extras and nights (``addons.add_to_booking``), and the hold claims
   their stock and beds under the locks as before (``addons.claim``);
+- a booking confirmed at once (pay on arrival) queues its confirmation email in that same
+  statement on PostgreSQL (``outbox_statements.with_new_booking``), unless the tourist asked
+  for phone messages too (their twin is queued through the outbox as any other);
 - under the departure's lock, a booking confirmed at once (nothing to pay online) claims its
   seats with one conditional ``UPDATE``: the confirmed-seat counter moves only if the seats,
   live holds included, still fit. A hold (to be paid) is counted with one ``SELECT``.
@@ -33,13 +36,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, delete, func, select, true, union_all, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ...models import Booking, BookingLine, BookingStatus, Departure
+from ...jobs.registry import registered
+from ...models import Booking, BookingLine, BookingStatus, Departure, Job, Notification
 from ..ledger import split_rules
+from ..messages import outbox_statements
+from ..messages.email_jobs import SEND_EMAIL
 from . import addons as addon_service
 from . import availability
 from . import caps as hold_caps
@@ -50,17 +66,20 @@ from .references import new_manage_token, new_reference, new_reference_candidate
 BOOKINGS, LINES, DEPARTURES = Booking.__table__, BookingLine.__table__, Departure.__table__
 
 
-def _insert_booking(insert):
+def _insert_booking(insert, *returned):
     return (
         insert(BOOKINGS)
         .values(
             {name: bindparam(name) for name in BOOKING_VALUES}
             | {"split_rule_id": split_rules.rule_id_in_force_subquery()}
+            # Written here, not by the column's Python default: in a ``WITH`` beside other
+            # inserts (the email's), SQLAlchemy fills no default of the booking's.
+            | {"cancel_reason": literal("")}
         )
         # A reference or manage token taken already: no row, no error that would spoil the
         # caller's transaction; the caller draws again.
         .on_conflict_do_nothing()
-        .returning(BOOKINGS.c.id, BOOKINGS.c.split_rule_id)
+        .returning(BOOKINGS.c.id, BOOKINGS.c.split_rule_id, *returned)
     )
 
 
@@ -70,6 +89,10 @@ _INSERT_BOOKING = {
 }
 _INSERT_LINES = LINES.insert().returning(LINES.c.id, sort_by_parameter_order=True)
 _DELETE_LINES = delete(LINES).where(LINES.c.booking_id == bindparam("booking_id"))
+_DELETE_EMAIL = delete(Notification.__table__).where(
+    Notification.__table__.c.booking_id == bindparam("booking_id")
+)
+_DELETE_EMAIL_JOB = delete(Job.__table__).where(Job.__table__.c.id == bindparam("job_id"))
 _DELETE_BOOKING = delete(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking_id"))
 
 #: Tickets of the live holds on one departure (expired holds free their seats at once).
@@ -149,6 +172,7 @@ def insert_booking(
     now: datetime,
     lines: list[dict],
     locks: dict | None = None,
+    confirmed_email: bool = False,
 ) -> NewBooking:
     """Insert a booking on ``departure`` (a ``bookable.BookableDeparture``; ``values``: the
     columns of ``BOOKING_VALUES`` but the departure, the reference and the manage token,
@@ -156,7 +180,9 @@ def insert_booking(
     what was written (``NewBooking``), no ORM object. On PostgreSQL the booking and its
     lines are one statement (``_insert_with_lines``), which also takes the caps' advisory
     locks when given ``locks`` (``caps.lock_params``): before the count, which comes with
-    the departure's lock in a later statement (``availability.lock_departure_state``)."""
+    the departure's lock in a later statement (``availability.lock_departure_state``).
+    ``confirmed_email``: on PostgreSQL the same statement queues the booking's confirmation
+    email and its job (``NewBooking.email_queued``); elsewhere the caller queues it."""
     dialect = session.get_bind().dialect.name
     experience = departure.experience
     while True:
@@ -169,7 +195,7 @@ def insert_booking(
             "at": now,
         }
         if dialect == "postgresql":
-            written = _insert_on_postgresql(session, row, lines, locks)
+            written = _insert_on_postgresql(session, row, lines, locks, confirmed_email)
         else:
             written = _insert_in_two(session, row, lines)
         if written is not None:
@@ -186,19 +212,23 @@ def _insert_in_two(session: Session, row: dict, lines: list[dict]) -> NewBooking
     return NewBooking(booking_id, split_rule_id, row, line_rows, list(line_ids))
 
 
-#: ``_insert_with_lines`` per number of lines and of the caps' locks, each built once.
-_INSERT_WITH_LINES: dict[tuple[int, int], object] = {}
+#: ``_insert_with_lines`` per number of lines, of the caps' locks and with or without the
+#: confirmation email, each built once.
+_INSERT_WITH_LINES: dict[tuple[int, int, bool], object] = {}
 
 
-def _insert_with_lines(count: int, locks: int):
+def _insert_with_lines(count: int, locks: int, email: bool):
     """The booking (a data-modifying ``WITH``) and its ``count`` lines in one statement: the
     lines' ``INSERT … SELECT`` takes the booking's id from it, and finds no row when the
     booking's insert found a conflict (nothing inserted, no row back). Each line comes back
     with its price category (a booking has one line per category) and the booking's split
     rule. The top statement inserts lines (a watched table): the response cache moves on.
     ``locks`` (0, 1 or 2): the caps' advisory locks, a one-row ``WITH`` the lines' source
-    reads (``caps.lock_columns``), taken when the booking was inserted."""
-    new_booking = _INSERT_BOOKING["postgresql"].cte("new_booking")
+    reads (``caps.lock_columns``), taken when the booking was inserted. ``email``: the
+    booking's confirmation email and its job, two more ``WITH``s whose ids come back with
+    each line."""
+    returned = (BOOKINGS.c.contact_email, BOOKINGS.c.language) if email else ()
+    new_booking = _insert_booking(postgresql_insert, *returned).cte("new_booking")
     wanted = [
         select(
             bindparam(f"price_category_id_{n}", type_=Integer).label("price_category_id"),
@@ -215,26 +245,32 @@ def _insert_with_lines(count: int, locks: int):
         taken = select(*hold_caps.lock_columns(with_address=locks == 2)).cte("caps_locks")
         source = source.join(taken, true())
     columns = ["booking_id", "price_category_id", "quantity", "unit_price_cents"]
-    return (
-        LINES.insert()
-        .from_select(columns, source)
-        .returning(
-            LINES.c.id,
-            LINES.c.booking_id,
-            LINES.c.price_category_id,
-            select(new_booking.c.split_rule_id).scalar_subquery().label("split_rule_id"),
-        )
-    )
+    returned = [
+        LINES.c.id,
+        LINES.c.booking_id,
+        LINES.c.price_category_id,
+        select(new_booking.c.split_rule_id).scalar_subquery().label("split_rule_id"),
+    ]
+    if email:
+        queued, enqueued = outbox_statements.with_new_booking(new_booking, "confirmed")
+        returned += [
+            select(queued.c.id).scalar_subquery().label("notification_id"),
+            select(enqueued.c.id).scalar_subquery().label("job_id"),
+        ]
+    return LINES.insert().from_select(columns, source).returning(*returned)
 
 
 def _insert_on_postgresql(
-    session: Session, row: dict, lines: list[dict], locks: dict | None
+    session: Session, row: dict, lines: list[dict], locks: dict | None, email: bool
 ) -> NewBooking | None:
-    shape = (len(lines), 0 if not locks else 2 if "address" in locks else 1)
+    shape = (len(lines), 0 if not locks else 2 if "address" in locks else 1, email)
     statement = _INSERT_WITH_LINES.get(shape)
     if statement is None:
         statement = _INSERT_WITH_LINES[shape] = _insert_with_lines(*shape)
     params = row | (locks or {})
+    if email:
+        attempts = registered(SEND_EMAIL).max_attempts
+        params |= outbox_statements.job_params(SEND_EMAIL, attempts)
     for n, line in enumerate(lines):
         for name, value in line.items():
             params[f"{name}_{n}"] = value
@@ -245,7 +281,8 @@ def _insert_on_postgresql(
     line_ids = {line.price_category_id: line.id for line in written}
     line_rows = [{**line, "booking_id": booking_id} for line in lines]
     ids = [line_ids[line["price_category_id"]] for line in lines]
-    return NewBooking(booking_id, split_rule_id, row, line_rows, ids)
+    job_id = written[0].job_id if email else None
+    return NewBooking(booking_id, split_rule_id, row, line_rows, ids, email, job_id)
 
 
 def orm_booking(
@@ -330,5 +367,9 @@ def remove_booking(session: Session, booking: NewBooking) -> None:
     """Delete a booking that could not have its seats, with its lines: nothing is left even
     for a caller that commits after catching the error. Its seats were never counted."""
     params = {"booking_id": booking.id}
+    if booking.email_queued:
+        if booking.email_job_id is not None:
+            session.execute(_DELETE_EMAIL_JOB, {"job_id": booking.email_job_id})
+        session.execute(_DELETE_EMAIL, params)
     session.execute(_DELETE_LINES, params)
     session.execute(_DELETE_BOOKING, params)

@@ -174,6 +174,8 @@ def place_hold(
         # objects, read with one statement (none when the session has them).
         loaded = bookable.published_departure(session, departure.id)
         notifications.queue(session, placed.booking(session, loaded), "confirmed")
+    elif confirmed and getattr(booking, "email_queued", False):
+        notifications.queued_in_insert(session, booking.email_job_id)
     elif confirmed:
         notifications.queue(session, booking, "confirmed")
     faults.point("booking.held")
@@ -248,7 +250,11 @@ def _hold_tickets(
     }
     # The caps' locks come with the booking's insert, their counts with the departure's lock.
     locks = hold.caps and hold_caps.lock_params(session, hold.contact.email, request.held_from)
-    booking = hold_rows.insert_booking(session, departure, values, now, lines, locks or None)
+    # Its email comes with its insert, unless phone messages come too (queued after).
+    email = confirmed and not values["message_phone"]
+    booking = hold_rows.insert_booking(
+        session, departure, values, now, lines, locks or None, confirmed_email=email
+    )
     counts = hold.caps and hold_caps.count_params(hold.contact, request, now, hold.caps, booking)
     try:
         claim_seats(session, departure.id, hold.tickets, now, hold.cutoff, confirmed, counts)

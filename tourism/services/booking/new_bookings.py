@@ -51,6 +51,10 @@ class NewBooking:
     #: Its lines' columns as written, and their ids.
     line_rows: list[dict]
     line_ids: list[int]
+    #: Its confirmation email was queued by its own insert (``hold_rows.insert_booking``
+    #: with ``confirmed_email``), with this send-email job.
+    email_queued: bool = False
+    email_job_id: int | None = None
 
     @property
     def reference(self) -> str:

@@ -25,9 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import String, bindparam, cast, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -40,11 +38,10 @@ from ...models import (
     BookingStatus,
     Departure,
     DepartureStatus,
-    Job,
-    JobState,
     Notification,
 )
 from ...timefmt import local_to_utc
+from . import outbox_statements as statements
 from .account_emails import (
     ACCOUNT_KINDS,
     INVITATION,
@@ -70,72 +67,6 @@ def notification_key(booking: Booking, kind: str, occurrence: str = "") -> str:
     than once to one booking (each date change is told)."""
     key = f"booking:{booking.id}:{kind}"
     return f"{key}:{occurrence}" if occurrence else key
-
-
-_QUEUED_COLUMNS = (
-    "key",
-    "kind",
-    "booking_id",
-    "recipient",
-    "language",
-    "context",
-    "created_at",
-    "attempts",
-    "last_error",
-)
-
-
-def _queue_statement(insert):
-    # One statement: the unique key refuses a message queued before (by an earlier call or a
-    # concurrent transaction) without an error that would spoil the caller's transaction.
-    # On the table, not the class: a Core insert skips the ORM's bulk-insert bookkeeping.
-    notifications = Notification.__table__
-    return (
-        insert(notifications)
-        .values({column: bindparam(column) for column in _QUEUED_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(notifications.c.id)
-    )
-
-
-#: ``INSERT … ON CONFLICT DO NOTHING`` per database, built once (every booking queues one).
-_QUEUE = {
-    "postgresql": _queue_statement(postgresql_insert),
-    "sqlite": _queue_statement(sqlite_insert),
-}
-
-
-def _queue_with_job_statement():
-    """PostgreSQL: the notification and its send-email job in one statement (two
-    data-modifying CTEs), one round trip less for every booking. The job is inserted only
-    when the notification was; its payload is what ``enqueue_delivery`` writes. Returns
-    (notification id, job id), each NULL when its key was taken."""
-    jobs = Job.__table__
-    queued = _queue_statement(postgresql_insert).cte("queued")
-    payload = literal('{"notification_id": ') + cast(queued.c.id, String) + literal("}")
-    columns = {
-        "kind": bindparam("job_kind", type_=jobs.c.kind.type),
-        "key": bindparam("job_key", type_=jobs.c.key.type),
-        "payload": payload,
-        "state": bindparam("job_state", type_=jobs.c.state.type),
-        "run_at": bindparam("created_at", type_=jobs.c.run_at.type),
-        "attempts": literal(0),
-        "max_attempts": bindparam("job_max_attempts", type_=jobs.c.max_attempts.type),
-        "locked_by": literal(""),
-        "last_error": literal(""),
-        "created_at": bindparam("created_at", type_=jobs.c.created_at.type),
-    }
-    enqueued = (
-        postgresql_insert(jobs)
-        .from_select(list(columns), select(*columns.values()).select_from(queued))
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(jobs.c.id)
-        .cte("enqueued")
-    )
-    return select(select(queued.c.id).scalar_subquery(), select(enqueued.c.id).scalar_subquery())
-
-
-_QUEUE_WITH_JOB = _queue_with_job_statement()
 
 
 def queue(
@@ -165,18 +96,12 @@ def queue(
     }
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
+        job = statements.job_params(SEND_EMAIL, registered(SEND_EMAIL).max_attempts)
         new_id, job_id = session.execute(
-            _QUEUE_WITH_JOB,
-            values
-            | {
-                "job_kind": SEND_EMAIL,
-                "job_key": f"email:{values['key']}",
-                "job_state": JobState.QUEUED,
-                "job_max_attempts": registered(SEND_EMAIL).max_attempts,
-            },
+            statements.QUEUE_WITH_JOB, values | job | {"job_key": f"email:{values['key']}"}
         ).one()
     else:
-        new_id, job_id = session.scalar(_QUEUE[dialect], values), None
+        new_id, job_id = session.scalar(statements.QUEUE[dialect], values), None
     if new_id is None:
         return None
     # The WhatsApp/SMS twin, for a tourist who opted in: same transaction, same key base.
@@ -189,6 +114,12 @@ def queue(
     else:
         enqueue_delivery(session, notification)
     return notification
+
+
+def queued_in_insert(session: Session, job_id: int | None) -> None:
+    """An email a booking's insert queued itself (``outbox_statements.with_new_booking``):
+    its job runs once the request commits where this process runs jobs (no worker)."""
+    run_inline_after_commit(session, job_id)
 
 
 class EmailNotSent(RuntimeError):
