@@ -6,6 +6,7 @@ must write nothing.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -201,6 +202,32 @@ def test_forms_need_a_csrf_token(make_app):
         assert response.status_code == 400
         assert "form has expired" in response.get_data(as_text=True)
         assert bookings(db.session) == 0
+
+
+def test_the_token_the_form_shows_books(make_app):
+    """The form's CSRF token is signed only when the page shows it: the token on the page,
+    and on the page shown again after a mistake, is one the booking accepts."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        from tests.factories import Factories
+        from tourism.extensions import db
+
+        departure = Factories(db.session).departure()
+        client = app.test_client()
+        url = f"/departures/{departure.id}/book"
+
+        def token_on(page) -> str:
+            found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+            assert found, page.text[:500]
+            return found.group(1)
+
+        token = token_on(client.get(url, headers=EN))
+        mistake = client.post(url, data=form_for(departure, email="bad", csrf_token=token))
+        assert mistake.status_code == 400
+        again = token_on(mistake)
+        booked = client.post(url, data=form_for(departure, csrf_token=again), headers=EN)
+        assert booked.status_code == 303, booked.text[:500]
+        assert bookings(db.session) == 1
 
 
 def test_booking_posts_are_rate_limited(make_app):
