@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.factories import Factories
 from tests.services.groups.test_quotes import HOLD, ONLINE
@@ -21,6 +21,7 @@ from tourism.errors import DomainError
 from tourism.extensions import db
 from tourism.models import (
     AuditEvent,
+    Booking,
     BookingStatus,
     Notification,
     Refund,
@@ -245,3 +246,23 @@ def test_refusals_change_nothing(make, kind, error, status):
     assert booking.status == before and booking.cancel_reason == ""
     assert _notes(booking) == []
     assert db.session.scalar(select(func.count(AuditEvent.id))) == 0
+
+
+@pytest.mark.parametrize("mark", ["checked_in_at", "no_show_at"])
+def test_a_check_in_made_meanwhile_is_read_under_the_lock(make, mark):
+    """The guide checks the party in (or marks it absent) after staff opened the booking:
+    the row changed under the loaded object, as a check-in committed just before the lock
+    would. The cancellation reads it again under the departure's lock and refuses."""
+    departure = make.departure(starts_in=timedelta(days=4))
+    booking = make.booking(departure)
+    db.session.flush()
+    staff = _staff(make, booking)
+    db.session.execute(
+        update(Booking).where(Booking.id == booking.id).values({mark: utcnow()}),
+        execution_options={"synchronize_session": False},
+    )
+    assert getattr(booking, mark) is None  # what staff's page read
+    with pytest.raises(staff_cancellation.NotCancellable):
+        _cancel(booking, staff)
+    assert booking.status == BookingStatus.CONFIRMED and getattr(booking, mark) is not None
+    assert _notes(booking) == []

@@ -315,11 +315,18 @@ def confirm_booking(
     return booking
 
 
-def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking:
-    """Cancel a held or confirmed booking before its departure; its seats free at once."""
+def cancel_booking(
+    session: Session, booking: Booking, now: datetime, refuse_attended: bool = False
+) -> Booking:
+    """Cancel a held or confirmed booking before its departure; its seats free at once.
+
+    ``refuse_attended``: refuse a party checked in or marked absent, as read under the
+    departure's lock, which a guide's check-in takes too (``operations.checkin``)."""
     availability.lock_departure(session, booking.departure_id)
     session.refresh(booking)
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise CannotCancel()
+    if refuse_attended and (booking.checked_in_at or booking.no_show_at):
         raise CannotCancel()
     if booking.departure.starts_at <= now:
         raise CannotCancel()

@@ -142,8 +142,9 @@ def cancel_by_association(
         raise UnknownRefundChoice()
     check_cancellable(session, booking, now)
     try:
-        # Locks the departure, reads the booking again, and checks its state and date.
-        booking_service.cancel_booking(session, booking, now)
+        # Locks the departure, reads the booking again, and checks its state, its date and
+        # that nobody checked the party in or marked it absent meanwhile.
+        booking_service.cancel_booking(session, booking, now, refuse_attended=True)
     except booking_service.CannotCancel as error:
         raise NotCancellable() from error
     booking.cancel_reason = reason
