@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, bindparam, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -133,3 +133,17 @@ def holds_write_lock(session) -> bool:
     if connection.dialect.name != "sqlite":
         return True
     return bool(connection.info.get("sqlite_immediate"))
+
+
+def insert_once(insert, table, columns):
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`` of ``columns``, each bound by
+    its name, built with a dialect's ``insert``: a row whose unique ``key`` is taken (by an
+    earlier call or a concurrent transaction) is refused without an error that would spoil
+    the caller's transaction. On the table, not the class: a Core insert skips the ORM's
+    bulk-insert bookkeeping."""
+    return (
+        insert(table)
+        .values({column: bindparam(column) for column in columns})
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.id)
+    )

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ..database import insert_once
 from ..models import Job, JobState
 
 #: Pick rows with ``FOR UPDATE SKIP LOCKED``. Only the negative control in the tests turns
@@ -44,16 +45,8 @@ _INSERT_COLUMNS = (
 
 
 def _insert_statement(insert):
-    # One statement: a key enqueued before (here or by a concurrent transaction) is refused
-    # without an error that would spoil the caller's transaction. On the table, not the
-    # class: a Core insert skips the ORM's bulk-insert bookkeeping (every hold enqueues one).
-    jobs = Job.__table__
-    return (
-        insert(jobs)
-        .values({column: bindparam(column) for column in _INSERT_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(jobs.c.id)
-    )
+    # Every hold enqueues one: a key enqueued before is refused (``insert_once``).
+    return insert_once(insert, Job.__table__, _INSERT_COLUMNS)
 
 
 _INSERT = {

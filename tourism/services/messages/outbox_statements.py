@@ -13,6 +13,7 @@ from sqlalchemy import String, bindparam, cast, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ...database import insert_once
 from ...models import Job, JobState, Notification
 
 QUEUED_COLUMNS = (
@@ -29,13 +30,7 @@ QUEUED_COLUMNS = (
 
 
 def _queue_statement(insert):
-    notifications = Notification.__table__
-    return (
-        insert(notifications)
-        .values({column: bindparam(column) for column in QUEUED_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(notifications.c.id)
-    )
+    return insert_once(insert, Notification.__table__, QUEUED_COLUMNS)
 
 
 def _job_cte(queued, job_key):
