@@ -85,6 +85,31 @@ def test_the_empty_form_shows_a_total_and_what_is_due_now_and_on_arrival(client,
 
 
 @pytest.mark.parametrize(
+    ("headers", "labels"),
+    [
+        (
+            {"Accept-Language": "en"},
+            [
+                "Pay everything now by card",
+                "Pay a 30% deposit now by card, the rest in cash on arrival",
+                "Pay on arrival, in cash, to the community",
+            ],
+        ),
+        (
+            {"Accept-Language": "es"},
+            ["Anticipo del 30% ahora con tarjeta, el resto en efectivo al llegar"],
+        ),
+    ],
+)
+def test_each_payment_method_is_labelled_in_the_visitors_language(
+    client, departure, headers, labels
+):
+    html = client.get(f"/departures/{departure.id}/book", headers=headers).get_data(as_text=True)
+    for label in labels:
+        assert label in html
+
+
+@pytest.mark.parametrize(
     ("method", "now", "arrival"),
     [
         ("on_arrival", "$0.00", "$115.00"),

@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 from babel import Locale
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 from wtforms import (
@@ -279,6 +280,10 @@ PAYMENT_LABELS = {
 }
 
 
+def _payment_label(method: str, deposit_percent: int) -> str:
+    return str(PAYMENT_LABELS[method]) % {"percent": deposit_percent}
+
+
 @lru_cache(maxsize=256)
 def _booking_form_class(categories: tuple[tuple[int, str], ...], limit: int) -> type[BookingForm]:
     """The form class for one set of ticket fields, built once: creating a form class is the
@@ -329,8 +334,9 @@ def booking_form_for(
     form = form_class(**kwargs)
     form.country.choices = list(_country_select_choices(locale))
     form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
+    # Labels are translated when the page shows them: a sent form that redirects needs none.
     form.payment_method.choices = choices(
-        (m, str(PAYMENT_LABELS[m]) % {"percent": experience.deposit_percent}) for m in methods
+        (m, LazyString(_payment_label, m, experience.deposit_percent)) for m in methods
     )
     if not form.is_submitted() and methods:
         form.payment_method.data = methods[0]
