@@ -336,9 +336,10 @@ def main() -> int:
     product_id, api_key = create_reseller(setup_env)
     _flush_redis(options.redis_url)
     ports = [free_port() for _ in range(options.nodes)]
-    bare_port, raw_port = free_port(), free_port()
+    bare_port, flask_port, raw_port = free_port(), free_port(), free_port()
     servers = [start_gunicorn("wsgi:app", port, options, env) for port in ports]
     bare = start_gunicorn("bench.bare_wsgi:app", bare_port, options, env)
+    bare_flask = start_gunicorn("bench.bare_flask:app", flask_port, options, env)
     raw = start_gunicorn("bench.raw_hold_wsgi:app", raw_port, options, env)
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     base = bases[0]
@@ -346,6 +347,7 @@ def main() -> int:
         for node in bases:
             wait_until_up(node + "/healthz")
         wait_until_up(f"http://127.0.0.1:{bare_port}/")
+        wait_until_up(f"http://127.0.0.1:{flask_port}/healthz")
         wait_until_up(f"http://127.0.0.1:{raw_port}/")
         cookie, token = form_session(base, ids["departure_id"])
         body = (
@@ -387,13 +389,16 @@ def main() -> int:
         for _ in range(options.repeat):
             # Each round measures every target once: rounds interleave, so a slower minute
             # of the machine falls on all targets alike.
-            if options.nodes == 1 and (not wanted or "bare WSGI" in wanted):
-                # The floor: the same gunicorn serving a WSGI app that does nothing.
-                bare_url = f"http://127.0.0.1:{bare_port}/"
-                wrk(bare_url, options.warmup, options.connections)
-                runs.setdefault("bare WSGI", []).append(
-                    wrk(bare_url, options.seconds, options.connections)
-                )
+            # The floors: the same gunicorn serving a WSGI app that does nothing, and a Flask
+            # app with only a /healthz view.
+            floors = (("bare WSGI", f"http://127.0.0.1:{bare_port}/"),)
+            floors += (("bare Flask", f"http://127.0.0.1:{flask_port}/healthz"),)
+            for label, url in floors:
+                if options.nodes == 1 and (not wanted or label in wanted):
+                    wrk(url, options.warmup, options.connections)
+                    runs.setdefault(label, []).append(
+                        wrk(url, options.seconds, options.connections)
+                    )
             raw_wanted = options.nodes == 1 and (not wanted or raw_hold[0] in wanted)
             for label, path, lua in targets + ([raw_hold] if raw_wanted else []):
                 if wanted and label not in wanted and label != "ping (/healthz)":
@@ -408,7 +413,13 @@ def main() -> int:
                     wrk_nodes(urls, options.seconds, options.connections, script)
                 )
         results = [(label, median_run(measured)) for label, measured in runs.items()]
-        ceiling = next(r["rps"] for label, r in results if label == "ping (/healthz)")
+        # Each target's ratio to /healthz in the same round, then their median: a machine
+        # whose speed moves from one minute to the next moves both figures of a pair alike.
+        pings = [r["rps"] for r in runs["ping (/healthz)"]]
+        ratios = {
+            label: [r["rps"] / ping for r, ping in zip(measured, pings, strict=True)]
+            for label, measured in runs.items()
+        }
         print(
             f"{options.nodes} node(s) of gunicorn {options.workers} x {options.worker_class}, "
             "wrk -t2 "
@@ -416,18 +427,24 @@ def main() -> int:
             f"{options.settings} settings, mail delivery: {options.mail_delivery}, "
             f"medians of {options.repeat}"
         )
-        header = ("target", "req/s", "p50 ms", "p99 ms", "ratio", "non-2xx/3xx")
-        print("{:<24}{:>10}{:>9}{:>9}{:>8}{:>13}".format(*header))
+        print("ratio: the median of the rounds' ratios to /healthz, their range beside it")
+        header = ("target", "req/s", "p50 ms", "p99 ms", "ratio", "range", "non-2xx/3xx")
+        print("{:<24}{:>8}{:>9}{:>9}{:>8}{:>13}{:>13}".format(*header))
         for label, r in results:
+            spread = f"{min(ratios[label]):.3f}-{max(ratios[label]):.3f}"
             print(
-                f"{label:<24}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
-                f"{r['rps'] / ceiling:>8.2f}{r['errors']:>13}"
+                f"{label:<24}{r['rps']:>8.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+                f"{statistics.median(ratios[label]):>8.3f}{spread:>13}{r['errors']:>13}"
             )
+        if options.repeat > 1:
+            print("each round's req/s, in order:")
+            for label, measured in runs.items():
+                print(f"  {label:<22}" + ", ".join(f"{r['rps']:.0f}" for r in measured))
         rss = [size for server in servers for size in worker_rss_mib(server.pid)]
         print("worker RSS after the run (MiB): " + ", ".join(f"{m:.0f}" for m in rss))
         print("oversold departures: " + str(oversold(options.database_url)))
     finally:
-        for process in (*servers, bare, raw):
+        for process in (*servers, bare, bare_flask, raw):
             process.terminate()
             process.wait(timeout=10)
     return 0
