@@ -150,10 +150,16 @@ class CountryField(SelectField):
     """The country select, checked with one set lookup: WTForms' own check builds an object
     for each of some 250 countries on every booking sent, to find the one chosen."""
 
+    #: The codes offered, set with the choices by ``booking_form_for`` (built once per language).
+    codes: frozenset[str] | None = None
+
     def pre_validate(self, form) -> None:
         if self.process_errors or not self.validate_choice:
             return
-        if self.data not in {choice.value for choice in self.choices}:
+        codes = self.codes
+        if codes is None:
+            codes = {choice.value for choice in self.choices}
+        if self.data not in codes:
             super().pre_validate(form)  # refused with WTForms' own message, translated
 
 
@@ -318,8 +324,10 @@ def _booking_form_class(categories: tuple[tuple[int, str], ...], limit: int) -> 
 
 
 @lru_cache(maxsize=16)
-def _country_select_choices(locale: str) -> tuple[SelectChoice, ...]:
-    return tuple(choices(country_choices(locale)))
+def _country_select_choices(locale: str) -> tuple[tuple[SelectChoice, ...], frozenset[str]]:
+    """The country select's choices in ``locale``, and their codes for the check."""
+    offered = tuple(choices(country_choices(locale)))
+    return offered, frozenset(choice.value for choice in offered)
 
 
 def booking_form_for(
@@ -332,7 +340,8 @@ def booking_form_for(
         experience.max_tickets_per_booking,
     )
     form = form_class(**kwargs)
-    form.country.choices = list(_country_select_choices(locale))
+    countries, form.country.codes = _country_select_choices(locale)
+    form.country.choices = list(countries)
     form.language.choices = choices((code, vocabulary.LANGUAGES[code]) for code in languages)
     # Labels are translated when the page shows them: a sent form that redirects needs none.
     form.payment_method.choices = choices(
