@@ -92,6 +92,11 @@ def prepare_database(url: str, env: dict) -> dict:
             "AND d.status = 'scheduled' ORDER BY d.starts_at LIMIT 1"
         ).fetchone()
         conn.execute("UPDATE departures SET capacity = 100000000 WHERE id = %s", (row[0],))
+    # Statistics, as autovacuum keeps them on a production server (a server run with it off,
+    # as some test machines are, would otherwise plan every query on guesses).
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
     return {"departure_id": row[0], "adult_id": row[1]}
 
 
