@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TimeField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from ..money import parse_amount
 from .base import FlaskForm
-from .public import PAYMENT_LABELS, choices
+from .public import PAYMENT_LABELS, WholeNumberRange, choices
 
 PRICING_LABELS = {
     "per_person": _l("Per person"),
@@ -40,7 +40,13 @@ class QuoteForm(FlaskForm):
     start = TimeField(_l("Start time"), validators=[InputRequired()])
     valid_until = DateField(_l("The quote may be accepted until"), validators=[InputRequired()])
     group_size = IntegerField(
-        _l("People in the group"), validators=[Optional(), NumberRange(min=1, max=200)]
+        _l("People in the group"),
+        validators=[
+            Optional(),
+            WholeNumberRange(
+                min=1, max=200, message=_l("Give a number of people from %(min)s to %(max)s.")
+            ),
+        ],
     )
     pay_on_arrival = BooleanField(_l("The group may pay on arrival, in cash"))
 
