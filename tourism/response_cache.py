@@ -326,8 +326,13 @@ def _note_watched_tables(session: Session, _context) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_writes(state) -> None:
     """Bulk UPDATE/DELETE/INSERT statements bypass the flush: look at their table."""
-    if not (state.is_update or state.is_delete or state.is_insert):
-        return
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in WATCHED_TABLES:
-        _stale_after_commit(state.session)
+    if state.is_update or state.is_delete or state.is_insert:
+        note_statement(state.session, state.statement)
+
+
+def note_statement(session: Session, statement) -> None:
+    """After ``statement`` ran in ``session``: if it wrote to a table whose rows pages show,
+    the next commit moves the cache on. For statements run outside the ORM's execute
+    (``driver_statements``), which its hook does not see."""
+    if statement.is_dml and getattr(statement.table, "name", None) in WATCHED_TABLES:
+        _stale_after_commit(session)

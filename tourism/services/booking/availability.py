@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ...database import holds_write_lock
+from ...driver_statements import DriverStatement
 from ...errors import NotFound
 from ...models import (
     Booking,
@@ -170,6 +171,13 @@ _LOCK_STATE = _READ_STATE.with_for_update(key_share=True)
 #: the hold's lock and its caps check in one round trip.
 _READ_STATE_AND_CAPS = _READ_STATE.add_columns(*hold_caps.open_count_columns())
 _LOCK_STATE_AND_CAPS = _READ_STATE_AND_CAPS.with_for_update(key_share=True)
+#: Each of them by (with the caps' counts, locked), run through the driver: a hold runs one.
+_DEPARTURE_STATE = {
+    (False, False): DriverStatement(_READ_STATE),
+    (False, True): DriverStatement(_LOCK_STATE),
+    (True, False): DriverStatement(_READ_STATE_AND_CAPS),
+    (True, True): DriverStatement(_LOCK_STATE_AND_CAPS),
+}
 
 
 def lock_departure_state(session: Session, departure_id: int, caps_params: dict | None = None):
@@ -200,13 +208,10 @@ def read_departure_state(session: Session, departure_id: int, caps_params: dict 
 
 
 def _departure_state(session: Session, departure_id: int, caps_params: dict | None, locked: bool):
-    if caps_params is None:
-        statement = _LOCK_STATE if locked else _READ_STATE
-        params = {"departure_id": departure_id}
-    else:
-        statement = _LOCK_STATE_AND_CAPS if locked else _READ_STATE_AND_CAPS
-        params = {"departure_id": departure_id} | caps_params
-    state = session.connection().execute(statement, params).first()
+    params = {"departure_id": departure_id}
+    if caps_params is not None:
+        params |= caps_params
+    state = _DEPARTURE_STATE[caps_params is not None, locked].first(session, params)
     if state is None:
         raise NotFound()
     return state

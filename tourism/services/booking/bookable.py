@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
+from ...driver_statements import DriverStatement
 from ...errors import DepartureCancelled, DepartureUnavailable, NotFound
 from ...models import (
     Association,
@@ -90,7 +91,7 @@ _D, _E, _A, _P = (
 )
 
 #: Built once: one row per active price category (one with NULLs when there is none).
-_READ_BOOKABLE = (
+_READ_BOOKABLE = DriverStatement(
     select(
         _D.c.id,
         _D.c.starts_at,
@@ -127,7 +128,7 @@ def _not_found() -> NotFound:
 def bookable_departure(session: Session, departure_id: int) -> BookableDeparture:
     """The departure as a booking reads it, in one statement; ``NotFound`` as
     ``published_departure`` says."""
-    rows = session.connection().execute(_READ_BOOKABLE, {"departure_id": departure_id}).all()
+    rows = _READ_BOOKABLE.run(session, {"departure_id": departure_id})
     if not rows:
         raise _not_found()
     first = rows[0]

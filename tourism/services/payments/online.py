@@ -76,13 +76,16 @@ class PreparedPayment:
     setup_client_secret: str
 
 
+_METHOD_CODES = frozenset(method.value for method in PaymentMethod)
+_ONLINE_CODES = frozenset({PaymentMethod.CARD.value, PaymentMethod.DEPOSIT.value})
+
+
 def offered_methods(experience, gateway: StripeGateway | None) -> list[str]:
     """The experience's payment options that can work right now."""
-    online = {PaymentMethod.CARD.value, PaymentMethod.DEPOSIT.value}
     return [
         code
         for code in experience.payment_option_codes
-        if code in {m.value for m in PaymentMethod} and (gateway is not None or code not in online)
+        if code in _METHOD_CODES and (gateway is not None or code not in _ONLINE_CODES)
     ]
 
 
