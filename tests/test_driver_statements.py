@@ -5,6 +5,8 @@ itself; the PostgreSQL run is the one that exercises the driver's path."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import Integer, bindparam, create_engine, literal, select, text, update
 from sqlalchemy import exc as sa_exc
@@ -81,6 +83,28 @@ def test_the_engines_listeners_see_each_statement(session, make):
     assert len(run) == 2
     assert run[0].lstrip().upper().startswith("SELECT")
     assert run[1].lstrip().upper().startswith("UPDATE")
+
+
+def test_the_sql_log_shows_the_statement_and_hides_its_parameters(session, make, caplog):
+    departure_id = make.departure().id
+    session.commit()
+    secret = "token-" + "s3cr3t" * 4
+    read = DriverStatement(
+        select(DEPARTURES.c.id).where(
+            DEPARTURES.c.id == bindparam("departure_id"), literal(secret) != bindparam("other")
+        )
+    )
+    engine_logger = logging.getLogger("sqlalchemy.engine")
+    saved = engine_logger.level
+    engine_logger.setLevel(logging.INFO)
+    caplog.set_level(logging.INFO)
+    try:
+        read.run(session, {"departure_id": departure_id, "other": secret + "x"})
+    finally:
+        engine_logger.setLevel(saved)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "FROM departures" in logged
+    assert secret not in logged
 
 
 def test_a_missing_parameter_is_refused_before_anything_is_sent(session):

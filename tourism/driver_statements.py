@@ -13,6 +13,8 @@ What it keeps of ``Connection.execute``:
 - the same SQL, compiled by SQLAlchemy for the connection's dialect;
 - the same conversions both ways (enums, dates), taken from the columns' types;
 - the engine's ``before_cursor_execute`` listeners (statement counts and SQL logs);
+- the engine's SQL log: an operator who sets ``sqlalchemy.engine`` to INFO sees these
+  statements too, their parameters hidden as the engine hides them (``security.init_app``);
 - driver errors raised as SQLAlchemy's (``exc.OperationalError``, ``exc.IntegrityError``),
   and a lost connection invalidated, so the pool does not hand it out again;
 - the response cache's note of a write to a table it watches, which an ORM execute makes
@@ -25,6 +27,7 @@ the default test run) ``run`` hands the statement to ``Connection.execute``.
 
 from __future__ import annotations
 
+import logging
 from collections import namedtuple
 from typing import Any
 
@@ -108,6 +111,7 @@ class _Compiled:
         try:
             for listener in connection.dispatch.before_cursor_execute:
                 listener(connection, cursor, self.sql, values, None, False)
+            _log(connection.engine, self.sql, values)
             cursor.execute(self.sql, values)
             fetched = cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
@@ -134,3 +138,14 @@ class _Compiled:
                 values[index] = convert(values[index])
             rows.append(make(values))
         return rows
+
+
+def _log(engine, sql: str, values: dict[str, Any]) -> None:
+    """The statement as the engine logs its own, when its logger is on for INFO."""
+    if not engine.logger.isEnabledFor(logging.INFO):
+        return
+    engine.logger.info(sql)
+    if engine.hide_parameters:
+        engine.logger.info("[SQL parameters hidden due to hide_parameters=True]")
+    else:
+        engine.logger.info("[compiled once] %r", values)
