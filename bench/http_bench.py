@@ -92,12 +92,22 @@ def prepare_database(url: str, env: dict) -> dict:
             "AND d.status = 'scheduled' ORDER BY d.starts_at LIMIT 1"
         ).fetchone()
         conn.execute("UPDATE departures SET capacity = 100000000 WHERE id = %s", (row[0],))
-    # Statistics, as autovacuum keeps them on a production server (a server run with it off,
-    # as some test machines are, would otherwise plan every query on guesses).
+    analyze(url, vacuum=True)
+    return {"departure_id": row[0], "adult_id": row[1]}
+
+
+def analyze(url: str, vacuum: bool = False) -> None:
+    """Statistics, as autovacuum keeps them on a production server. A server run with it
+    off (as some test machines are) keeps the statistics of the 87 demo bookings while a
+    run adds tens of thousands: the foreign-key checks' plans, made once per connection
+    while the bookings table was a few pages, then read the whole table for every new
+    booking's lines and email, a cost that grew with every round (docs/PERFORMANCE.md).
+    Run before each measured run; an ``ANALYZE`` also makes the server plan them again."""
+    import psycopg
+
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
-    return {"departure_id": row[0], "adult_id": row[1]}
+        conn.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
 
 
 def bench_environment(
@@ -414,6 +424,7 @@ def main() -> int:
                 probe(urls[0], lua)
                 if options.warmup:
                     wrk_nodes(urls, options.warmup, options.connections, script)
+                analyze(options.database_url)
                 runs.setdefault(label, []).append(
                     wrk_nodes(urls, options.seconds, options.connections, script)
                 )
