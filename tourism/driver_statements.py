@@ -18,7 +18,7 @@ What it keeps of ``Connection.execute``:
 - driver errors raised as SQLAlchemy's (``exc.OperationalError``, ``exc.IntegrityError``),
   and a lost connection invalidated, so the pool does not hand it out again;
 - the response cache's note of a write to a table it watches, which an ORM execute makes
-  (``response_cache.note_statement``).
+  (``response_cache.note_write``).
 
 Only statements that return rows (a ``SELECT``, or a write with ``RETURNING``) are run this
 way, and only on PostgreSQL: elsewhere (SQLite, the embedded database of development and
@@ -43,11 +43,12 @@ class DriverStatement:
     """``statement`` (a Core ``SELECT``, or an ``INSERT``/``UPDATE`` with ``RETURNING``),
     to run with ``run(session, params)``: its rows, each with the columns as attributes."""
 
-    __slots__ = ("statement", "_compiled")
+    __slots__ = ("statement", "_compiled", "_writes_watched")
 
     def __init__(self, statement) -> None:
         self.statement = statement
         self._compiled: dict[tuple, _Compiled] = {}
+        self._writes_watched = response_cache.writes_watched_table(statement)
 
     def run(self, session: Session, params: dict[str, Any]) -> list:
         connection = session.connection()
@@ -60,7 +61,8 @@ class DriverStatement:
             if compiled is None:
                 compiled = self._compiled[key] = _Compiled(self.statement, dialect)
             rows = compiled.run(connection, params)
-        response_cache.note_statement(session, self.statement)
+        if self._writes_watched:
+            response_cache.note_write(session)
         return rows
 
     def first(self, session: Session, params: dict[str, Any]):

@@ -332,7 +332,18 @@ def _note_bulk_writes(state) -> None:
 
 def note_statement(session: Session, statement) -> None:
     """After ``statement`` ran in ``session``: if it wrote to a table whose rows pages show,
-    the next commit moves the cache on. For statements run outside the ORM's execute
-    (``driver_statements``), which its hook does not see."""
-    if statement.is_dml and getattr(statement.table, "name", None) in WATCHED_TABLES:
+    the next commit moves the cache on."""
+    if writes_watched_table(statement):
         _stale_after_commit(session)
+
+
+def writes_watched_table(statement) -> bool:
+    """Whether ``statement`` writes to a table whose rows pages show: a caller that runs it
+    outside the ORM's execute (``driver_statements``), whose hook would have seen it, then
+    calls ``note_write`` after each run."""
+    return statement.is_dml and getattr(statement.table, "name", None) in WATCHED_TABLES
+
+
+def note_write(session: Session) -> None:
+    """The session wrote to a watched table: its next commit moves the cache on."""
+    _stale_after_commit(session)

@@ -363,7 +363,10 @@ def claim_seats(
 def _forget_loaded_counter(session: Session, departure_id: int) -> None:
     """A departure object the session holds has an out-of-date counter now: reload it
     when it is read (as the flush hook does)."""
-    loaded = session.identity_map.get(session.identity_key(Departure, (departure_id,)))
+    identity_map = session.identity_map
+    if not identity_map:  # nothing loaded (a hold's usual case): nothing to forget
+        return
+    loaded = identity_map.get(session.identity_key(Departure, (departure_id,)))
     if loaded is not None:
         session.expire(loaded, ["seats_confirmed"])
 
