@@ -8,8 +8,9 @@ It (re)creates the benchmark database like ``bench/http_bench.py``, then times
 1. the booking form POST through the Flask test client (the whole request: form, checks,
    caps, insert with the split rule, lock, claim, outbox and its job, commit), counting its
    SQL statements and its CPU time;
-2. the same statements and commit sent by psycopg with no ORM, no Flask: the floor any
-   implementation of this hold pays on this machine.
+2. the same statements and commit sent by psycopg with no ORM, no Flask, as
+   ``bench/raw_hold_wsgi.py`` sends them: the floor any implementation of this hold pays on
+   this machine.
 Each hold books one pay-on-arrival seat for a new email and address on one wide departure.
 """
 
@@ -26,60 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.http_bench import bench_environment, prepare_database  # noqa: E402
-
-RAW_HOLD = [
-    (
-        "SELECT d.*, e.*, a.code FROM departures d JOIN experiences e ON e.id = d.experience_id"
-        " JOIN associations a ON a.id = e.association_id"
-        " LEFT JOIN price_categories pc ON pc.experience_id = e.id WHERE d.id = %(dep)s"
-    ),
-    (
-        "SELECT pg_advisory_xact_lock(1128353793, hashtext(%(email)s)),"
-        " pg_advisory_xact_lock(1128353794, hashtext(%(address)s))"
-    ),
-    (
-        "SELECT (SELECT count(*) FROM (SELECT b.id FROM bookings b JOIN departures d"
-        " ON d.id = b.departure_id WHERE lower(b.contact_email) = %(email)s"
-        " AND b.status = 'held' AND b.hold_expires_at > now() LIMIT 3) x),"
-        " (SELECT count(*) FROM (SELECT b.id FROM bookings b JOIN departures d"
-        " ON d.id = b.departure_id WHERE b.held_from = %(address)s"
-        " AND b.status = 'held' AND b.hold_expires_at > now() LIMIT 10) y)"
-    ),
-    (
-        "INSERT INTO bookings (departure_id, reference, manage_token, held_from, status,"
-        " payment_method, online_due_cents, contact_name, contact_email, contact_phone,"
-        " country, language, special_needs, total_cents, currency, created_at, confirmed_at,"
-        " split_rule_id)"
-        " VALUES (%(dep)s, %(reference)s, %(token)s, %(address)s, 'confirmed', 'on_arrival',"
-        " 0, 'Bench Tourist', %(email)s, '+593 99 000 0000', 'EC', 'es', '', 2500, 'USD',"
-        " now(), now(), (SELECT id FROM split_rules WHERE experience_id = (SELECT experience_id"
-        " FROM departures WHERE id = %(dep)s) AND effective_from <= now()"
-        " ORDER BY effective_from DESC, version DESC LIMIT 1))"
-        " ON CONFLICT DO NOTHING RETURNING id"
-    ),
-    (
-        "INSERT INTO booking_lines (booking_id, price_category_id, quantity, unit_price_cents)"
-        " VALUES (currval('bookings_id_seq'), %(adult)s, 1, 2500) RETURNING id"
-    ),
-    "SELECT status, starts_at, capacity FROM departures WHERE id = %(dep)s FOR NO KEY UPDATE",
-    (
-        "UPDATE departures SET seats_confirmed = seats_confirmed + 1 WHERE id = %(dep)s"
-        " AND seats_confirmed + 1 + coalesce((SELECT sum(l.quantity) FROM booking_lines l"
-        " JOIN bookings b ON b.id = l.booking_id WHERE b.departure_id = %(dep)s"
-        " AND b.status = 'held' AND b.hold_expires_at > now()), 0) <= capacity RETURNING id"
-    ),
-    (
-        "WITH queued AS (INSERT INTO notifications (key, kind, booking_id, recipient, language,"
-        " context, created_at, attempts, last_error) VALUES ('booking:' ||"
-        " currval('bookings_id_seq') || ':confirmed', 'confirmed', currval('bookings_id_seq'),"
-        " %(email)s, 'es', '{}', now(), 0, '') ON CONFLICT (key) DO NOTHING RETURNING id),"
-        " enqueued AS (INSERT INTO jobs (kind, key, payload, state, run_at, attempts,"
-        " max_attempts, locked_by, last_error, created_at) SELECT 'send-email', 'email:booking:'"
-        " || currval('bookings_id_seq') || ':confirmed', '{\"notification_id\": ' || id || '}',"
-        " 'queued', now(), 0, 5, '', '', now() FROM queued ON CONFLICT (key) DO NOTHING"
-        " RETURNING id) SELECT (SELECT id FROM queued), (SELECT id FROM enqueued)"
-    ),
-]
 
 
 def clear_bookings(url: str, departure_id: int) -> None:
@@ -146,32 +93,45 @@ def time_app(env: dict, ids: dict, holds: int) -> tuple[float, float, float]:
     return wall / holds * 1000, cpu / holds * 1000, statements[0] / holds
 
 
-def time_raw(url: str, ids: dict, holds: int) -> float:
-    import psycopg
+def time_raw(url: str, ids: dict, holds: int) -> tuple[float, int]:
+    """Per hold: wall milliseconds of the same hold as ``bench/raw_hold_wsgi.py`` makes it
+    (the app's four statements and commit, with the same checks), called directly; and
+    the statements it sends."""
+    os.environ["DATABASE_URL"] = url
+    from psycopg import Cursor
 
-    with psycopg.connect(url) as conn:
+    from bench import raw_hold_wsgi
 
-        def hold(n: int) -> None:
-            params = {
-                "dep": ids["departure_id"],
-                "adult": ids["adult_id"],
-                "email": f"raw{n}@example.org",
-                "address": secrets.token_hex(16),
-                "reference": "RAW-" + secrets.token_hex(4).upper(),
-                "token": secrets.token_urlsafe(32),
-            }
-            with conn.transaction():
-                for sql in RAW_HOLD:
-                    cursor = conn.execute(sql, params)
-                    if cursor.description is not None:
-                        cursor.fetchall()
+    sent = [0]
+    execute = Cursor.execute
 
-        for n in range(50):
-            hold(n)
+    def counted(self, *args, **kwargs):
+        sent[0] += 1
+        return execute(self, *args, **kwargs)
+
+    def hold(n: int) -> None:
+        form = {
+            "departure": str(ids["departure_id"]),
+            f"qty_{ids['adult_id']}": "1",
+            "name": "Bench Tourist",
+            "email": f"raw{n}@example.org",
+            "phone": "+593 99 000 0000",
+            "country": "EC",
+            "language": "es",
+        }
+        raw_hold_wsgi._hold(form, secrets.token_hex(16))
+
+    for n in range(50):
+        hold(n)
+    Cursor.execute = counted
+    try:
         start = time.perf_counter()
         for n in range(50, 50 + holds):
             hold(n)
-        return (time.perf_counter() - start) / holds * 1000
+        elapsed = time.perf_counter() - start
+    finally:
+        Cursor.execute = execute
+    return elapsed / holds * 1000, round(sent[0] / holds)
 
 
 def prepared(database_url: str) -> tuple[dict, dict, str]:
@@ -195,7 +155,7 @@ def main() -> int:
     env, ids, raw_url = prepared(options.database_url)
     app_ms, app_cpu_ms, statements = time_app(env, ids, options.holds)
     clear_bookings(raw_url, ids["departure_id"])
-    raw_ms = time_raw(raw_url, ids, options.holds)
+    raw_ms, raw_statements = time_raw(raw_url, ids, options.holds)
     print(f"{options.holds} holds, one client, PostgreSQL")
     print(
         f"{'app hold POST (in-process)':<34}{app_ms:>8.2f} ms  {statements:.0f} statements + commit"
@@ -203,7 +163,7 @@ def main() -> int:
     )
     print(
         f"{'same statements, raw psycopg':<34}{raw_ms:>8.2f} ms  "
-        f"{len(RAW_HOLD)} statements + commit"
+        f"{raw_statements} statements + commit"
     )
     print(f"{'app / raw':<34}{app_ms / raw_ms:>8.2f}")
     return 0
