@@ -132,13 +132,13 @@ class _Compiled:
             cursor.close()
         make = self.row._make
         if not self.converters:
-            return [make(values) for values in fetched]
+            return [make(row) for row in fetched]
         rows = []
-        for fetched_row in fetched:
-            values = list(fetched_row)
+        for row in fetched:
+            columns = list(row)
             for index, convert in self.converters:
-                values[index] = convert(values[index])
-            rows.append(make(values))
+                columns[index] = convert(columns[index])
+            rows.append(make(columns))
         return rows
 
 

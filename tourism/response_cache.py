@@ -326,15 +326,8 @@ def _note_watched_tables(session: Session, _context) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_writes(state) -> None:
     """Bulk UPDATE/DELETE/INSERT statements bypass the flush: look at their table."""
-    if state.is_update or state.is_delete or state.is_insert:
-        note_statement(state.session, state.statement)
-
-
-def note_statement(session: Session, statement) -> None:
-    """After ``statement`` ran in ``session``: if it wrote to a table whose rows pages show,
-    the next commit moves the cache on."""
-    if writes_watched_table(statement):
-        _stale_after_commit(session)
+    if writes_watched_table(state.statement):
+        _stale_after_commit(state.session)
 
 
 def writes_watched_table(statement) -> bool:
