@@ -88,7 +88,9 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", default_database_uri(instance_path)
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        #: No ``pool_pre_ping``: a connection the server closed is found without a round trip
+        #: when it is taken from the pool (database.closed_by_the_server).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         #: Longest a statement waits for a lock before the request gives up with a "busy,
         #: please try again" 503 (Retry-After): PostgreSQL's lock_timeout, in milliseconds.
         "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 5000, minimum=1),

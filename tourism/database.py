@@ -10,13 +10,14 @@ requests use a plain ``BEGIN`` and, thanks to WAL mode, never wait for writers.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, bindparam, event
+from sqlalchemy import DateTime, bindparam, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -99,8 +100,30 @@ def is_busy(error: BaseException) -> bool:
     return type(original).__module__.startswith("sqlite3") and "database is locked" in str(original)
 
 
+def closed_by_the_server(dbapi_connection) -> bool:
+    """True when the server has closed this idle connection: on a restart, a failover or
+    ``pg_terminate_backend`` PostgreSQL sends its last message and closes the socket, so
+    the socket has something to read although nothing was asked. One ``poll`` of the
+    socket, without a round trip to the server."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _refuse_a_closed_connection(dbapi_connection, _record, _proxy) -> None:
+    if closed_by_the_server(dbapi_connection):
+        # The pool drops it and opens another (SQLAlchemy's checkout protocol).
+        raise exc.DisconnectionError("the server closed this connection while it was idle")
+
+
 def configure_engine(engine: Engine, busy_timeout_ms: int = 30000) -> None:
-    """Attach the SQLite transaction recipe to ``engine``; other databases are left alone."""
+    """On PostgreSQL, check each connection taken from the pool is still open; on SQLite,
+    attach the transaction recipe."""
+    if engine.dialect.name == "postgresql":
+        # Instead of ``pool_pre_ping``'s ``SELECT 1`` round trip on every checkout.
+        event.listen(engine, "checkout", _refuse_a_closed_connection)
     if engine.dialect.name != "sqlite":
         return
 
