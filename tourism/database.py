@@ -100,6 +100,24 @@ def is_busy(error: BaseException) -> bool:
     return type(original).__module__.startswith("sqlite3") and "database is locked" in str(original)
 
 
+#: SQLSTATEs that say the server cannot be reached or is not serving: connection exceptions
+#: (class 08), and a server shutting down, crashed or still starting up (57P01–57P03).
+UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True for an error that says PostgreSQL could not be reached or dropped the connection
+    (down, restarting, a network fault), as opposed to a fault in a statement. psycopg gives
+    no SQLSTATE for a refused or broken connection."""
+    if getattr(error, "connection_invalidated", False):
+        return True
+    original = getattr(error, "orig", error)
+    if not type(original).__module__.startswith("psycopg"):
+        return False
+    sqlstate = getattr(original, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in UNREACHABLE_SQLSTATES
+
+
 def closed_by_the_server(dbapi_connection) -> bool:
     """True when the server has closed this idle connection: on a restart, a failover or
     ``pg_terminate_backend`` PostgreSQL sends its last message and closes the socket, so

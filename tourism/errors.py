@@ -56,6 +56,18 @@ class IllegalTransition(DomainError):
     default_message = _l("This booking cannot change from %(current)s to %(target)s.")
 
 
+class DatabaseUnreachable(DomainError):
+    """The database could not be reached (down, restarting, a network fault). A booking whose
+    answer was lost this way may still have gone through, so the message says how to tell."""
+
+    status_code = 503
+    default_message = _l(
+        "We cannot reach our booking records for a moment. Please try again in a minute. "
+        "If you were booking, look for our confirmation email first: if it came, your "
+        "booking went through."
+    )
+
+
 class Busy(DomainError):
     """The database was busy (a lock not obtained in time): nothing was changed, and the
     same request a few seconds later normally goes through."""

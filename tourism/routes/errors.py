@@ -3,6 +3,7 @@ in the visitor's language."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from flask import Flask, current_app, jsonify, render_template, request
@@ -11,10 +12,12 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from ..database import is_busy
-from ..errors import Busy, DomainError
+from ..database import is_busy, is_unreachable
+from ..errors import Busy, DatabaseUnreachable, DomainError
 from ..extensions import db
 from ..services.channels import octo_errors
+
+log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: lambda: _("Some of the information sent is not valid."),
@@ -25,6 +28,11 @@ MESSAGES = {
     429: lambda: _("Too many requests. Please wait a minute and try again."),
     500: lambda: _("Something went wrong on our side. Nothing was changed; please try again."),
 }
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def wants_json() -> bool:
@@ -90,6 +98,12 @@ def register(app: Flask) -> None:
         if is_busy(error):
             # A lock not obtained in time: nothing was written; the client may try again.
             body, status = error_response(503, str(Busy()))
+            retry = str(current_app.config.get("BUSY_RETRY_AFTER_SECONDS", 5))
+            return body, status, {"Retry-After": retry, "Cache-Control": "no-store"}
+        if is_unreachable(error):
+            # An outage, not a bug: one line per request, not a traceback each.
+            log.warning("database unreachable: %s", _first_line(error.orig))
+            body, status = error_response(503, str(DatabaseUnreachable()))
             retry = str(current_app.config.get("BUSY_RETRY_AFTER_SECONDS", 5))
             return body, status, {"Retry-After": retry, "Cache-Control": "no-store"}
         current_app.log_exception(sys.exc_info())
