@@ -84,6 +84,46 @@ def test_experience_page_availability_counts_seats(client, session, make):
     assert html.count("/book") == 1
 
 
+def test_a_departure_within_the_booking_cutoff_offers_no_booking(client, make):
+    """Bookings close an hour before a departure: its page says so instead of offering a
+    Book button (whose form would only say it is closed) or the waiting list."""
+    experience = make.experience()
+    make.departure(experience, starts_in=timedelta(minutes=50))  # closed
+    later = make.departure(experience, starts_in=timedelta(minutes=70))  # still open
+    response = client.get(f"/experiences/{experience.slug}", headers=EN)
+    html = response.get_data(as_text=True)
+    assert html.count("Bookings closed") == 1
+    assert html.count("/book") == 1
+    assert f"/departures/{later.id}/book" in html
+    assert "/waitlist" not in html
+    spanish = client.get(f"/experiences/{experience.slug}", headers={"Accept-Language": "es"})
+    assert "Reservas cerradas" in spanish.get_data(as_text=True)
+    api = client.get(f"/api/v1/experiences/{experience.slug}/availability").get_json()
+    assert [d["book_url"] is not None for d in api["departures"]] == [False, True]
+
+
+def test_the_catalog_names_the_next_departure_that_can_still_be_booked(client, make):
+    experience = make.experience()
+    make.departure(experience, starts_in=timedelta(minutes=30))
+    bookable = make.departure(experience, starts_in=timedelta(days=2))
+    [entry] = client.get("/api/v1/experiences").get_json()["experiences"]
+    assert entry["next_departure"] == bookable.starts_at.astimezone(display_zone()).isoformat()
+
+
+def test_the_date_filter_leaves_out_a_day_whose_departures_have_closed(client, make):
+    experience = make.experience()
+    closing = make.departure(experience, starts_in=timedelta(minutes=30))
+    later = make.departure(experience, starts_in=timedelta(days=3))
+
+    def listed(moment) -> list[str]:
+        day = moment.astimezone(display_zone()).date().isoformat()
+        found = client.get(f"/api/v1/experiences?date={day}").get_json()["experiences"]
+        return [entry["slug"] for entry in found]
+
+    assert listed(closing.starts_at) == []
+    assert listed(later.starts_at) == [experience.slug]  # the control: the filter finds it
+
+
 def test_unknown_experience_is_404_in_the_visitors_language(client):
     english = client.get("/experiences/nope", headers=EN)
     assert english.status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,10 @@ from ...models import (
     Homestay,
 )
 from . import caps as hold_caps
+
+#: Bookings close this long before a departure starts, so the community can prepare.
+#: Pages and APIs offer no booking past it; the hold refuses one (``bookable.check_open``).
+DEFAULT_CUTOFF = timedelta(minutes=60)
 
 
 def _live_holds(now):
@@ -221,10 +225,16 @@ def _departure_state(session: Session, departure_id: int, caps_params: dict | No
 class DepartureAvailability:
     departure: Departure
     seats_left: int
+    #: Bookings have closed: the departure starts within the booking cutoff.
+    closed: bool = False
 
     @property
     def bookable(self) -> bool:
-        return self.seats_left > 0 and self.departure.status == DepartureStatus.SCHEDULED
+        return (
+            self.seats_left > 0
+            and self.departure.status == DepartureStatus.SCHEDULED
+            and not self.closed
+        )
 
 
 def departures_between(
@@ -234,8 +244,10 @@ def departures_between(
     end: datetime,
     now: datetime,
     include_cancelled: bool = True,
+    cutoff: timedelta = DEFAULT_CUTOFF,
 ) -> list[DepartureAvailability]:
-    """Departures of one experience starting in ``[start, end)``, each with seats left."""
+    """Departures of one experience starting in ``[start, end)``, each with seats left and
+    whether its bookings have closed (``cutoff`` before it starts)."""
     statement = (
         select(Departure)
         .where(
@@ -257,6 +269,7 @@ def departures_between(
             seats_left=0
             if d.status != DepartureStatus.SCHEDULED
             else max(d.capacity - taken[d.id], 0),
+            closed=d.starts_at - cutoff <= now,
         )
         for d in departures
     ]

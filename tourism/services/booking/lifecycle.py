@@ -30,8 +30,8 @@ from .contact_details import ContactDetails, validate_contact
 from .new_bookings import NewBooking, PlacedHold
 from .pricing import online_due
 
-#: Bookings close this long before the departure, so the community can prepare.
-DEFAULT_CUTOFF = timedelta(minutes=60)
+#: Bookings close this long before the departure (``availability.DEFAULT_CUTOFF``).
+DEFAULT_CUTOFF = availability.DEFAULT_CUTOFF
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 

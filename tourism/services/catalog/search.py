@@ -64,7 +64,8 @@ def search_experiences(
         select(Departure.experience_id, func.min(Departure.starts_at).label("starts_at"))
         .where(
             Departure.status == DepartureStatus.SCHEDULED,
-            Departure.starts_at > now,
+            # The next one that can still be booked (not within the booking cutoff).
+            Departure.starts_at > now + availability.DEFAULT_CUTOFF,
             Departure.group_request_id.is_(None),  # a group's private departure
         )
         .group_by(Departure.experience_id)
@@ -106,7 +107,7 @@ def _experiences_with_seats_on(
         session.execute(
             select(Departure).where(
                 Departure.status == DepartureStatus.SCHEDULED,
-                Departure.starts_at >= max(start, now),
+                Departure.starts_at >= max(start, now + availability.DEFAULT_CUTOFF),
                 Departure.starts_at < end,
                 Departure.group_request_id.is_(None),
             )
