@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -94,6 +95,33 @@ def shoot(request):
     return save
 
 
+def listed_departures(page) -> list[int]:
+    """The departures whose Book link the page shows, in its order."""
+    links = page.locator("a[href$='/book']")
+    return [
+        int(re.search(r"/departures/(\d+)/book$", links.nth(i).get_attribute("href"))[1])
+        for i in range(links.count())
+    ]
+
+
+def with_seats(app, departure_ids: list[int], seats: int, taken: set[int] = frozenset()) -> int:
+    """The first of ``departure_ids`` with ``seats`` free, not in ``taken``. The demo data
+    fills some departures on purpose, and which departure is listed first depends on the time
+    of day (today's closes an hour before it starts): a test books where its tickets fit."""
+    from tourism.database import utcnow
+    from tourism.models import Departure
+    from tourism.services.booking import availability
+
+    with app.app_context():
+        for departure_id in departure_ids:
+            departure = db.session.get(Departure, departure_id)
+            if departure_id in taken or departure is None:
+                continue
+            if availability.seats_left(db.session, departure, utcnow()) >= seats:
+                return departure_id
+    raise AssertionError(f"no departure with {seats} free seats among {departure_ids}")
+
+
 # Card payments: a second live server whose Stripe is the local emulator ---------------------
 
 
@@ -108,20 +136,10 @@ class PaymentServer:
 
     def claim_departure(self, departure_ids: list[int], seats: int) -> int:
         """The first of ``departure_ids`` with ``seats`` free that no other test has used
-        (the demo data fills some departures on purpose)."""
-        from tourism.database import utcnow
-        from tourism.models import Departure
-        from tourism.services.booking import availability
-
-        with self.app.app_context():
-            for departure_id in departure_ids:
-                departure = db.session.get(Departure, departure_id)
-                if departure_id in self._claimed or departure is None:
-                    continue
-                if availability.seats_left(db.session, departure, utcnow()) >= seats:
-                    self._claimed.add(departure_id)
-                    return departure_id
-        raise AssertionError(f"no departure with {seats} free seats among {departure_ids}")
+        (``with_seats``)."""
+        departure_id = with_seats(self.app, departure_ids, seats, self._claimed)
+        self._claimed.add(departure_id)
+        return departure_id
 
     def booking(self, token: str) -> SimpleNamespace:
         """A snapshot of the booking and its payments as the database has them now."""

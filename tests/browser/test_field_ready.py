@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import listed_departures, with_seats
 from tourism.services.messages import rendering
 
 pytestmark = pytest.mark.browser
@@ -54,9 +55,10 @@ def reserve(page) -> None:
 
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
-def test_the_tourist_journey_on_a_small_phone(live_server, browser, shoot, javascript):
+def test_the_tourist_journey_on_a_small_phone(live_site, browser, shoot, javascript):
     """Catalog, experience, booking form, total, confirmation with its QR code, cancelling,
     the terms and the privacy notice: every page fits 360 px, screenshots of each."""
+    live_server = live_site.url
     context = browser.new_context(
         viewport=SMALL_PHONE, locale="es-EC", java_script_enabled=javascript
     )
@@ -81,7 +83,8 @@ def test_the_tourist_journey_on_a_small_phone(live_server, browser, shoot, javas
         assert ways == ["Todo en efectivo a la comunidad al llegar"], ways  # no Stripe here
         expect(page.locator(".seller")).to_contain_text("RUC")
         shoot(page, "2-experience")
-        page.locator("a[href$='/book']").first.click()
+        departure_id = with_seats(live_site.app, listed_departures(page), seats=3)
+        page.locator(f"a[href$='/departures/{departure_id}/book']").first.click()
         page.wait_for_load_state()  # the click starts the navigation; its page must be whole
 
         adult, child = page.locator("input[name^=qty_]").all()[:2]

@@ -8,13 +8,16 @@ import re
 
 import pytest
 
+from tests.browser.conftest import listed_departures, with_seats
+
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
-def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
+def test_tourist_books_and_cancels(live_site, browser, shoot, javascript):
+    live_server = live_site.url
     context = browser.new_context(viewport=PHONE, locale="es-EC", java_script_enabled=javascript)
     page = context.new_page()
     try:
@@ -33,7 +36,8 @@ def test_tourist_books_and_cancels(live_server, browser, shoot, javascript):
         page.goto(live_server + "/experiences/kallari-cacao-route")
         assert page.locator("ol li").count() >= 3  # the itinerary's stops
         shoot(page, "2-experience")
-        page.locator("a[href$='/book']").first.click()
+        departure_id = with_seats(live_site.app, listed_departures(page), seats=3)
+        page.locator(f"a[href$='/departures/{departure_id}/book']").first.click()
         page.wait_for_load_state()
 
         adult, child = page.locator("input[name^=qty_]").all()[:2]
