@@ -93,6 +93,7 @@ def test_a_departure_within_the_booking_cutoff_offers_no_booking(client, make):
     response = client.get(f"/experiences/{experience.slug}", headers=EN)
     html = response.get_data(as_text=True)
     assert html.count("Bookings closed") == 1
+    assert html.count("10 seats left") == 1  # the open one's; a closed one offers no seats
     assert html.count("/book") == 1
     assert f"/departures/{later.id}/book" in html
     assert "/waitlist" not in html
