@@ -92,3 +92,23 @@ def test_a_connection_lost_during_a_request_is_unreachable_whatever_the_driver_s
     lost = OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error"))
     lost.connection_invalidated = True
     assert is_unreachable(lost)
+
+
+@pytest.mark.no_database
+def test_a_reseller_is_told_to_retry_not_that_its_key_is_wrong(unreachable):
+    """An OTA that read 401 would take its key for revoked; the outage is a 503 to retry."""
+    client = unreachable.test_client()
+    key = {"Authorization": "Bearer chk_" + "a" * 43}
+    answer = client.post(
+        "/octo/availability",
+        json={
+            "productId": "kallari-cacao-route",
+            "optionId": "DEFAULT",
+            "localDateStart": "2026-12-10",
+            "localDateEnd": "2026-12-11",
+        },
+        headers=key,
+    )
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.get_json()["error"] == "INTERNAL_SERVER_ERROR"  # OCTO's only server error
