@@ -158,11 +158,7 @@ def test_every_error_of_the_booking_form_shows_at_once(live_server, browser, sho
 
 def _booking_form(server, page) -> None:
     page.goto(server.url + "/experiences/kallari-cacao-route")
-    links = page.locator("a[href$='/book']")
-    listed = [
-        int(re.search(r"/departures/(\d+)/book$", links.nth(i).get_attribute("href"))[1])
-        for i in range(links.count())
-    ]
+    listed = listed_departures(page)
     departure_id = server.claim_departure(listed, seats=3)
     page.goto(f"{server.url}/departures/{departure_id}/book")
 

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from tests.browser.conftest import listed_departures
 from tourism.models import BookingStatus, PaymentStatus
 
 pytestmark = pytest.mark.browser
@@ -55,11 +56,7 @@ class Tourist:
         that no other test used); returns the booking's manage token."""
         page = self.page
         page.goto(self.server.url + "/experiences/kallari-cacao-route")
-        links = page.locator("a[href$='/book']")
-        listed = [
-            int(re.search(r"/departures/(\d+)/book$", links.nth(i).get_attribute("href"))[1])
-            for i in range(links.count())
-        ]
+        listed = listed_departures(page)
         departure_id = self.server.claim_departure(listed, seats=2)
         page.locator(f"a[href$='/departures/{departure_id}/book']").first.click()
         page.wait_for_load_state()

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.browser.conftest import listed_departures
 from tests.browser.test_payment_journey import GOOD_CARD, MANAGE_URL, Tourist
 from tourism.database import utcnow
 from tourism.extensions import db
@@ -47,11 +48,7 @@ def test_a_spanish_phone_books_pays_sees_the_split_and_cancels(browser, payment_
         assert "A dónde va tu dinero" in page.locator("main").inner_text()
         shoot(page, "1-experience")
 
-        links = page.locator("a[href$='/book']")
-        listed = [
-            int(re.search(r"/departures/(\d+)/book$", links.nth(i).get_attribute("href"))[1])
-            for i in range(links.count())
-        ]
+        listed = listed_departures(page)
         departure_id = payment_server.claim_departure(far_enough(payment_server, listed), 3)
         page.locator(f"a[href$='/departures/{departure_id}/book']").first.click()
         page.wait_for_load_state()

@@ -35,6 +35,13 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _try_again_later(error: DomainError):
+    """A 503 the client may repeat after ``Retry-After``, never kept by a cache."""
+    body, status = error_response(503, str(error))
+    retry = str(current_app.config.get("BUSY_RETRY_AFTER_SECONDS", 5))
+    return body, status, {"Retry-After": retry, "Cache-Control": "no-store"}
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -97,15 +104,11 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if is_busy(error):
             # A lock not obtained in time: nothing was written; the client may try again.
-            body, status = error_response(503, str(Busy()))
-            retry = str(current_app.config.get("BUSY_RETRY_AFTER_SECONDS", 5))
-            return body, status, {"Retry-After": retry, "Cache-Control": "no-store"}
+            return _try_again_later(Busy())
         if is_unreachable(error):
             # An outage, not a bug: one line per request, not a traceback each.
             log.warning("database unreachable: %s", _first_line(error.orig))
-            body, status = error_response(503, str(DatabaseUnreachable()))
-            retry = str(current_app.config.get("BUSY_RETRY_AFTER_SECONDS", 5))
-            return body, status, {"Retry-After": retry, "Cache-Control": "no-store"}
+            return _try_again_later(DatabaseUnreachable())
         current_app.log_exception(sys.exc_info())
         return error_response(500, MESSAGES[500]())
 
