@@ -57,3 +57,29 @@ def test_views_and_hooks_are_checked_for_coroutines_once(app):
     with pytest.raises(RuntimeError):  # needs Flask's async extra, which is not installed
         app.ensure_sync(coroutine)
     assert coroutine not in app._sync_callables
+
+
+def test_the_csrf_check_runs_only_on_the_methods_it_checks(make_app, monkeypatch):
+    from flask_wtf.csrf import CSRFProtect
+
+    checked = []
+    protect = CSRFProtect.protect
+
+    def counted(self, *args, **kwargs):
+        checked.append(1)
+        return protect(self, *args, **kwargs)
+
+    monkeypatch.setattr(CSRFProtect, "protect", counted)
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/login").status_code == 200
+    assert checked == []  # a GET is never refused: the check is not even started
+    refused = client.post("/login", data={"email": "a@example.org", "password": "x"})
+    assert refused.status_code == 400  # a form sent without its token, refused as before
+    assert checked == [1]
+    # An exempt view (the payment provider's webhook) is still let through by the check:
+    # it reaches the view, which answers that card payments are not configured here.
+    webhook = client.post("/webhooks/stripe", data=b"{}")
+    assert webhook.status_code == 404
+    assert webhook.get_json() == {"error": "stripe is not configured"}
+    assert checked == [1, 1]

@@ -34,12 +34,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _trim_request_hooks(app: Flask) -> None:
     """Hooks that ran on every request to find nothing to do run only when they can."""
-    from .lean_requests import remember_cookie_only_when_asked
+    from .lean_requests import check_csrf_only_on_methods_it_covers, remember_cookie_only_when_asked
     from .routes.limits import skip_idle_request_check, skip_untouched_request_hooks
 
     skip_idle_request_check(app)
     skip_untouched_request_hooks(app)
     remember_cookie_only_when_asked(app)
+    check_csrf_only_on_methods_it_covers(app)
 
 
 def register_extensions(app: Flask) -> None:

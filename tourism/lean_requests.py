@@ -9,10 +9,11 @@ effect and skips only what cannot change the response.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from inspect import iscoroutinefunction
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask.globals import request_ctx
 
 #: Hooks and views whose synchronous-ness was looked up once; bounded in case something
@@ -81,3 +82,32 @@ def _remember_hook(hook: Callable) -> Callable:
         return hook(response)
 
     return update_remember_cookie
+
+
+def check_csrf_only_on_methods_it_covers(app: Flask) -> bool:
+    """Run Flask-WTF's before-request CSRF check only on the methods it checks.
+
+    The check looks up whether the view or its blueprint is exempt before it looks at the
+    method, so every GET (``/healthz``, every page, a reseller's availability poll) paid for
+    the exemption lookup only to be let through because a GET is never checked. Requests
+    with a method in ``WTF_CSRF_METHODS`` go through the check exactly as before. Returns
+    whether the hook was found and wrapped.
+    """
+    hooks = app.before_request_funcs.get(None, [])
+    for index, hook in enumerate(hooks):
+        if getattr(hook, "__module__", None) == "flask_wtf.csrf" and (
+            getattr(hook, "__name__", None) == "csrf_protect"
+        ):
+            hooks[index] = _csrf_hook(hook)
+            return True
+    return False
+
+
+def _csrf_hook(hook: Callable) -> Callable:
+    @wraps(hook)
+    def csrf_protect():
+        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return None  # what the check itself decides for this method, after its lookup
+        return hook()
+
+    return csrf_protect
