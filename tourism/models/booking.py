@@ -62,6 +62,10 @@ class Booking(db.Model):
     #: Where the hold came from: a keyed hash of the client address (never the address
     #: itself), to cap unpaid holds per address (``booking.hold_seats``).
     held_from: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The random key of the booking form that made it (``BookingForm.submission``): the
+    #: same form sent twice (a double click, a slow connection) finds this booking instead
+    #: of making another (``hold_rows.insert_booking``). None for bookings made otherwise.
+    submission_key: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
     status: Mapped[BookingStatus] = mapped_column(
         Enum(
             BookingStatus,

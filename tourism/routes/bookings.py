@@ -117,6 +117,7 @@ def new(departure_id: int):
         payment_method=form.payment_method.data,
         held_from=hold_caps.address_key(current_app.config["SECRET_KEY"], request.remote_addr),
         addons=chosen,
+        submission_key=form.submission_key(),
     )
     try:
         with unit_of_work():
@@ -132,13 +133,23 @@ def new(departure_id: int):
                 accept_unpaid=True,
                 departure=departure,
             )
+    except booking_service.SentAgain as sent:
+        # The same form page sent again: the browser shows this answer, so it leads to the
+        # booking the first sending made, saying so.
+        return _to_booking(sent.manage_token, sent.status, again=True)
     except DomainError as error:
         return _form_again(departure_id, form, status=error.status_code, error=str(error))
-    if placed.status == BookingStatus.CONFIRMED:
-        # Said on the booking's page by its address, not by a flashed message: a booking
-        # then writes no session cookie (docs/decisions.md).
-        return redirect(url_for("bookings.manage", token=placed.manage_token, booked=1), code=303)
-    return redirect(url_for("bookings.pay", token=placed.manage_token), code=303)
+    return _to_booking(placed.manage_token, placed.status)
+
+
+def _to_booking(token: str, status: BookingStatus, again: bool = False):
+    """Where a booking form's sending leads: a confirmed booking's page, or the card
+    payment of a held one. Said on that page by its address, not by a flashed message: a
+    booking then writes no session cookie (docs/decisions.md)."""
+    marks = {"again": 1} if again else {}
+    if status == BookingStatus.CONFIRMED:
+        return redirect(url_for("bookings.manage", token=token, booked=1, **marks), code=303)
+    return redirect(url_for("bookings.pay", token=token, **marks), code=303)
 
 
 @bp.get("/bookings/<token>")
@@ -148,7 +159,10 @@ def manage(token: str):
     booking = booking_service.find_by_token(db.session, token)
     just_booked = request.args.get("booked") == "1"
     return render_template(
-        "bookings/manage.html", just_booked=just_booked, **pages.manage_context(booking)
+        "bookings/manage.html",
+        just_booked=just_booked,
+        sent_again=request.args.get("again") == "1",
+        **pages.manage_context(booking),
     )
 
 
@@ -228,6 +242,7 @@ def pay(token: str):
         setup_client_secret=start.setup_client_secret,
         publishable_key=stripe_gateway.publishable_key,
         stripe_js_url=stripe_gateway.js_url,
+        sent_again=request.args.get("again") == "1",
     )
 
 

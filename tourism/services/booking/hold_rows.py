@@ -64,7 +64,7 @@ from ..messages.email_jobs import SEND_EMAIL
 from . import addons as addon_service
 from . import availability
 from . import caps as hold_caps
-from .new_bookings import BOOKING_VALUES, NewBooking
+from .new_bookings import BOOKING_VALUES, NewBooking, unless_sent_before
 from .pricing import online_due
 from .references import new_manage_token, new_reference, new_reference_candidate
 
@@ -154,6 +154,7 @@ def request_values(contact, request, currency: str, now: datetime) -> dict:
     and dates, which the hold sets."""
     return {
         "held_from": request.held_from,
+        "submission_key": request.submission_key,
         "payment_method": request.payment_method,
         "contact_name": contact.name,
         "contact_email": contact.email,
@@ -205,12 +206,13 @@ def insert_booking(
             written = _insert_in_two(session, row, lines)
         if written is not None:
             return written
+        values = unless_sent_before(session, values)
 
 
 def _insert_in_two(session: Session, row: dict, lines: list[dict]) -> NewBooking | None:
     inserted = session.execute(_INSERT_BOOKING["sqlite"], row).first()
     if inserted is None:
-        return None  # the reference or token was taken: draw again
+        return None  # a unique value was taken: draw again, or the form was sent before
     booking_id, split_rule_id = inserted
     line_rows = [{**line, "booking_id": booking_id} for line in lines]
     line_ids = session.execute(_INSERT_LINES, line_rows).scalars().all()
@@ -281,7 +283,7 @@ def _insert_on_postgresql(
             params[f"{name}_{n}"] = value
     written = statement.run(session, params)
     if not written:
-        return None  # the reference or token was taken: draw again
+        return None  # a unique value was taken: draw again, or the form was sent before
     booking_id, split_rule_id = written[0].booking_id, written[0].split_rule_id
     line_ids = {line.price_category_id: line.id for line in written}
     line_rows = [{**line, "booking_id": booking_id} for line in lines]

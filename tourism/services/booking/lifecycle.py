@@ -27,7 +27,12 @@ from . import availability, bookable, hold_rows
 from . import caps as hold_caps
 from .bookable import check_open
 from .contact_details import ContactDetails, validate_contact
-from .new_bookings import NewBooking, PlacedHold
+from .new_bookings import (  # noqa: F401  (SentAgain: callers catch it here)
+    NewBooking,
+    PlacedHold,
+    SentAgain,
+    unless_sent_before,
+)
 from .pricing import online_due
 
 #: Bookings close this long before the departure (``availability.DEFAULT_CUTOFF``).
@@ -48,6 +53,9 @@ class HoldRequest:
     held_from: str | None = None
     #: Extras and homestay nights added to the tickets.
     addons: addon_service.AddonRequest | None = None
+    #: The booking form's own random key (``BookingForm.submission``): sent again, the
+    #: form finds the booking it made (``SentAgain``) instead of making another.
+    submission_key: str | None = None
 
 
 class HoldExpired(DepartureUnavailable):
@@ -204,6 +212,9 @@ def _hold_with_addons(
     now = hold.now
     if hold.caps is not None:
         hold_caps.check(session, hold.contact.email, hold.request.held_from, now, hold.caps)
+    # Under the caps' locks (one email's holds wait for each other), so a form sent twice
+    # finds here what its first sending committed.
+    values = unless_sent_before(session, values)
     booking = hold_rows.orm_booking(session, departure, values, lines, hold.request.addons, now)
     booking.hold_expires_at = now + hold.hold_for
     confirmed = hold.accept_unpaid and booking.online_due_cents == 0

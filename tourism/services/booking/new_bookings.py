@@ -6,10 +6,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ...errors import DomainError
 from ...models import Booking, BookingLine, BookingStatus, Departure
+
+
+class SentAgain(DomainError):
+    """The booking form was sent again (a double click, a slow connection, the page sent
+    once more): nothing new is written, the booking its first sending made stands."""
+
+    status_code = 303
+    default_message = _l("This booking form had already been sent: here is the booking it made.")
+
+    def __init__(self, manage_token: str, status: BookingStatus) -> None:
+        super().__init__()
+        self.manage_token = manage_token
+        self.status = status
+
 
 #: Every column a new booking is written with (the others are NULL or their default).
 BOOKING_VALUES = (
@@ -17,6 +34,7 @@ BOOKING_VALUES = (
     "reference",
     "manage_token",
     "held_from",
+    "submission_key",
     "status",
     "hold_expires_at",
     "payment_method",
@@ -145,3 +163,31 @@ class PlacedHold:
         if isinstance(self.written, Booking):
             return self.written
         return self.written.persistent(session, departure)
+
+
+_BOOKINGS = Booking.__table__
+#: The booking a booking form's sending made (``Booking.submission_key``).
+_SENT_BEFORE = select(
+    _BOOKINGS.c.manage_token, _BOOKINGS.c.contact_email, _BOOKINGS.c.status
+).where(_BOOKINGS.c.submission_key == bindparam("key"))
+
+
+def unless_sent_before(session: Session, values: dict) -> dict:
+    """``values`` again when their form key has made no booking yet; raise ``SentAgain``
+    when it has, for the same email: the form was sent twice. Called when an insert found a
+    conflict (the reference or manage token drawn was taken, or the key was), and before a
+    booking with extras is built, under the caps' locks. A key that made another email's
+    booking is not this visitor's form: the booking is made without it.
+
+    Two sendings of one form never both book: the key's unique index makes the second
+    insert wait for the first's transaction, then find its row (on SQLite the second
+    transaction starts after the first ends)."""
+    key = values.get("submission_key")
+    if key is None:
+        return values
+    sent = session.execute(_SENT_BEFORE, {"key": key}).first()
+    if sent is None:
+        return values
+    if sent.contact_email.casefold() != str(values["contact_email"]).casefold():
+        return {**values, "submission_key": None}
+    raise SentAgain(sent.manage_token, sent.status)
