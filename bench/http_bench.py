@@ -46,6 +46,8 @@ local n = 0
 function request()
   n = n + 1
   local body = string.gsub("BODY", "EMAIL", "NODE-RUNNO-" .. tid .. "-" .. n .. "@example.org")
+  -- Each sending its own form page's key (22 characters, as the page draws them).
+  body = string.gsub(body, "FORMKEY", string.format("KEYNO%04d%02d%011d", RUNNO % 10000, tid, n))
   local address = "OCTET." .. ((RUNNO * 2 + tid) % 250) .. "." .. (math.floor(n / 250) % 250)
     .. "." .. (n % 250 + 1)
   local headers = {["X-Forwarded-For"] = address}
@@ -247,7 +249,11 @@ def median_run(measured: list[dict]) -> dict:
 
 def node_script(text: str, node: int) -> str:
     """The hold script for one node: emails and client addresses no other node uses."""
-    return text.replace("NODE-", f"bench{node}-").replace('"OCTET."', f'"{10 + node}."')
+    return (
+        text.replace("NODE-", f"bench{node}-")
+        .replace('"OCTET."', f'"{10 + node}."')
+        .replace('"KEYNO%', f'"kn{node:03d}%')
+    )
 
 
 def wrk_nodes(urls: list[str], seconds: int, connections: int, script: str | None) -> dict:
@@ -368,7 +374,7 @@ def main() -> int:
         body = (
             f"qty_{ids['adult_id']}=1&name=Bench+Tourist&email=EMAIL"
             "&phone=%2B593+99+000+0000&country=EC&language=es&payment_method=on_arrival"
-            f"&csrf_token={token}"
+            f"&csrf_token={token}&submission=FORMKEY"
         )
         hold_script = workdir / "hold.lua"
         hold_script.write_text(HOLD_LUA.replace("COOKIE", cookie).replace("BODY", body))
@@ -475,7 +481,9 @@ def probe(url: str, lua: Path | None) -> None:
         headers |= dict(re.findall(r'wrk.headers\["([^"]+)"\] = "([^"]*)"', text))
         body = re.search(r"wrk.body = '(.*)'", text)
         body = body or re.search(r'string.gsub\("(.*?)", "EMAIL"', text)
-        data = body.group(1).replace("EMAIL", f"probe{next(_RUNS)}%40example.org").encode()
+        run = next(_RUNS)
+        data = body.group(1).replace("EMAIL", f"probe{run}%40example.org")
+        data = data.replace("FORMKEY", f"probe{run:017d}").encode()
     request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 — loopback
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 — loopback

@@ -38,10 +38,11 @@ READ_DEPARTURE = (
 )
 INSERT_BOOKING = (
     "WITH new_booking AS (INSERT INTO bookings (departure_id, reference, manage_token,"
-    " held_from, status, hold_expires_at, payment_method, online_due_cents, contact_name,"
-    " contact_email, contact_phone, country, language, special_needs, total_cents, currency,"
-    " created_at, confirmed_at, cancel_reason, split_rule_id) VALUES (%(dep)s, %(reference)s,"
-    " %(token)s, %(address)s, 'confirmed', NULL, 'on_arrival', 0, %(name)s, %(email)s,"
+    " held_from, submission_key, status, hold_expires_at, payment_method, online_due_cents,"
+    " contact_name, contact_email, contact_phone, country, language, special_needs, total_cents,"
+    " currency, created_at, confirmed_at, cancel_reason, split_rule_id) VALUES (%(dep)s,"
+    " %(reference)s, %(token)s, %(address)s, %(submission)s, 'confirmed', NULL, 'on_arrival', 0,"
+    " %(name)s, %(email)s,"
     " %(phone)s, %(country)s, %(language)s, '', %(price)s, %(currency)s, %(now)s, %(now)s, '',"
     " (SELECT id FROM split_rules WHERE experience_id = %(experience)s"
     " AND effective_from <= %(now)s ORDER BY effective_from DESC, version DESC LIMIT 1))"
@@ -110,6 +111,7 @@ def _hold(form: dict[str, str], address: str) -> str:
             "reference": first[9] + "-" + secrets.token_hex(5).upper(),
             "token": secrets.token_urlsafe(32),
             "address": address,
+            "submission": form.get("submission"),
             "name": form["name"],
             "email": form["email"].strip().lower(),
             "phone": form["phone"],

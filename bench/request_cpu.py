@@ -145,6 +145,7 @@ def main() -> int:
                 "language": "es",
                 "payment_method": "on_arrival",
                 "csrf_token": token,
+                "submission": f"cpu{run_id % 10**6:06d}{n:013d}",  # the form page's key
             }
         ).encode()
         address = f"10.{n // 62500 % 250}.{n // 250 % 250}.{n % 250 + 1}"
