@@ -95,3 +95,23 @@ def test_control_without_the_key_the_same_race_books_more_than_once(app):
     url, form = _form(app, "control@example.org", with_key=False)
     _race(app, url, form)
     assert len(_stored("control@example.org")) > 1
+
+
+def test_one_route_form_sent_at_once_many_times_books_once(app):
+    from tests.routes.test_itineraries import form_for as route_form
+    from tourism.models import RouteBooking
+
+    make = Factories(db.session)
+    route = make.route()
+    route.extras.append(make.route_extra(price=900, stock=5))  # the test form asks for one
+    db.session.commit()
+    url = f"/routes/{route.slug}/book"
+    page = app.test_client().get(url).text
+    form = route_form(route, email="route-twice@example.org")
+    form["submission"] = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)[1]
+    answers = _race(app, url, form)
+    db.session.rollback()
+    stored = db.session.scalars(select(RouteBooking)).all()
+    assert len(stored) == 1, answers
+    assert {status for status, _ in answers} == {303}
+    assert {location for _, location in answers} == {f"/route-bookings/{stored[0].manage_token}"}

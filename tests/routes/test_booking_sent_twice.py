@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests.routes.test_booking_addons import shop  # noqa: F401  (a fixture)
 from tests.routes.test_bookings import EN, ES, bookings, form_for
+from tests.routes.test_itineraries import route  # noqa: F401  (a fixture)
 from tourism.models import Booking, BookingStatus
 
 NOTICE_EN = "This booking form had already been sent, so no second booking was made"
@@ -111,3 +112,34 @@ def test_a_form_without_a_key_of_ours_books_as_before(client, session, departure
     assert [r.status_code for r in responses] == [303, 303]
     assert bookings(session) == 2
     assert session.scalars(select(Booking.submission_key)).all() == [None, None]
+
+
+# A route across communities: the same rule for its own form --------------------------------
+
+
+def test_a_route_form_sent_twice_makes_one_route_booking(client, route):  # noqa: F811
+    from tests.routes.test_itineraries import counts
+    from tests.routes.test_itineraries import form_for as route_form
+    from tourism.extensions import db
+    from tourism.models import RouteBooking
+
+    url = f"/routes/{route.slug}/book"
+    data = route_form(route, submission=key_on(client.get(url)))
+    first = client.post(url, data=data, headers=EN)
+    again = client.post(url, data=data, headers=EN)
+    route_bookings, leg_bookings = counts()
+    assert route_bookings == 1
+    assert leg_bookings == len([leg for leg in route.legs if leg.experience is not None])
+    booked = db.session.scalars(select(RouteBooking)).one()
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    assert again.headers["Location"].endswith(f"/route-bookings/{booked.manage_token}")
+    page = client.get(again.headers["Location"], headers=EN).text
+    assert "This booking form had already been sent: here is the booking it made." in page
+    # Another email with the same page's key books, without the key.
+    other = client.post(
+        url, data=route_form(route, submission=data["submission"], email="rosa@example.org")
+    )
+    assert other.status_code == 303 and other.headers["Location"] != first.headers["Location"]
+    stored = db.session.scalars(select(RouteBooking).order_by(RouteBooking.id)).all()
+    assert [rb.submission_key for rb in stored] == [data["submission"], None]

@@ -265,6 +265,9 @@ class RouteBooking(db.Model):
     route_id: Mapped[int] = mapped_column(ForeignKey("routes.id"), index=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     manage_token: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The random key of the booking form that made it, as ``Booking.submission_key``: the
+    #: same route form sent twice finds this booking instead of making another.
+    submission_key: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
     status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus), default=BookingStatus.HELD)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payment_method: Mapped[str] = mapped_column(String(20))

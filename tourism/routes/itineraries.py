@@ -26,6 +26,7 @@ from ..i18n import available_locales, current_locale
 from ..models import BookingStatus, PaymentStatus, RefundStatus
 from ..money import format_money
 from ..services.booking import contact_details, lifecycle
+from ..services.booking.new_bookings import SentAgain
 from ..services.payments import online as payments
 from ..services.payments import refunds, route_card, route_refunds
 from ..services.payments.stripe_gateway import GatewayError, PaymentDeclined, current_gateway
@@ -158,6 +159,7 @@ def book(slug: str):
         payment_method=form.payment_method.data,
         extras=form.extras(),
         tickets=form.tickets(),
+        submission_key=form.submission_key(),
     )
     try:
         with unit_of_work():
@@ -170,6 +172,12 @@ def book(slug: str):
                 online=online,
             )
             token, confirmed = booked.manage_token, booked.status == BookingStatus.CONFIRMED
+    except SentAgain as sent:
+        # The same form page sent again: lead to the route booking the first sending made.
+        flash(str(sent))
+        if sent.status == BookingStatus.CONFIRMED:
+            return redirect(url_for("itineraries.manage", token=sent.manage_token), code=303)
+        return redirect(url_for("itineraries.pay", token=sent.manage_token), code=303)
     except DomainError as error:
         found = curation.published_route_by_slug(db.session, slug)
         return _render_form(found, form, status=error.status_code, error=str(error))

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ...errors import DomainError, InvalidRequest, NotFound
@@ -39,6 +39,7 @@ from ...models import (
     RouteBookingNight,
 )
 from ..booking import contact_details, lifecycle, pricing
+from ..booking.new_bookings import SentAgain
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
 from . import availability, claims, curation, notices, shape
@@ -82,6 +83,38 @@ class RouteBookingRequest:
     #: Of the people, how many per price category code besides adult (child, resident…);
     #: the rest are adults (``tickets``).
     tickets: dict[str, int] = field(default_factory=dict)
+    #: The booking form's own random key: sent again, the form finds the route booking it
+    #: made (``SentAgain``) instead of making another.
+    submission_key: str | None = None
+
+
+#: Serialises the sendings of one form key on PostgreSQL (``_unless_sent_before``).
+FORM_KEY_LOCK = 0x43415003
+_FORM_KEY_LOCK = text("SELECT pg_advisory_xact_lock(:kind, hashtext(:key))")
+
+
+def _unless_sent_before(session: Session, key: str | None, email: str) -> str | None:
+    """The form key for the new route booking, after making sure it has booked nothing yet:
+    raise ``SentAgain`` when it has, for the same email (the form was sent twice). A key that
+    made another email's booking is not this visitor's form: the booking is made without it.
+
+    Two sendings of one form wait for each other here: on PostgreSQL an advisory lock on the
+    key, held until the transaction ends; on SQLite the write lock every booking's
+    transaction takes first. The second then finds what the first committed."""
+    if key is None:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_FORM_KEY_LOCK, {"kind": FORM_KEY_LOCK, "key": key})
+    sent = session.execute(
+        select(RouteBooking.manage_token, RouteBooking.contact_email, RouteBooking.status).where(
+            RouteBooking.submission_key == key
+        )
+    ).first()
+    if sent is None:
+        return key
+    if sent.contact_email.casefold() != email.casefold():
+        return None
+    raise SentAgain(sent.manage_token, sent.status)
 
 
 def published_route(session: Session, route_id: int) -> Route:
@@ -157,6 +190,7 @@ def book_route(
     """
     contact = contact_details.validate_contact(request.contact, languages)
     route = published_route(session, request.route_id)
+    submission_key = _unless_sent_before(session, request.submission_key, contact.email)
     if request.payment_method not in payment_methods(route, online):
         raise InvalidRequest(_l("That payment method is not offered for this route."))
     people = request.people
@@ -200,6 +234,7 @@ def book_route(
         currency=route.currency,
         total_cents=0,
         created_at=now,
+        submission_key=submission_key,
     )
     # One flush for every leg booking (no autoflush between legs), so nothing is written
     # half-way through the legs.
