@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -153,3 +155,24 @@ def test_worker_delivery_leaves_emails_queued_for_the_command(make_app, tmp_path
         result = app.test_cli_runner().invoke(args=["send-emails"])
         assert result.exit_code == 0, result.output
         assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_a_card_booking_sent_twice_is_paid_once(pay_app, departure, gateway):
+    """The same form page sent twice: one held booking, and the second sending lands on its
+    card payment, which says no second booking was made (tests/routes/test_booking_sent_twice)."""
+    client = pay_app.test_client()
+    url = f"/departures/{departure.id}/book"
+    page = client.get(url, headers=EN).get_data(as_text=True)
+    key = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)[1]
+    data = form_for(departure, "card") | {"submission": key}
+    first = client.post(url, data=data)
+    again = client.post(url, data=data)
+    booking = db.session.scalars(select(Booking)).one()
+    assert first.headers["Location"].endswith(f"/bookings/{booking.manage_token}/pay")
+    assert again.headers["Location"].endswith(f"/bookings/{booking.manage_token}/pay?again=1")
+    paying = client.get(again.headers["Location"], headers=EN)
+    assert paying.status_code == 200
+    html = paying.get_data(as_text=True)
+    assert "This booking form had already been sent, so no second booking was made" in html
+    assert gateway.js_url in html
+    assert len(db.session.scalars(select(Payment)).all()) == 1
