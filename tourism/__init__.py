@@ -133,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
         media,
         octo,
         public,
+        route_card_pages,  # noqa: F401  (adds the card payment endpoints to ``itineraries.bp``)
         treasury,
         waitlist,
         webhooks,

@@ -30,6 +30,7 @@ from ..services.booking import availability, bookable
 from ..services.booking import caps as hold_caps
 from ..services.booking import lifecycle as booking_service
 from ..services.booking.contact_details import ContactDetails
+from ..services.booking.new_bookings import SentAgain
 from ..services.messages import booking_files, conversations
 from ..services.payments import intents, refunds
 from ..services.payments import online as payments
@@ -133,7 +134,7 @@ def new(departure_id: int):
                 accept_unpaid=True,
                 departure=departure,
             )
-    except booking_service.SentAgain as sent:
+    except SentAgain as sent:
         # The same form page sent again: the browser shows this answer, so it leads to the
         # booking the first sending made, saying so.
         return _to_booking(sent.manage_token, sent.status, again=True)

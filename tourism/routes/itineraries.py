@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -27,9 +26,8 @@ from ..models import BookingStatus, PaymentStatus, RefundStatus
 from ..money import format_money
 from ..services.booking import contact_details, lifecycle
 from ..services.booking.new_bookings import SentAgain
-from ..services.payments import online as payments
-from ..services.payments import refunds, route_card, route_refunds
-from ..services.payments.stripe_gateway import GatewayError, PaymentDeclined, current_gateway
+from ..services.payments import route_card, route_refunds
+from ..services.payments.stripe_gateway import current_gateway
 from ..services.routes import (
     availability,
     changes,
@@ -49,7 +47,7 @@ bp = Blueprint("itineraries", __name__)
 START_DATES_AHEAD = 60
 
 
-def _booking_rate_limit() -> str:
+def booking_rate_limit() -> str:
     return current_app.config["BOOKING_RATE_LIMIT"]
 
 
@@ -123,7 +121,7 @@ def _render_form(found, form, status=200, error=None):
 
 
 @bp.route("/routes/<slug>/book", methods=["GET", "POST"])
-@limiter.limit(_booking_rate_limit, methods=["POST"])
+@limiter.limit(booking_rate_limit, methods=["POST"])
 def book(slug: str):
     """Choose a start date, people and extras; give contact details; the whole route is
     booked at once (pay on arrival, community by community)."""
@@ -168,30 +166,35 @@ def book(slug: str):
                 request_,
                 utcnow(),
                 available_locales(),
-                hold_for=_hold_for(),
+                hold_for=hold_for(),
                 online=online,
             )
             token, confirmed = booked.manage_token, booked.status == BookingStatus.CONFIRMED
     except SentAgain as sent:
         # The same form page sent again: lead to the route booking the first sending made.
-        flash(str(sent))
-        if sent.status == BookingStatus.CONFIRMED:
-            return redirect(url_for("itineraries.manage", token=sent.manage_token), code=303)
-        return redirect(url_for("itineraries.pay", token=sent.manage_token), code=303)
+        return _to_route_booking(sent.manage_token, sent.status, str(sent))
     except DomainError as error:
         found = curation.published_route_by_slug(db.session, slug)
         return _render_form(found, form, status=error.status_code, error=str(error))
     if not confirmed:
-        return redirect(url_for("itineraries.pay", token=token), code=303)
-    flash(_("Your route is booked. Keep this page's address: it is your private link."))
-    return redirect(url_for("itineraries.manage", token=token), code=303)
+        return _to_route_booking(token, BookingStatus.HELD)
+    booked = _("Your route is booked. Keep this page's address: it is your private link.")
+    return _to_route_booking(token, BookingStatus.CONFIRMED, booked)
 
 
-def _hold_for() -> timedelta:
+def _to_route_booking(token: str, status: BookingStatus, message: str | None = None):
+    """A confirmed route booking's page, or a held one's card payment, saying ``message``."""
+    if message:
+        flash(message)
+    endpoint = "itineraries.manage" if status == BookingStatus.CONFIRMED else "itineraries.pay"
+    return redirect(url_for(endpoint, token=token), code=303)
+
+
+def hold_for() -> timedelta:
     return timedelta(minutes=current_app.config["HOLD_MINUTES"])
 
 
-def _hold_max() -> timedelta:
+def hold_max() -> timedelta:
     return timedelta(minutes=current_app.config["HOLD_MAX_MINUTES"])
 
 
@@ -272,121 +275,8 @@ def cancel(token: str):
     return redirect(url_for("itineraries.manage", token=token), code=303)
 
 
-#: How often the processing page asks again by itself before it says we will write.
-MAX_PROCESSING_POLLS = 40
-
-
-def _payment_problem(found, state: str, status: int):
-    return render_template("itineraries/payment_problem.html", rb=found, state=state), status
-
-
-@bp.get("/route-bookings/<token>/pay")
-@token_lookup
-def pay(token: str):
-    """The card form (Stripe.js) for the whole route: one payment."""
-    stripe_gateway = current_gateway()
-    found = changes.find_route_booking(db.session, token)
-    try:
-        with unit_of_work():
-            start = route_card.start_route_payment(
-                db.session, found, stripe_gateway, utcnow(), _hold_for(), _hold_max()
-            )
-            found = start.payment.route_booking
-    except (GatewayError, refunds.PaymentsUnavailable):
-        return _payment_problem(changes.find_route_booking(db.session, token), "gateway_down", 503)
-    except payments.PaymentRefused:
-        return _payment_problem(changes.find_route_booking(db.session, token), "refused", 502)
-    except route_card.RouteHoldExpired:
-        return _payment_problem(changes.find_route_booking(db.session, token), "expired", 409)
-    except payments.NothingToPay:
-        return redirect(url_for("itineraries.manage", token=token), code=303)
-    found = changes.find_route_booking(db.session, token)
-    return render_template(
-        "itineraries/pay.html",
-        rb=found,
-        payment=found.payments[-1],
-        client_secret=start.client_secret,
-        setup_client_secret=start.setup_client_secret,
-        publishable_key=stripe_gateway.publishable_key,
-        stripe_js_url=stripe_gateway.js_url,
-        on_arrival_cents=found.total_cents - found.payments[-1].amount_cents,
-    )
-
-
-@bp.post("/route-bookings/<token>/pay")
-@limiter.limit(_booking_rate_limit)
-def pay_with_card(token: str):
-    """Charge the card set up in the browser to the route's payment; JSON for the page's
-    script, as for one booking (``bookings.pay_with_card``)."""
-    processing_url = url_for("itineraries.processing", token=token)
-    stripe_gateway = current_gateway()
-    try:
-        found = changes.find_route_booking(db.session, token)
-        rb_id = found.id
-        intent = route_card.pay_route_with_card(
-            db.session, found, str(request.form.get("setup_intent", "")), stripe_gateway
-        )
-    except GatewayError:
-        return jsonify(error=str(refunds.PaymentsUnavailable()), next=processing_url), 503
-    except (route_card.RouteHoldExpired, payments.NothingToPay):
-        return jsonify(error=_("This booking can no longer be paid."), next=processing_url), 409
-    except DomainError as error:
-        body = {"error": str(error)}
-        if stripe_gateway is not None and error.status_code < 500:
-            try:
-                _setup_id, body["setup_client_secret"] = stripe_gateway.create_setup_intent(
-                    idempotency_key=f"route-booking-{rb_id}-card-{utcnow().timestamp()}"
-                )
-            except (GatewayError, PaymentDeclined):
-                pass
-        return jsonify(body), error.status_code
-    except Exception:  # noqa: BLE001 — the page's script must always get an answer it reads
-        current_app.logger.exception("route card payment failed unexpectedly")
-        db.session.rollback()
-        return jsonify(error=_("We could not confirm your payment yet."), next=processing_url), 500
-    try:
-        with unit_of_work():
-            outcome = route_card.apply_route_intent(db.session, intent, stripe_gateway, utcnow())
-    except Exception:  # noqa: BLE001 — charged maybe: the processing page asks Stripe again
-        current_app.logger.exception("recording a route card payment failed")
-        return jsonify(error=_("We could not confirm your payment yet."), next=processing_url), 202
-    return jsonify(status=intent.status, outcome=outcome, next=processing_url)
-
-
-@bp.get("/route-bookings/<token>/processing")
-@token_lookup
-def processing(token: str):
-    """After paying: asks Stripe (never the browser) whether the route's payment went
-    through, and ends on a page that says what happened."""
-    gateway = current_gateway()
-    found = changes.find_route_booking(db.session, token)
-    gateway_down = False
-    try:
-        with unit_of_work():
-            route_card.sync_route_booking(db.session, found, gateway, utcnow())
-    except (GatewayError, PaymentDeclined):
-        gateway_down = True
-    found = changes.find_route_booking(db.session, token)
-    state = route_card.route_checkout_state(found)
-    if state == "confirmed":
-        flash(_("Payment received: your route is confirmed."))
-        return redirect(url_for("itineraries.manage", token=token), code=303)
-    if state in ("refunded", "expired"):
-        return _payment_problem(found, state, 200)
-    polls = max(0, min(request.args.get("polls", 0, type=int) or 0, MAX_PROCESSING_POLLS))
-    return render_template(
-        "itineraries/processing.html",
-        rb=found,
-        failed=state == "failed",
-        gateway_down=gateway_down,
-        refresh_url=url_for("itineraries.processing", token=token, polls=polls + 1)
-        if polls < MAX_PROCESSING_POLLS and state == "pending"
-        else None,
-    )
-
-
 @bp.post("/route-bookings/<token>/legs/<int:leg_id>/move")
-@limiter.limit(_booking_rate_limit)
+@limiter.limit(booking_rate_limit)
 @token_lookup
 def move_leg(token: str, leg_id: int):
     """Move an activity its community cancelled to another date of the same experience."""

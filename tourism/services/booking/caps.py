@@ -147,7 +147,7 @@ def check_counts(counts, params: dict) -> None:
 
 
 #: First key of the advisory locks taken here: one number per kind of thing serialised.
-EMAIL_LOCK, ADDRESS_LOCK = 0x43415001, 0x43415002
+EMAIL_LOCK, ADDRESS_LOCK, FORM_KEY_LOCK = 0x43415001, 0x43415002, 0x43415003
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:kind, hashtext(:value))")
 #: Both locks in one round trip. PostgreSQL evaluates a select list in order, so the email's
@@ -198,6 +198,13 @@ def serialise(session: Session, email: str, held_from: str | None) -> None:
     if params is None:
         return
     session.execute(_ADVISORY_LOCKS if "address" in params else _ADVISORY_LOCK, params)
+
+
+def serialise_form_key(session: Session, key: str) -> None:
+    """Make two sendings of one booking form wait for each other until the transaction ends
+    (PostgreSQL); on SQLite the write lock every booking's transaction takes first does it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_ADVISORY_LOCK, {"kind": FORM_KEY_LOCK, "value": key})
 
 
 def check(

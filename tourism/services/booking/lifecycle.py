@@ -27,12 +27,7 @@ from . import availability, bookable, hold_rows
 from . import caps as hold_caps
 from .bookable import check_open
 from .contact_details import ContactDetails, validate_contact
-from .new_bookings import (  # noqa: F401  (SentAgain: callers catch it here)
-    NewBooking,
-    PlacedHold,
-    SentAgain,
-    unless_sent_before,
-)
+from .new_bookings import NewBooking, PlacedHold, unless_sent_before
 from .pricing import online_due
 
 #: Bookings close this long before the departure (``availability.DEFAULT_CUTOFF``).

@@ -186,8 +186,18 @@ def unless_sent_before(session: Session, values: dict) -> dict:
     if key is None:
         return values
     sent = session.execute(_SENT_BEFORE, {"key": key}).first()
-    if sent is None:
+    if keeps_key(sent, values["contact_email"]):
         return values
-    if sent.contact_email.casefold() != str(values["contact_email"]).casefold():
-        return {**values, "submission_key": None}
+    return {**values, "submission_key": None}
+
+
+def keeps_key(sent, email: str) -> bool:
+    """``sent``: what a form's key already made (its manage token, contact email and status),
+    or None. Raise ``SentAgain`` when it is this email's booking: the form was sent twice.
+    Otherwise whether the new booking keeps the key: not when another email's booking has it
+    (not this visitor's form)."""
+    if sent is None:
+        return True
+    if sent.contact_email.casefold() != str(email).casefold():
+        return False
     raise SentAgain(sent.manage_token, sent.status)

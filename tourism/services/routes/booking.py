@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import DomainError, InvalidRequest, NotFound
@@ -38,8 +38,9 @@ from ...models import (
     RouteBookingLeg,
     RouteBookingNight,
 )
+from ..booking import caps as hold_caps
 from ..booking import contact_details, lifecycle, pricing
-from ..booking.new_bookings import SentAgain
+from ..booking.new_bookings import keeps_key
 from ..booking.references import ALPHABET, REFERENCE_LENGTH, new_manage_token, new_reference
 from ..ledger import split_rules
 from . import availability, claims, curation, notices, shape
@@ -88,33 +89,21 @@ class RouteBookingRequest:
     submission_key: str | None = None
 
 
-#: Serialises the sendings of one form key on PostgreSQL (``_unless_sent_before``).
-FORM_KEY_LOCK = 0x43415003
-_FORM_KEY_LOCK = text("SELECT pg_advisory_xact_lock(:kind, hashtext(:key))")
-
-
 def _unless_sent_before(session: Session, key: str | None, email: str) -> str | None:
-    """The form key for the new route booking, after making sure it has booked nothing yet:
-    raise ``SentAgain`` when it has, for the same email (the form was sent twice). A key that
-    made another email's booking is not this visitor's form: the booking is made without it.
+    """The form key for the new route booking, after making sure it has booked nothing yet
+    (``new_bookings.keeps_key``: a repeat raises ``SentAgain``).
 
-    Two sendings of one form wait for each other here: on PostgreSQL an advisory lock on the
-    key, held until the transaction ends; on SQLite the write lock every booking's
-    transaction takes first. The second then finds what the first committed."""
+    Two sendings of one form wait for each other here (``caps.serialise_form_key``): the
+    second then finds what the first committed."""
     if key is None:
         return None
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_FORM_KEY_LOCK, {"kind": FORM_KEY_LOCK, "key": key})
+    hold_caps.serialise_form_key(session, key)
     sent = session.execute(
         select(RouteBooking.manage_token, RouteBooking.contact_email, RouteBooking.status).where(
             RouteBooking.submission_key == key
         )
     ).first()
-    if sent is None:
-        return key
-    if sent.contact_email.casefold() != email.casefold():
-        return None
-    raise SentAgain(sent.manage_token, sent.status)
+    return key if keeps_key(sent, email) else None
 
 
 def published_route(session: Session, route_id: int) -> Route:
