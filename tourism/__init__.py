@@ -133,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
         media,
         octo,
         public,
+        revenue_reports,  # noqa: F401  (adds the revenue reports' endpoints to ``treasury.bp``)
         route_card_pages,  # noqa: F401  (adds the card payment endpoints to ``itineraries.bp``)
         treasury,
         waitlist,

@@ -29,6 +29,8 @@ POINTS = {
     "payments.applied": "payment, ledger and booking changed in an open transaction",
     # Stripe made an owed refund; we have not recorded it yet.
     "refunds.paid": "refund made on Stripe, not recorded",
+    # settle_batch recorded a batch of payouts and their ledger postings: not committed.
+    "payouts.recorded": "payouts and their ledger postings written in an open transaction",
     # A send-email job claimed, its email built and about to go to the mail server.
     "email.sending": "email job claimed (leased), email about to be handed to the mailer",
 }

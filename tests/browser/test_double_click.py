@@ -71,3 +71,53 @@ def test_reserve_clicked_twice_sends_once_and_books_once(live_site, browser, sho
         context.close()
     assert len(sent) == 1, [request.url for request in sent]
     assert _bookings_for(live_site.app, EMAIL) == 1
+
+
+def test_record_payouts_clicked_twice_sends_once_and_pays_once(
+    live_site, browser, shoot, monkeypatch
+):
+    """The treasurer pays part of a family's balance on a slow connection and clicks twice:
+    one sending, one payout (the rest of the balance would have allowed a second)."""
+    from tests.browser.test_treasurer_journey import sign_in
+    from tourism.extensions import db
+    from tourism.models import Payout
+
+    def payouts() -> int:
+        with live_site.app.app_context():
+            return db.session.scalar(select(func.count(Payout.id)))
+
+    context = browser.new_context(viewport=PHONE, locale="es-EC")
+    page = context.new_page()
+    sent = []
+    page.on("request", lambda request: sent.append(request) if request.method == "POST" else None)
+    try:
+        sign_in(page, live_site.url, "tesoreria@kallari.demo")
+        page.goto(live_site.url + "/manage/")
+        page.goto(live_site.url + page.locator("a[href$='/treasury']").first.get_attribute("href"))
+        row = page.locator("tbody tr", has=page.locator("input[name=pay]:not([disabled])")).first
+        row.locator("input[name=pay]").check()
+        row.locator("input[name^=amount-]").fill("1,00")  # part of what is available
+        page.select_option("select[name=method]", "cash")
+        before, sent[:] = payouts(), []
+        monkeypatch.setenv(faults.ENVIRONMENT_VARIABLE, "payouts.recorded:2")
+        seen = []
+        page.on("console", lambda message: seen.append(message.text))
+        page.evaluate(
+            """() => {
+                const button = document.querySelector("[data-sending]");
+                new MutationObserver(() => console.log(
+                    `record ${button.disabled} ${button.textContent} ${button.form.ariaBusy}`
+                )).observe(button, {attributes: true, childList: true});
+            }"""
+        )
+        page.get_by_role("button", name="Registrar pagos").dblclick(no_wait_after=True)
+        page.wait_for_url(re.compile(r"/payouts/[0-9a-f]{32}/sheet$"), timeout=15_000)
+        flashes = page.locator(".flash-region p.flash")
+        assert flashes.count() == 1 and "Se registró 1 pago." in flashes.inner_text()
+        shoot(page, "payout-sheet")
+        assert "record true Registrando… true" in seen, seen
+    finally:
+        monkeypatch.delenv(faults.ENVIRONMENT_VARIABLE, raising=False)
+        context.close()
+    assert len(sent) == 1, [request.url for request in sent]
+    assert payouts() == before + 1

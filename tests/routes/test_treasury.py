@@ -181,6 +181,80 @@ def test_a_batch_with_one_amount_too_high_records_nothing(client, world, treasur
     assert not uploads.exists() or not any(uploads.iterdir())  # the receipt was removed
 
 
+def _shown_batch(client, world) -> str:
+    page = client.get(f"/manage/associations/{world.kallari.id}/treasury", headers=EN)
+    found = re.search(r'name="batch" value="([0-9a-f]{32})"', page.get_data(as_text=True))
+    assert found, "the payout table carries its own key"
+    return found[1]
+
+
+def test_a_payout_table_sent_twice_pays_once_and_leads_to_its_sheet(
+    client, world, treasurer, tmp_path
+):
+    """A double click on "Record payouts" with part of a balance typed in (what the first
+    sending left available would allow a second payout): one settlement, and the second
+    sending lands on its sheet, told that nothing was recorded twice."""
+    a = world.alvarado.id
+    key = _shown_batch(client, world)
+
+    def send(headers=EN):
+        return client.post(
+            f"/manage/associations/{world.kallari.id}/payouts",
+            data={
+                "batch": key,
+                "pay": [f"f{a}"],
+                f"amount-f{a}": "10.00",
+                f"receipt-f{a}": (_png(), "receipt.png"),
+                "method": "cash",
+            },
+            content_type="multipart/form-data",
+            headers=headers,
+        )
+
+    first = send()
+    before = _counts()
+    second = send()
+
+    assert first.status_code == second.status_code == 303
+    assert second.headers["Location"] == first.headers["Location"]
+    assert second.headers["Location"].endswith(f"/payouts/{key}/sheet")
+    assert _counts() == before
+    (payout,) = db.session.scalars(select(Payout)).all()
+    assert payout.amount_cents == 1_000 and payout.batch == key
+    uploads = tmp_path / "uploads"
+    assert [p.name for p in uploads.iterdir()] == [
+        payout_receipts.receipt_file_name(payout.receipt_key)
+    ], "the second sending's receipt photo is not kept"
+    sheet = client.get(second.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "already been recorded: nothing was recorded twice" in sheet
+    third = send({"Accept-Language": "es"})
+    assert third.status_code == 303 and _counts() == before
+    es = client.get(third.headers["Location"], headers={"Accept-Language": "es"}).text
+    assert "Estos pagos ya estaban registrados: no se registró nada dos veces." in es
+    assert checks.check(db.session) == []
+
+    # The next table shown has a key of its own, and pays again.
+    assert _shown_batch(client, world) != key
+
+
+def test_a_refused_payout_table_is_shown_again_with_its_key(client, world, treasurer):
+    a = world.alvarado.id
+    key = _shown_batch(client, world)
+    response = client.post(
+        f"/manage/associations/{world.kallari.id}/payouts",
+        data={"batch": key, "pay": [f"f{a}"], f"amount-f{a}": "99.00", "method": "cash"},
+        headers=EN,
+    )
+    assert response.status_code == 409
+    assert f'name="batch" value="{key}"' in response.get_data(as_text=True)
+    fixed = client.post(
+        f"/manage/associations/{world.kallari.id}/payouts",
+        data={"batch": key, "pay": [f"f{a}"], f"amount-f{a}": "5.00", "method": "cash"},
+        headers=EN,
+    )
+    assert fixed.status_code == 303 and fixed.headers["Location"].endswith(f"/{key}/sheet")
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

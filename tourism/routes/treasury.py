@@ -20,15 +20,10 @@ from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..forms.treasury import batch_items, period
-from ..i18n import current_locale
 from ..models import Association, Family, Payout, PayoutMethod, Reseller, Role
 from ..money import decimal_text, parse_amount
-from ..report_charts import charts, group_label, percent_label, stylesheet
 from ..services.ledger import reseller_postings
 from ..services.payments import processor_check
-from ..services.reports import exports as report_exports
-from ..services.reports import periods
-from ..services.reports import revenue as reports
 from ..services.treasury import (
     exports as treasury_exports,
 )
@@ -39,7 +34,6 @@ from ..services.treasury import (
 from ..services.treasury import (
     receipts as payout_receipts,
 )
-from ..timefmt import display_zone, local_today
 from ..unit_of_work import unit_of_work
 from ..uploads import upload_dir
 from .access import admins_only
@@ -51,7 +45,8 @@ bp = Blueprint("treasury", __name__)
 ADMINS = (Role.ADMIN,)
 
 
-def _association(association_id: int) -> Association:
+def treasurer_association(association_id: int) -> Association:
+    """The association, for one of its admins (``scoped``: anyone else gets a 404)."""
     return scoped(Association, association_id, ADMINS)
 
 
@@ -83,6 +78,7 @@ def _overview(association, status=200, error=None, form=None):
         mismatches=processor_check.mismatched_payments(db.session, association.id),
         methods=list(PayoutMethod),
         submitted=form,
+        batch=payouts.shown_batch_id(form.get("batch") if form else None),
         max=max,
     )
 
@@ -90,13 +86,13 @@ def _overview(association, status=200, error=None, form=None):
 @bp.get(f"/manage/associations/<{ID}:association_id>/treasury")
 @admins_only
 def overview(association_id: int):
-    return _overview(_association(association_id))
+    return _overview(treasurer_association(association_id))
 
 
 @bp.post(f"/manage/associations/<{ID}:association_id>/payouts")
 @admins_only
 def record_payouts(association_id: int):
-    association = _association(association_id)
+    association = treasurer_association(association_id)
     stored: list[str] = []
     try:
         with unit_of_work():
@@ -110,7 +106,13 @@ def record_payouts(association_id: int):
                 request.form.get("method", ""),
                 acting_user(),
                 utcnow(),
+                batch=request.form.get("batch"),
             )
+    except payouts.BatchSentAgain as sent:
+        payout_receipts.remove_receipts(upload_dir(), stored)
+        return done(
+            str(sent), "treasury.payout_sheet", association_id=association.id, batch=sent.batch
+        )
     except DomainError as error:
         payout_receipts.remove_receipts(upload_dir(), stored)
         if error.status_code == 404:
@@ -126,7 +128,7 @@ def record_payouts(association_id: int):
 @bp.get(f"/manage/associations/<{ID}:association_id>/payouts/<batch>/sheet")
 @admins_only
 def payout_sheet(association_id: int, batch: str):
-    association = _association(association_id)
+    association = treasurer_association(association_id)
     made = payouts.batch_payouts(db.session, association, batch)
     return page(
         "treasury/sheet.html",
@@ -143,7 +145,7 @@ def receipt(payout_id: int):
     payout = db.session.get(Payout, payout_id)
     if payout is None or payout.receipt_key is None:
         abort(404)
-    _association(payout.association_id)
+    treasurer_association(payout.association_id)
     # Read whole (a receipt is one small WebP) rather than streamed: nothing is left open.
     path = upload_dir() / payout_receipts.receipt_file_name(payout.receipt_key)
     if not path.is_file():
@@ -174,7 +176,7 @@ def family_statement_link(family_id: int):
 @bp.get(f"/manage/associations/<{ID}:association_id>/ledger.csv")
 @admins_only
 def ledger_csv(association_id: int):
-    association = _association(association_id)
+    association = treasurer_association(association_id)
     rows = treasury_exports.ledger_rows(db.session, association)
     return csv_response(
         f"ledger-{association.slug}.csv",
@@ -186,64 +188,12 @@ def ledger_csv(association_id: int):
 @bp.get(f"/manage/associations/<{ID}:association_id>/payouts.csv")
 @admins_only
 def payouts_csv(association_id: int):
-    association = _association(association_id)
+    association = treasurer_association(association_id)
     return csv_response(
         f"payouts-{association.slug}.csv",
         treasury_exports.PAYOUT_HEADER,
         treasury_exports.payout_rows(payouts.association_payouts(db.session, association)),
     )
-
-
-# Revenue reports ------------------------------------------------------------------------------
-
-REPORT_TABLES = "any(" + ", ".join(report_exports.TABLES) + ")"
-
-
-def _report(association: Association) -> reports.Report:
-    """The report for the months in the query string; ``InvalidPeriod`` (400) when bad."""
-    span = periods.parse_period(
-        request.args.get("from"), request.args.get("to"), local_today(), display_zone()
-    )
-    return reports.revenue_report(db.session, association, span, current_locale(), utcnow())
-
-
-@bp.get(f"/manage/associations/<{ID}:association_id>/reports")
-@admins_only
-def reports_dashboard(association_id: int):
-    association = _association(association_id)
-    context = dict(
-        association=association,
-        label=group_label,
-        percent=percent_label,
-        default=periods.default_period(local_today(), display_zone()),
-    )
-    try:
-        report = _report(association)
-    except DomainError as error:
-        return page("treasury/reports.html", error.status_code, error, report=None, **context)
-    return page("treasury/reports.html", report=report, charts=charts(report), **context)
-
-
-@bp.get("/manage/reports/charts.css")
-def chart_styles():
-    """The charts' CSS (no data in it): a stylesheet, since the CSP refuses inline styles."""
-    response = Response(stylesheet(), mimetype="text/css")
-    response.cache_control.public = True
-    response.cache_control.max_age = 3600
-    return response
-
-
-@bp.get(f"/manage/associations/<{ID}:association_id>/reports/<{REPORT_TABLES}:table>.csv")
-@admins_only
-def reports_csv(association_id: int, table: str):
-    association = _association(association_id)
-    try:
-        report = _report(association)
-    except DomainError as error:
-        return Response(str(error), status=error.status_code, mimetype="text/plain")
-    header, rows = report_exports.table(report, table)
-    span = report.period.months
-    return csv_response(f"{table}-{association.slug}-{span[0]}-{span[-1]}.csv", header, rows)
 
 
 # Statements -----------------------------------------------------------------------------------

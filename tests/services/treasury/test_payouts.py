@@ -26,6 +26,7 @@ from tourism.services.treasury.payouts import (
     AmountAboveAvailable,
     AmountNotPositive,
     BatchItem,
+    BatchSentAgain,
     DuplicateBeneficiary,
     EmptyBatch,
 )
@@ -240,6 +241,103 @@ def test_a_batch_refuses_nobody_and_the_same_person_twice(books, session):
     twice = [BatchItem(books.who(alvarado), 100), BatchItem(books.who(alvarado), 100)]
     with pytest.raises(DuplicateBeneficiary):
         payouts.settle_batch(session, books.association, twice, "cash", books.admin, utcnow())
+
+
+def test_a_payout_table_sent_twice_records_one_settlement(books, session):
+    """A treasurer paying part of a balance double-clicks: the second sending, with the key
+    the table was shown with, records nothing and names the first sending's batch."""
+    alvarado, tapuy = books.families
+    books.earn(alvarado, 2_500, released=True)
+    books.earn(tapuy, 1_200, released=True)
+    shown = payouts.shown_batch_id()
+    items = [BatchItem(books.who(alvarado), 1_000, "A-1"), BatchItem(books.who(tapuy), 500)]
+    batch, made = payouts.settle_batch(
+        session, books.association, items, "cash", books.admin, utcnow(), batch=shown
+    )
+    session.commit()
+    before = _ledger_size(session)
+
+    with pytest.raises(BatchSentAgain) as sent:
+        payouts.settle_batch(
+            session, books.association, items, "cash", books.admin, utcnow(), batch=shown
+        )
+
+    assert batch == shown and sent.value.batch == shown and sent.value.status_code == 303
+    assert _ledger_size(session) == before
+    assert session.scalar(select(func.count()).select_from(Payout)) == len(made) == 2
+    line = _line(payouts.beneficiary_balances(session, books.association), alvarado)
+    assert line.available_cents == 1_500  # paid once: 1,000 of 2,500
+    # Another table page (its own key) pays again, as the treasurer means it to.
+    again, _ = payouts.settle_batch(
+        session,
+        books.association,
+        items[:1],
+        "cash",
+        books.admin,
+        utcnow(),
+        batch=payouts.shown_batch_id(),
+    )
+    assert again != shown
+    assert checks.check(session) == []
+
+
+@pytest.mark.parametrize(
+    "sent", [None, "", "0" * 31, "G" * 32, "A" * 32, "0" * 33, "'; drop table payouts; --", 42]
+)
+def test_a_payout_table_without_one_of_our_keys_records_a_new_batch(books, session, sent):
+    alvarado = books.families[0]
+    books.earn(alvarado, 2_500, released=True)
+    batch, _ = payouts.settle_batch(
+        session,
+        books.association,
+        [BatchItem(books.who(alvarado), 100)],
+        "cash",
+        books.admin,
+        utcnow(),
+        batch=sent,
+    )
+    assert batch != sent and payouts.BATCH_ID.fullmatch(batch)
+
+
+def test_another_associations_batch_key_is_not_a_repeat(books, session, make):
+    """A key already used by another association is neither refused as a repeat nor shared:
+    the batch gets a key of its own, and each association's sheet shows its own payouts."""
+    alvarado = books.families[0]
+    books.earn(alvarado, 2_500, released=True)
+    other = Books(session, make)
+    theirs = other.families[0]
+    other.earn(theirs, 900, released=True)
+    key = payouts.shown_batch_id()
+    payouts.settle_batch(
+        session,
+        other.association,
+        [BatchItem(other.who(theirs), 900)],
+        "cash",
+        other.admin,
+        utcnow(),
+        batch=key,
+    )
+
+    batch, (ours,) = payouts.settle_batch(
+        session,
+        books.association,
+        [BatchItem(books.who(alvarado), 100)],
+        "cash",
+        books.admin,
+        utcnow(),
+        batch=key,
+    )
+
+    assert batch != key
+    assert payouts.batch_payouts(session, books.association, batch) == [ours]
+    assert len(payouts.batch_payouts(session, other.association, key)) == 1
+
+
+def test_a_shown_batch_id_keeps_a_valid_sent_one_only():
+    key = payouts.new_batch_id()
+    assert payouts.shown_batch_id(key) == key
+    assert payouts.shown_batch_id("nope") != "nope"
+    assert payouts.shown_batch_id() != payouts.shown_batch_id()
 
 
 def test_another_associations_family_is_not_a_beneficiary(books, make):

@@ -201,8 +201,9 @@ def serialise(session: Session, email: str, held_from: str | None) -> None:
 
 
 def serialise_form_key(session: Session, key: str) -> None:
-    """Make two sendings of one booking form wait for each other until the transaction ends
-    (PostgreSQL); on SQLite the write lock every booking's transaction takes first does it."""
+    """Make two sendings of one form page (a booking form, a payout table: ``key`` is the
+    random key it was shown with) wait for each other until the transaction ends
+    (PostgreSQL); on SQLite the write lock every such transaction takes first does it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_ADVISORY_LOCK, {"kind": FORM_KEY_LOCK, "value": key})
 

@@ -14,6 +14,7 @@ Services flush and never commit: the view commits once, so a batch is one transa
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...errors import InvalidRequest, NotFound
+from ... import faults
+from ...errors import DomainError, InvalidRequest, NotFound
 from ...models import (
     AccountKind,
     AccountState,
@@ -41,6 +43,7 @@ from ...models import (
 )
 from ...money import format_money
 from ..access import audit
+from ..booking.caps import serialise_form_key
 from ..ledger import journal as ledger
 from ..messages import phone_notices
 
@@ -83,6 +86,20 @@ class EmptyBatch(PayoutError):
 
 class DuplicateBeneficiary(PayoutError):
     default_message = _l("%(name)s is selected twice.")
+
+
+class BatchSentAgain(DomainError):
+    """The payout table was sent again (a double click, a slow connection, the page sent
+    once more): nothing new is written, the payouts its first sending recorded stand."""
+
+    status_code = 303
+    default_message = _l(
+        "These payouts had already been recorded: nothing was recorded twice. Here is their sheet."
+    )
+
+    def __init__(self, batch: str) -> None:
+        super().__init__()
+        self.batch = batch
 
 
 # Beneficiaries and balances ------------------------------------------------------------------
@@ -310,8 +327,36 @@ class BatchItem:
     receipt: str | None = None
 
 
+#: A batch id as ``new_batch_id`` draws it: what a payout table may be sent with.
+BATCH_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def new_batch_id() -> str:
+    """A random batch id. The payout table is shown with one, so sending it twice records
+    one settlement (``settle_batch``)."""
     return secrets.token_hex(16)
+
+
+def shown_batch_id(sent: str | None = None) -> str:
+    """The batch id the payout table is shown with: the one it was sent with when it is
+    shown again after a refusal (nothing was recorded under it), else a new one."""
+    return sent if isinstance(sent, str) and BATCH_ID.fullmatch(sent) else new_batch_id()
+
+
+def _batch_for(session: Session, association: Association, sent: str | None) -> str:
+    """The id the batch is recorded under: the one the table was shown with, or a new one
+    if it came without one, with one not drawn here, or with another association's. Raises
+    ``BatchSentAgain`` if this association already recorded a batch under it."""
+    if not (isinstance(sent, str) and BATCH_ID.fullmatch(sent)):
+        return new_batch_id()
+    # Two sendings of one table wait here for each other (PostgreSQL's advisory lock; on
+    # SQLite every write request's transaction holds the write lock from its start), so the
+    # second one sees the first one's payouts once they are committed.
+    serialise_form_key(session, sent)
+    owner = session.scalar(select(Payout.association_id).where(Payout.batch == sent).limit(1))
+    if owner == association.id:
+        raise BatchSentAgain(sent)
+    return sent if owner is None else new_batch_id()
 
 
 def settle_batch(
@@ -321,11 +366,15 @@ def settle_batch(
     method: PayoutMethod | str,
     actor: User,
     now: datetime,
+    batch: str | None = None,
 ) -> tuple[str, list[Payout]]:
     """Record several payouts as one settlement: all of them, or (on the first refusal) none.
 
-    Runs in a savepoint, so a refused item undoes the items before it even if the caller
-    went on to commit; the caller's own transaction stays usable.
+    ``batch`` is the id the payout table was shown with (``new_batch_id``): if this
+    association already recorded a batch under it, the table was sent twice and
+    ``BatchSentAgain`` is raised, writing nothing. Runs in a savepoint, so a refused item
+    undoes the items before it even if the caller went on to commit; the caller's own
+    transaction stays usable.
     """
     if not items:
         raise EmptyBatch()
@@ -334,7 +383,7 @@ def settle_batch(
         if item.beneficiary.key in seen:
             raise DuplicateBeneficiary(name=item.beneficiary.name)
         seen.add(item.beneficiary.key)
-    batch = new_batch_id()
+    batch = _batch_for(session, association, batch)
     with session.begin_nested():
         payouts = [
             record_payout(
@@ -351,6 +400,7 @@ def settle_batch(
             )
             for item in items
         ]
+    faults.point("payouts.recorded")
     return batch, payouts
 
 

@@ -1,7 +1,8 @@
-// A booking form is sent once. While the first sending is on its way (a slow connection, a
-// busy site), "Reserve" says so and further clicks do nothing. The server recognises a
-// repeated sending anyway (the form's "submission" key, routes/bookings.py), so this only
-// spares the visitor a second wait; "Update the total" is never held back.
+// A form that makes something (a booking, a settlement of payouts) is sent once. While the
+// first sending is on its way (a slow connection, a busy site), its button says so and
+// further clicks do nothing. The server recognises a repeated sending anyway (the form's own
+// key: a booking's "submission", a payout table's "batch"), so this only spares a second
+// wait; "Update the total" is never held back.
 (function () {
   "use strict";
   document.querySelectorAll("form[data-send-once]").forEach(function (form) {
