@@ -25,6 +25,7 @@ from tourism.models import (
     ExperienceStatus,
     GroupMessage,
     GroupQuote,
+    LedgerEntry,
     Notification,
     QuoteStatus,
     Refund,
@@ -301,6 +302,36 @@ def test_the_group_is_told_of_the_transfer_paid_back_in_its_language(
     assert "Owed back to the group: $326.00" in client.get(
         f"/manage/group-requests/{request.id}", headers=EN
     ).get_data(as_text=True)
+
+
+def test_a_transfer_refund_sent_twice_is_recorded_once_and_told_once(
+    client, admin, experience, tmp_path
+):
+    """The treasurer pays part of the transfer back and the form goes twice (a double click
+    on a slow answer): what is still owed would allow a second refund, but the same amount,
+    day and bank reference is the same transfer, recorded once, told to the group once."""
+    client.application.config.update(MAIL_BACKEND="folder", MAIL_OUTBOX_DIR=str(tmp_path))
+    request, _booking = _paid_by_transfer_then_cancelled(client, experience)
+    url = f"/manage/group-requests/{request.id}/transfer-refund"
+    first = client.post(url, data=refund_form(amount="100.00"), headers=EN)
+    db.session.expire_all()
+    ledger_before = db.session.scalar(select(func.count(LedgerEntry.id)))
+    second = client.post(url, data=refund_form(amount="100.00"), headers=ES)
+
+    assert first.status_code == second.status_code == 303
+    assert second.headers["Location"] == first.headers["Location"]
+    page = client.get(second.headers["Location"], headers=ES).get_data(as_text=True)
+    assert "Esta devolución ya estaba registrada" in page
+    db.session.expire_all()
+    assert sorted(r.amount_cents for r in db.session.scalars(select(Refund))) == [10_000, 32_600]
+    assert db.session.scalar(select(func.count(LedgerEntry.id))) == ledger_before
+    told = select(func.count(Notification.id)).where(Notification.kind == "group_transfer_refunded")
+    assert db.session.scalar(told) == 1
+    assert checks.check(db.session) == []
+    # Another transfer (its own reference) of the same amount the same day is recorded.
+    assert client.post(url, data=refund_form(amount="100.00", reference="TRX-8")).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(told) == 2
 
 
 @pytest.mark.parametrize(

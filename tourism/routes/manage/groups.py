@@ -265,6 +265,8 @@ def group_transfer_refund(request_id: int):
                 display_zone(),
                 absolute_url("groups.thread", token=request.token),
             )
+    except transfers.RefundRecordedAlready as again:
+        return done(str(again), "manage.group_request", request_id=request_id)
     except DomainError as error:
         return _refused(request_id, error, refund_form=form)
     return done(_("The refund is recorded."), "manage.group_request", request_id=request_id)

@@ -59,6 +59,17 @@ class NotCancelled(DomainError):
     )
 
 
+class RefundRecordedAlready(DomainError):
+    """The same refund (amount, day and bank reference) was recorded already: the form was
+    sent twice. Nothing new is written and the group is not told twice."""
+
+    status_code = 303
+    default_message = _l(
+        "This refund was already recorded, with the same amount, day and bank reference: "
+        "nothing was recorded twice."
+    )
+
+
 def mark_transfer_paid(session: Session, quote: GroupQuote, actor: User, now: datetime) -> Payment:
     """The treasurer received the group's bank transfer: record a payment of the booking's
     total, confirm the booking and post its split (bank debited). Idempotent: marking it
@@ -170,6 +181,19 @@ def record_transfer_refund(
         raise InvalidRequest(_l("Give the bank's reference of the transfer, in a few words."))
     availability.lock_departure(session, booking.departure_id)
     session.refresh(payment)
+    # One bank transfer, one reference: the same one again is the form sent twice (a double
+    # click, a slow answer), read under the lock so a sending in flight is seen once it is
+    # committed.
+    if session.scalar(
+        select(Refund.id).where(
+            Refund.payment_id == payment.id,
+            Refund.status == RefundStatus.SUCCEEDED,
+            Refund.amount_cents == amount_cents,
+            Refund.paid_on == paid_on,
+            Refund.bank_reference == reference,
+        )
+    ):
+        raise RefundRecordedAlready()
     # Read under the lock, from the table: a refund recorded meanwhile is counted.
     refunded = session.scalar(
         select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
