@@ -31,6 +31,8 @@ POINTS = {
     "refunds.paid": "refund made on Stripe, not recorded",
     # settle_batch recorded a batch of payouts and their ledger postings: not committed.
     "payouts.recorded": "payouts and their ledger postings written in an open transaction",
+    # submit_request wrote a group's request: not committed.
+    "group_requests.sent": "group request written in an open transaction",
     # A send-email job claimed, its email built and about to go to the mail server.
     "email.sending": "email job claimed (leased), email about to be handed to the mailer",
 }

@@ -172,3 +172,49 @@ def test_control_without_the_keys_lock_the_payout_race_pays_more_than_once(app, 
     monkeypatch.setattr(payouts, "serialise_form_key", lambda session, key: None)
     _answers, made, _key = _payout_race(app, with_key=True)
     assert len(made) > 1
+
+
+def _request_race(app, with_key: bool, monkeypatch) -> tuple[list[tuple[int, str]], list]:
+    """A group's request form sent ATTEMPTS times at once. The request is one small insert,
+    so the sendings would mostly run one after the other by chance: each one that writes
+    waits half a second before its commit, as on a slow site."""
+    from tests.routes.test_group_requests import form as request_form
+    from tourism import faults
+    from tourism.models import ExperienceStatus, GroupRequest
+
+    monkeypatch.setenv(faults.ENVIRONMENT_VARIABLE, "group_requests.sent:0.5")
+
+    experience = Factories(db.session).experience(status=ExperienceStatus.PUBLISHED)
+    db.session.commit()
+    url = f"/experiences/{experience.slug}/group-request"
+    form = request_form(email="school-twice@example.org")
+    if with_key:
+        page = app.test_client().get(url).text
+        form["submission"] = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)[1]
+    answers = _race(app, url, form)
+    db.session.rollback()
+    return answers, db.session.scalars(select(GroupRequest)).all()
+
+
+def test_one_group_request_form_sent_at_once_many_times_asks_once(app, monkeypatch):
+    answers, made = _request_race(app, with_key=True, monkeypatch=monkeypatch)
+    assert len(made) == 1, answers
+    assert {status for status, _ in answers} == {303}
+    assert {location for _, location in answers} == {f"/group-requests/{made[0].token}"}
+
+
+def test_control_without_the_key_the_same_request_race_asks_more_than_once(app, monkeypatch):
+    _answers, made = _request_race(app, with_key=False, monkeypatch=monkeypatch)
+    assert len(made) > 1
+
+
+def test_control_without_the_keys_lock_the_request_race_fails_on_the_unique_key(app, monkeypatch):
+    """On PostgreSQL the repeats wait for the first sending on the key's advisory lock;
+    without it they meet the key's unique index instead (500s), not a second request."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("racing transactions need PostgreSQL (SQLite runs one writer)")
+    from tourism.services.groups import requests as group_requests
+
+    monkeypatch.setattr(group_requests, "serialise_form_key", lambda session, key: None)
+    answers, made = _request_race(app, with_key=True, monkeypatch=monkeypatch)
+    assert len(made) == 1 and 500 in {status for status, _ in answers}, answers

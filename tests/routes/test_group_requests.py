@@ -4,6 +4,7 @@ right status and nothing written; another association's request is not found."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -75,6 +76,46 @@ def test_a_request_and_its_thread(client, experience):
     spanish = client.post(f"/group-requests/{token}", data={"body": ""}, headers=ES)
     assert spanish.status_code == 400 and '<html lang="es">' in spanish.get_data(as_text=True)
     assert db.session.scalar(select(func.count(GroupMessage.id))) == 1
+
+
+def _shown_key(client, experience) -> str:
+    page = client.get(f"/experiences/{experience.slug}/group-request").get_data(as_text=True)
+    found = re.search(r'name="submission" type="hidden" value="([A-Za-z0-9_-]{22})"', page)
+    assert found, "the request form carries its own key"
+    assert "data-send-once" in page and "send-once" in page
+    return found[1]
+
+
+def test_a_request_form_sent_twice_makes_one_request(client, experience):
+    """A double click on "Send the request" on a slow connection: the second sending lands on
+    the first one's private page, which says nothing was sent twice."""
+    url = f"/experiences/{experience.slug}/group-request"
+    key = _shown_key(client, experience)
+    first = client.post(url, data=form(submission=key))
+    second = client.post(url, data=form(submission=key), headers=ES)
+
+    assert first.status_code == second.status_code == 303
+    assert second.headers["Location"] == first.headers["Location"]
+    assert requests() == 1
+    page = client.get(second.headers["Location"], headers=ES).get_data(as_text=True)
+    assert "Esta solicitud ya se había enviado" in page
+    # The same page sent with another email is not this visitor's form: it is a request of
+    # its own, without the key. A new page (its own key) asks again.
+    other = client.post(url, data=form(submission=key, email="otra@example.org"))
+    assert other.status_code == 303 and other.headers["Location"] != first.headers["Location"]
+    again = client.post(url, data=form(submission=_shown_key(client, experience)))
+    assert again.status_code == 303 and requests() == 3
+    keys = db.session.scalars(select(GroupRequest.submission_key).order_by(GroupRequest.id))
+    assert list(keys)[:2] == [key, None]
+
+
+@pytest.mark.parametrize("key", ["", "short", "x" * 23, "../../etc/passwd", "é" * 22])
+def test_a_request_without_one_of_our_keys_is_sent_as_before(client, experience, key):
+    url = f"/experiences/{experience.slug}/group-request"
+    assert client.post(url, data=form(submission=key)).status_code == 303
+    assert client.post(url, data=form(submission=key)).status_code == 303
+    assert requests() == 2
+    assert set(db.session.scalars(select(GroupRequest.submission_key))) == {None}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ for one nested in it. Both refuse control characters in every text field: a one-
 
 from __future__ import annotations
 
+import re
+import secrets
 from functools import lru_cache
 
 import flask_wtf
@@ -15,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import _FlaskFormCSRF, generate_csrf
 from markupsafe import escape
-from wtforms import StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.i18n import messages_path
 from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
@@ -52,6 +54,32 @@ class _CleanTextMeta:
         if isinstance(field, StringField):
             field.validators = [*field.validators, no_control_characters]
         return field
+
+
+#: A form page's key, as ``new_submission_key`` draws it (128 random bits).
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class SentOnce:
+    """For a form whose sending makes something (a booking, a group's request): the page's
+    own random key. What the form makes keeps it, so the same page sent again (a double
+    click, a slow connection) finds what the first sending made instead of making it again
+    (``Booking.submission_key``, ``GroupRequest.submission_key``). Drawn when the page is
+    built; a key that is missing or not one of ours only means the sending is not
+    recognised as a repeat."""
+
+    submission = HiddenField(default=new_submission_key)
+
+    def submission_key(self) -> str | None:
+        """The key the page was sent with, if it is one of ours (not the one drawn for a
+        form sent without any)."""
+        sent = self.submission.raw_data
+        key = sent[0] if sent else None
+        return key if isinstance(key, str) and SUBMISSION_KEY.fullmatch(key) else None
 
 
 @lru_cache(maxsize=16)

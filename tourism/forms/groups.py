@@ -27,7 +27,7 @@ from ..services.booking.contact_details import LIMITS, phone_is_callable
 from ..services.groups.requests import LIMITS as REQUEST_LIMITS
 from ..services.groups.requests import MAX_GROUP
 from ..services.operations.minimums import MAX_CUTOFF_HOURS, MAX_MINIMUM
-from .base import FlaskForm, ValidEmail
+from .base import FlaskForm, SentOnce, ValidEmail
 from .public import PAYMENT_LABELS, WholeNumberRange, choices, country_choices
 
 
@@ -126,7 +126,7 @@ REQUESTER_KINDS = {
 }
 
 
-class GroupRequestForm(FlaskForm):
+class GroupRequestForm(SentOnce, FlaskForm):
     """A private visit for a group: who asks, when, how many, in which language, needs."""
 
     requester_kind = SelectField(_l("Who is asking"), validators=[DataRequired()])

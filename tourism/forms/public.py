@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from datetime import timedelta
 from functools import lru_cache
 
@@ -40,18 +38,11 @@ from ..services.booking.contact_details import LIMITS, NEEDS_CONSENT_MISSING, ph
 from ..services.booking.pricing import Quote, quote
 from ..services.messages.phones import CHANNEL_LABELS, InvalidPhone, default_region, to_e164
 from ..timefmt import local_today
-from .base import FlaskForm, ValidEmail
+from .base import FlaskForm, SentOnce, ValidEmail
 
 #: How far ahead visitors may search: departures are generated about two months ahead, and
 #: bounding the date keeps date arithmetic far from its limits.
 DAYS_AHEAD = 730
-
-#: A booking form's key, as ``new_submission_key`` draws it (128 random bits).
-SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-def new_submission_key() -> str:
-    return secrets.token_urlsafe(16)
 
 
 class WholeNumberRange(NumberRange):
@@ -172,7 +163,7 @@ class CountryField(SelectField):
             super().pre_validate(form)  # refused with WTForms' own message, translated
 
 
-class BookingForm(FlaskForm):
+class BookingForm(SentOnce, FlaskForm):
     """Contact details and payment choice; ticket fields are added per experience.
 
     Everything a visitor can get wrong is checked here, so they see every problem at once,
@@ -217,11 +208,6 @@ class BookingForm(FlaskForm):
     #: The quote the page showed (``Quote.key``): a booking is made only for an amount the
     #: visitor has seen (the page's script keeps it current as tickets change).
     quoted = HiddenField()
-    #: This form page's own random key: the booking it makes keeps it, so the same page sent
-    #: again (a double click, a slow connection) finds that booking instead of making a
-    #: second one (``Booking.submission_key``). Drawn when the page is built; a key that is
-    #: missing or not one of ours only means the sending is not recognised as a repeat.
-    submission = HiddenField(default=new_submission_key)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -232,13 +218,6 @@ class BookingForm(FlaskForm):
         self.ticket_errors: list[str] = []
         #: More tickets were asked for than there are seats left (a conflict, not a typo).
         self.seats_short = False
-
-    def submission_key(self) -> str | None:
-        """The key the page was sent with, if it is one of ours (not the one drawn for a
-        form sent without any)."""
-        sent = self.submission.raw_data
-        key = sent[0] if sent else None
-        return key if isinstance(key, str) and SUBMISSION_KEY.fullmatch(key) else None
 
     def ticket_fields(self):
         return [field for field in self if field.name.startswith("qty_")]

@@ -62,6 +62,9 @@ class GroupRequest(db.Model):
     date_to: Mapped[date] = mapped_column(Date)
     needs: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The random key of the form page the request was sent from (``forms.base.SentOnce``):
+    #: the same page sent again finds this request instead of making a second one.
+    submission_key: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
 
     experience = relationship("Experience")
     messages: Mapped[list[GroupMessage]] = relationship(

@@ -77,6 +77,7 @@ def new(slug: str):
         date_from=form.date_from.data,
         date_to=form.date_to.data,
         needs=form.needs.data or "",
+        submission_key=form.submission_key(),
     )
     try:
         with unit_of_work():
@@ -84,6 +85,10 @@ def new(slug: str):
                 db.session, experience, data, local_today(), available_locales(), utcnow()
             )
             token = request.token
+    except group_requests.RequestSentAgain as sent:
+        # The browser shows the answer to the last sending: it leads to the request too.
+        flash(str(sent))
+        return redirect(url_for("groups.thread", token=sent.token), code=303)
     except DomainError as error:
         return _form_page(_experience(slug), form, error.status_code, error)
     flash(_("Your request was sent. Keep this page's address: it is your private link."))

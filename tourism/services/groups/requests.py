@@ -19,7 +19,7 @@ from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ... import email_addresses
+from ... import email_addresses, faults
 from ...errors import DomainError, InvalidRequest, NotFound
 from ...models import (
     Association,
@@ -31,6 +31,7 @@ from ...models import (
     RequesterKind,
     User,
 )
+from ..booking.caps import serialise_form_key
 from ..booking.contact_details import phone_is_callable
 from ..booking.references import new_manage_token
 
@@ -40,6 +41,18 @@ MAX_RANGE_DAYS = 60
 MAX_DAYS_AHEAD = 730
 LIMITS = {"name": 120, "email": 254, "phone": 40, "needs": 2000, "message": 2000}
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+class RequestSentAgain(DomainError):
+    """The request form was sent again (a double click, a slow connection): nothing new is
+    written, the request its first sending made stands."""
+
+    status_code = 303
+    default_message = _l("This request had already been sent: here it is. Nothing was sent twice.")
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
 
 
 class RequestClosed(DomainError):
@@ -58,6 +71,8 @@ class GroupRequestInput:
     date_from: date
     date_to: date | None
     needs: str = ""
+    #: The form page's key (``forms.base.SentOnce``), when it came with one of ours.
+    submission_key: str | None = None
 
 
 def _whole(value) -> bool:
@@ -114,6 +129,7 @@ def submit_request(
                 MAX_RANGE_DAYS,
             )
         )
+    key = _unless_sent_before(session, data.submission_key, email)
     request = GroupRequest(
         association_id=experience.association_id,
         experience_id=experience.id,
@@ -129,10 +145,31 @@ def submit_request(
         date_to=last,
         needs=needs,
         created_at=now,
+        submission_key=key,
     )
     session.add(request)
     session.flush()
+    faults.point("group_requests.sent")
     return request
+
+
+def _unless_sent_before(session: Session, key: str | None, email: str) -> str | None:
+    """The form key for the new request, after making sure it has sent nothing yet: the
+    same key and email is the form sent twice (``RequestSentAgain``); the same key with
+    another email is not this visitor's page (a shared computer kept it), and its request is
+    made without the key. Two sendings wait for each other here (``serialise_form_key``),
+    so the second sees what the first committed."""
+    if key is None:
+        return None
+    serialise_form_key(session, key)
+    sent = session.execute(
+        select(GroupRequest.token, GroupRequest.email).where(GroupRequest.submission_key == key)
+    ).first()
+    if sent is None:
+        return key
+    if sent.email.casefold() != email.casefold():
+        return None
+    raise RequestSentAgain(sent.token)
 
 
 def post_message(
