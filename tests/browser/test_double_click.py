@@ -30,6 +30,23 @@ def _bookings_for(app, email: str) -> int:
         )
 
 
+def _watch_sending_button(page) -> list[str]:
+    """What the form's button shows while the page waits ("disabled label busy", one line per
+    change), as the page itself sees it: a page whose navigation is under way cannot be
+    inspected from outside."""
+    seen: list[str] = []
+    page.on("console", lambda message: seen.append(message.text))
+    page.evaluate(
+        """() => {
+            const button = document.querySelector("[data-sending]");
+            new MutationObserver(() => console.log(
+                `${button.disabled} ${button.textContent} ${button.form.ariaBusy}`
+            )).observe(button, {attributes: true, childList: true});
+        }"""
+    )
+    return seen
+
+
 def test_reserve_clicked_twice_sends_once_and_books_once(live_site, browser, shoot, monkeypatch):
     context = browser.new_context(viewport=PHONE, locale="es-EC")
     page = context.new_page()
@@ -48,24 +65,13 @@ def test_reserve_clicked_twice_sends_once_and_books_once(live_site, browser, sho
         # The site is slow to answer: the booking waits inside its transaction (the live
         # server runs in this process and reads this at each booking).
         monkeypatch.setenv(faults.ENVIRONMENT_VARIABLE, "booking.held:2")
-        # What the button shows while the page waits, as the page itself sees it (a page
-        # whose navigation is under way cannot be inspected from outside).
-        seen = []
-        page.on("console", lambda message: seen.append(message.text))
-        page.evaluate(
-            """() => {
-                const button = document.querySelector("[data-sending]");
-                new MutationObserver(() => console.log(
-                    `reserve ${button.disabled} ${button.textContent} ${button.form.ariaBusy}`
-                )).observe(button, {attributes: true, childList: true});
-            }"""
-        )
+        seen = _watch_sending_button(page)
         reserve = page.locator("form[method=post] button.button--primary[type=submit]")
         reserve.dblclick(no_wait_after=True)
         page.wait_for_url(re.compile(r"/bookings/[A-Za-z0-9_-]{40,}\?booked=1$"), timeout=15_000)
         assert page.locator("main p.flash[role=status]").count() == 1  # "confirmed", no repeat
         shoot(page, "booked")
-        assert "reserve true Reservando… true" in seen, seen
+        assert "true Reservando… true" in seen, seen
     finally:
         monkeypatch.delenv(faults.ENVIRONMENT_VARIABLE, raising=False)
         context.close()
@@ -100,22 +106,13 @@ def test_record_payouts_clicked_twice_sends_once_and_pays_once(
         page.select_option("select[name=method]", "cash")
         before, sent[:] = payouts(), []
         monkeypatch.setenv(faults.ENVIRONMENT_VARIABLE, "payouts.recorded:2")
-        seen = []
-        page.on("console", lambda message: seen.append(message.text))
-        page.evaluate(
-            """() => {
-                const button = document.querySelector("[data-sending]");
-                new MutationObserver(() => console.log(
-                    `record ${button.disabled} ${button.textContent} ${button.form.ariaBusy}`
-                )).observe(button, {attributes: true, childList: true});
-            }"""
-        )
+        seen = _watch_sending_button(page)
         page.get_by_role("button", name="Registrar pagos").dblclick(no_wait_after=True)
         page.wait_for_url(re.compile(r"/payouts/[0-9a-f]{32}/sheet$"), timeout=15_000)
         flashes = page.locator(".flash-region p.flash")
         assert flashes.count() == 1 and "Se registró 1 pago." in flashes.inner_text()
         shoot(page, "payout-sheet")
-        assert "record true Registrando… true" in seen, seen
+        assert "true Registrando… true" in seen, seen
     finally:
         monkeypatch.delenv(faults.ENVIRONMENT_VARIABLE, raising=False)
         context.close()

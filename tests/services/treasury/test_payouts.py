@@ -52,6 +52,19 @@ class Books:
     def who(self, member):
         return payouts.as_beneficiary(self.association, member)
 
+    def pay_one(self, member, cents: int, batch: str | None = None):
+        """One payout in cash to ``member``, as a batch sent with ``batch``: (batch, payout)."""
+        made, (payout,) = payouts.settle_batch(
+            self.session,
+            self.association,
+            [BatchItem(self.who(member), cents)],
+            "cash",
+            self.admin,
+            utcnow(),
+            batch=batch,
+        )
+        return made, payout
+
     def earn(self, member, cents: int, *, released: bool, departure=None):
         """A cash booking crediting ``member`` ``cents`` (pending), optionally released."""
         self.days += 1
@@ -287,15 +300,7 @@ def test_a_payout_table_sent_twice_records_one_settlement(books, session):
 def test_a_payout_table_without_one_of_our_keys_records_a_new_batch(books, session, sent):
     alvarado = books.families[0]
     books.earn(alvarado, 2_500, released=True)
-    batch, _ = payouts.settle_batch(
-        session,
-        books.association,
-        [BatchItem(books.who(alvarado), 100)],
-        "cash",
-        books.admin,
-        utcnow(),
-        batch=sent,
-    )
+    batch, _ = books.pay_one(alvarado, 100, batch=sent)
     assert batch != sent and payouts.BATCH_ID.fullmatch(batch)
 
 
@@ -308,25 +313,9 @@ def test_another_associations_batch_key_is_not_a_repeat(books, session, make):
     theirs = other.families[0]
     other.earn(theirs, 900, released=True)
     key = payouts.shown_batch_id()
-    payouts.settle_batch(
-        session,
-        other.association,
-        [BatchItem(other.who(theirs), 900)],
-        "cash",
-        other.admin,
-        utcnow(),
-        batch=key,
-    )
+    other.pay_one(theirs, 900, batch=key)
 
-    batch, (ours,) = payouts.settle_batch(
-        session,
-        books.association,
-        [BatchItem(books.who(alvarado), 100)],
-        "cash",
-        books.admin,
-        utcnow(),
-        batch=key,
-    )
+    batch, ours = books.pay_one(alvarado, 100, batch=key)
 
     assert batch != key
     assert payouts.batch_payouts(session, books.association, batch) == [ours]
