@@ -44,3 +44,22 @@ def test_a_management_form_that_makes_something_goes_once(client, admin, kallari
     forms = re.findall(r'<form method="post"[^>]*>', body)
     assert any("data-send-once" in form for form in forms), forms
     assert len(re.findall(r'<script src="/static/js/send-once\.[0-9a-f]+\.js" defer>', body)) == 1
+
+
+def test_every_management_page_with_such_a_form_loads_the_script():
+    """A form marked ``data-send-once`` on a management page goes once only if its page
+    sets ``send_once`` (the layout then loads the script; other pages load none)."""
+    from pathlib import Path
+
+    import tourism
+
+    templates = Path(tourism.__file__).parent / "templates"
+    marked = [
+        path
+        for path in templates.rglob("*.html")
+        if "data-send-once" in (text := path.read_text())
+        and '{% extends "manage/_layout.html" %}' in text
+    ]
+    assert len(marked) >= 14
+    missing = [p.name for p in marked if "{%- set send_once = true %}" not in p.read_text()]
+    assert missing == []
