@@ -167,9 +167,9 @@ def test_control_without_the_keys_lock_the_payout_race_pays_more_than_once(app, 
     sending on PostgreSQL (SQLite runs one writer at a time, so there is nothing to remove)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("racing transactions need PostgreSQL (SQLite runs one writer)")
-    from tourism.services.treasury import payouts
+    from tourism.services.treasury import batches
 
-    monkeypatch.setattr(payouts, "serialise_form_key", lambda session, key: None)
+    monkeypatch.setattr(batches, "serialise_form_key", lambda session, key: None)
     _answers, made, _key = _payout_race(app, with_key=True)
     assert len(made) > 1
 

@@ -30,7 +30,7 @@ from tourism.models import (
 )
 from tourism.services.ledger import checks
 from tourism.services.ledger import journal as ledger
-from tourism.services.treasury import payouts
+from tourism.services.treasury import batches, payouts
 from tourism.services.treasury import receipts as payout_receipts
 
 AVAILABLE = AccountState.AVAILABLE
@@ -302,8 +302,8 @@ def test_another_associations_treasury_and_batches_are_not_found(client, world, 
     )
     assert response.status_code == 404 and _counts() == before
 
-    item = payouts.BatchItem(payouts.as_beneficiary(world.kallari, world.tapuy), 100)
-    batch, _made = payouts.settle_batch(
+    item = batches.BatchItem(payouts.as_beneficiary(world.kallari, world.tapuy), 100)
+    batch, _made = batches.settle_batch(
         db.session, world.kallari, [item], "cash", other_admin, None
     )
     db.session.commit()

@@ -20,7 +20,7 @@ from tests.services.reports.test_revenue import clock  # noqa: F401  (fixture)
 from tourism.database import utcnow
 from tourism.models import AccountKind, PayoutMethod, TransactionKind
 from tourism.services.ledger import journal as ledger
-from tourism.services.treasury import payouts, statements
+from tourism.services.treasury import batches, payouts, statements
 from tourism.services.treasury.exports import spreadsheet_safe
 
 FORMULAS = {
@@ -81,8 +81,8 @@ def hostile(world, session):  # noqa: F811
     bank = ledger.account(session, AccountKind.BANK, world.association)
     ledger.post(session, kind=TransactionKind.ADJUSTMENT, lines=[(bank, 100), (available, -100)])
     family = payouts.as_beneficiary(world.association, world.woman)
-    item = payouts.BatchItem(family, 100, FORMULAS["reference"])
-    payouts.settle_batch(
+    item = batches.BatchItem(family, 100, FORMULAS["reference"])
+    batches.settle_batch(
         session, world.association, [item], PayoutMethod("cash"), world.young, utcnow()
     )
     session.commit()

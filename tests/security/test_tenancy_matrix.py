@@ -40,7 +40,7 @@ from tourism.models import (
 )
 from tourism.services.access.accounts import start_session
 from tourism.services.ledger import journal as ledger
-from tourism.services.treasury import payouts, statements
+from tourism.services.treasury import batches, payouts, statements
 from tourism.services.treasury import receipts as payout_receipts
 
 #: Routes anyone may use; secrets in their URLs (manage tokens, feed tokens) are the key.
@@ -389,8 +389,8 @@ def _payout(app, association, family, recorder, tmp_path):
     Image.new("RGB", (40, 30), "white").save(image, format="PNG")
     image.seek(0)
     receipt = payout_receipts.store_receipt(image, tmp_path / "uploads")
-    item = payouts.BatchItem(payouts.as_beneficiary(association, family), 500, "B-1", receipt)
-    _batch, (payout,) = payouts.settle_batch(
+    item = batches.BatchItem(payouts.as_beneficiary(association, family), 500, "B-1", receipt)
+    _batch, (payout,) = batches.settle_batch(
         db.session, association, [item], "cash", recorder, utcnow()
     )
     return payout

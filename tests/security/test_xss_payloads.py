@@ -27,7 +27,7 @@ from tourism.database import utcnow
 from tourism.extensions import db
 from tourism.models import AccountKind, PayoutMethod, Role, TransactionKind
 from tourism.services.ledger import journal as ledger
-from tourism.services.treasury import payouts, statements
+from tourism.services.treasury import batches, payouts, statements
 from tourism.timefmt import local
 
 PAYLOADS = [
@@ -161,8 +161,8 @@ def test_treasury_pages_show_payloads_as_text(client, world):
             db.session, kind=TransactionKind.ADJUSTMENT, lines=[(bank, 700), (available, -700)]
         )
         beneficiary = payouts.as_beneficiary(association, family)
-        items.append(payouts.BatchItem(beneficiary, 500, marked(payload)))
-    batch, _ = payouts.settle_batch(
+        items.append(batches.BatchItem(beneficiary, 500, marked(payload)))
+    batch, _ = batches.settle_batch(
         db.session, association, items, PayoutMethod("cash"), admin, utcnow()
     )
     db.session.commit()

@@ -44,7 +44,7 @@ from ..models import (
 from ..services.booking.references import new_manage_token, new_reference
 from ..services.ledger import postings, releases, split_rules
 from ..services.operations import checkin
-from ..services.treasury import payouts
+from ..services.treasury import batches, payouts
 
 #: Demo shares (an association would set its own on the money-sharing page): most of the
 #: money to the host families, a fixed $2 per visitor and a fifth of the rest to the guides.
@@ -260,9 +260,9 @@ def _pay_families(session, treasurer: User, paid_at: datetime) -> None:
     """Last month's settlement: each Kallari family paid what was available then."""
     association = treasurer.memberships[0].association
     items = [
-        payouts.BatchItem(line.beneficiary, line.available_cents, reference="Demo")
+        batches.BatchItem(line.beneficiary, line.available_cents, reference="Demo")
         for line in payouts.beneficiary_balances(session, association)
         if line.beneficiary.family is not None and line.available_cents > 0
     ]
     if items:
-        payouts.settle_batch(session, association, items, "cash", treasurer, paid_at)
+        batches.settle_batch(session, association, items, "cash", treasurer, paid_at)

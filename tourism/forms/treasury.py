@@ -2,7 +2,7 @@
 
 The payout table has one row per family or guide, so its fields are named after the
 beneficiary (``amount-f12``, ``reference-u7``, ``receipt-f12``) rather than declared in a
-WTForms class; this module turns them into ``services.payouts.BatchItem``\\ s.
+WTForms class; this module turns them into ``services.batches.BatchItem``\\ s.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from ..errors import InvalidRequest, NotFound
 from ..models import Association
 from ..money import parse_amount
-from ..services.treasury import payouts
+from ..services.treasury import batches, payouts
 from ..services.treasury import receipts as payout_receipts
 from ..timefmt import local_to_utc
 
@@ -33,7 +33,7 @@ def batch_items(
     files: MultiDict,
     upload_dir: str | Path,
     stored: list[str],
-) -> list[payouts.BatchItem]:
+) -> list[batches.BatchItem]:
     """The selected rows as batch items. Receipt photos are stored as they are read and
     their keys appended to ``stored``, so the caller can remove them if the batch fails."""
     items = []
@@ -54,7 +54,7 @@ def batch_items(
         if receipt is not None and receipt.filename:
             receipt_key = payout_receipts.store_receipt(receipt.stream, upload_dir)
             stored.append(receipt_key)
-        items.append(payouts.BatchItem(who, amount, form.get(f"reference-{key}", ""), receipt_key))
+        items.append(batches.BatchItem(who, amount, form.get(f"reference-{key}", ""), receipt_key))
     return items
 
 

@@ -25,11 +25,12 @@ from ..money import decimal_text, parse_amount
 from ..services.ledger import reseller_postings
 from ..services.payments import processor_check
 from ..services.treasury import (
-    exports as treasury_exports,
-)
-from ..services.treasury import (
+    batches,
     payouts,
     statements,
+)
+from ..services.treasury import (
+    exports as treasury_exports,
 )
 from ..services.treasury import (
     receipts as payout_receipts,
@@ -78,7 +79,7 @@ def _overview(association, status=200, error=None, form=None):
         mismatches=processor_check.mismatched_payments(db.session, association.id),
         methods=list(PayoutMethod),
         submitted=form,
-        batch=payouts.shown_batch_id(form.get("batch") if form else None),
+        batch=batches.shown_batch_id(form.get("batch") if form else None),
         max=max,
     )
 
@@ -99,7 +100,7 @@ def record_payouts(association_id: int):
             items = batch_items(
                 db.session, association, request.form, request.files, upload_dir(), stored
             )
-            batch, made = payouts.settle_batch(
+            batch, made = batches.settle_batch(
                 db.session,
                 association,
                 items,
@@ -108,7 +109,7 @@ def record_payouts(association_id: int):
                 utcnow(),
                 batch=request.form.get("batch"),
             )
-    except payouts.BatchSentAgain as sent:
+    except batches.BatchSentAgain as sent:
         payout_receipts.remove_receipts(upload_dir(), stored)
         return done(
             str(sent), "treasury.payout_sheet", association_id=association.id, batch=sent.batch
@@ -129,7 +130,7 @@ def record_payouts(association_id: int):
 @admins_only
 def payout_sheet(association_id: int, batch: str):
     association = treasurer_association(association_id)
-    made = payouts.batch_payouts(db.session, association, batch)
+    made = batches.batch_payouts(db.session, association, batch)
     return page(
         "treasury/sheet.html",
         association=association,

@@ -21,15 +21,14 @@ from tourism.models import (
 )
 from tourism.services.ledger import checks
 from tourism.services.ledger import journal as ledger
-from tourism.services.treasury import payouts, statements
-from tourism.services.treasury.payouts import (
-    AmountAboveAvailable,
-    AmountNotPositive,
+from tourism.services.treasury import batches, payouts, statements
+from tourism.services.treasury.batches import (
     BatchItem,
     BatchSentAgain,
     DuplicateBeneficiary,
     EmptyBatch,
 )
+from tourism.services.treasury.payouts import AmountAboveAvailable, AmountNotPositive
 
 PENDING = AccountState.PENDING
 AVAILABLE = AccountState.AVAILABLE
@@ -54,7 +53,7 @@ class Books:
 
     def pay_one(self, member, cents: int, batch: str | None = None):
         """One payout in cash to ``member``, as a batch sent with ``batch``: (batch, payout)."""
-        made, (payout,) = payouts.settle_batch(
+        made, (payout,) = batches.settle_batch(
             self.session,
             self.association,
             [BatchItem(self.who(member), cents)],
@@ -211,12 +210,12 @@ def test_a_batch_pays_everyone_in_one_settlement(books, session):
         BatchItem(books.who(books.guide), 800),
     ]
 
-    batch, made = payouts.settle_batch(
+    batch, made = batches.settle_batch(
         session, books.association, items, "mobile_money", books.admin, utcnow()
     )
 
     assert len(made) == 3 and {p.batch for p in made} == {batch}
-    assert payouts.batch_payouts(session, books.association, batch) == made
+    assert batches.batch_payouts(session, books.association, batch) == made
     available = {
         line.beneficiary.name: line.available_cents
         for line in payouts.beneficiary_balances(session, books.association)
@@ -237,7 +236,7 @@ def test_a_batch_with_one_refused_item_writes_nothing(books, session):
     ]
 
     with pytest.raises(AmountAboveAvailable):
-        payouts.settle_batch(session, books.association, items, "cash", books.admin, utcnow())
+        batches.settle_batch(session, books.association, items, "cash", books.admin, utcnow())
 
     assert _ledger_size(session) == before
     session.commit()  # the caller's transaction is still usable, and the first item is gone
@@ -250,10 +249,10 @@ def test_a_batch_refuses_nobody_and_the_same_person_twice(books, session):
     alvarado = books.families[0]
     books.earn(alvarado, 2_500, released=True)
     with pytest.raises(EmptyBatch):
-        payouts.settle_batch(session, books.association, [], "cash", books.admin, utcnow())
+        batches.settle_batch(session, books.association, [], "cash", books.admin, utcnow())
     twice = [BatchItem(books.who(alvarado), 100), BatchItem(books.who(alvarado), 100)]
     with pytest.raises(DuplicateBeneficiary):
-        payouts.settle_batch(session, books.association, twice, "cash", books.admin, utcnow())
+        batches.settle_batch(session, books.association, twice, "cash", books.admin, utcnow())
 
 
 def test_a_payout_table_sent_twice_records_one_settlement(books, session):
@@ -262,16 +261,16 @@ def test_a_payout_table_sent_twice_records_one_settlement(books, session):
     alvarado, tapuy = books.families
     books.earn(alvarado, 2_500, released=True)
     books.earn(tapuy, 1_200, released=True)
-    shown = payouts.shown_batch_id()
+    shown = batches.shown_batch_id()
     items = [BatchItem(books.who(alvarado), 1_000, "A-1"), BatchItem(books.who(tapuy), 500)]
-    batch, made = payouts.settle_batch(
+    batch, made = batches.settle_batch(
         session, books.association, items, "cash", books.admin, utcnow(), batch=shown
     )
     session.commit()
     before = _ledger_size(session)
 
     with pytest.raises(BatchSentAgain) as sent:
-        payouts.settle_batch(
+        batches.settle_batch(
             session, books.association, items, "cash", books.admin, utcnow(), batch=shown
         )
 
@@ -281,14 +280,14 @@ def test_a_payout_table_sent_twice_records_one_settlement(books, session):
     line = _line(payouts.beneficiary_balances(session, books.association), alvarado)
     assert line.available_cents == 1_500  # paid once: 1,000 of 2,500
     # Another table page (its own key) pays again, as the treasurer means it to.
-    again, _ = payouts.settle_batch(
+    again, _ = batches.settle_batch(
         session,
         books.association,
         items[:1],
         "cash",
         books.admin,
         utcnow(),
-        batch=payouts.shown_batch_id(),
+        batch=batches.shown_batch_id(),
     )
     assert again != shown
     assert checks.check(session) == []
@@ -301,7 +300,7 @@ def test_a_payout_table_without_one_of_our_keys_records_a_new_batch(books, sessi
     alvarado = books.families[0]
     books.earn(alvarado, 2_500, released=True)
     batch, _ = books.pay_one(alvarado, 100, batch=sent)
-    assert batch != sent and payouts.BATCH_ID.fullmatch(batch)
+    assert batch != sent and batches.BATCH_ID.fullmatch(batch)
 
 
 def test_another_associations_batch_key_is_not_a_repeat(books, session, make):
@@ -312,21 +311,21 @@ def test_another_associations_batch_key_is_not_a_repeat(books, session, make):
     other = Books(session, make)
     theirs = other.families[0]
     other.earn(theirs, 900, released=True)
-    key = payouts.shown_batch_id()
+    key = batches.shown_batch_id()
     other.pay_one(theirs, 900, batch=key)
 
     batch, ours = books.pay_one(alvarado, 100, batch=key)
 
     assert batch != key
-    assert payouts.batch_payouts(session, books.association, batch) == [ours]
-    assert len(payouts.batch_payouts(session, other.association, key)) == 1
+    assert batches.batch_payouts(session, books.association, batch) == [ours]
+    assert len(batches.batch_payouts(session, other.association, key)) == 1
 
 
 def test_a_shown_batch_id_keeps_a_valid_sent_one_only():
-    key = payouts.new_batch_id()
-    assert payouts.shown_batch_id(key) == key
-    assert payouts.shown_batch_id("nope") != "nope"
-    assert payouts.shown_batch_id() != payouts.shown_batch_id()
+    key = batches.new_batch_id()
+    assert batches.shown_batch_id(key) == key
+    assert batches.shown_batch_id("nope") != "nope"
+    assert batches.shown_batch_id() != batches.shown_batch_id()
 
 
 def test_another_associations_family_is_not_a_beneficiary(books, make):
