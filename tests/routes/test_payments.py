@@ -176,3 +176,16 @@ def test_a_card_booking_sent_twice_is_paid_once(pay_app, departure, gateway):
     assert "This booking form had already been sent, so no second booking was made" in html
     assert gateway.js_url in html
     assert len(db.session.scalars(select(Payment)).all()) == 1
+
+
+@pytest.mark.parametrize("path", ["/bookings/{token}/pay", "/route-bookings/{token}/pay"])
+def test_a_card_post_to_an_unknown_link_is_not_found_as_json(pay_app, path):
+    """A link that names no booking (mistyped, or a stranger's guess) is refused with the
+    script's JSON and a 404, and Stripe is not asked for a new card set-up."""
+    token = "x" * 43
+    response = pay_app.test_client().post(
+        path.format(token=token), data={"setup_intent": "seti_unknown"}
+    )
+    assert response.status_code == 404
+    body = response.get_json()
+    assert body["error"] and "setup_client_secret" not in body

@@ -37,6 +37,7 @@ from ..services.payments import online as payments
 from ..services.payments.stripe_gateway import GatewayError, current_gateway
 from ..unit_of_work import unit_of_work
 from . import booking_pages as pages
+from . import card_refusals
 from .limits import token_lookup
 
 bp = Blueprint("bookings", __name__)
@@ -256,9 +257,10 @@ def pay_with_card(token: str):
     been charged: it asks Stripe what happened)."""
     processing_url = url_for("bookings.processing", token=token)
     stripe_gateway = current_gateway()
+    card_key = None  # what is being paid, once found
     try:
         booking = booking_service.find_by_token(db.session, token)
-        booking_id = booking.id
+        card_key = f"booking-{booking.id}"
         intent = payments.pay_with_card(
             db.session, booking, str(request.form.get("setup_intent", "")), stripe_gateway
         )
@@ -268,16 +270,7 @@ def pay_with_card(token: str):
     except (booking_service.HoldExpired, payments.NothingToPay):
         return jsonify(error=_("This booking can no longer be paid."), next=processing_url), 409
     except DomainError as error:
-        body = {"error": str(error)}
-        if stripe_gateway is not None and error.status_code < 500:
-            # The card set up for this try is spent; a fresh one for the next card.
-            try:
-                _setup_id, body["setup_client_secret"] = stripe_gateway.create_setup_intent(
-                    idempotency_key=f"booking-{booking_id}-card-{utcnow().timestamp()}"
-                )
-            except (GatewayError, payments.PaymentDeclined):
-                pass
-        return jsonify(body), error.status_code
+        return card_refusals.refused(error, stripe_gateway, card_key)
     except Exception:  # noqa: BLE001 — the page's script must always get an answer it reads
         current_app.logger.exception("card payment failed unexpectedly")
         db.session.rollback()

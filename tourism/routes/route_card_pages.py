@@ -14,6 +14,7 @@ from ..services.payments import refunds, route_card
 from ..services.payments.stripe_gateway import GatewayError, PaymentDeclined, current_gateway
 from ..services.routes import changes
 from ..unit_of_work import unit_of_work
+from . import card_refusals
 from .itineraries import booking_rate_limit, bp, hold_for, hold_max
 from .limits import token_lookup
 
@@ -65,9 +66,10 @@ def pay_with_card(token: str):
     script, as for one booking (``bookings.pay_with_card``)."""
     processing_url = url_for("itineraries.processing", token=token)
     stripe_gateway = current_gateway()
+    card_key = None  # what is being paid, once found
     try:
         found = changes.find_route_booking(db.session, token)
-        rb_id = found.id
+        card_key = f"route-booking-{found.id}"
         intent = route_card.pay_route_with_card(
             db.session, found, str(request.form.get("setup_intent", "")), stripe_gateway
         )
@@ -76,15 +78,7 @@ def pay_with_card(token: str):
     except (route_card.RouteHoldExpired, payments.NothingToPay):
         return jsonify(error=_("This booking can no longer be paid."), next=processing_url), 409
     except DomainError as error:
-        body = {"error": str(error)}
-        if stripe_gateway is not None and error.status_code < 500:
-            try:
-                _setup_id, body["setup_client_secret"] = stripe_gateway.create_setup_intent(
-                    idempotency_key=f"route-booking-{rb_id}-card-{utcnow().timestamp()}"
-                )
-            except (GatewayError, PaymentDeclined):
-                pass
-        return jsonify(body), error.status_code
+        return card_refusals.refused(error, stripe_gateway, card_key)
     except Exception:  # noqa: BLE001 — the page's script must always get an answer it reads
         current_app.logger.exception("route card payment failed unexpectedly")
         db.session.rollback()
