@@ -218,9 +218,11 @@ class BookingForm(SentOnce, FlaskForm):
         self.ticket_errors: list[str] = []
         #: More tickets were asked for than there are seats left (a conflict, not a typo).
         self.seats_short = False
+        #: The ticket fields, found once: a sent form asks for them five times.
+        self._tickets = [field for field in self if field.name.startswith("qty_")]
 
     def ticket_fields(self):
-        return [field for field in self if field.name.startswith("qty_")]
+        return self._tickets
 
     def quantities(self) -> dict[int, int]:
         return {int(f.name.removeprefix("qty_")): f.data or 0 for f in self.ticket_fields()}
