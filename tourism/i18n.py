@@ -169,5 +169,20 @@ def select_locale() -> str:
     if explicit in choices:
         return explicit
     return (
-        request.accept_languages.best_match(choices) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        preferred_language(request.accept_languages, choices)
+        or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def preferred_language(accepted, choices: list[str]) -> str | None:
+    """The first of the browser's languages, by its weights, that we offer, its region
+    aside: "es-EC,en;q=0.5" is Spanish. (Werkzeug's ``best_match`` takes an exact match of
+    a lower weight, English here, before a regional variant of the first choice.)"""
+    for value, quality in accepted:  # highest weight first
+        if quality <= 0:
+            continue
+        tag = value.lower().replace("_", "-")
+        for candidate in (tag, tag.split("-", 1)[0]):
+            if candidate in choices:
+                return candidate
+    return None

@@ -34,3 +34,17 @@ def is_clean_line(value: object, max_length: int) -> bool:
 def one_line(value: str) -> str:
     """``value`` on one line: every run of whitespace or control characters becomes a space."""
     return _RUNS.sub(" ", value).strip()
+
+
+def ascii_whole_number(value: object, max_digits: int = 9, leading_zeros: bool = True):
+    """``value`` as a whole number when it is text of ASCII digits only (at most
+    ``max_digits`` of them), else None. ``str.isdigit`` alone also takes "²", which ``int``
+    refuses, and "٧" or "２", which ``int`` reads as 7 and 2. An id (``leading_zeros=False``)
+    is written one way only: "07" names nothing."""
+    if not (isinstance(value, str) and 0 < len(value) <= max_digits):
+        return None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    if not leading_zeros and len(value) > 1 and value[0] == "0":
+        return None
+    return int(value)

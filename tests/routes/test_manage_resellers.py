@@ -83,12 +83,25 @@ def test_editing_a_reseller_and_refusing_bad_input(client, admin, kallari, winak
     db.session.commit()
     page = client.get(f"/manage/resellers/{reseller.id}/edit", headers=EN)
     assert page.status_code == 200 and 'value="10"' in page.get_data(as_text=True)
-    for bad in ("101", "-1", "12.345", "diez", "NaN"):
+    for bad in ("101", "-1", "12.345", "diez", "NaN", "1e1", "1_0", "١٠", "٥", "+5", "5%"):
         response = client.post(
             f"/manage/resellers/{reseller.id}/edit", data=_form([cacao], commission=bad), headers=ES
         )
         assert response.status_code == 400, bad
         assert "Un porcentaje de 0 a 100" in response.get_data(as_text=True)
+    # Its contact stands in every reservation until a guest is named: it must be one a
+    # booking would take.
+    for field, bad, message in (
+        ("contact_email", "not-email", "Indica un correo electrónico válido"),
+        ("contact_phone", "abc", "Indica un número de teléfono al que"),
+    ):
+        response = client.post(
+            f"/manage/resellers/{reseller.id}/edit", data=_form([cacao], **{field: bad}), headers=ES
+        )
+        assert response.status_code == 400, field
+        assert message in response.get_data(as_text=True), field
+    db.session.expire_all()
+    assert reseller.commission_bp == 1000
     # Another association's experience is not among the choices.
     response = client.post(
         f"/manage/resellers/{reseller.id}/edit", data=_form([elsewhere]), headers=EN

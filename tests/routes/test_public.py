@@ -138,7 +138,29 @@ def test_language_switch_sets_a_cookie_and_stays_on_site(client):
     assert "lang=en" in response.headers["Set-Cookie"]
     for evil in ("https://evil.example", "//evil.example", "/\\evil.example", "javascript:x"):
         assert client.get("/language/es", query_string={"next": evil}).headers["Location"] == "/"
+    # A browser drops a tab or a line break inside an address: "/<tab>/evil.example" is
+    # "//evil.example" to it, and a line break cannot be put in a header at all.
+    for evil in ("/\t/evil.example", "/\n/evil.example", "/\r\nSet-Cookie: a=b", "/\x7f"):
+        response = client.get("/language/es", query_string={"next": evil})
+        assert (response.status_code, response.headers["Location"]) == (303, "/"), repr(evil)
     assert client.get("/language/xx").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [
+        ("es-EC,en;q=0.5", "es"),
+        ("es-EC;q=0.9,en;q=0.8", "es"),
+        ("en-US,en;q=0.9,es;q=0.8", "en"),
+        ("en;q=0.5,es-EC;q=0.9", "es"),
+        ("en-GB", "en"),
+        ("fr,de;q=0.9", "es"),
+        ("es;q=0,en", "en"),
+    ],
+)
+def test_the_browsers_first_language_wins_whatever_its_region(client, demo, header, lang):
+    html = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f'<html lang="{lang}"' in html
 
 
 def test_cookie_beats_accept_language(client, demo):

@@ -123,6 +123,14 @@ def test_the_treasurer_settles_a_prepaid_reseller(client, admin, kallari, make):
     assert "more than the reseller owes" in too_much.get_data(as_text=True)
     not_money = client.post(url, data={"amount": "12.345", "token": token}, headers=EN)
     assert not_money.status_code == 422
+    # A reference ends up in the statement's CSV cells: one line, no control characters.
+    for bad in ("a\x1b[31mb", "TR\r\n889"):
+        refused = client.post(
+            url, data={"amount": "1", "reference": bad, "token": token}, headers=ES
+        )
+        assert refused.status_code == 422, repr(bad)
+        assert "en una sola línea" in refused.get_data(as_text=True)
+    assert db.session.scalars(select(ResellerReceipt)).all() == []
     form = {"amount": "50", "reference": "TR-889", "token": token}
     assert client.post(url, data=form, headers=EN).status_code == 303
     assert client.post(url, data=form, headers=EN).status_code == 303  # sent twice

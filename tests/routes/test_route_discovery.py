@@ -133,6 +133,10 @@ def test_the_api_gives_the_start_dates(client, routes):
     assert day["problems"] == ["a homestay has not enough beds left that night"]
     refused = client.get(f"{url}?people=9", headers=EN)
     assert refused.status_code == 400
+    # Digits that are not ASCII: "²" passes str.isdigit but not int(); "٤" reads as 4.
+    for odd in ("²", "٤", "４", "1e1"):
+        refused = client.get(url, query_string={"people": odd}, headers=EN)
+        assert refused.status_code == 400, odd
     assert "from 1 to 8" in refused.get_json()["error"]["message"]
     far = client.get(f"{url}?from={start}&to={start + timedelta(days=200)}", headers=EN)
     assert far.status_code == 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -9,17 +10,26 @@ from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..money import parse_amount
+from ..services.booking.contact_details import phone_is_callable
 from ..services.channels.resellers import ResellerInput
-from .base import FlaskForm
+from .base import FlaskForm, ValidEmail
 from .manage import BAD_CHOICE, REQUIRED, MultiCheckboxField, text_field, too_long
 
 COMMISSION_HINT = _l("A percent from 0 to 100, with at most two decimals (e.g. 12.5).")
 
 
+#: A percent as people write one: digits, and at most two decimals after a point or a comma.
+#: (``Decimal`` alone would also read "1e2" as 100, "1_0" as 10 and "١٠" as 10.)
+_PERCENT = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{1,2})?")
+
+
 def commission_bp(text: str) -> int | None:
     """``"12,5"`` or ``"12.5"`` percent as basis points (1250); ``None`` when it is not one."""
+    text = (text or "").strip()
+    if not _PERCENT.fullmatch(text):
+        return None
     try:
-        value = Decimal((text or "").strip().replace(",", "."))
+        value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         return None
     if not value.is_finite() or not 0 <= value <= 100 or value != value.quantize(Decimal("0.01")):
@@ -31,7 +41,13 @@ class ResellerForm(FlaskForm):
     name = text_field(_l("Name"), 120, required=True)
     contact_email = EmailField(
         _l("Contact email"),
-        validators=[InputRequired(message=REQUIRED), Length(max=254, message=too_long(254))],
+        validators=[
+            InputRequired(message=REQUIRED),
+            Length(max=254, message=too_long(254)),
+            # It stands as the contact of the reseller's reservations until a guest is
+            # named, so it must pass the check every booking's email passes.
+            ValidEmail(message=_l("Please give a valid email address.")),
+        ],
     )
     contact_phone = TelField(
         _l("Contact phone"),
@@ -53,6 +69,12 @@ class ResellerForm(FlaskForm):
     def validate_commission(self, field) -> None:
         if commission_bp(field.data) is None:
             raise ValidationError(COMMISSION_HINT)
+
+    def validate_contact_phone(self, field) -> None:
+        if field.data and not phone_is_callable(field.data.strip()):
+            raise ValidationError(
+                _l("Please give a phone number we can call, with its country code.")
+            )
 
     def to_input(self) -> ResellerInput:
         return ResellerInput(

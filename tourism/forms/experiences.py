@@ -20,6 +20,7 @@ from ..services.catalog.experience_input import (
     MAX_STOPS,
     MAX_TICKETS,
 )
+from ..text_input import ascii_whole_number
 from .base import FlaskForm, Form
 from .manage import BAD_CHOICE, checkboxes_field, text_field, too_long, whole_field
 from .public import choices
@@ -70,7 +71,7 @@ class StopRowForm(Form):
     remove = BooleanField(_l("Remove this stop"))
 
     def validate_stop_id(self, field) -> None:
-        if field.data and not field.data.isdigit():
+        if field.data and ascii_whole_number(field.data, leading_zeros=False) is None:
             raise ValidationError(BAD_CHOICE)
 
     def validate_name_es(self, field) -> None:

@@ -18,6 +18,7 @@ from ..models import LegKind, Route
 from ..services.booking.lifecycle import DEFAULT_CUTOFF
 from ..services.messages.links import absolute_url
 from ..services.routes import availability, curation, discovery
+from ..text_input import ascii_whole_number
 from ..timefmt import display_zone, local_today
 from .api import MAX_RANGE_DAYS, _money, _parse_day, bp
 
@@ -112,14 +113,15 @@ def route(slug: str):
 
 def _people(route: Route) -> int:
     raw = request.args.get("people", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= route.max_people_per_booking:
+    people = ascii_whole_number(raw, max_digits=3)
+    if people is None or not 1 <= people <= route.max_people_per_booking:
         raise InvalidRequest(
             _(
                 "'people' must be a whole number from 1 to %(num)s.",
                 num=route.max_people_per_booking,
             )
         )
-    return int(raw)
+    return people
 
 
 @bp.get("/routes/<slug>/availability")

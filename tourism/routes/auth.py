@@ -8,7 +8,6 @@ stolen copy, another device) stops working at once, on every node.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -41,6 +40,7 @@ from ..services.access import accounts, audit, tenancy
 from ..services.messages import account_emails, links
 from ..services.messages import outbox as notifications
 from ..unit_of_work import unit_of_work
+from .redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -116,21 +116,6 @@ def _private(response: Response) -> Response:
 
 
 # --- Helpers ----------------------------------------------------------------------------------
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None: never an open redirect."""
-    if not target or len(target) > 2000:
-        return None
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    # Browsers drop tabs and newlines inside URLs ("/\t/evil.example" is "//evil.example").
-    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def landing_page(user: User) -> str:

@@ -34,6 +34,7 @@ from ..services.channels import (
 from ..services.channels import octo_errors as errors
 from ..services.channels.representation import booking_object
 from ..services.channels.route_representation import route_booking_object
+from ..text_input import ascii_whole_number
 from ..unit_of_work import unit_of_work
 
 bp = Blueprint("octo", __name__, url_prefix="/octo")
@@ -251,7 +252,7 @@ def availability():
     if ids is not None:
         if not isinstance(ids, list) or len(ids) > 500 or not all(isinstance(i, str) for i in ids):
             raise errors.bad_request("availabilityIds must be a list of ids")
-        wanted_ids = [int(i) for i in ids if i.isdigit() and len(i) < 10]
+        wanted_ids = [n for i in ids if (n := ascii_whole_number(i, leading_zeros=False))]
         start, end = now - timedelta(days=1), now + timedelta(days=products.MAX_DAYS * 3)
         found = slots.slots(db.session, experience, start, end, now, only_ids=wanted_ids)
     else:
@@ -284,7 +285,7 @@ def _route_calendar(body: dict):
     route, units = _route_and_units(body)
     dates = route_slots.calendar_dates(body)
     found = route_slots.slots(db.session, route, dates, utcnow())
-    return jsonify([route_slots.calendar_entry(slot, units) for slot in found])
+    return jsonify([route_slots.calendar_entry(slot, route, units) for slot in found])
 
 
 def _route_availability(body: dict):

@@ -35,6 +35,7 @@ from ..services.payments.stripe_gateway import current_gateway
 from ..services.routes import discovery as route_discovery
 from ..timefmt import display_zone, local, local_today
 from ..unit_of_work import unit_of_work
+from .redirects import safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -162,10 +163,7 @@ def set_language(code: str):
     then go back where they were."""
     if code not in available_locales():
         abort(404)
-    target = request.args.get("next", "/")
-    # Only same-site paths: never an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
+    target = safe_next(request.args.get("next")) or "/"
     if current_user.is_authenticated:
         with unit_of_work():
             accounts.remember_locale(current_user, code)

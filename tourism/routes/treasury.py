@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..forms.base import ONE_LINE
 from ..forms.treasury import batch_items, period
 from ..models import Association, Family, Payout, PayoutMethod, Reseller, Role
 from ..money import decimal_text, parse_amount
@@ -35,6 +36,7 @@ from ..services.treasury import (
 from ..services.treasury import (
     receipts as payout_receipts,
 )
+from ..text_input import has_control_characters
 from ..unit_of_work import unit_of_work
 from ..uploads import upload_dir
 from .access import admins_only
@@ -330,6 +332,8 @@ def record_reseller_receipt(reseller_id: int):
     if len(reference) > reseller_postings.REFERENCE_LIMIT:
         message = _("The reference is too long.")
         return _reseller_statement(reseller, 422, message, form)
+    if has_control_characters(reference):
+        return _reseller_statement(reseller, 422, str(ONE_LINE), form)
     try:
         with unit_of_work():
             reseller_postings.record_receipt(

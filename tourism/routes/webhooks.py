@@ -16,6 +16,7 @@ from ..services.messages.phone_errors import SignatureError
 from ..services.payments import webhooks
 from ..services.payments.stripe_gateway import GatewayError, current_gateway
 from ..services.payments.stripe_gateway import SignatureError as StripeSignatureError
+from ..text_input import ascii_whole_number
 from ..unit_of_work import unit_of_work
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -84,7 +85,7 @@ def whatsapp_check():
     ):
         return jsonify(error="forbidden"), 403
     challenge = request.args.get("hub.challenge", "")
-    if not challenge.isdigit() or len(challenge) > 64:
+    if ascii_whole_number(challenge, max_digits=64) is None:
         return jsonify(error="bad challenge"), 400
     return Response(challenge, mimetype="text/plain")
 

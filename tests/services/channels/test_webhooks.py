@@ -238,6 +238,10 @@ def test_a_web_booking_or_a_reseller_without_webhook_posts_nothing(world, make):
         "https:///nohost",
         "not a url",
         "https://93.184.216.34:99999/hook",
+        "https://93.184.216.34:0/hook",  # would have been posted to 443
+        "https://93.184.216.34/a\r\nX-Injected: 1",
+        "https://93.184.216.34/a b",
+        "https://93.184.216.34/a\tb",
     ],
 )
 def test_unsafe_addresses_are_refused(world, url):

@@ -325,3 +325,19 @@ def test_an_unknown_reference_is_said_back_as_typed(session, trip):
     with pytest.raises(svc.UnknownReference) as caught:
         svc.booking_on(session, trip["departure"], "  kal4n4y7t ")
     assert "kal4n4y7t" in str(caught.value)
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-05:00"])
+def test_a_moment_that_cannot_be_moved_to_utc_is_refused_not_a_crash(session, trip, at):
+    action = {
+        "id": "o1",
+        "type": "check_in",
+        "departure_id": trip["departure"].id,
+        "booking_reference": trip["ana"].reference,
+        "at": at,
+    }
+    [result] = svc.apply_offline_actions(
+        session, trip["guide"], [action], trip["now"] + timedelta(hours=1)
+    )
+    assert result["ok"] is False and result["message"]
+    assert trip["ana"].checked_in_at is None

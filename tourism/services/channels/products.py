@@ -25,6 +25,7 @@ from ...models import (
     PriceCategory,
     Reseller,
 )
+from ...text_input import ascii_whole_number
 from ...timefmt import display_zone, local
 from ..ledger.shares import unit_commission
 from . import octo_errors as errors
@@ -35,6 +36,9 @@ OPTION_ID = "DEFAULT"
 UNIT_TYPES = {"adult": "ADULT", "child": "CHILD", "senior": "SENIOR", "student": "STUDENT"}
 #: The longest span one availability request may cover.
 MAX_DAYS = 366
+#: The days a date in a request may name: any later and a range's end, or a route's last
+#: leg, would run past the last day Python can count.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 #: What a reseller must send with the confirmation: our booking needs a name to call the
 #: party by, an email and a phone to reach it, and its country.
 REQUIRED_CONTACT_FIELDS = ["firstName", "lastName", "emailAddress", "phoneNumber", "country"]
@@ -142,8 +146,9 @@ def get_departure(session: Session, experience: Experience, availability_id) -> 
     ``INVALID_AVAILABILITY_ID``."""
     text = availability_id if isinstance(availability_id, str) else ""
     departure = None
-    if text.isdigit() and len(text) < 10:
-        departure = session.get(Departure, int(text))
+    number = ascii_whole_number(text, leading_zeros=False)
+    if number is not None:
+        departure = session.get(Departure, number)
     if departure is None or departure.experience_id != experience.id or departure.is_private:
         raise errors.OctoError(
             errors.INVALID_AVAILABILITY_ID,
@@ -157,9 +162,12 @@ def parse_day(value, name: str) -> date:
     if not isinstance(value, str):
         raise errors.bad_request(f"{name} is required as YYYY-MM-DD")
     try:
-        return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
+        day = date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
     except ValueError as exc:
         raise errors.bad_request(f"{name} must be a date written as YYYY-MM-DD") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise errors.bad_request(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def day_range(start: date, end: date) -> tuple[datetime, datetime]:

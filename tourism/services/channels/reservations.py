@@ -13,9 +13,7 @@ exactly as every other booking. The reseller's commission is kept on the channel
 
 from __future__ import annotations
 
-import uuid as uuid_module
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,53 +32,19 @@ from ..ledger import reseller_postings
 from ..messages import outbox as notifications
 from . import octo_errors as errors
 from . import products
+from .octo_input import (
+    Terms,
+    booking_uuid_as_kept,
+    given_uuid,
+    guest_contact,
+    hold_length,
+    text_field,
+)
 from .resellers import commission_for, net_rate_for
 
 NOTES_LIMIT = 1000
 REFERENCE_LIMIT = 100
 ON_ARRIVAL = PaymentMethod.ON_ARRIVAL.value
-
-
-@dataclass(frozen=True)
-class Terms:
-    """What the site allows a channel reservation: its longest hold and the languages a
-    booking may be in."""
-
-    hold_max: timedelta
-    languages: list[str]
-
-
-def text_field(body: dict, name: str, limit: int) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise errors.bad_request(f"{name} must be text of at most {limit} characters")
-    return value.strip()
-
-
-def hold_length(body: dict, terms: Terms) -> timedelta:
-    """The hold the reseller asked for, bounded by ours; ours when it asked for none."""
-    raw = body.get("expirationMinutes")
-    if raw is None:
-        return terms.hold_max
-    if isinstance(raw, str) and raw.isdigit() and len(raw) < 7:
-        raw = int(raw)  # the update body describes it as text
-    if type(raw) is not int or raw < 1:
-        raise errors.bad_request("expirationMinutes must be a whole number of minutes, 1 or more")
-    return min(timedelta(minutes=min(raw, 100_000)), terms.hold_max)
-
-
-def given_uuid(body: dict) -> str:
-    raw = body.get("uuid")
-    if raw is None:
-        return str(uuid_module.uuid4())
-    try:
-        if not isinstance(raw, str) or len(raw) != 36:
-            raise ValueError
-        return str(uuid_module.UUID(raw))
-    except ValueError as exc:
-        raise errors.bad_request("uuid must be a UUID") from exc
 
 
 def _quantities(experience, unit_items) -> dict[int, int]:
@@ -100,49 +64,6 @@ def _quantities(experience, unit_items) -> dict[int, int]:
         category = units[unit_id]
         quantities[category.id] = quantities.get(category.id, 0) + 1
     return quantities
-
-
-def _language(locales, languages: list[str]) -> str:
-    for tag in locales if isinstance(locales, list) else []:
-        if isinstance(tag, str):
-            primary = tag.split("-")[0].lower()
-            if primary in languages:
-                return primary
-    return "en" if "en" in languages else languages[0]
-
-
-def guest_contact(contact, languages: list[str]) -> contact_details.ContactDetails:
-    """OCTO's contact as our booking's contact, checked as the website checks it."""
-    if not isinstance(contact, dict):
-        raise errors.bad_request("contact is required")
-    fields = {}
-    for name in (
-        "fullName",
-        "firstName",
-        "lastName",
-        "emailAddress",
-        "phoneNumber",
-        "country",
-        "notes",
-    ):
-        value = contact.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > 1000):
-            raise errors.bad_request(f"contact.{name} must be text")
-        fields[name] = (value or "").strip()
-    name = fields["fullName"] or " ".join(
-        part for part in (fields["firstName"], fields["lastName"]) if part
-    )
-    details = contact_details.ContactDetails(
-        name=name,
-        email=fields["emailAddress"],
-        phone=fields["phoneNumber"],
-        country=fields["country"],
-        language=_language(contact.get("locales"), languages),
-    )
-    try:
-        return contact_details.validate_contact(details, languages)
-    except DomainError as error:
-        raise errors.bad_request(str(error)) from error
 
 
 def placeholder_contact(reseller: Reseller, languages: list[str]) -> contact_details.ContactDetails:
@@ -174,7 +95,7 @@ def reserve(
     check_uuid_free(session, reseller, booking_uuid)
     quantities = _quantities(experience, body.get("unitItems"))
     hold_for = hold_length(body, terms)
-    notes = text_field(body, "notes", NOTES_LIMIT) or ""
+    notes = text_field(body, "notes", NOTES_LIMIT, multiline=True) or ""
     reference = text_field(body, "resellerReference", REFERENCE_LIMIT) or None
     if body.get("contact") is not None:
         contact = guest_contact(body["contact"], terms.languages)
@@ -244,7 +165,7 @@ def find(
         channel = session.scalar(
             select(ChannelBooking).where(
                 ChannelBooking.reseller_id == reseller.id,
-                ChannelBooking.uuid == booking_uuid,
+                ChannelBooking.uuid == booking_uuid_as_kept(booking_uuid),
                 ChannelBooking.route_sale_id.is_(None),
             )
         )
@@ -266,6 +187,13 @@ def _locked(session: Session, channel: ChannelBooking) -> Booking:
 
 def _live_hold(booking: Booking, now: datetime) -> bool:
     return booking.status == BookingStatus.HELD and booking.hold_expires_at > now
+
+
+def refuse_lapsed_hold(booking, now: datetime) -> None:
+    """A hold whose time is up is expired, whether or not the sweep has marked it yet (its
+    representation already says EXPIRED): it can no longer be changed or cancelled."""
+    if booking.status == BookingStatus.HELD and booking.hold_expires_at <= now:
+        raise errors.unprocessable("The reservation has expired")
 
 
 def confirm(
@@ -311,9 +239,10 @@ def extend(
 def cancel(session: Session, channel: ChannelBooking, body: dict, now: datetime) -> ChannelBooking:
     """Cancel a reservation or a confirmed booking before its departure; cancelling twice is
     harmless."""
-    reason = text_field(body, "reason", 300) or ""
+    reason = text_field(body, "reason", 300, multiline=True) or ""
     if channel.booking.status == BookingStatus.CANCELLED:
         return channel
+    refuse_lapsed_hold(channel.booking, now)
     try:
         booking = lifecycle.cancel_booking(session, channel.booking, now)
     except DomainError as error:
@@ -341,6 +270,8 @@ def update(
     for name in FIXED:
         if name not in body:
             continue
+        if name != "unitItems" and not isinstance(body[name], str):
+            raise errors.bad_request(f"{name} must be text")
         if name == "unitItems":
             wanted = _quantities(booking.departure.experience, body[name])
             if wanted != {line.price_category_id: line.quantity for line in booking.lines}:
@@ -367,12 +298,13 @@ def apply_edits(
     (``extend_hold()``), the reseller's reference and notes on ``sale``, and the guest's
     contact (``set_guest(contact)``), on a booking still held or confirmed."""
     reference = text_field(body, "resellerReference", REFERENCE_LIMIT)
-    notes = text_field(body, "notes", NOTES_LIMIT)
+    notes = text_field(body, "notes", NOTES_LIMIT, multiline=True)
     contact = guest_contact(body["contact"], terms.languages) if "contact" in body else None
     if body.get("expirationMinutes") is not None:
         extend_hold()
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise errors.unprocessable("This booking can no longer be changed")
+    refuse_lapsed_hold(booking, now)
     if reference is not None:
         sale.reseller_reference = reference or None
     if notes is not None:

@@ -28,7 +28,14 @@ from ..routes import curation, discovery, shape
 from ..routes.tickets import ADULT
 from . import octo_errors as errors
 from . import route_units
-from .products import OPTION_ID, REQUIRED_CONTACT_FIELDS, UNIT_TYPES, Capabilities
+from .products import (
+    FIRST_DAY,
+    LAST_DAY,
+    OPTION_ID,
+    REQUIRED_CONTACT_FIELDS,
+    UNIT_TYPES,
+    Capabilities,
+)
 from .route_units import PersonPrice
 
 ROUTE_PREFIX = "route:"
@@ -89,7 +96,10 @@ def parse_start(availability_id) -> date:
     try:
         if len(text) != 10:
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError
+        return day
     except ValueError as exc:
         raise errors.OctoError(
             errors.INVALID_AVAILABILITY_ID,

@@ -41,19 +41,23 @@ from ..routes import booking as route_booking_service
 from ..routes import changes, notices, settlement
 from . import octo_errors as errors
 from . import products, route_products, route_units
+from .octo_input import (
+    Terms,
+    booking_uuid_as_kept,
+    given_uuid,
+    guest_contact,
+    hold_length,
+    text_field,
+)
 from .reservations import (
     NOTES_LIMIT,
     ON_ARRIVAL,
     REFERENCE_LIMIT,
-    Terms,
     apply_edits,
     check_uuid_free,
-    given_uuid,
-    guest_contact,
-    hold_length,
     placeholder_contact,
+    refuse_lapsed_hold,
     set_contact,
-    text_field,
 )
 from .route_representation import sold_units
 
@@ -76,7 +80,7 @@ def reserve_route(
         route_units.parse_unit_items(route, body.get("unitItems"))
     )
     hold_for = hold_length(body, terms)
-    notes = text_field(body, "notes", NOTES_LIMIT) or ""
+    notes = text_field(body, "notes", NOTES_LIMIT, multiline=True) or ""
     reference = text_field(body, "resellerReference", REFERENCE_LIMIT) or None
     if body.get("contact") is not None:
         contact = guest_contact(body["contact"], terms.languages)
@@ -135,7 +139,7 @@ def find_sale(
         sale = session.scalar(
             select(ChannelRouteBooking).where(
                 ChannelRouteBooking.reseller_id == reseller.id,
-                ChannelRouteBooking.uuid == booking_uuid,
+                ChannelRouteBooking.uuid == booking_uuid_as_kept(booking_uuid),
             )
         )
     if sale is None and not missing_ok:
@@ -261,10 +265,11 @@ def cancel_route(
 ) -> ChannelRouteBooking:
     """Cancel the whole route before its first activity (every leg and night, and a prepaid
     reseller's sale with them: ``changes.cancel_route_booking``); twice is harmless."""
-    reason = text_field(body, "reason", 300) or ""
+    reason = text_field(body, "reason", 300, multiline=True) or ""
     route_booking = sale.route_booking
     if route_booking.status == BookingStatus.CANCELLED:
         return sale
+    refuse_lapsed_hold(route_booking, now)
     try:
         changes.cancel_route_booking(session, route_booking, now)
     except DomainError as error:
@@ -288,6 +293,8 @@ def update_route(
         "availabilityId": route_booking.start_date.isoformat(),
     }
     for name, value in current.items():
+        if name in body and not isinstance(body[name], str):
+            raise errors.bad_request(f"{name} must be text")
         if name in body and body[name] != value:
             raise errors.unprocessable("To change the product or date, cancel and book again")
     if "unitItems" in body and route_units.parse_unit_items(

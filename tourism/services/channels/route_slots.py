@@ -123,7 +123,11 @@ def availability(
     """OCTO's availability object of one start date (one that has every departure), with
     ``octo/pricing`` each unit's price per person and the price of ``units`` asked."""
     wanted = sum((units or {}).values())
-    open_ = slot.status in ("AVAILABLE", "LIMITED") and wanted <= slot.vacancies
+    open_ = (
+        slot.status in ("AVAILABLE", "LIMITED")
+        and wanted <= slot.vacancies
+        and wanted <= route.max_people_per_booking
+    )
     data = {
         "id": slot.start_date.isoformat(),
         "localDateTimeStart": local_text(slot.starts_at),
@@ -147,9 +151,13 @@ def availability(
     return data
 
 
-def calendar_entry(slot: RouteSlot, units: dict[str, int] | None) -> dict:
+def calendar_entry(slot: RouteSlot, route: Route, units: dict[str, int] | None) -> dict:
     people = sum((units or {}).values())
-    fits = slot.status in ("AVAILABLE", "LIMITED") and slot.vacancies >= max(people or 0, 1)
+    fits = (
+        slot.status in ("AVAILABLE", "LIMITED")
+        and slot.vacancies >= max(people or 0, 1)
+        and people <= route.max_people_per_booking
+    )
     status = slot.status
     if status in ("AVAILABLE", "LIMITED") and not fits:
         status = "SOLD_OUT"

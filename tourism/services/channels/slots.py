@@ -64,7 +64,12 @@ def availability(
     wanted: dict[str, int] | None,
 ) -> dict:
     tickets = sum(wanted.values()) if wanted else 0
-    open_ = status in ("AVAILABLE", "LIMITED") and tickets <= left
+    # Room for the units asked about, in one booking (at most ``maxUnits``).
+    open_ = (
+        status in ("AVAILABLE", "LIMITED")
+        and tickets <= left
+        and tickets <= experience.max_tickets_per_booking
+    )
     data = {
         "id": str(departure.id),
         "localDateTimeStart": local_text(departure.starts_at),
@@ -125,7 +130,12 @@ def calendar(
         ]
         vacancies = sum(left for _, left in open_slots)
         capacity = sum(d.capacity for d, _ in open_slots)
-        fits = any(left >= max(tickets, 1) for _, left in open_slots)
+        fits = tickets <= experience.max_tickets_per_booking and any(
+            left >= max(tickets, 1) for _, left in open_slots
+        )
+        # The day's capacity counts its sold-out departures too (OCTO: the seats there are,
+        # taken or not); only departures that are closed are left out.
+        day_capacity = sum(d.capacity for d, _, status in days.get(day, []) if status != "CLOSED")
         if all(status == "CLOSED" for _, _, status in days.get(day, [])):
             status = "CLOSED"  # no departure, or none that can still be booked
         elif not fits:
@@ -140,7 +150,7 @@ def calendar(
                 "available": fits,
                 "status": status,
                 "vacancies": vacancies,
-                "capacity": capacity if days.get(day) else 0,
+                "capacity": day_capacity,
                 "openingHours": [],
             }
         )

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest
 from ...models import Booking, ChannelBooking, Reseller, User, WebhookDelivery
+from ...text_input import has_control_characters
 from ..access import audit
 from .products import utc_text
 from .route_representation import webhook_booking
@@ -106,13 +107,15 @@ def check_url(url: str, policy: UrlPolicy) -> tuple[str, str, int, str]:
     """``(scheme, host, port, path)`` of a webhook address we may post to; raises
     ``UnsafeAddress`` otherwise (see the module doc)."""
     url = (url or "").strip()
-    if not url or len(url) > URL_LIMIT:
-        raise UnsafeAddress()
+    if not url or len(url) > URL_LIMIT or has_control_characters(url) or " " in url:
+        raise UnsafeAddress()  # a space or a line break would end the request line we send
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as error:
         raise UnsafeAddress() from error
+    if port == 0:
+        raise UnsafeAddress()  # no server listens there; we would post to 443 instead
     allowed = ("https",) if policy.require_https else ("https", "http")
     if parts.scheme not in allowed or not parts.hostname or parts.username or parts.password:
         raise UnsafeAddress()

@@ -273,11 +273,11 @@ def _when(value, now: datetime) -> datetime:
         raise InvalidAction()
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError as exc:
+        if moment.tzinfo is None:
+            raise InvalidAction()
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # the year 1 or 9999 moved to UTC
         raise InvalidAction() from exc
-    if moment.tzinfo is None:
-        raise InvalidAction()
-    moment = moment.astimezone(UTC)
     if moment > now + CLOCK_SKEW:
         raise InvalidAction()
     return min(moment, now)

@@ -18,6 +18,7 @@ from ...models import (
     Payment,
     PaymentStatus,
 )
+from ...text_input import ascii_whole_number
 from ...unit_of_work import release
 from ..access import audit
 from ..booking import availability
@@ -46,7 +47,8 @@ def _payment_for_intent(session: Session, intent: IntentInfo, now: datetime) -> 
     # write that metadata, so what the payment must bring is what the booking owes, never
     # what the intent says.
     booking_id = intent.metadata.get("booking_id", "")
-    booking = session.get(Booking, int(booking_id)) if booking_id.isdigit() else None
+    number = ascii_whole_number(booking_id)
+    booking = session.get(Booking, number) if number is not None else None
     if booking is None or booking.reference != intent.metadata.get("booking_reference"):
         return None
     attempts = session.scalar(

@@ -49,6 +49,7 @@ from ...models import (
 )
 from ...models.ledger import AccountKind, TransactionKind
 from ...money import allocate
+from ...text_input import ascii_whole_number
 from ...unit_of_work import release
 from ..booking import lifecycle as booking_service
 from ..ledger import journal as ledger
@@ -204,7 +205,8 @@ def route_payment_for(session: Session, intent: IntentInfo, now: datetime) -> Ro
     if found is not None:
         return found
     rb_id = intent.metadata.get("route_booking_id", "")
-    route_booking = session.get(RouteBooking, int(rb_id)) if rb_id.isdigit() else None
+    number = ascii_whole_number(rb_id)
+    route_booking = session.get(RouteBooking, number) if number is not None else None
     if route_booking is None or route_booking.reference != intent.metadata.get(
         "route_booking_reference"
     ):
