@@ -295,3 +295,21 @@ def test_every_page_fits_a_360_pixel_phone(live_site, browser, shoot):
             context.close()
     assert walked >= 60, walked
     assert not too_wide, "\n".join(too_wide)
+
+
+def test_a_message_written_as_one_long_word_wraps(live_site, browser):
+    """A pasted address in a group's message (one word of 1,900 letters) wrapped nowhere
+    and made the request's page 20,000 pixels wide."""
+    token = demo_ids(live_site.app)["tokens"]["groups"]
+    context = browser.new_context(viewport=PHONE, locale="es-EC")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_site.url}/group-requests/{token}")
+        page.fill("textarea[name=body]", "https://example.com/" + "q" * 1900)
+        page.click("form[novalidate] button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("article.message p", has_text="qqqq").count() == 1
+        measured = page.evaluate(MEASURE, WIDTH)
+        assert measured["width"] <= WIDTH, measured
+    finally:
+        context.close()

@@ -243,3 +243,23 @@ def test_staff_may_quote_but_only_an_admin_marks_a_transfer(client, make, kallar
     marked = client.post(f"/manage/group-requests/{request.id}/transfer-received")
     assert marked.status_code in (403, 404)
     assert count(Payment) == 0
+
+
+def test_a_refused_answer_to_a_quote_says_why(client, admin, experience):
+    request = ask(client, experience, language="es")
+    client.post(f"/manage/group-requests/{request.id}/quote", data=quote_form())
+    quote = db.session.scalars(select(GroupQuote)).one()
+    accept, decline = (
+        f"/group-requests/{request.token}/{answer}" for answer in ("accept", "decline")
+    )
+    for url, data, message in (
+        (accept, {"quote_id": quote.id, "payment_method": "bank_transfer_x"}, "Pago: "),
+        (accept, {"quote_id": "abc", "payment_method": "on_arrival"}, "no es una de las"),
+        (decline, {"quote_id": "abc"}, "no es una de las"),
+    ):
+        refused = client.post(url, data=data, headers=ES)
+        assert refused.status_code == 400, data
+        html = refused.get_data(as_text=True)
+        assert 'role="alert"' in html and message in html, data
+    db.session.expire_all()
+    assert quote.status == QuoteStatus.OFFERED and count(Booking) == 0

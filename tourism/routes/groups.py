@@ -22,6 +22,7 @@ from ..database import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..forms.groups import REQUESTER_KINDS, MessageForm, group_request_form_for
+from ..forms.public import field_problems
 from ..forms.quotes import AcceptQuoteForm, QuoteChoiceForm, accept_form_for, offer_methods
 from ..i18n import available_locales, current_locale
 from ..services.catalog import search as catalog
@@ -146,6 +147,13 @@ def _hold_for() -> timedelta:
     return timedelta(minutes=current_app.config["HOLD_MINUTES"])
 
 
+def _answer_problem(form) -> str:
+    """What was wrong with an answer to a quote, said above the quote."""
+    if form.quote_id.errors:
+        return _("That is not one of this request's quotes; here is its quote as it stands.")
+    return " ".join(message for _id, message in field_problems(form))
+
+
 def _answered_quote(request, quote_id: int | None):
     """The quote the requester answers: the one their page showed (a quote changed or
     withdrawn since is refused by the service), else the latest."""
@@ -169,7 +177,9 @@ def accept_quote(token: str):
     quote = _answered_quote(request, form.quote_id.data)
     offer_methods(form, request.experience, _methods(request, quote))
     if not form.validate():
-        return _thread_page(request, MessageForm(formdata=None), 400, accept_form=form)
+        return _thread_page(
+            request, MessageForm(formdata=None), 400, _answer_problem(form), accept_form=form
+        )
     try:
         with unit_of_work():
             booking = quote_answers.accept_quote(
@@ -206,7 +216,7 @@ def decline_quote(token: str):
     request = group_requests.find_by_token(db.session, token)
     form = QuoteChoiceForm()
     if not form.validate():
-        return _thread_page(request, MessageForm(formdata=None), 400)
+        return _thread_page(request, MessageForm(formdata=None), 400, _answer_problem(form))
     quote = _answered_quote(request, form.quote_id.data)
     try:
         with unit_of_work():
