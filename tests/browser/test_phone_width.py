@@ -313,3 +313,30 @@ def test_a_message_written_as_one_long_word_wraps(live_site, browser):
         assert measured["width"] <= WIDTH, measured
     finally:
         context.close()
+
+
+def test_long_words_typed_by_visitors_wrap_on_the_guides_manifest(live_site, browser):
+    """A name of 110 letters and needs written as one word made the manifest 1,773 px wide;
+    a booking reference of 30 letters typed in the scan form, 423."""
+    ids = demo_ids(live_site.app)
+    app = live_site.app
+    with app.app_context():
+        booking = db.session.get(Booking, ids["booking_id"])
+        kept = booking.contact_name, booking.special_needs, booking.special_needs_consent_at
+        booking.contact_name = "A" * 110
+        booking.special_needs = "Alergia_" + "x" * 200
+        booking.special_needs_consent_at = utcnow()
+        db.session.commit()
+    context = browser.new_context(viewport=PHONE, locale="es-EC")
+    page = context.new_page()
+    try:
+        sign_in(page, live_site.url, "guia@kallari.demo")
+        page.goto(f"{live_site.url}/guide/departures/{ids['departure_id']}")
+        assert page.locator("text=Alergia_xxx").count() >= 1
+        assert page.evaluate(MEASURE, WIDTH)["width"] <= WIDTH
+    finally:
+        context.close()
+        with app.app_context():
+            booking = db.session.get(Booking, ids["booking_id"])
+            booking.contact_name, booking.special_needs, booking.special_needs_consent_at = kept
+            db.session.commit()

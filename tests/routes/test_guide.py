@@ -373,6 +373,23 @@ def test_time_off_added_listed_with_conflicts_and_removed(client, session, trip)
     )
     assert backwards.status_code == 400
     assert "The last day cannot be before the first day." in backwards.get_data(as_text=True)
+    # The last day of the calendar has no day after it: refused, not a server error.
+    endless = client.post(
+        "/guide/time-off",
+        data={
+            "association_id": str(trip["association"].id),
+            "first_day": today.isoformat(),
+            "last_day": "9999-12-31",
+        },
+        headers=EN,
+    )
+    assert endless.status_code == 400
+    assert "last at most a year" in endless.get_data(as_text=True)
+    # Nor does a statement's period that runs to it.
+    for url in ("/guide/statement", f"/guide/statement/{trip['association'].id}/statement.csv"):
+        for odd in ("9999-12-31", "0001-01-01", "2026-02-30"):
+            answer = client.get(url, query_string={"until": odd, "from": odd}, headers=EN)
+            assert answer.status_code == 200, (url, odd)
     assert client.post(f"/guide/time-off/{time_off.id}/remove").status_code == 303
     assert session.scalar(select(func.count(GuideTimeOff.id))) == 0
 

@@ -40,6 +40,11 @@ class TimeOffForm(FlaskForm):
     def validate_last_day(self, field) -> None:
         if field.data and self.first_day.data and field.data < self.first_day.data:
             raise ValidationError(_l("The last day cannot be before the first day."))
+        # Checked here too, before ``period`` counts the day after it (9999-12-31 has none).
+        if field.data and field.data > local_today() + timedelta(days=730 + 366):
+            raise ValidationError(
+                _l("The time off must end after it starts, and last at most a year.")
+            )
 
     def period(self):
         """The days as a UTC range: local midnight of the first day to the day after the last."""

@@ -58,11 +58,16 @@ def batch_items(
     return items
 
 
+#: The days a report may start or end on; the day after the last one must exist too.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def _day(text: str | None) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day is None or FIRST_DAY <= day <= LAST_DAY else None
 
 
 def period(args: MultiDict) -> tuple[tuple[datetime | None, datetime | None], dict]:
