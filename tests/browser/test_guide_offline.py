@@ -163,3 +163,73 @@ def test_opening_the_schedule_keeps_the_coming_weeks_manifests_offline(server, b
         assert page.locator("h1").inner_text() in ("My schedule", "Mi agenda")
     finally:
         context.close()
+
+
+STORED = "async (path) => !!(await (await caches.open('chakra-guide-v1')).match(path))"
+
+
+def test_signing_out_leaves_no_visitor_data_on_the_phone(server, browser):
+    """The stored manifests hold visitors' names, phones and health notes: once the guide
+    signs out, the manifest no longer opens offline. Actions still waiting for signal would
+    go with them, so the sign-out asks first, and stays when the guide says no."""
+    app, url, ids = server
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    manifest = f"/guide/departures/{ids['departure']}"
+    try:
+        sign_in(page, url)
+        page.goto(url + manifest)
+        wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
+        page.reload()
+        wait_until(page, STORED, manifest)
+        # An action waiting for signal: the sign-out asks, and the guide stays.
+        page.evaluate(
+            "localStorage.setItem('chakra-guide-actions', JSON.stringify([{id: 'x', label: 'x'}]))"
+        )
+        asked: list[str] = []
+
+        def answer(dialog):
+            asked.append(dialog.message)
+            dialog.dismiss()
+
+        page.once("dialog", answer)
+        page.locator("form[data-sign-out] button").click()
+        page.wait_for_timeout(300)
+        assert asked and "not sent yet: 1" in asked[0]
+        assert page.url.endswith(manifest)
+        assert page.evaluate(STORED, manifest)
+        # Sent (none waiting): signing out clears what the phone kept.
+        page.evaluate("localStorage.removeItem('chakra-guide-actions')")
+        page.locator("form[data-sign-out] button").click()
+        page.wait_for_load_state()
+        assert page.get_by_text("You have signed out").count() == 1
+        assert not page.evaluate(STORED, manifest)
+        context.set_offline(True)
+        try:
+            page.goto(url + manifest)
+        except PlaywrightError:
+            pass  # no signal and nothing stored: the browser's own error page
+        assert page.get_by_text("Ana Quispe").count() == 0
+    finally:
+        context.close()
+
+
+def test_a_session_that_ended_elsewhere_forgets_the_stored_manifests(server, browser):
+    """Signed out on another device (every session ends), the next guide page that loads
+    meets the sign-in page: the worker forgets the stored manifests then."""
+    app, url, ids = server
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    manifest = f"/guide/departures/{ids['departure']}"
+    try:
+        sign_in(page, url)
+        page.goto(url + manifest)
+        wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
+        page.reload()
+        wait_until(page, STORED, manifest)
+        context.clear_cookies()  # the session is gone, the worker and its copies stay
+        page.goto(url + manifest)
+        assert "/login" in page.url
+        wait_until(page, f"async () => !(await ({STORED})({manifest!r}))")
+    finally:
+        context.close()

@@ -267,6 +267,8 @@ def test_logout_kills_the_session_even_when_the_cookie_is_replayed(client, make)
     response = client.post("/logout")
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
+    # What the browser kept of the signed-in pages goes too (a guide's stored manifests).
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert whoami(client) is None
 
     client.set_cookie("session", stolen)

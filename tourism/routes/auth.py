@@ -180,7 +180,11 @@ def logout():
     logout_user()
     session.clear()
     flash(_("You have signed out, on this device and every other."))
-    return redirect(url_for("public.index"), code=303)
+    response = redirect(url_for("public.index"), code=303)
+    # What this browser kept of the signed-in pages goes with the session: a guide's stored
+    # manifests hold visitors' phones and health notes (docs/decisions.md).
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 # --- Password reset ---------------------------------------------------------------------------

@@ -34,8 +34,10 @@ self.addEventListener("fetch", function (event) {
   }
   if (url.pathname.indexOf(scope) !== 0 || /\.(ics|js)$/.test(url.pathname)) { return; }
   event.respondWith(fetch(request).then(function (response) {
-    if (response.redirected && /\/login/.test(response.url)) {
-      caches.delete(CACHE);  // signed out: forget the stored manifests
+    // Signed out, the guide pages redirect to the sign-in page; a page load sees that redirect
+    // itself (opaque), a script's fetch the page it led to. Either way: forget the manifests.
+    if (response.type === "opaqueredirect" || (response.redirected && /\/login/.test(response.url))) {
+      caches.delete(CACHE);
       return response;
     }
     return store(request, response);
