@@ -341,6 +341,8 @@ def test_a_transfer_refund_sent_twice_is_recorded_once_and_told_once(
         {"amount": "0"},
         {"paid_on": ""},
         {"paid_on": "in two days"},
+        {"paid_on": "0001-01-01"},
+        {"paid_on": "before it arrived"},
         {"reference": ""},
     ],
 )
@@ -348,6 +350,8 @@ def test_a_bad_refund_is_refused_and_changes_nothing(client, admin, experience, 
     request, _booking = _paid_by_transfer_then_cancelled(client, experience)
     if changes.get("paid_on") == "in two days":
         changes["paid_on"] = (local_today() + timedelta(days=2)).isoformat()
+    if changes.get("paid_on") == "before it arrived":  # the transfer arrived today
+        changes["paid_on"] = (local_today() - timedelta(days=1)).isoformat()
     response = client.post(
         f"/manage/group-requests/{request.id}/transfer-refund", data=refund_form(**changes)
     )

@@ -5,7 +5,7 @@ nothing; another association cannot quote or mark a transfer."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -169,8 +169,14 @@ def test_accepting_by_card_goes_to_the_bookings_card_page(
         ({"amount": "0"}, "Indica un precio mayor que cero."),
         ({"pricing": "per_day"}, "Opción inválida."),
         ({"day": "2020-01-01"}, "Elige un día y una hora por venir."),
-        ({"valid_until": "2099-01-01"}, "La cotización debe valer desde hoy"),
+        # After the visit (20 days from now), though within the five years a date may be.
+        (
+            {"valid_until": (date.today() + timedelta(days=30)).isoformat()},
+            "La cotización debe valer desde hoy",
+        ),
         ({"start": "nueve"}, "No es un tiempo válido."),
+        ({"valid_until": "9999-12-31"}, "Elige una fecha dentro de los próximos cinco años."),
+        ({"day": "9999-12-31"}, "Elige una fecha dentro de los próximos cinco años."),
     ],
 )
 def test_bad_quotes_are_explained_in_spanish_and_nothing_is_written(

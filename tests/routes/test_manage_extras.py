@@ -99,6 +99,8 @@ def test_staff_create_edit_and_retire_an_extra(client, world):
     [
         ({"price": "free"}, "Write an amount like 45 or 45.50.", "Escribe un monto"),
         ({"price": "0"}, "Write a price above zero", "Escribe un precio mayor que cero"),
+        ({"price": "   "}, "This information is required.", "Este dato es obligatorio."),
+        ({"price": "\u00a0"}, "This information is required.", "Este dato es obligatorio."),
         ({"name_es": ""}, "This information is required.", "Este dato es obligatorio."),
         ({"stock": "-1"}, "Choose a number from 0 to 10000.", "Elige un número"),
         ({"stock": "many"}, "Write a whole number.", "Escribe un número entero."),

@@ -68,6 +68,7 @@ def test_staff_create_and_edit_a_homestay(client, world):
         ({"capacity": "0"}, "Choose a number from 1 to 100."),
         ({"price": "free"}, "Write an amount like 45 or 45.50."),
         ({"price": ""}, "This information is required."),
+        ({"price": "   "}, "This information is required."),
         ({"name": ""}, "This information is required."),
     ],
 )

@@ -260,6 +260,24 @@ def test_bad_route_form_is_refused(client, world):
     assert db.session.scalars(select(Route.id)).all() == [route.id]
 
 
+def test_a_route_without_a_curators_fee_is_saved_and_saved_again(client, world):
+    """The form shows "0.00" for a route without a fee and says "0 for none": both go."""
+    login(client, world["staff"])
+    url = f"/manage/associations/{world['curator'].id}/routes/new"
+    for slug, fee in (("sin-tarifa", "0.00"), ("sin-tarifa-2", "0"), ("sin-tarifa-3", "")):
+        response = client.post(url, data=ROUTE_FORM | {"slug": slug, "curator_fee": fee})
+        assert response.status_code == 303, (fee, response.get_data(as_text=True)[:300])
+    route = db.session.scalars(select(Route).where(Route.slug == "sin-tarifa")).one()
+    assert route.curator_fee_cents == 0
+    edit = client.get(f"/manage/routes/{route.id}/edit", headers=EN).get_data(as_text=True)
+    assert 'value="0.00"' in edit
+    again = client.post(
+        f"/manage/routes/{route.id}/edit",
+        data=ROUTE_FORM | {"slug": "sin-tarifa", "curator_fee": "0.00"},
+    )
+    assert again.status_code == 303
+
+
 def test_platform_routes_are_for_platform_admins(client, make, world):
     admin = make.user(is_platform_admin=True)
     db.session.commit()

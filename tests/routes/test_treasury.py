@@ -262,6 +262,14 @@ def test_a_refused_payout_table_is_shown_again_with_its_key(client, world, treas
         ({"pay": "F", "amount-F": "abc", "method": "cash"}, "not a valid amount"),
         ({"pay": "F", "amount-F": "0", "method": "cash"}, "must be more than zero"),
         ({"pay": "F", "amount-F": "1", "method": "gold"}, "choose how the money was paid"),
+        (
+            {"pay": "F", "amount-F": "1", "reference-F": "ref\x01\x1b[31m", "method": "cash"},
+            "must be on one line",
+        ),
+        (
+            {"pay": "F", "amount-F": "1", "reference-F": "TR\r\n1", "method": "cash"},
+            "must be on one line",
+        ),
     ],
 )
 def test_bad_payout_input_is_refused_with_a_message(client, world, treasurer, data, message):

@@ -208,13 +208,16 @@ def parse_price(text: str) -> int:
     return parse_amount(text)
 
 
+AMOUNT_SHAPE = _l("Write an amount like 45 or 45.50.")
+
+
 def _validate_price(form, field) -> None:
     if not (field.data or "").strip():
         return
     try:
         cents = parse_price(field.data)
     except ValueError as exc:
-        raise ValidationError(_l("Write an amount like 45 or 45.50.")) from exc
+        raise ValidationError(AMOUNT_SHAPE) from exc
     if cents <= 0:
         raise ValidationError(_l("Write a price above zero, like 45 or 45.50."))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..services.catalog import extras
 from .base import FlaskForm
@@ -27,7 +27,8 @@ class ExtraForm(FlaskForm):
     price = StringField(
         _l("Price per unit (e.g. 7.50)"),
         validators=[
-            InputRequired(message=REQUIRED),
+            # Spaces only are no price (InputRequired would let them through to parse_price).
+            DataRequired(message=REQUIRED),
             Length(max=12, message=too_long(12)),
             _validate_price,
         ],

@@ -92,6 +92,13 @@ def near_today(form, field) -> None:
         raise ValidationError(_l("Choose a date within the next five years."))
 
 
+def not_too_far(form, field) -> None:
+    """``near_today``'s future bound only: a day already past is left to the service, which
+    says why it must be to come."""
+    if field.data is not None and field.data > local_today() + timedelta(days=FUTURE_DAYS):
+        raise ValidationError(_l("Choose a date within the next five years."))
+
+
 def checkboxes_field(label, vocabulary_items, required: bool = False):
     validators = [InputRequired(message=REQUIRED)] if required else [Optional()]
     return MultiCheckboxField(

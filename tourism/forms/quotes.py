@@ -10,6 +10,7 @@ from wtforms.widgets import HiddenInput
 
 from ..money import parse_amount
 from .base import FlaskForm
+from .manage import near_today, not_too_far
 from .public import PAYMENT_LABELS, WholeNumberRange, choices
 
 PRICING_LABELS = {
@@ -36,9 +37,11 @@ class QuoteForm(FlaskForm):
         validators=[InputRequired()],
     )
     amount = StringField(_l("Price (USD)"), validators=[DataRequired()])
-    day = DateField(_l("Day of the visit"), validators=[InputRequired()])
+    day = DateField(_l("Day of the visit"), validators=[InputRequired(), not_too_far])
     start = TimeField(_l("Start time"), validators=[InputRequired()])
-    valid_until = DateField(_l("The quote may be accepted until"), validators=[InputRequired()])
+    valid_until = DateField(
+        _l("The quote may be accepted until"), validators=[InputRequired(), not_too_far]
+    )
     group_size = IntegerField(
         _l("People in the group"),
         validators=[
@@ -77,7 +80,7 @@ class TransferRefundForm(FlaskForm):
     """The treasurer paid a group's bank transfer back by bank transfer."""
 
     amount = StringField(_l("Amount paid back (USD)"), validators=[DataRequired()])
-    paid_on = DateField(_l("Day of the transfer"), validators=[InputRequired()])
+    paid_on = DateField(_l("Day of the transfer"), validators=[InputRequired(), near_today])
     reference = StringField(_l("Bank reference"), validators=[DataRequired()])
 
     def validate_amount(self, field) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FieldList, FormField, SelectField, StringField, TimeField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..services.catalog.experience_input import MAX_POLICY_TIERS
 from ..services.routes import composing, curation, homestays
 from .base import FlaskForm
-from .experiences import TierForm, _validate_price, parse_price
+from .experiences import AMOUNT_SHAPE, TierForm, _validate_price, parse_price
 from .manage import (
     BAD_CHOICE,
     BAD_TIME,
@@ -19,6 +19,15 @@ from .manage import (
     too_long,
     whole_field,
 )
+
+
+def _validate_fee(form, field) -> None:
+    """An amount, zero included: the curator's fee is 0 when there is none."""
+    if (field.data or "").strip():
+        try:
+            parse_price(field.data)
+        except ValueError as exc:
+            raise ValidationError(AMOUNT_SHAPE) from exc
 
 
 class RouteForm(FlaskForm):
@@ -31,7 +40,7 @@ class RouteForm(FlaskForm):
     description_en = text_field(_l("Description (English)"), 5000, area=True)
     curator_fee = StringField(
         _l("Curator's fee per person (e.g. 2.00; 0 for none)"),
-        validators=[Optional(), Length(max=12, message=too_long(12)), _validate_price],
+        validators=[Optional(), Length(max=12, message=too_long(12)), _validate_fee],
     )
     max_people_per_booking = whole_field(_l("Most people per booking"), 1, composing.MAX_PEOPLE)
     policy = FieldList(FormField(TierForm), min_entries=3, max_entries=MAX_POLICY_TIERS)
@@ -119,7 +128,8 @@ class HomestayForm(FlaskForm):
     price = StringField(
         _l("Price per person and night (e.g. 25.00)"),
         validators=[
-            InputRequired(message=REQUIRED),
+            # Spaces only are no price (InputRequired would let them through to parse_price).
+            DataRequired(message=REQUIRED),
             Length(max=12, message=too_long(12)),
             _validate_price,
         ],

@@ -19,11 +19,18 @@ from ..models import Association
 from ..money import parse_amount
 from ..services.treasury import batches, payouts
 from ..services.treasury import receipts as payout_receipts
+from ..text_input import has_control_characters
 from ..timefmt import local_to_utc
 
 
 class AmountNotValid(InvalidRequest):
     default_message = _l("The amount for %(name)s is not a valid amount, e.g. 25.50.")
+
+
+class ReferenceNotOneLine(InvalidRequest):
+    default_message = _l(
+        "The reference for %(name)s must be on one line, without special characters."
+    )
 
 
 def batch_items(
@@ -49,12 +56,15 @@ def batch_items(
             amount = parse_amount(form.get(f"amount-{key}", ""))
         except ValueError as exc:
             raise AmountNotValid(name=who.name) from exc
+        reference = form.get(f"reference-{key}", "")
+        if has_control_characters(reference):  # it ends up in the ledger's and CSVs' lines
+            raise ReferenceNotOneLine(name=who.name)
         receipt = files.get(f"receipt-{key}")
         receipt_key = None
         if receipt is not None and receipt.filename:
             receipt_key = payout_receipts.store_receipt(receipt.stream, upload_dir)
             stored.append(receipt_key)
-        items.append(batches.BatchItem(who, amount, form.get(f"reference-{key}", ""), receipt_key))
+        items.append(batches.BatchItem(who, amount, reference, receipt_key))
     return items
 
 

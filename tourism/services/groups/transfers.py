@@ -176,6 +176,14 @@ def record_transfer_refund(
         raise InvalidRequest(_l("Enter an amount greater than zero."))
     if not isinstance(paid_on, date) or paid_on > today:
         raise InvalidRequest(_l("Give the day the transfer was made, today or earlier."))
+    # Money cannot go back before it came: the ledger and the monthly reports date the
+    # refund by this day.
+    arrived = payment.succeeded_at.astimezone(zone).date() if payment.succeeded_at else None
+    if arrived is not None and paid_on < arrived:
+        raise InvalidRequest(
+            _l("The refund cannot be made before the group's transfer arrived (%(day)s)."),
+            day=arrived.isoformat(),
+        )
     reference = (reference or "").strip()
     if not reference or len(reference) > MAX_REFERENCE:
         raise InvalidRequest(_l("Give the bank's reference of the transfer, in a few words."))
