@@ -79,10 +79,14 @@ def _release(
         )
 
 
-def release_departure(session: Session, departure: Departure, now: datetime) -> None:
+def release_departure(
+    session: Session, departure: Departure, now: datetime, only: Payment | None = None
+) -> None:
     """Release what the confirmed stops of a departure that has started make available
     (see the module doc). Idempotent: one release per payment and stop visit, and one per
-    payment for the guides, funds and platform."""
+    payment for the guides, funds and platform. With ``only`` (cash just taken), only
+    that payment's shares: nothing else changed, and a departure's other payments would
+    each be read again for every cash entry."""
     if now < departure.starts_at:
         return
     visits = list(
@@ -99,6 +103,7 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
             Booking.departure_id == departure.id,
             Booking.status != BookingStatus.HELD,
             Payment.status == PaymentStatus.SUCCEEDED,
+            *([Payment.id == only.id] if only is not None else []),
         )
         .order_by(Payment.id)
     )
@@ -134,6 +139,8 @@ def release_departure(session: Session, departure: Departure, now: datetime) -> 
         night_releases.release_nights(
             session, booking, payment, remaining_shares(session, payment), now
         )
+    if only is not None:
+        return
     # Prepaid resellers' sales: the same releases, per booking (no payment reached us).
     for booking in reseller_postings.prepaid_sales(session, departure.id):
         held = reseller_postings.sale_shares(session, booking)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...errors import DepartureCancelled, DomainError, InvalidRequest, NotFound
 from ...models import (
@@ -178,6 +178,13 @@ def record_cash(
             return seen, False
     if booking.no_show_at is not None:
         raise MarkedNoShow(reference=booking.reference)
+    # What is owed sums every payment less its refunds: read them in one go, not one
+    # query of refunds per payment the booking already has.
+    session.execute(
+        select(Booking)
+        .where(Booking.id == booking.id)
+        .options(selectinload(Booking.payments).selectinload(Payment.refunds))
+    ).scalar_one()
     outstanding = cash_outstanding_cents(booking)
     if amount_cents > outstanding:
         raise CashAboveDue(
@@ -198,7 +205,7 @@ def record_cash(
     session.flush()
     postings.post_payment(session, payment)
     # Cash is collected on the day: the shares of stops already confirmed are released now.
-    releases.release_departure(session, booking.departure, now)
+    releases.release_departure(session, booking.departure, now, only=payment)
     return payment, True
 
 
