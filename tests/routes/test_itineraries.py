@@ -150,6 +150,11 @@ def test_cancelling_a_route_through_its_page(client, route):
     db.session.rollback()
     rb = db.session.scalars(select(RouteBooking)).one()
     assert rb.status == BookingStatus.CANCELLED
+    # Nothing is left to pay in cash to any community.
+    page = client.get(manage, headers=EN).get_data(as_text=True)
+    table = page.split('<table class="prices">', 1)[1].split("</tbody>", 1)[0]
+    cash = re.findall(r"<td>([^<]*)</td></tr>", table)
+    assert cash and set(cash) == {"$0.00"}, cash
     again = client.post(manage + "/cancel", headers=EN)
     assert again.status_code == 409
     assert "can no longer be cancelled" in again.get_data(as_text=True)

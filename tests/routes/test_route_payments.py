@@ -4,6 +4,7 @@ tourist cancelling with the route's refund."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -110,6 +111,13 @@ def test_a_leg_cancelled_by_its_community_shows_and_moves(pay_app, route, gatewa
         db.session.commit()
     page = client.get(f"/route-bookings/{rb.manage_token}", headers=ES).get_data(as_text=True)
     assert "Cancelada por la comunidad" in page and "Río crecido" in page
+    # The total is what the route costs now: the parts still standing, which add up to it.
+    english = client.get(f"/route-bookings/{rb.manage_token}", headers=EN).get_data(as_text=True)
+    total = re.search(r'colspan="2">Total</th><td>\$([0-9,.]+)</td>', english).group(1)
+    db.session.expire_all()
+    rb = db.session.get(RouteBooking, rb.id)
+    standing = rb.total_cents - rb.legs[1].booking.total_cents
+    assert total == f"{standing / 100:,.2f}", (total, standing)
     assert "El resto de tu ruta se mantiene." in page
     assert f'value="{later.id}"' in page
     moved = client.post(

@@ -216,6 +216,8 @@ def _manage_page(found, status=200, error=None):
             "itineraries/manage.html",
             rb=found,
             parts=parts,
+            # The parts add up to the price as it stands: less a leg its community cancelled.
+            total_cents=sum(part.total_cents for part in parts),
             outstanding={
                 part.association.id: settlement.part_outstanding_cents(db.session, found, part)
                 for part in parts

@@ -283,7 +283,10 @@ def per_person_shares(route) -> list[Share]:
 
 def part_outstanding_cents(session: Session, route_booking: RouteBooking, part) -> int:
     """What is still to collect of one community's part: its leg bookings' cash due, and the
-    nights, extras and fee unless they were recorded."""
+    nights, extras and fee unless they were recorded. Nothing, once the route booking is
+    cancelled (or its hold lapsed)."""
+    if route_booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        return 0
     due = sum(
         booking.due_on_arrival_cents
         for booking in part.legs
