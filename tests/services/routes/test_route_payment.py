@@ -596,3 +596,29 @@ def test_a_missed_confirmation_is_repaired_by_reconcile(session, sold, gateway):
     session.refresh(rb)
     assert rb.status == BookingStatus.CONFIRMED
     assert checks.check(session) == []
+
+
+def test_the_dates_offered_are_those_around_the_cancelled_day(session, leg_cancelled, make):
+    """The tourist is on the route around the cancelled day: the dates offered (and the
+    only ones taken) are within a week of it, the closest first, however many run sooner."""
+    rb, leg, later = leg_cancelled["rb"], leg_cancelled["leg"], leg_cancelled["later"]
+    cancelled = leg.booking.departure
+    experience = cancelled.experience
+    around = changes.MOVE_DAYS_AROUND
+    sooner = [
+        make.departure(experience, capacity=8, starts_at=utcnow() + timedelta(days=1, hours=h))
+        for h in range(0, 40, 4)
+    ]
+    far = make.departure(
+        experience, capacity=8, starts_at=cancelled.starts_at + timedelta(days=around + 1)
+    )
+    session.flush()
+    within = [d for d in sooner if abs(d.starts_at - cancelled.starts_at).days < around]
+    offered = changes.move_options(session, rb, leg, utcnow())
+    assert later in offered and far not in offered
+    assert all(abs(d.starts_at - cancelled.starts_at) <= timedelta(days=around) for d in offered)
+    assert offered == sorted(offered, key=lambda d: d.starts_at)
+    assert set(offered) <= {later, *within}
+    with pytest.raises(changes.CannotMoveLeg):  # sent without being offered: refused too
+        changes.move_leg(session, rb, leg.id, far.id, utcnow())
+    assert changes.move_leg(session, rb, leg.id, later.id, utcnow()).booking.departure == later

@@ -48,9 +48,10 @@ class NoRoomToMove(SoldOut):
 #: What a reseller's webhook says when the tourist moved a leg of the route it sold.
 LEG_MOVED = "date changed"
 
-#: How far ahead another date for a cancelled leg is offered.
-MOVE_DAYS_AHEAD = 60
-#: The most dates offered for one leg.
+#: How far from the cancelled activity's day another date is offered: the tourist is on the
+#: route around that day, not whenever the experience next runs.
+MOVE_DAYS_AROUND = 7
+#: The most dates offered for one leg, the closest to the cancelled day first.
 MOVE_CHOICES = 8
 
 
@@ -154,6 +155,11 @@ def _fits(departure: Departure, others, now: datetime, cutoff) -> bool:
     )
 
 
+def _around(departure: Departure) -> tuple[datetime, datetime]:
+    reach = timedelta(days=MOVE_DAYS_AROUND)
+    return departure.starts_at - reach, departure.starts_at + reach
+
+
 def move_options(
     session: Session,
     route_booking: RouteBooking,
@@ -162,29 +168,30 @@ def move_options(
     cutoff=lifecycle.DEFAULT_CUTOFF,
 ) -> list[Departure]:
     """Other departures of the leg's experience with room for everyone in the booking, not
-    overlapping the route's other activities, soonest first (a few)."""
-    experience_id = booking_leg.booking.departure.experience_id
+    overlapping the route's other activities, within ``MOVE_DAYS_AROUND`` days of the
+    cancelled one, the closest first (a few)."""
+    cancelled = booking_leg.booking.departure
     others = _others(route_booking)
     found = session.scalars(
         select(Departure)
         .where(
-            Departure.experience_id == experience_id,
+            Departure.experience_id == cancelled.experience_id,
             Departure.status == DepartureStatus.SCHEDULED,
             Departure.starts_at > now + cutoff,
-            Departure.starts_at < now + timedelta(days=MOVE_DAYS_AHEAD),
+            Departure.starts_at.between(*_around(cancelled)),
             Departure.group_request_id.is_(None),
         )
         .order_by(Departure.starts_at, Departure.id)
     )
     options = []
-    for departure in found:
+    for departure in sorted(found, key=lambda d: abs(d.starts_at - cancelled.starts_at)):
         if _fits(departure, others, now, cutoff) and (
             seats.seats_left(session, departure, now) >= route_booking.people
         ):
             options.append(departure)
             if len(options) == MOVE_CHOICES:
                 break
-    return options
+    return sorted(options, key=lambda d: d.starts_at)  # shown in the order of the days
 
 
 def move_leg(
@@ -207,10 +214,14 @@ def move_leg(
         raise NotFound()
     if booking_leg not in movable_legs(route_booking):
         raise CannotMoveLeg()
-    experience_id = booking_leg.booking.departure.experience_id
+    cancelled = booking_leg.booking.departure
     departure = seats.lock_departure(session, departure_id)
-    if departure.experience_id != experience_id or not _fits(
-        departure, _others(route_booking), now, cutoff
+    first, last = _around(cancelled)
+    if (
+        departure.experience_id != cancelled.experience_id
+        or departure.group_request_id is not None
+        or not first <= departure.starts_at <= last
+        or not _fits(departure, _others(route_booking), now, cutoff)
     ):
         raise CannotMoveLeg()
     people = route_booking.people
