@@ -154,6 +154,16 @@ def test_check_in_by_tapping_the_name_then_undo(client, session, trip):
     assert "Checked in: 3 of 4" in html and "Undo check-in" in html
     assert client.post(booking_url(trip, "ana", "undo-check-in")).status_code == 303
     assert session.get(Booking, trip["ana"].id).checked_in_at is None
+    # Nothing left to undo, nor to mark twice: the page says so rather than "undone".
+    for action, said in (
+        ("undo-check-in", "Ana Quispe was not checked in: there was nothing to undo."),
+        ("undo-no-show", "Ana Quispe was not marked as not come: there was nothing to undo."),
+        ("no-show", "Ana Quispe is marked as not come."),
+        ("no-show", "Ana Quispe was already marked as not come."),
+    ):
+        assert client.post(booking_url(trip, "ana", action), headers=EN).status_code == 303
+        page = client.get(manifest_url(trip), headers=EN).get_data(as_text=True)
+        assert said in page, action
 
 
 def test_no_show_then_the_error_when_checking_in_is_shown(client, session, trip):
@@ -191,6 +201,13 @@ def test_cash_form_records_once_and_refuses_more_than_due(client, session, trip)
     assert client.post(url, data=form).status_code == 303  # sent twice
     payments = session.scalars(select(Payment).where(Payment.provider == "cash")).all()
     assert [(p.amount_cents, p.collected_by_id) for p in payments] == [(10050, trip["guide"].id)]
+    # The same form again with another amount (the back button keeps its id): nothing is
+    # recorded, and the guide is told so instead of "recorded".
+    again = client.post(url, data={"amount": "2", "client_ref": "form-1"}, headers=EN)
+    assert again.status_code == 303
+    page = client.get(manifest_url(trip), headers=EN).get_data(as_text=True)
+    assert "This form was already sent: $100.50 was recorded then, and nothing now." in page
+    assert "Cash received is recorded." not in page
     too_much = client.post(url, data={"amount": "15", "client_ref": "form-2"}, headers=EN)
     assert too_much.status_code == 409
     assert "Only $14.50 is still due" in too_much.get_data(as_text=True)

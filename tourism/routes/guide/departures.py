@@ -79,16 +79,17 @@ def _booking(departure_id: int, booking_id: int) -> Booking:
     return booking
 
 
-def _booking_action(departure_id: int, booking_id: int, action, message):
-    """Run ``action`` on the booking, then flash ``message(name)`` and go back."""
+def _booking_action(departure_id: int, booking_id: int, action, message, unchanged):
+    """Run ``action`` on the booking, then flash ``message(name)``, or ``unchanged(name)``
+    when there was nothing to do (already done, or nothing to undo), and go back."""
     booking = _booking(departure_id, booking_id)
     name = booking.contact_name
     try:
         with unit_of_work():
-            action(db.session, booking, current_user, utcnow())
+            changed = action(db.session, booking, current_user, utcnow())
     except DomainError as error:
         return _render_manifest(departure_id, error.status_code, str(error))
-    flash(message(name))
+    flash(message(name) if changed else unchanged(name))
     return see_manifest(departure_id, f"b-{booking_id}")
 
 
@@ -100,6 +101,7 @@ def check_in(departure_id: int, booking_id: int):
         booking_id,
         checkin.check_in,
         lambda name: _("%(name)s is checked in.", name=name),
+        lambda name: _("%(name)s was already checked in.", name=name),
     )
 
 
@@ -111,6 +113,7 @@ def undo_check_in(departure_id: int, booking_id: int):
         booking_id,
         checkin.undo_check_in,
         lambda name: _("Check-in of %(name)s undone.", name=name),
+        lambda name: _("%(name)s was not checked in: there was nothing to undo.", name=name),
     )
 
 
@@ -122,6 +125,7 @@ def no_show(departure_id: int, booking_id: int):
         booking_id,
         checkin.mark_no_show,
         lambda name: _("%(name)s is marked as not come.", name=name),
+        lambda name: _("%(name)s was already marked as not come.", name=name),
     )
 
 
@@ -133,6 +137,9 @@ def undo_no_show(departure_id: int, booking_id: int):
         booking_id,
         checkin.undo_no_show,
         lambda name: _("%(name)s is no longer marked as not come.", name=name),
+        lambda name: _(
+            "%(name)s was not marked as not come: there was nothing to undo.", name=name
+        ),
     )
 
 
@@ -146,7 +153,7 @@ def cash(departure_id: int, booking_id: int):
         return _render_manifest(departure_id, 400, cash_form=form, cash_booking_id=booking_id)
     try:
         with unit_of_work():
-            checkin.record_cash(
+            payment, _new = checkin.record_cash(
                 db.session,
                 booking,
                 form.cents(),
@@ -154,6 +161,7 @@ def cash(departure_id: int, booking_id: int):
                 utcnow(),
                 client_ref=form.client_ref.data or None,
             )
+            recorded = payment.amount_cents
     except DomainError as error:
         return _render_manifest(
             departure_id,
@@ -162,7 +170,17 @@ def cash(departure_id: int, booking_id: int):
             cash_form=form,
             cash_booking_id=booking_id,
         )
-    flash(_("Cash received is recorded."))
+    if recorded != form.cents():
+        # The same form sent again with another amount (the back button keeps its id).
+        flash(
+            _(
+                "This form was already sent: %(amount)s was recorded then, and nothing now. "
+                "To record more cash, use the form on the manifest again.",
+                amount=format_money(recorded, booking.currency),
+            )
+        )
+    else:
+        flash(_("Cash received is recorded."))
     return see_manifest(departure_id, f"b-{booking_id}")
 
 
