@@ -92,6 +92,22 @@ class StopVisit(db.Model):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class OfflineAction(db.Model):
+    """An action a guide's phone sent from the offline queue (its id, drawn on the phone),
+    once it was applied: the same action sent again (a reply lost to bad signal) is
+    answered "unchanged" instead of being applied again, even after it was undone."""
+
+    __tablename__ = "offline_actions"
+    __table_args__ = (UniqueConstraint("user_id", "action_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action_id: Mapped[str] = mapped_column(String(64))
+    #: What applying it did: ``applied``, ``unchanged`` or ``superseded``.
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuthToken(db.Model):
     """A one-time link: password reset or invitation. Only the token's hash is stored."""
 

@@ -366,3 +366,57 @@ def test_cash_costs_the_same_whatever_the_departures_payments(session, trip):
     with statements_run(session) as run:
         releases.release_departure(session, trip["departure"], now)
     assert not [s for s in run if s.lstrip().upper().startswith("INSERT")]
+
+
+def test_an_action_sent_again_after_it_was_undone_is_not_applied_again(session, trip):
+    """The reply to a sync was lost to bad signal; meanwhile the guide undid the no-show on
+    the manifest; then the phone sends its queue again. The undo stands."""
+    ben, guide, now = trip["ben"], trip["guide"], trip["now"]
+    action = {
+        "id": "d1",
+        "type": "no_show",
+        "departure_id": trip["departure"].id,
+        "booking_reference": ben.reference,
+        "at": now.isoformat(),
+    }
+    later = now + timedelta(minutes=5)
+    [first] = svc.apply_offline_actions(session, guide, [action], later)
+    assert first["status"] == "applied" and ben.no_show_at is not None
+    assert svc.undo_no_show(session, ben, guide, later) is True
+    [again] = svc.apply_offline_actions(session, guide, [action], later)
+    assert again == {"id": "d1", "ok": True, "status": "unchanged"}
+    assert ben.no_show_at is None
+    # Another guide's action of the same id is its own.
+    other = trip["staff"]
+    [theirs] = svc.apply_offline_actions(session, other, [action | {"id": "d1"}], later)
+    assert theirs["status"] == "applied"
+
+
+def test_a_batch_whose_later_fact_won_is_answered_the_same_when_sent_again(session, trip):
+    """Not come (a minute ago), then checked in (five minutes ago, recorded later): sent
+    twice, the second answer must not call the first action an error."""
+    ana, guide, now = trip["ana"], trip["guide"], trip["now"]
+    d, ref = trip["departure"].id, ana.reference
+    actions = [
+        {
+            "id": "c1",
+            "type": "no_show",
+            "departure_id": d,
+            "booking_reference": ref,
+            "at": (now - timedelta(minutes=1)).isoformat(),
+        },
+        {
+            "id": "c2",
+            "type": "check_in",
+            "departure_id": d,
+            "booking_reference": ref,
+            "at": (now - timedelta(minutes=5)).isoformat(),
+        },
+    ]
+    first = svc.apply_offline_actions(session, guide, actions, now)
+    assert all(r["ok"] for r in first), first
+    again = svc.apply_offline_actions(session, guide, actions, now)
+    assert [(r["id"], r["ok"], r["status"]) for r in again] == [
+        ("c1", True, "unchanged"),
+        ("c2", True, "unchanged"),
+    ]

@@ -21,6 +21,7 @@ from ...models import (
     BookingStatus,
     Departure,
     DepartureStatus,
+    OfflineAction,
     Payment,
     PaymentStatus,
     Stop,
@@ -347,8 +348,22 @@ def apply_offline_actions(
         try:
             if not isinstance(action, dict):
                 raise InvalidAction()
-            with session.begin_nested():
-                status = _apply(session, guide, action, now)
+            status = _applied_before(session, guide, action_id)
+            if status is None:
+                with session.begin_nested():
+                    status = _apply(session, guide, action, now)
+                    # Kept with what it did, in the same savepoint: sent again, the action
+                    # is found here and not applied a second time (even once undone).
+                    session.add(
+                        OfflineAction(
+                            user_id=guide.id, action_id=action_id, status=status, created_at=now
+                        )
+                    )
+                    session.flush()
+            else:
+                status = "unchanged"
+        except IntegrityError:  # the same action applied meanwhile by another sending
+            result.update(ok=True, status="unchanged")
         except DomainError as error:
             result.update(ok=False, status="error", message=str(error))
         else:
@@ -356,3 +371,13 @@ def apply_offline_actions(
         results.append(result)
     session.flush()
     return results
+
+
+def _applied_before(session: Session, guide: User, action_id) -> str | None:
+    if not isinstance(action_id, str):
+        return None
+    return session.scalar(
+        select(OfflineAction.status).where(
+            OfflineAction.user_id == guide.id, OfflineAction.action_id == action_id
+        )
+    )
