@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 from tests.factories import Factories
 from tourism.database import utcnow, write_transactions
 from tourism.extensions import db
-from tourism.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
+from tourism.models import (
+    Booking,
+    BookingStatus,
+    DepartureStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from tourism.services.booking import lifecycle, waitlist
 
 EN = {"Accept-Language": "en"}
@@ -143,6 +149,34 @@ def test_taking_the_offered_seats(client, sold_out):
     entry = db.session.scalars(select(WaitlistEntry)).one()
     assert entry.status == WaitlistStatus.ACCEPTED
     assert entry.booking.status == BookingStatus.CONFIRMED
+    # Sent again (a double click, the back button): led to the same booking, not told that
+    # the seats went to the next person.
+    again = client.post(f"/waitlist/{token}", data={"payment_method": "on_arrival"})
+    assert again.status_code == 303
+    assert again.headers["Location"].endswith(f"/bookings/{token}?booked=1")
+    # Giving them back now is done by cancelling the booking, and the page says so.
+    back = client.post(f"/waitlist/{token}", data={"decline": "1"}, headers=ES)
+    assert back.status_code == 409
+    assert "Ya te quedaste con estas plazas" in back.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalars(select(WaitlistEntry)).one().booking.status == (
+        BookingStatus.CONFIRMED
+    )
+
+
+@pytest.mark.parametrize("closed", ["cancelled", "departed"])
+def test_a_closed_departures_waiting_list_says_so_and_offers_no_form(client, make, closed):
+    if closed == "cancelled":
+        departure = make.departure(capacity=2, starts_in=timedelta(days=4))
+        departure.status = DepartureStatus.CANCELLED
+    else:
+        departure = make.departure(capacity=2, starts_in=-timedelta(hours=1))
+    db.session.commit()
+    page = client.get(f"/departures/{departure.id}/waitlist", headers=EN)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<div class="alert" role="alert">' in html
+    assert "Join the waiting list" not in html and "seats left" not in html
 
 
 def test_giving_the_seats_back(client, sold_out):

@@ -42,7 +42,7 @@ def _departure(departure_id: int):
         abort(404)
 
 
-def _join_page(departure, form, status=200, error=None):
+def _join_page(departure, form, status=200, error=None, closed=False):
     return render_template(
         "waitlist/join.html",
         departure=departure,
@@ -50,6 +50,7 @@ def _join_page(departure, form, status=200, error=None):
         form=form,
         seats_left=availability.seats_left(db.session, departure, utcnow()),
         error=str(error) if error else None,
+        closed=closed,
     ), status
 
 
@@ -60,6 +61,10 @@ def join(departure_id: int):
     departure = _departure(departure_id)
     form = waitlist_form_for(departure.experience, current_locale(), available_locales())
     if not form.is_submitted():
+        try:
+            waitlist.check_open(departure, utcnow())
+        except DomainError as error:  # cancelled or too late: said at once, with no form
+            return _join_page(departure, form, error=error, closed=True)
         return _join_page(departure, form)
     if not form.validate():
         return _join_page(departure, form, 400)
@@ -127,6 +132,12 @@ def offer(token: str):
                     db.session, entry, form.payment_method.data, methods, utcnow()
                 )
                 confirmed = booking.status == BookingStatus.CONFIRMED
+    except waitlist.OfferTakenAlready as error:
+        if decline:
+            entry = waitlist.find_offer(db.session, token)
+            return _offer_page(entry, form, methods, error.status_code, error)
+        # The same acceptance sent again: where the first one led.
+        confirmed = waitlist.find_offer(db.session, token).booking.status == BookingStatus.CONFIRMED
     except DomainError as error:
         entry = waitlist.find_offer(db.session, token)
         return _offer_page(entry, form, methods, error.status_code, error)

@@ -70,6 +70,14 @@ class OfferGone(DepartureUnavailable):
     )
 
 
+class OfferTakenAlready(DepartureUnavailable):
+    """The offer was accepted before (the form sent again, or declined after it)."""
+
+    default_message = _l(
+        "You took these seats already. To give them back, cancel the booking from its page."
+    )
+
+
 @dataclass
 class WaitlistRequest:
     departure_id: int
@@ -112,7 +120,7 @@ def join_waitlist(
                 limit,
             )
         )
-    _check_open(departure, now)
+    check_open(departure, now)
     left = availability.seats_left(session, departure, now)
     if left >= people:
         raise SeatsStillFree(left=left)
@@ -141,7 +149,8 @@ def join_waitlist(
     return entry
 
 
-def _check_open(departure: Departure, now: datetime) -> None:
+def check_open(departure: Departure, now: datetime) -> None:
+    """Raise when the departure's waiting list is closed: cancelled, or too late to book."""
     if departure.status != DepartureStatus.SCHEDULED:
         raise DepartureCancelled()
     if departure.starts_at - lifecycle.DEFAULT_CUTOFF <= now:
@@ -315,6 +324,8 @@ def accept_offer(
     departure = availability.lock_departure(session, booking.departure_id)
     session.refresh(entry)
     session.refresh(booking)
+    if entry.status == WaitlistStatus.ACCEPTED:
+        raise OfferTakenAlready()
     if (
         entry.status != WaitlistStatus.OFFERED
         or booking.status != BookingStatus.HELD
@@ -340,6 +351,8 @@ def decline_offer(session: Session, entry: WaitlistEntry, now: datetime) -> None
     availability.lock_departure(session, booking.departure_id)
     session.refresh(entry)
     session.refresh(booking)
+    if entry.status == WaitlistStatus.ACCEPTED:
+        raise OfferTakenAlready()
     if entry.status != WaitlistStatus.OFFERED or booking.status != BookingStatus.HELD:
         raise OfferGone()
     booking.transition(BookingStatus.CANCELLED)
