@@ -129,6 +129,10 @@ def test_a_request_without_one_of_our_keys_is_sent_as_before(client, experience,
         ({"phone": "llámame"}, 400, "teléfono"),
         ({"date_from": "2020-01-01", "date_to": ""}, 400, "Elige un día a partir de hoy."),
         ({"date_to": "2020-01-01"}, 400, "El último día no puede ser anterior al primero."),
+        # A day that does not exist is not a date (it was "required", though it was filled in).
+        ({"date_from": "2027-02-30"}, 400, "No es una fecha válida"),
+        ({"date_from": "9999-12-31"}, 400, "dentro de los próximos cinco años"),
+        ({"date_to": "9999-12-31"}, 400, "dentro de los próximos cinco años"),
     ],
 )
 def test_bad_requests_are_explained_in_spanish_and_nothing_is_written(

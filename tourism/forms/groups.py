@@ -28,6 +28,7 @@ from ..services.groups.requests import LIMITS as REQUEST_LIMITS
 from ..services.groups.requests import MAX_GROUP
 from ..services.operations.minimums import MAX_CUTOFF_HOURS, MAX_MINIMUM
 from .base import FlaskForm, SentOnce, ValidEmail
+from .manage import not_too_far
 from .public import PAYMENT_LABELS, WholeNumberRange, choices, country_choices
 
 
@@ -139,10 +140,12 @@ class GroupRequestForm(SentOnce, FlaskForm):
             ),
         ],
     )
+    # InputRequired, not DataRequired: a day that does not exist (30 February) is "not a
+    # valid date", not "required".
     date_from = DateField(
-        _l("Day of the visit (or first possible day)"), validators=[DataRequired()]
+        _l("Day of the visit (or first possible day)"), validators=[InputRequired(), not_too_far]
     )
-    date_to = DateField(_l("Last possible day (optional)"), validators=[Optional()])
+    date_to = DateField(_l("Last possible day (optional)"), validators=[Optional(), not_too_far])
     language = SelectField(_l("Language of the group"), validators=[DataRequired()])
     needs = TextAreaField(
         _l("Needs and wishes (ages, diet, mobility, transport)"),
