@@ -75,6 +75,11 @@ def test_book_then_manage_then_cancel(client, session, departure):
     assert booking.reference in html
     assert "Your booking is confirmed. Keep this page" not in html  # only just after
     assert "$115.00" in html
+    # The page after paying, reached with nothing paid online, does not claim a payment.
+    processing = client.get(f"/bookings/{booking.manage_token}/processing", headers=EN)
+    assert processing.status_code == 303
+    after = client.get(processing.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "Payment received" not in after
     assert "Vegetariana" in html
 
     assert client.get(f"/bookings/{booking.manage_token}/cancel").status_code == 200

@@ -107,6 +107,11 @@ def test_booking_a_route_through_the_form(client, route):
         assert booking_leg.booking.reference in page
     assert "What you pay, to whom, and when" in page
     assert "$379.00" in page  # 2 x 185.00 + one lunch at 9.00
+    # The page after paying, reached with nothing paid online, does not claim a payment.
+    processing = client.get(f"{response.headers['Location']}/processing", headers=EN)
+    assert processing.status_code == 303
+    page = client.get(processing.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "Payment received" not in page
 
 
 def test_a_child_on_a_route_pays_each_activitys_child_price(client, route):

@@ -308,7 +308,8 @@ def processing(token: str):
     booking = booking_service.find_by_token(db.session, token)
     state = payments.checkout_state(booking)
     if state.name == "confirmed":
-        flash(_("Payment received: your booking is confirmed."))
+        if booking.paid_online_cents:  # not said of a booking paid on arrival: nothing was
+            flash(_("Payment received: your booking is confirmed."))
         return redirect(url_for("bookings.manage", token=token), code=303)
     if state.name in ("mismatch", "late_refunded", "refunded", "expired"):
         return pages.payment_problem(booking, state.name, 200, state.refund_cents)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from ..database import utcnow
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..models import PaymentStatus
 from ..services.payments import online as payments
 from ..services.payments import refunds, route_card
 from ..services.payments.stripe_gateway import GatewayError, PaymentDeclined, current_gateway
@@ -108,7 +109,8 @@ def processing(token: str):
     found = changes.find_route_booking(db.session, token)
     state = route_card.route_checkout_state(found)
     if state == "confirmed":
-        flash(_("Payment received: your route is confirmed."))
+        if any(p.status == PaymentStatus.SUCCEEDED for p in found.payments):
+            flash(_("Payment received: your route is confirmed."))
         return redirect(url_for("itineraries.manage", token=token), code=303)
     if state in ("refunded", "expired"):
         return _payment_problem(found, state, 200)
