@@ -95,6 +95,7 @@ def test_book_then_manage_then_cancel(client, session, departure):
     ("changes", "english"),
     [
         ({"qty_ADULT": "0", "qty_CHILD": "0"}, "Choose at least one ticket"),
+        ({"qty_ADULT": "0", "qty_CHILD": "2"}, "Children come with an adult"),
         ({"qty_ADULT": "-1"}, "between 0 and 10"),
         ({"qty_ADULT": "abc"}, "Not a valid integer"),
         ({"qty_ADULT": "11"}, "between 0 and 10"),

@@ -184,3 +184,23 @@ def test_an_availability_id_that_is_not_text_is_a_bad_request(octo, world):
         "PATCH", "/bookings/{uuid}", url, 200, json={"availabilityId": held["availabilityId"]}
     )
     assert same["uuid"] == held["uuid"]
+
+
+def test_a_child_alone_is_refused_as_the_product_says(octo, world):
+    """The child unit says it is accompanied by an adult: a booking of children only is
+    refused, with an adult it is taken."""
+    [child] = [
+        u
+        for u in octo.get("/products/{id}", f"/products/{world['experience'].slug}")["options"][0][
+            "units"
+        ]
+        if u["id"] == "child"
+    ]
+    assert child["restrictions"]["accompaniedBy"] == ["adult"]
+    before = _bookings()
+    alone = _reserve_body(world, unitItems=[{"unitId": "child"}, {"unitId": "child"}])
+    refused = octo.post("/bookings", alone, status=400)
+    assert refused["error"] == "UNPROCESSABLE_ENTITY"
+    assert _bookings() == before
+    with_adult = _reserve_body(world, unitItems=[{"unitId": "child"}, {"unitId": "adult"}])
+    assert octo.post("/bookings", with_adult)["status"] == "ON_HOLD"

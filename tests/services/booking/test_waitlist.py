@@ -192,8 +192,12 @@ def test_accepting_an_offer_confirms_pay_on_arrival(make):
     booking = waitlist.accept_offer(db.session, entry, "on_arrival", ["on_arrival"], now)
     assert booking.status == BookingStatus.CONFIRMED
     assert entry.status == WaitlistStatus.ACCEPTED
-    with pytest.raises(waitlist.OfferGone):
+    # Taken: declining it, or taking it again, is told apart from an offer that lapsed.
+    with pytest.raises(waitlist.OfferTakenAlready):
         waitlist.decline_offer(db.session, entry, now)
+    with pytest.raises(waitlist.OfferTakenAlready):
+        waitlist.accept_offer(db.session, entry, "on_arrival", ["on_arrival"], now)
+    assert booking.status == BookingStatus.CONFIRMED
 
 
 def test_an_offer_taken_too_late_is_refused_and_nothing_changes(make):

@@ -81,6 +81,22 @@ class NoTickets(InvalidRequest):
     default_message = _l("Choose at least one ticket.")
 
 
+class ChildAlone(InvalidRequest):
+    default_message = _l(
+        "Children come with an adult: add at least one ticket that is not a child's."
+    )
+
+
+#: The ticket kinds that need another kind in the same booking (OCTO's ``accompaniedBy``).
+ACCOMPANIED = frozenset({"child"})
+
+
+def check_accompanied(codes: list[str]) -> None:
+    """Refuse a booking of children only (``codes``: the kinds it has tickets of)."""
+    if codes and all(code in ACCOMPANIED for code in codes):
+        raise ChildAlone()
+
+
 class CannotCancel(DepartureUnavailable):
     default_message = _l("This booking can no longer be cancelled online.")
 
@@ -153,6 +169,7 @@ def place_hold(
     total_tickets = sum(quantities.values())
     if total_tickets == 0:
         raise NoTickets()
+    check_accompanied([categories[pc_id].code for pc_id in quantities])
     if total_tickets > experience.max_tickets_per_booking:
         raise TooManyTickets(limit=experience.max_tickets_per_booking)
     check_open(departure, now, cutoff)

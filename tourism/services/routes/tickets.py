@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...errors import InvalidRequest
 from ...models import BookingLine, Experience, LegKind, Route
+from ..booking import lifecycle
 
 ADULT = "adult"
 
@@ -56,7 +57,9 @@ def check_tickets(route: Route, people: int, wanted: dict[str, int]) -> dict[str
     if sum(tickets.values()) > people:
         raise InvalidRequest(_l("There are more tickets of a kind than people."))
     adults = people - sum(tickets.values())
-    return ({ADULT: adults} if adults else {}) | tickets
+    chosen = ({ADULT: adults} if adults else {}) | tickets
+    lifecycle.check_accompanied(list(chosen))
+    return chosen
 
 
 def leg_lines(experience: Experience, tickets: dict[str, int]) -> list[BookingLine]:
