@@ -150,6 +150,12 @@ def test_a_curator_composes_and_publishes_a_route(client, world):
     assert _state(route.id) == before
     assert client.post(f"/manage/routes/{route.id}/withdraw").status_code == 303
     assert _state(route.id)[0] == ExperienceStatus.DRAFT
+    # Withdrawn already: nothing to withdraw, and the page says so rather than "withdrawn".
+    again = client.post(f"/manage/routes/{route.id}/withdraw", headers=EN)
+    assert again.status_code == 409
+    assert "This route is not on sale: there is nothing to withdraw." in again.get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from ...errors import InvalidRequest, NotFound
+from ...errors import IllegalTransition, InvalidRequest, NotFound
 from ...models import (
     Association,
     Experience,
@@ -73,6 +73,10 @@ class LegCannotMove(InvalidRequest):
 
 class NotOnSale(InvalidRequest):
     default_message = _l("Only a published experience or an active homestay can be a leg.")
+
+
+class RouteNotListed(IllegalTransition):
+    default_message = _l("This route is not on sale: there is nothing to withdraw.")
 
 
 class AssociationDeclined(InvalidRequest):
@@ -326,6 +330,8 @@ def publish(session: Session, route: Route) -> Route:
 
 def withdraw(session: Session, route: Route) -> Route:
     """Back to draft: no longer listed or sold; existing bookings stand."""
+    if route.status != ExperienceStatus.PUBLISHED:
+        raise RouteNotListed()
     route.status = ExperienceStatus.DRAFT
     session.flush()
     return route
