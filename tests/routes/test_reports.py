@@ -141,7 +141,9 @@ def test_beneficiary_experience_and_inclusion_csv(client, world, treasurer):
         (dict(from_="2025-13"), "2025-13 is not a month written as YYYY-MM."),
         (dict(to="march"), "march is not a month written as YYYY-MM."),
         (dict(from_="2020-01", to="2025-01"), "A report covers at most 36 months."),
-        (dict(from_="9999-12", to="9999-12"), "is not a month written as YYYY-MM."),
+        (dict(from_="9999-12", to="9999-12"), "Choose months from the years 2000 to 2999."),
+        # Said back shortened, not echoed whole.
+        (dict(from_="1" * 5000), "11111111111111111111… is not a month written as YYYY-MM."),
     ],
 )
 def test_bad_months_are_a_clear_400(client, world, treasurer, args, message):

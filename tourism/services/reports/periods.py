@@ -75,8 +75,11 @@ def parse_period(
         if not text:
             return fallback
         found = _MONTH.fullmatch(text)
-        if not found or not 1 <= int(found["month"]) <= 12 or found["year"][0] != "2":
-            raise InvalidPeriod(_l("%(value)s is not a month written as YYYY-MM.", value=text))
+        shown = text if len(text) <= 20 else text[:20] + "…"  # said back, not echoed whole
+        if not found or not 1 <= int(found["month"]) <= 12:
+            raise InvalidPeriod(_l("%(value)s is not a month written as YYYY-MM.", value=shown))
+        if found["year"][0] != "2":
+            raise InvalidPeriod(_l("Choose months from the years 2000 to 2999."))
         return date(int(found["year"]), int(found["month"]), 1)
 
     period = Period(month(first, default.first), month(last, default.last), zone)
