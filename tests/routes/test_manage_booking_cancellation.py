@@ -159,3 +159,13 @@ def test_the_manifest_links_to_the_page_for_a_party_still_to_come(client, shop):
     booking.no_show_at = booking.created_at
     db.session.commit()
     assert _url(shop) not in client.get(manifest, headers=EN).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\u200b", "\u200b\u200d \u2060"])
+def test_a_reason_nobody_can_read_is_refused(client, shop, reason):
+    """The reason is shown to the visitor: spaces or zero-width characters alone say nothing."""
+    login(client, shop["staff"])
+    response = client.post(_url(shop), data={"reason": reason, "refund": "full"}, headers=ES)
+    assert response.status_code == 400
+    assert "Este dato es obligatorio." in response.get_data(as_text=True)
+    assert _told() == 0 and db.session.scalar(select(func.count(Refund.id))) == 0

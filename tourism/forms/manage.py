@@ -4,6 +4,7 @@ translatable, because sub-forms do not get Flask-WTF's translations of WTForms' 
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -22,7 +23,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
 
 from .. import vocabulary
 from ..errors import InvalidRequest
@@ -64,10 +65,20 @@ class MultiCheckboxField(SelectMultipleField):
     """Several choices as checkboxes (rendered by ``manage/_forms.html``)."""
 
 
+def visible(form, field) -> None:
+    """Something a reader can see: not only spaces or invisible characters (a zero-width
+    space would stand as a cancellation's reason shown to tourists)."""
+    if not any(
+        not char.isspace() and unicodedata.category(char) not in ("Cf", "Cc")
+        for char in field.data or ""
+    ):
+        raise StopValidation(REQUIRED)
+
+
 def text_field(label, limit: int, required: bool = False, area: bool = False):
     field = TextAreaField if area else StringField
-    first = InputRequired(message=REQUIRED) if required else Optional()
-    return field(label, validators=[first, Length(max=limit, message=too_long(limit))])
+    first = [InputRequired(message=REQUIRED), visible] if required else [Optional()]
+    return field(label, validators=[*first, Length(max=limit, message=too_long(limit))])
 
 
 def whole_field(label, low: int, high: int, required: bool = True):
