@@ -40,7 +40,7 @@ def server(tmp_path_factory):
         make = Factories(db.session)
         association = make.association()
         experience = make.experience(association)
-        make.stop(experience)
+        stop = make.stop(experience)
         departure = make.departure(experience, starts_at=utcnow() + timedelta(minutes=20))
         guide = make.guide(association, email="guia@example.org", password=PASSWORD)
         make.assign(departure, guide)
@@ -48,7 +48,7 @@ def server(tmp_path_factory):
         make.assign(tomorrow, guide)
         ana = make.booking(departure, {"adult": 2}, contact_name="Ana Quispe")
         db.session.commit()
-        ids = dict(departure=departure.id, tomorrow=tomorrow.id, ana=ana.id)
+        ids = dict(departure=departure.id, tomorrow=tomorrow.id, ana=ana.id, stop=stop.id)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
@@ -231,5 +231,36 @@ def test_a_session_that_ended_elsewhere_forgets_the_stored_manifests(server, bro
         page.goto(url + manifest)
         assert "/login" in page.url
         wait_until(page, f"async () => !(await ({STORED})({manifest!r}))")
+    finally:
+        context.close()
+
+
+def test_a_queue_longer_than_a_batch_is_sent_in_turns(server, browser):
+    """Days without signal can queue more actions than the server takes at once (200): the
+    phone sent them all in one request, was refused, and kept retrying the same refusal."""
+    app, url, ids = server
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    try:
+        sign_in(page, url)
+        page.goto(url + f"/guide/departures/{ids['departure']}")
+        page.evaluate(
+            """([departure, stop]) => {
+                const at = new Date().toISOString();
+                const items = [];
+                for (let n = 0; n < 250; n++) {
+                    items.push({label: 'stop ' + n, action: {id: 'turn-' + n,
+                        type: 'stop_visited', departure_id: departure, stop_id: stop, at: at}});
+                }
+                localStorage.setItem('chakra-guide-actions', JSON.stringify(items));
+                window.dispatchEvent(new Event('online'));
+            }""",
+            [ids["departure"], ids["stop"]],
+        )
+        wait_until(
+            page,
+            "() => JSON.parse(localStorage.getItem('chakra-guide-actions') || '[]').length === 0",
+            timeout=30,
+        )
     finally:
         context.close()

@@ -68,9 +68,14 @@
     box.hidden = !items.length && !statusEl.textContent;
   }
 
+  // The server takes a batch of at most 200 actions; a queue kept for days without signal
+  // is sent in turns of 100, the next as soon as one is answered.
+  var TURN = 100;
+
   function sync() {
-    var items = load().filter(function (a) { return !a.error; });
+    var items = load().filter(function (a) { return !a.error; }).slice(0, TURN);
     var sent = items;
+    var again = false;
     if (!items.length || syncing) { return; }
     syncing = true;
     var body = JSON.stringify({ actions: items.map(function (a) { return a.action; }) });
@@ -93,17 +98,25 @@
       save(left);
       var done = sent.filter(function (a) { var r = byId[a.action.id]; return r && r.ok; })
         .map(function (a) { return a.done || a.label; });
-      sessionStorage.setItem("chakra-guide-synced", JSON.stringify(done));
+      var before = [];
+      try { before = JSON.parse(sessionStorage.getItem("chakra-guide-synced")) || []; } catch (e) {}
+      sessionStorage.setItem("chakra-guide-synced", JSON.stringify(before.concat(done)));
       // Show the server's state (amounts, undo buttons) now that it has everything: load the
       // page again with a GET. Never location.reload(): when this page is the answer to a
       // form sent before (a reference that was refused), a reload would send that form again
       // and bring its error back instead of what was just recorded.
       if (!left.some(function (a) { return !a.error; })) {
         location.replace(location.pathname + location.search);
-      } else { render(); }
+      } else {
+        render();
+        again = done.length > 0;  // this turn went through: send the next one
+      }
     }).catch(function (error) {
       render(error && error.message === "signin" ? opts.msgSignin : null);
-    }).then(function () { syncing = false; });
+    }).then(function () {
+      syncing = false;
+      if (again) { sync(); }
+    });
   }
 
   function record(action, label, done) {
