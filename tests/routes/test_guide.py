@@ -379,6 +379,23 @@ def test_time_off_added_listed_with_conflicts_and_removed(client, session, trip)
     assert "Minga" in page
     time_off = session.scalars(select(GuideTimeOff)).one()
     assert time_off.ends_at - time_off.starts_at == timedelta(days=2)
+    # Listed by its days, first to last (not up to midnight after the last one).
+    from tourism.timefmt import fmt_date
+
+    with client.application.test_request_context(headers=EN):
+        first, last = fmt_date(today, "full"), fmt_date(today + timedelta(days=1), "full")
+    assert f"From {first} to {last}" in page, page[page.find("periods-heading") :][:600]
+    # The same days again: still one period.
+    client.post(
+        "/guide/time-off",
+        data={
+            "association_id": str(trip["association"].id),
+            "first_day": today.isoformat(),
+            "last_day": (today + timedelta(days=1)).isoformat(),
+        },
+        headers=EN,
+    )
+    assert session.scalar(select(func.count(GuideTimeOff.id))) == 1
     backwards = client.post(
         "/guide/time-off",
         data={

@@ -292,6 +292,17 @@ def add_time_off(
     ):
         raise InvalidTimeOff()
     lock_guide(session, user)
+    # The same days again (the form sent twice, or forgotten): the period already kept.
+    same = session.scalar(
+        select(GuideTimeOff).where(
+            GuideTimeOff.user_id == user.id,
+            GuideTimeOff.association_id == association.id,
+            GuideTimeOff.starts_at == starts_at,
+            GuideTimeOff.ends_at == ends_at,
+        )
+    )
+    if same is not None:
+        return same, _overlapping_assignments(session, user, starts_at, ends_at)
     time_off = GuideTimeOff(
         user_id=user.id,
         association_id=association.id,
