@@ -135,6 +135,14 @@ def test_a_changed_quote_replaces_the_old_one(client, admin, experience):
     page = client.get(f"/group-requests/{request.token}", headers=EN).get_data(as_text=True)
     assert "$300.00" in page and f'name="quote_id" type="hidden" value="{new.id}"' in page
     assert "this one replaces the earlier one" in page
+    # The staff changing the old one again (a page left open) are told in their own words.
+    again = client.post(
+        f"/manage/group-requests/{request.id}/quotes/{old.id}/change",
+        data=quote_form(amount="31", group_size="10"),
+        headers=EN,
+    )
+    assert again.status_code == 409
+    assert "This quote was changed since" in again.get_data(as_text=True)
     # Accepting from a page still showing the old quote: refused, nothing booked.
     stale = client.post(
         f"/group-requests/{request.token}/accept",
@@ -395,3 +403,14 @@ def test_staff_may_withdraw_but_only_an_admin_records_a_refund(client, make, kal
     )
     assert response.status_code in (403, 404)
     assert db.session.scalars(select(Refund.status)).all() == [RefundStatus.PENDING]
+
+
+def test_a_refund_before_the_transfer_arrived_says_so(client, admin, experience):
+    request, _quote = quoted(client, experience)
+    client.post(f"/group-requests/{request.token}/accept", data={"payment_method": "bank_transfer"})
+    refused = client.post(
+        f"/manage/group-requests/{request.id}/transfer-refund", data=refund_form(), headers=EN
+    )
+    assert refused.status_code == 409
+    assert "transfer has not been marked as received" in refused.get_data(as_text=True)
+    assert db.session.scalars(select(Refund)).all() == []

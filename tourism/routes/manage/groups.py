@@ -246,17 +246,14 @@ def withdraw_group_quote(request_id: int, quote_id: int):
 def group_transfer_refund(request_id: int):
     """The treasurer paid the group's bank transfer back by bank transfer."""
     request = scoped(GroupRequest, request_id, roles=(Role.ADMIN,))
-    quote = transfers.paid_quote(request)
     form = TransferRefundForm()
     if not form.validate():
         return _request_page(request, MessageForm(formdata=None), 400, refund_form=form)
     try:
         with unit_of_work():
-            if quote is None:
-                raise quotes.NotTransfer()
             transfers.record_transfer_refund(
                 db.session,
-                quote,
+                transfers.refundable_quote(request),
                 form.amount.cents,
                 form.paid_on.data,
                 form.reference.data,

@@ -49,7 +49,17 @@ CHANGED_NOTE = _l(
 )
 
 
+class ChangedSince(DomainError):
+    """Staff changing or withdrawing a quote that was changed since (said to the staff, not
+    in the requester's words)."""
+
+    status_code = 409
+    default_message = _l("This quote was changed since: change or withdraw its latest version.")
+
+
 def _check_changeable(quote: GroupQuote, now: datetime) -> None:
+    if quote.status == QuoteStatus.SUPERSEDED:
+        raise ChangedSince()
     check_open(quote)
     if quote.status not in (QuoteStatus.OFFERED, QuoteStatus.ACCEPTED):
         raise QuoteTaken()

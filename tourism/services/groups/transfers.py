@@ -127,6 +127,22 @@ def paid_quote(request: GroupRequest) -> GroupQuote | None:
     return next((q for q in reversed(request.quotes) if q.transfer_payment_id), None)
 
 
+def refundable_quote(request: GroupRequest) -> GroupQuote:
+    """The quote whose transfer a refund pays back, or why there is none: a transfer still
+    awaited is told apart from a quote that was never to be paid by transfer."""
+    quote = paid_quote(request)
+    if quote is not None:
+        return quote
+    if any(
+        q.status == QuoteStatus.ACCEPTED
+        and q.booking is not None
+        and q.booking.payment_method == BANK_TRANSFER
+        for q in request.quotes
+    ):
+        raise TransferNotReceived()
+    raise NotTransfer()
+
+
 def owed_back(session: Session, quote: GroupQuote) -> int:
     """What the association owes the group back of its bank transfer, in cents: the refunds
     the cancellation recorded as owed and the treasurer has not paid yet."""
@@ -146,6 +162,11 @@ def refundable(quote: GroupQuote) -> int:
     """The most the treasurer may still pay back: the transfer less what was refunded."""
     payment = quote.transfer_payment
     return payment.net_cents if payment is not None else 0
+
+
+class TransferNotReceived(DomainError):
+    status_code = 409
+    default_message = _l("The group's transfer has not been marked as received: nothing to refund.")
 
 
 def record_transfer_refund(
