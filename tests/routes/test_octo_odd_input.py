@@ -204,3 +204,19 @@ def test_a_child_alone_is_refused_as_the_product_says(octo, world):
     assert _bookings() == before
     with_adult = _reserve_body(world, unitItems=[{"unitId": "child"}, {"unitId": "adult"}])
     assert octo.post("/bookings", with_adult)["status"] == "ON_HOLD"
+
+
+def test_a_booking_search_names_what_was_sent_and_does_not_cut_references(octo, world):
+    refused = octo.get("/bookings", "/bookings?localDate=2026-02-30", status=400)
+    assert (
+        "localDate " in refused["errorMessage"] + " "
+        and "localDateStart" not in (refused["errorMessage"])
+    )
+    held = octo.post("/bookings", _reserve_body(world, resellerReference="R" * 100))
+    assert held["resellerReference"] == "R" * 100
+    # A longer reference is no reference of ours: refused, not matched by its first 100.
+    longer = "R" * 101
+    too_long = octo.get("/bookings", f"/bookings?resellerReference={longer}", status=400)
+    assert too_long["error"] == "BAD_REQUEST"
+    found = octo.get("/bookings", f"/bookings?resellerReference={'R' * 100}")
+    assert [b["uuid"] for b in found] == [held["uuid"]]

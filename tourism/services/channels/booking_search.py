@@ -26,14 +26,18 @@ LIST_LIMIT = 500
 
 
 def _dates(args: dict):
-    start = args.get("localDateStart") or args.get("localDate")
-    end = args.get("localDateEnd") or args.get("localDate")
+    one = args.get("localDate")
+    start = args.get("localDateStart") or one
+    end = args.get("localDateEnd") or one
     if not (start or end):
         return None
     if not (start and end):
         raise errors.bad_request("give both localDateStart and localDateEnd")
-    first = products.parse_day(start, "localDateStart")
-    last = products.parse_day(end, "localDateEnd")
+    # Named as the reseller sent it: localDate, or the range's own ends.
+    first = products.parse_day(
+        start, "localDateStart" if args.get("localDateStart") else "localDate"
+    )
+    last = products.parse_day(end, "localDateEnd" if args.get("localDateEnd") else "localDate")
     products.day_range(first, last)  # the span's checks
     return first, last
 
@@ -43,8 +47,14 @@ def search(
 ) -> list[ChannelBooking | ChannelRouteBooking]:
     """This reseller's bookings of experiences (by the visit's start), then its route sales
     (by start date), that match every criterion given; at least one is required."""
-    reference = (args.get("resellerReference") or "")[:REFERENCE_LIMIT]
-    ours = (args.get("supplierReference") or "")[:16]
+    reference = args.get("resellerReference") or ""
+    ours = args.get("supplierReference") or ""
+    if len(reference) > REFERENCE_LIMIT or len(ours) > 16:
+        # Cut short, a reference would match a booking whose reference is only its start.
+        raise errors.bad_request(
+            f"resellerReference has at most {REFERENCE_LIMIT} characters, "
+            "supplierReference at most 16"
+        )
     dates = _dates(args)
     if not (reference or ours or dates):
         raise errors.bad_request(
