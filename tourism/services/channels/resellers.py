@@ -11,11 +11,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import email_addresses
 from ...errors import InvalidRequest
 from ...models import Association, Experience, Reseller, ResellerRate, User
 from ...money import format_money
 from ..access import audit
 from ..access.accounts import hash_token
+from ..booking.contact_details import phone_is_callable
 
 #: Every key starts so: a key pasted in the wrong place is easy to recognise (and to scan for).
 KEY_PREFIX = "chk_"
@@ -63,6 +65,14 @@ def _experiences(session: Session, association: Association, ids: list[int]) -> 
 def _apply(session: Session, reseller: Reseller, data: ResellerInput) -> None:
     if not 0 <= data.commission_bp <= MAX_COMMISSION_BP:
         raise InvalidRequest(_l("The commission must be between 0 and 100 percent."))
+    # The reseller stands as the contact of each reservation until its guest is named: its
+    # email and phone must pass the checks every booking's contact passes.
+    try:
+        email_addresses.normalised(data.contact_email.strip())
+    except email_addresses.EmailNotValidError as error:
+        raise InvalidRequest(_l("Please give a valid email address.")) from error
+    if not phone_is_callable(data.contact_phone.strip()):
+        raise InvalidRequest(_l("Please give a phone number we can call, with its country code."))
     reseller.name = data.name.strip()
     reseller.contact_email = data.contact_email.strip()
     reseller.contact_phone = data.contact_phone.strip()
