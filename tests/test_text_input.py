@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tourism.text_input import ascii_whole_number
+from tourism.text_input import ascii_whole_number, has_control_characters
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,15 @@ def test_an_id_is_written_one_way():
     assert ascii_whole_number("70", leading_zeros=False) == 70
     assert ascii_whole_number("0", leading_zeros=False) == 0
     assert ascii_whole_number("07", leading_zeros=False) is None
+
+
+@pytest.mark.parametrize("text", ["\u202eAna", "gnp\u202e.exe", "a\u2066b\u2069", "x\u202ay"])
+def test_bidirectional_overrides_are_refused_on_one_line_and_several(text):
+    """They make text read backwards where it is shown (a name, a group's message)."""
+    assert has_control_characters(text)
+    assert has_control_characters(text, multiline=True)
+
+
+def test_ordinary_text_of_any_script_passes():
+    for text in ("Ñukanchik Kawsay", "Wiñak – ruta", "שלום", "مرحبا", "Ana\nQuispe"):
+        assert not has_control_characters(text, multiline=True), text

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 
-#: C0 and C1 control characters, DEL, and Unicode's line and paragraph separators.
-_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: C0 and C1 control characters, DEL, Unicode's line and paragraph separators, and the
+#: bidirectional overrides and isolates, which make a name read backwards ("‮gnp.exe").
+_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 #: The same, but a text of several lines may hold tabs and line breaks.
-_MULTI_LINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_MULTI_LINE_BAD = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 _RUNS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 

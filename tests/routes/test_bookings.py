@@ -111,6 +111,7 @@ def test_book_then_manage_then_cancel(client, session, departure):
         ({"payment_method": "bitcoin"}, "Not a valid choice"),
         ({"special_needs": "x" * 5000}, "Field cannot be longer than 1000 characters"),
         ({"name": "Ana\x00Quispe"}, "not valid"),
+        ({"name": "\u202eAna Quispe"}, "without special characters"),
         ({"special_needs": "\x00"}, "not valid"),
     ],
 )
