@@ -168,6 +168,17 @@ def test_opening_the_schedule_keeps_the_coming_weeks_manifests_offline(server, b
 STORED = "async (path) => !!(await (await caches.open('chakra-guide-v1')).match(path))"
 
 
+def _manifest_kept(page, url: str, ids: dict) -> str:
+    """Signed in, today's manifest opened and kept by the service worker: its path."""
+    manifest = f"/guide/departures/{ids['departure']}"
+    sign_in(page, url)
+    page.goto(url + manifest)
+    wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
+    page.reload()
+    wait_until(page, STORED, manifest)
+    return manifest
+
+
 def test_signing_out_leaves_no_visitor_data_on_the_phone(server, browser):
     """The stored manifests hold visitors' names, phones and health notes: once the guide
     signs out, the manifest no longer opens offline. Actions still waiting for signal would
@@ -175,13 +186,8 @@ def test_signing_out_leaves_no_visitor_data_on_the_phone(server, browser):
     app, url, ids = server
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
-    manifest = f"/guide/departures/{ids['departure']}"
     try:
-        sign_in(page, url)
-        page.goto(url + manifest)
-        wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
-        page.reload()
-        wait_until(page, STORED, manifest)
+        manifest = _manifest_kept(page, url, ids)
         # An action waiting for signal: the sign-out asks, and the guide stays.
         page.evaluate(
             "localStorage.setItem('chakra-guide-actions', JSON.stringify([{id: 'x', label: 'x'}]))"
@@ -220,13 +226,8 @@ def test_a_session_that_ended_elsewhere_forgets_the_stored_manifests(server, bro
     app, url, ids = server
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
-    manifest = f"/guide/departures/{ids['departure']}"
     try:
-        sign_in(page, url)
-        page.goto(url + manifest)
-        wait_until(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
-        page.reload()
-        wait_until(page, STORED, manifest)
+        manifest = _manifest_kept(page, url, ids)
         context.clear_cookies()  # the session is gone, the worker and its copies stay
         page.goto(url + manifest)
         assert "/login" in page.url
