@@ -171,25 +171,23 @@ def confirm_opt_in(
 class CannotResume(InvalidRequest):
     status_code = 409
     default_message = _l(
-        "This number stopped messages before this booking asked for them: write START or "
-        "ALTA to the number that wrote to you to receive them again."
+        "Only the phone that wrote STOP can ask for messages again: write START or ALTA "
+        "from it to the number that wrote to you."
     )
 
 
 def resume_for_booking(session: Session, booking: Booking, now: datetime) -> bool:
-    """The tourist asks, from the booking's private page, for messages again after writing
-    STOP. Only a STOP that came after this booking asked for messages may be lifted here
-    (the page's holder then got them at that number); an older one only by START/ALTA from
-    the number itself, since anyone may type any number on the booking form. Returns
-    whether the number was stopped (and now is not)."""
+    """The tourist asks, from the booking's private page, for messages again. A STOP is
+    lifted only by START/ALTA from the number itself: anyone may type any number on the
+    booking form, so whoever holds the page may not be who holds the phone, and lifting
+    the phone's STOP from the page would let them message it again as often as it said
+    STOP. Returns ``False`` when the number is not stopped (nothing to do)."""
     if booking.message_opt_in_at is None or not booking.message_phone:
         raise InvalidRequest(_l("This booking did not ask for WhatsApp or SMS messages."))
     found = session.get(PhoneOptOut, booking.message_phone)
     if found is None or not found.active:
         return False
-    if found.opted_out_at < booking.message_opt_in_at:
-        raise CannotResume()
-    return opt_in(session, booking.message_phone, now)
+    raise CannotResume()
 
 
 def is_stopped(session: Session, phone: str | None) -> PhoneOptOut | None:
