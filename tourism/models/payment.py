@@ -104,7 +104,8 @@ class Refund(db.Model):
     #: The provider's id (``re_…``); unique, so our call and the webhook record it once.
     provider_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
     amount_cents: Mapped[int]
-    #: Why: ``tourist_cancelled``, ``departure_cancelled``, ``late_payment``, ``provider``.
+    #: Why: ``tourist_cancelled``, ``departure_cancelled``, ``late_payment``, ``duplicate``
+    #: (a second charge for what was paid already), ``provider``.
     reason: Mapped[str] = mapped_column(String(40))
     status: Mapped[RefundStatus] = mapped_column(
         _enum(RefundStatus), default=RefundStatus.SUCCEEDED

@@ -234,6 +234,8 @@ def pay(token: str):
         return pages.payment_problem(booking, "expired", 409)
     except payments.NothingToPay:
         return redirect(url_for("bookings.manage", token=token), code=303)
+    except payments.PaidAlready:  # the page after paying applies it and says so
+        return redirect(url_for("bookings.processing", token=token), code=303)
     except DomainError as error:
         return pages.manage_with_error(token, error)
     return render_template(

@@ -47,6 +47,8 @@ def pay(token: str):
         return _payment_problem(changes.find_route_booking(db.session, token), "expired", 409)
     except payments.NothingToPay:
         return redirect(url_for("itineraries.manage", token=token), code=303)
+    except payments.PaidAlready:  # the page after paying applies it and says so
+        return redirect(url_for("itineraries.processing", token=token), code=303)
     found = changes.find_route_booking(db.session, token)
     return render_template(
         "itineraries/pay.html",

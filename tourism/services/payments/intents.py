@@ -167,8 +167,18 @@ def _record_mismatch(
 def _settle_paid_booking(
     session: Session, booking: Booking, payment: Payment, gateway, now: datetime
 ) -> str:
-    """A payment just succeeded: confirm the booking, or refund if its seats are gone."""
+    """A payment just succeeded: confirm the booking, or refund if its seats are gone, or
+    if it was paid already (a second tab, a charge whose answer was lost, an intent made
+    at Stripe with our metadata): a second charge is given back in full, never kept."""
     if booking.status == BookingStatus.CONFIRMED:
+        paid_before = sum(
+            p.net_cents
+            for p in payments_of(session, booking)
+            if p.id != payment.id and p.provider == "stripe" and p.status == PaymentStatus.SUCCEEDED
+        )
+        if paid_before >= booking.online_due_cents:
+            amount = refund_payment(session, payment, payment.net_cents, "duplicate", gateway)
+            return f"refunded {amount}: paid already"
         return "paid"
     departure = session.get(Departure, booking.departure_id)
     if booking.status == BookingStatus.HELD and booking.hold_expires_at > now:

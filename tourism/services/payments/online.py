@@ -45,6 +45,14 @@ class NothingToPay(DepartureUnavailable):
     default_message = _l("This booking has nothing left to pay online.")
 
 
+class PaidAlready(DomainError):
+    """The pending PaymentIntent was charged (another tab, or an answer lost on the way):
+    it is applied, not replaced by a new one that would charge the card again."""
+
+    status_code = 409
+    default_message = _l("This booking's payment went through already.")
+
+
 class PaymentRefused(DomainError):
     """Stripe refused to open the payment (a 400: e.g. an amount under its minimum)."""
 
@@ -156,6 +164,8 @@ def open_intent(
     try:
         if pending_ref:
             intent = gateway.retrieve_intent(pending_ref)
+            if intent.status == "succeeded":
+                raise PaidAlready()
             if intent.status not in PAYABLE_STATUSES or (intent.amount, intent.currency) != (
                 amount,
                 currency,
