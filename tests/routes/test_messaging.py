@@ -244,3 +244,34 @@ def test_the_visitor_sees_their_opt_in_and_the_state_of_their_messages(
     html = page.get_data(as_text=True)
     assert "you asked for short messages about this booking by WhatsApp" in html
     assert "Confirmation (WhatsApp): sent" in html
+
+
+def test_a_body_nested_too_deep_is_a_bad_request(client):
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = _post_whatsapp(client, body)
+    assert response.status_code == 400
+
+
+def test_a_status_that_outruns_our_send_is_applied_when_it_comes_again(
+    client, departure, messaging_fake
+):
+    """The provider's callback can reach us before our send's commit has the message's id:
+    that first delivery changes nothing, and is not taken for a duplicate afterwards."""
+    message = _sent_message(client, departure)
+    early = whatsapp_callback(statuses=[("wamid.not-yet", "delivered")])
+    assert _post_whatsapp(client, early).status_code == 200
+    db.session.expire_all()
+    db.session.get(PhoneMessage, message.id).provider_id = "wamid.not-yet"
+    db.session.commit()
+    assert _post_whatsapp(client, early).status_code == 200  # the provider's redelivery
+    db.session.expire_all()
+    assert db.session.get(PhoneMessage, message.id).status == "delivered"
+
+
+def test_inbound_text_with_nul_or_nothing_visible(client, departure, messaging_fake):
+    _sent_message(client, departure)
+    nul = whatsapp_callback(messages=[("wamid.n1", PHONE, "hola\x00mundo")])
+    assert _post_whatsapp(client, nul).status_code == 200
+    blank = whatsapp_callback(messages=[("wamid.n2", PHONE, "\u200b  ")])
+    assert _post_whatsapp(client, blank).status_code == 200
+    assert db.session.scalars(select(InboundMessage.body)).all() == ["holamundo"]

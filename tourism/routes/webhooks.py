@@ -101,7 +101,7 @@ def whatsapp_event():
     try:
         gateway.verify(raw, request.headers.get("X-Hub-Signature-256"))
         payload = json.loads(raw)
-    except (SignatureError, ValueError):
+    except (SignatureError, ValueError, RecursionError):  # nested too deep to read: bad body
         return jsonify(error="invalid signature or body"), 400
     statuses, inbound = whatsapp_gateway.parse_callback(payload)
 

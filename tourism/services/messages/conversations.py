@@ -7,6 +7,7 @@ Sending is ``dispatch``'s."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -61,12 +62,14 @@ def record_callback(session: Session, provider: str, event_key: str) -> bool:
 def apply_status(
     session: Session, provider: str, provider_id: str, status: str, error: str = ""
 ) -> str:
-    """Apply a verified delivery-status callback once; returns what happened."""
-    if not record_callback(session, provider, f"{provider_id}:{status}"):
-        return "duplicate"
+    """Apply a verified delivery-status callback once; returns what happened. A status for
+    an id we do not know (yet: the callback can outrun the commit of our send) is not
+    recorded, so the provider's redelivery is applied when it comes."""
     message = session.scalar(select(PhoneMessage).where(PhoneMessage.provider_id == provider_id))
     if message is None:
         return "unknown"
+    if not record_callback(session, provider, f"{provider_id}:{status}"):
+        return "duplicate"
     now = utcnow()
     if status == FAILED:
         if message.status in (DELIVERED, READ, FAILED):
@@ -107,7 +110,10 @@ def receive(session: Session, channel: str, provider_id: str, sender: str, body:
         phone = to_e164(sender)
     except InvalidPhone:
         return "ignored"
-    if is_stop(body):
+    body = inbound_text(body)
+    if not body:  # nothing to read: kept nowhere, and no reply window opened by it
+        return "ignored"
+    if is_stop(body, channel):
         opt_out(session, phone, channel)
         return "opted_out"
     booking = latest_booking(session, phone)
@@ -126,6 +132,19 @@ def receive(session: Session, channel: str, provider_id: str, sender: str, body:
     )
     session.flush()
     return "received"
+
+
+#: What an inbound text may not hold: control characters but tab and line breaks, the
+#: bidirectional overrides and isolates (they make the text read backwards on staff pages),
+#: and zero-width characters.
+_INBOUND_BAD = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def inbound_text(body: str) -> str:
+    """What a visitor wrote, as it may be kept and shown: lines as they wrote them."""
+    return _INBOUND_BAD.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 def latest_booking(session: Session, phone: str) -> Booking | None:

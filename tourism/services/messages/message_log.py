@@ -37,6 +37,11 @@ KIND_LABELS = {
     "guide_assignments": _l("Departures changed"),
     "reply": _l("Reply"),
     "inbound": _l("From the visitor"),
+    "opted_in": _l("Messages resumed (START)"),
+    "date_changed": _l("Date changed"),
+    "homestay_tomorrow": _l("Guests tomorrow"),
+    "homestay_booked": _l("Homestay booked"),
+    "homestay_cancelled": _l("Homestay cancelled"),
 }
 
 #: The most entries the log page shows (newest first).

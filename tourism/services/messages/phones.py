@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
@@ -9,7 +11,11 @@ from flask_babel import lazy_gettext as _l
 from ...errors import InvalidRequest
 
 #: Words that, alone in an inbound message, stop every message to its sender.
-STOP_WORDS = frozenset({"STOP", "BAJA"})
+STOP_WORDS = frozenset({"STOP", "BAJA", "STOPALL", "UNSUBSCRIBE", "PARAR", "DETENER"})
+#: By SMS also the words the provider itself takes as opting out: it refuses our later sends
+#: to a number that wrote one, so we stop too. Not by WhatsApp, where "cancel" is more likely
+#: about the booking than about the messages (and is kept for the association to read).
+SMS_STOP_WORDS = STOP_WORDS | {"CANCEL", "END", "QUIT"}
 #: Words that, alone in an inbound message, let messages to a number that said STOP resume
 #: (the usual SMS keywords, and Spanish "alta" as the twin of "baja").
 START_WORDS = frozenset({"START", "UNSTOP", "ALTA"})
@@ -49,12 +55,16 @@ def to_e164(raw: str, region: str = "EC") -> str:
 
 
 def _keyword(body: str) -> str:
-    return body.strip().strip(".!¡ ").upper()
+    """The one word a keyword message is: any width (``ＳＴＯＰ``), any case, without
+    invisible characters or the punctuation around it (``¿Stop?``, ``Baja.``)."""
+    text = unicodedata.normalize("NFKC", body)
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+    return text.strip().strip(".,;:!?¡¿ \t\n").strip().upper().replace(" ", "")
 
 
-def is_stop(body: str) -> bool:
+def is_stop(body: str, channel: str = "whatsapp") -> bool:
     """Whether an inbound text asks to stop (``STOP``, ``Baja.``…)."""
-    return _keyword(body) in STOP_WORDS
+    return _keyword(body) in (SMS_STOP_WORDS if channel == "sms" else STOP_WORDS)
 
 
 def is_start(body: str) -> bool:

@@ -136,16 +136,23 @@ def parse_callback(payload: object) -> tuple[list[StatusUpdate], list[Inbound]]:
             value = _get(change, "value")
             for status in _list(_get(value, "statuses")):
                 provider_id, state = _get(status, "id"), _get(status, "status")
-                if isinstance(provider_id, str) and state in STATUSES:
+                if _clean(provider_id) and state in STATUSES:
                     errors = _list(_get(status, "errors"))
                     detail = _get(errors[0], "title") if errors else ""
                     statuses.append(StatusUpdate(provider_id, state, str(detail or "")))
             for message in _list(_get(value, "messages")):
                 provider_id, sender = _get(message, "id"), _get(message, "from")
                 body = _get(_get(message, "text"), "body")
-                if all(isinstance(v, str) for v in (provider_id, sender, body)):
-                    inbound.append(Inbound(provider_id, "+" + sender.lstrip("+"), body))
+                if _clean(provider_id) and _clean(sender) and isinstance(body, str):
+                    inbound.append(
+                        Inbound(provider_id, "+" + sender.lstrip("+"), body.replace("\x00", ""))
+                    )
     return statuses, inbound
+
+
+def _clean(value: object) -> bool:
+    """An id we can keep: text without NUL (which no database stores)."""
+    return isinstance(value, str) and "\x00" not in value
 
 
 def _get(obj: object, name: str) -> object:
