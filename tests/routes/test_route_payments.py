@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import Factories
+from tests.stripe_emulator import confirm_card_setup
 from tourism.database import utcnow, write_transactions
 from tourism.extensions import db
 from tourism.models import BookingStatus, Departure, RouteBooking, RoutePayment
@@ -146,3 +147,21 @@ def test_the_tourist_cancels_and_is_refunded(pay_app, route, gateway, tmp_path):
     assert "refunding" in page
     db.session.expire_all()
     assert db.session.get(RouteBooking, rb.id).status == BookingStatus.CANCELLED
+
+
+def test_a_route_whose_hold_lapsed_is_not_charged(pay_app, route, gateway, stripe_settings):
+    """Paid after its time was up (the sweep not run yet), a route was charged and then
+    refunded in full: its legs' seats may be gone. The card is not charged at all."""
+    client = pay_app.test_client()
+    response = client.post(f"/routes/{route.slug}/book", data=form_for(route))
+    rb = db.session.scalars(select(RouteBooking)).one()
+    page = client.get(f"/route-bookings/{rb.manage_token}/pay").get_data(as_text=True)
+    secret = re.search(r'data-setup-client-secret="([^"]+)"', page).group(1)
+    setup = confirm_card_setup(stripe_settings["STRIPE_API_BASE"], "pk_test_chakra", secret)
+    rb.hold_expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    answer = client.post(f"/route-bookings/{rb.manage_token}/pay", data={"setup_intent": setup})
+    assert answer.status_code == 409 and answer.is_json
+    payment = db.session.scalars(select(RoutePayment)).one()
+    assert gateway.retrieve_intent(payment.provider_ref).status != "succeeded"
+    assert response.status_code == 303

@@ -74,7 +74,7 @@ def pay_with_card(token: str):
         found = changes.find_route_booking(db.session, token)
         card_key = f"route-booking-{found.id}"
         intent = route_card.pay_route_with_card(
-            db.session, found, str(request.form.get("setup_intent", "")), stripe_gateway
+            db.session, found, str(request.form.get("setup_intent", "")), stripe_gateway, utcnow()
         )
     except GatewayError:
         return jsonify(error=str(refunds.PaymentsUnavailable()), next=processing_url), 503

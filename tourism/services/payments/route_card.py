@@ -170,14 +170,19 @@ def pay_route_with_card(
     route_booking: RouteBooking,
     setup_intent_id: str,
     gateway: StripeGateway | None,
+    now: datetime,
 ) -> IntentInfo:
     """Charge the card set up in the browser to the route's pending intent. Network only:
-    the caller applies the returned intent (``apply_route_intent``) in its own unit of work."""
+    the caller applies the returned intent (``apply_route_intent``) in its own unit of work.
+    A hold whose time is up is not charged (its legs' seats may be gone: the charge would
+    only be refunded), whether or not the sweep has marked it yet."""
     payment = _pending(route_booking)
     if payment is None or route_booking.status != BookingStatus.HELD:
         if route_booking.status == BookingStatus.EXPIRED:
             raise RouteHoldExpired()
         raise NothingToPay()
+    if route_booking.hold_expires_at is not None and route_booking.hold_expires_at <= now:
+        raise RouteHoldExpired()
     gateway = require_gateway(gateway)
     if not setup_intent_id.startswith("seti_") or len(setup_intent_id) > 100:
         raise InvalidRequest()
