@@ -3,6 +3,7 @@ card form's POST always answers JSON its script understands."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from datetime import timedelta
@@ -165,12 +166,61 @@ def test_a_mismatched_payment_ends_on_a_page_in_spanish(pay_app, booking, gatewa
 
 
 @pytest.mark.parametrize(("polls", "refreshes"), [(0, True), (39, True), (40, False), (999, False)])
-def test_the_processing_page_stops_polling(pay_app, booking, polls, refreshes):
+def test_the_processing_page_stops_polling(pay_app, booking, polls, refreshes, monkeypatch):
     client = pay_app.test_client()
     card_page(client, booking.manage_token)
+    # A card payment under way at the bank (3-D Secure, a slow bank): the emulator charges
+    # at once, so Stripe's answer is made to say so.
+    real = intents.pending_intents
+    monkeypatch.setattr(
+        intents,
+        "pending_intents",
+        lambda *a: [dataclasses.replace(i, status="processing") for i in real(*a)],
+    )
     html = client.get(
         f"/bookings/{booking.manage_token}/processing?polls={polls}", headers=EN
     ).get_data(as_text=True)
     assert ('http-equiv="refresh"' in html) is refreshes
     if not refreshes:
         assert "We will email you" in html
+
+
+def test_the_processing_page_of_a_booking_nobody_paid_says_so(pay_app, booking):
+    """Opened before any card was tried: nothing is on its way, so the page neither waits
+    for the bank nor tells the visitor not to pay again."""
+    client = pay_app.test_client()
+    card_page(client, booking.manage_token)
+    html = client.get(f"/bookings/{booking.manage_token}/processing", headers=EN).get_data(
+        as_text=True
+    )
+    assert "Nothing has been paid yet" in html and 'http-equiv="refresh"' not in html
+    assert "You do not need to pay again" not in html
+    assert f"/bookings/{booking.manage_token}/pay" in html
+
+
+def test_the_second_of_two_tabs_paying_is_told_the_booking_is_paid(
+    pay_app, booking, stripe_settings
+):
+    """Two tabs, one card page each: the first pays; the second's charge meets an intent
+    paid already. It was told its card was declined (and offered another card)."""
+    client = pay_app.test_client()
+    base = stripe_settings["STRIPE_API_BASE"]
+    first = setup_secret(card_page(client, booking.manage_token).get_data(as_text=True))
+    second = setup_secret(card_page(client, booking.manage_token).get_data(as_text=True))
+    url = f"/bookings/{booking.manage_token}/pay"
+    paid = client.post(
+        url, data={"setup_intent": confirm_card_setup(base, "pk_test_chakra", first)}
+    )
+    assert paid.status_code == 200 and fresh(booking.id).status == BookingStatus.CONFIRMED
+    late = client.post(
+        url, data={"setup_intent": confirm_card_setup(base, "pk_test_chakra", second)}
+    )
+    assert late.status_code in (200, 409), late.json
+    assert "declined" not in (late.json.get("error") or "")
+    assert late.json["next"].endswith("/processing")
+    charged = db.session.scalars(
+        select(Payment).where(
+            Payment.booking_id == booking.id, Payment.status == PaymentStatus.SUCCEEDED
+        )
+    ).all()
+    assert len(charged) == 1

@@ -299,6 +299,7 @@ def processing(token: str):
     gateway = current_gateway()
     booking = booking_service.find_by_token(db.session, token)
     gateway_down = False
+    answers = []
     try:
         answers = intents.pending_intents(db.session, booking, gateway)
         if answers:
@@ -316,14 +317,21 @@ def processing(token: str):
     if state.name in ("mismatch", "late_refunded", "refunded", "expired"):
         return pages.payment_problem(booking, state.name, 200, state.refund_cents)
     polls = max(0, min(request.args.get("polls", 0, type=int) or 0, MAX_PROCESSING_POLLS))
+    # Held, and no card was tried at Stripe (or no payment was even opened): nothing is
+    # on its way, so the page does not wait for the bank or say not to pay again.
+    unpaid = (
+        state.name == "pending"
+        and not gateway_down
+        and all(intent.status == "requires_payment_method" for intent in answers)
+    )
     return render_template(
         "bookings/processing.html",
         booking=booking,
         failed=state.name == "failed",
-        failure_message=state.message,
+        unpaid=unpaid,
         gateway_down=gateway_down,
         refresh_url=url_for("bookings.processing", token=token, polls=polls + 1)
-        if polls < MAX_PROCESSING_POLLS and state.name == "pending"
+        if polls < MAX_PROCESSING_POLLS and state.name == "pending" and not unpaid
         else None,
         now=utcnow(),
     )

@@ -15,9 +15,11 @@ from tests.services.payments.test_webhooks import (
     pay_app,
     post_event,
 )
+from tests.stripe_emulator import confirm_card_setup
 from tourism.extensions import db
 from tourism.models import Booking, BookingStatus, Payment, PaymentStatus, Refund
 from tourism.services.ledger import checks
+from tourism.services.payments import online as payments
 
 __all__ = ["client", "make", "outbox", "pay_app"]  # the fixtures, shared
 
@@ -68,3 +70,16 @@ def test_the_card_page_applies_a_charge_that_went_through_instead_of_charging_ag
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
     assert checks.check(db.session) == []
+
+
+def test_a_charge_refused_because_another_tab_paid_returns_the_paid_intent(
+    client, make, gateway, stripe_settings
+):
+    """Two tabs charge at the same moment: Stripe refuses the second (the intent is paid)
+    as it would refuse a card. That is no refusal for the visitor: the paid intent is
+    returned to be applied."""
+    booking, payment = paid_booking(make, gateway)  # the other tab's charge went through
+    setup_id, setup_secret = gateway.create_setup_intent(idempotency_key=f"tab-{booking.id}")
+    confirm_card_setup(stripe_settings["STRIPE_API_BASE"], "pk_test_chakra", setup_secret)
+    intent = payments.pay_with_card(db.session, booking, setup_id, gateway)
+    assert (intent.id, intent.status) == (payment.provider_ref, "succeeded")

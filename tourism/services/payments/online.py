@@ -33,7 +33,7 @@ from .refunds import (
     payments_of,
     require_gateway,
 )
-from .stripe_gateway import IntentInfo, PaymentDeclined, StripeGateway
+from .stripe_gateway import GatewayError, IntentInfo, PaymentDeclined, StripeGateway
 
 #: PaymentIntent statuses in which the same intent can still be paid.
 PAYABLE_STATUSES = frozenset(
@@ -277,9 +277,21 @@ def pay_with_card(
     try:
         intent = gateway.confirm_intent(intent_id, payment_method)
     except PaymentDeclined as exc:
-        raise CardDeclined() from exc
+        return charged_meanwhile(gateway, intent_id, exc)
     faults.point("payments.charged")
     return intent
+
+
+def charged_meanwhile(gateway: StripeGateway, intent_id: str, declined: PaymentDeclined):
+    """Stripe refused to charge the intent: because another tab had just paid it (it then
+    answers as a card refusal), the intent, to be applied; else the refusal."""
+    try:
+        current = gateway.retrieve_intent(intent_id)
+    except (GatewayError, PaymentDeclined):
+        current = None
+    if current is not None and current.status == "succeeded":
+        return current
+    raise CardDeclined() from declined
 
 
 class CardDeclined(InvalidRequest):

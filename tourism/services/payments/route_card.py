@@ -57,7 +57,7 @@ from ..ledger import postings
 from ..routes import booking as route_booking_service
 from ..routes import claims, notices, settlement
 from . import route_refunds
-from .online import CardDeclined, NothingToPay, open_intent
+from .online import NothingToPay, charged_meanwhile, open_intent
 from .refunds import require_gateway
 from .stripe_gateway import IntentInfo, PaymentDeclined, StripeGateway
 
@@ -197,7 +197,7 @@ def pay_route_with_card(
     try:
         intent = gateway.confirm_intent(intent_id, payment_method)
     except PaymentDeclined as exc:
-        raise CardDeclined() from exc
+        return charged_meanwhile(gateway, intent_id, exc)
     faults.point("payments.charged")
     return intent
 
