@@ -165,3 +165,15 @@ def test_a_route_whose_hold_lapsed_is_not_charged(pay_app, route, gateway, strip
     payment = db.session.scalars(select(RoutePayment)).one()
     assert gateway.retrieve_intent(payment.provider_ref).status != "succeeded"
     assert response.status_code == 303
+
+
+def test_the_processing_page_of_a_route_nobody_paid_says_so(pay_app, route):
+    client = pay_app.test_client()
+    client.post(f"/routes/{route.slug}/book", data=form_for(route))
+    rb = db.session.scalars(select(RouteBooking)).one()
+    client.get(f"/route-bookings/{rb.manage_token}/pay")
+    html = client.get(f"/route-bookings/{rb.manage_token}/processing", headers=EN).get_data(
+        as_text=True
+    )
+    assert "Nothing has been paid yet" in html and 'http-equiv="refresh"' not in html
+    assert "You do not need to pay again" not in html

@@ -103,9 +103,10 @@ def processing(token: str):
     gateway = current_gateway()
     found = changes.find_route_booking(db.session, token)
     gateway_down = False
+    outcome = "nothing pending"
     try:
         with unit_of_work():
-            route_card.sync_route_booking(db.session, found, gateway, utcnow())
+            outcome = route_card.sync_route_booking(db.session, found, gateway, utcnow())
     except (GatewayError, PaymentDeclined):
         gateway_down = True
     found = changes.find_route_booking(db.session, token)
@@ -117,12 +118,15 @@ def processing(token: str):
     if state in ("refunded", "expired"):
         return _payment_problem(found, state, 200)
     polls = max(0, min(request.args.get("polls", 0, type=int) or 0, MAX_PROCESSING_POLLS))
+    # Held, and no card tried at Stripe (or no payment opened): nothing is on its way.
+    unpaid = state == "pending" and outcome in ("unpaid", "nothing pending")
     return render_template(
         "itineraries/processing.html",
         rb=found,
         failed=state == "failed",
+        unpaid=unpaid,
         gateway_down=gateway_down,
         refresh_url=url_for("itineraries.processing", token=token, polls=polls + 1)
-        if polls < MAX_PROCESSING_POLLS and state == "pending"
+        if polls < MAX_PROCESSING_POLLS and state == "pending" and not unpaid
         else None,
     )

@@ -95,6 +95,6 @@ def reconcile_payments(
         except (GatewayError, PaymentDeclined, DomainError) as exc:
             report.failed.append((intent_id, f"{type(exc).__name__}: {exc}"[:300]))
             continue
-        if outcome not in ("unchanged", "pending", "ignored: not ours"):
+        if outcome not in ("unchanged", "pending", "unpaid", "ignored: not ours"):
             report.changed += 1
     return report

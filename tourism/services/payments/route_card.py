@@ -262,7 +262,8 @@ def apply_route_intent(
             payment.status = PaymentStatus.FAILED
             payment.failure_message = intent.failure_message[:300]
             return "failed"
-        return "pending"
+        # No card tried yet at Stripe: nothing is on its way from the bank.
+        return "unpaid" if intent.status == "requires_payment_method" else "pending"
     if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.MISMATCH):
         return "unchanged"
     payment.charge_ref = intent.charge_id
