@@ -497,6 +497,8 @@ class BookingLife(RuleBasedStateMachine):
         expected = None
         if tickets == 0:
             expected = booking_service.NoTickets
+        elif adults == 0:  # children come with an adult
+            expected = booking_service.ChildAlone
         elif departure.cancelled:
             expected = errors.DepartureCancelled
         elif departure.starts_at - booking_service.DEFAULT_CUTOFF <= self.now:
