@@ -116,12 +116,20 @@ def test_without_the_box_ticked_no_number_is_kept_for_messages(client, departure
         ("es", "Este número de teléfono no sirve para WhatsApp ni SMS"),
     ],
 )
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+593 12 345",
+        "+593 2 234 5678",  # a Quito landline: no WhatsApp, no text messages
+        "+1 800 555 0199",  # toll-free
+    ],
+)
 def test_an_invalid_number_with_the_opt_in_is_a_clear_400_and_nothing_is_booked(
-    client, departure, messaging_fake, language, expected
+    client, departure, messaging_fake, language, expected, phone
 ):
     response = client.post(
         f"/departures/{departure.id}/book",
-        data=booking_form(departure, phone="+593 12 345"),
+        data=booking_form(departure, phone=phone),
         headers={"Accept-Language": language},
     )
     assert response.status_code == 400

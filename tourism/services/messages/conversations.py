@@ -107,7 +107,7 @@ def receive(session: Session, channel: str, provider_id: str, sender: str, body:
     if not record_callback(session, channel, f"in:{provider_id}"):
         return "duplicate"
     try:
-        phone = to_e164(sender)
+        phone = to_e164(sender, for_messages=False)  # it wrote to us: whatever its kind
     except InvalidPhone:
         return "ignored"
     body = inbound_text(body)

@@ -39,9 +39,25 @@ def default_region() -> str:
     return current_app.config.get("PHONE_DEFAULT_REGION", "EC") if has_app_context() else "EC"
 
 
-def to_e164(raw: str, region: str = "EC") -> str:
+#: Numbers no WhatsApp account or text message reaches: a landline (+593 2 …), toll-free,
+#: premium and the like. A number whose kind the numbering plan cannot tell is let through.
+_NOT_FOR_MESSAGES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.PAGER,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOICEMAIL,
+    }
+)
+
+
+def to_e164(raw: str, region: str = "EC", for_messages: bool = True) -> str:
     """``raw`` as an E.164 number, or ``InvalidPhone``; a number without ``+`` is read as
-    one of ``region`` (Ecuador unless set otherwise)."""
+    one of ``region`` (Ecuador unless set otherwise). ``for_messages``: one a message can
+    reach (not a landline or a toll-free number)."""
     text = (raw or "").strip()
     if not text or len(text) > 40:
         raise InvalidPhone()
@@ -50,6 +66,8 @@ def to_e164(raw: str, region: str = "EC") -> str:
     except phonenumbers.NumberParseException:
         raise InvalidPhone() from None
     if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone()
+    if for_messages and phonenumbers.number_type(number) in _NOT_FOR_MESSAGES:
         raise InvalidPhone()
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
