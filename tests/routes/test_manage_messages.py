@@ -163,3 +163,30 @@ def test_a_reply_that_whatsapp_and_sms_refuse_goes_to_the_visitor_by_email(
         select(Notification).where(Notification.recipient == booking.contact_email)
     ).all()
     assert json.loads(email.context) == {"body": "Sí, junto a la plaza.", "kind": "reply"}
+
+
+def test_the_log_shows_a_confirmation_without_the_visitors_private_link(
+    client, staff, kallari, make
+):
+    """With the link, whoever reads the log could open the booking as the visitor (cancel
+    it, say)."""
+    booking = _booking_that_wrote(make, kallari)
+    link = f"https://chakra.example/bookings/{booking.manage_token}"
+    db.session.add(
+        PhoneMessage(
+            key=f"confirmed:{booking.id}",
+            kind="confirmed",
+            channel="whatsapp",
+            recipient=PHONE,
+            body=f"Your booking {booking.reference} is confirmed: {link}",
+            association_id=kallari.id,
+            booking_id=booking.id,
+            created_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    html = client.get(f"/manage/associations/{kallari.id}/messages", headers=EN).get_data(
+        as_text=True
+    )
+    assert f"Your booking {booking.reference} is confirmed" in html
+    assert booking.manage_token not in html

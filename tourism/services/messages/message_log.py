@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ...models import Association, Booking, InboundMessage, PhoneMessage
+from ...redaction import redact
 
 #: How each state reads on the pages.
 STATUS_LABELS = {
@@ -76,7 +77,9 @@ def _out(message: PhoneMessage) -> LogEntry:
         masked(message.recipient),
         message.kind,
         message.status,
-        message.body,
+        # The visitor's private link in a confirmation is theirs: staff read the message
+        # without it (with it, they could act as the visitor).
+        redact(message.body),
         message.last_error,
         message.booking,
     )
