@@ -374,7 +374,7 @@ def apply_offline_actions(
 
 
 def _applied_before(session: Session, guide: User, action_id) -> str | None:
-    if not isinstance(action_id, str):
+    if not is_clean_line(action_id, 64):  # refused by ``_apply`` (and no NUL reaches SQL)
         return None
     return session.scalar(
         select(OfflineAction.status).where(
